@@ -1,0 +1,25 @@
+#pragma once
+// Launch helpers shared by the CUDA twins.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "runtime/cuda_check.h"
+
+namespace lvk::kernels::cuda {
+
+constexpr int kBlock = 256;
+
+// Blocks for a grid-stride loop over n elements: enough to fill the GPU, never more than needed.
+inline unsigned grid_for(int64_t n, int block = kBlock) {
+  const int64_t blocks = (n + block - 1) / block;
+  return static_cast<unsigned>(std::clamp<int64_t>(blocks, 1, 65536));
+}
+
+// 64-bit grid-stride index loop: for (i = first; i < n; i += stride).
+#define LVK_GRID_STRIDE_LOOP(i, n)                                                                \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);          \
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+
+}  // namespace lvk::kernels::cuda

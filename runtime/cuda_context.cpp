@@ -1,0 +1,121 @@
+// Built only with the CUDA backend. Handles and the stream live for the whole process and are
+// deliberately never destroyed: tearing them down from static destructors races the driver's
+// own shutdown.
+#include "runtime/cuda_context.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "runtime/context.h"
+
+namespace lvk {
+
+namespace detail {
+void throw_cuda_error(cudaError_t err, const char* call, const char* file, int line) {
+  fail("CUDA error ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ") in ", call, " at ", file, ":", line);
+}
+void throw_cublas_error(cublasStatus_t st, const char* call, const char* file, int line) {
+  fail("cuBLAS error ", cublasGetStatusName(st), " (", cublasGetStatusString(st), ") in ", call, " at ", file, ":",
+       line);
+}
+void throw_cudnn_error(cudnnStatus_t st, const char* call, const char* file, int line) {
+  fail("cuDNN error ", cudnnGetErrorString(st), " in ", call, " at ", file, ":", line);
+}
+}  // namespace detail
+
+namespace cuda {
+namespace {
+
+struct State {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  cublasLtHandle_t cublaslt = nullptr;
+  cudnnHandle_t cudnn = nullptr;
+  std::once_flag stream_once, cublas_once, cublaslt_once, cudnn_once, pool_once;
+};
+
+State& state() {
+  static State* s = new State();  // leaked on purpose, see the file comment
+  return *s;
+}
+
+}  // namespace
+
+bool sync_alloc() {
+  static const bool on = [] {
+    const char* v = std::getenv("LVK_SYNC_ALLOC");
+    return v && std::strcmp(v, "0") != 0 && *v != '\0';
+  }();
+  return on;
+}
+
+cudaStream_t stream() {
+  State& s = state();
+  std::call_once(s.stream_once, [&] {
+    require_cuda(0);
+    LVK_CUDA_CHECK(cudaSetDevice(0));
+    LVK_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
+  });
+  return s.stream;
+}
+
+cublasHandle_t cublas() {
+  State& s = state();
+  std::call_once(s.cublas_once, [&] {
+    LVK_CUBLAS_CHECK(cublasCreate(&s.cublas));
+    LVK_CUBLAS_CHECK(cublasSetStream(s.cublas, stream()));
+    LVK_CUBLAS_CHECK(cublasSetMathMode(s.cublas, CUBLAS_PEDANTIC_MATH));  // exact FP32 unless asked
+  });
+  return s.cublas;
+}
+
+cublasLtHandle_t cublaslt() {
+  State& s = state();
+  std::call_once(s.cublaslt_once, [&] { LVK_CUBLAS_CHECK(cublasLtCreate(&s.cublaslt)); });
+  return s.cublaslt;
+}
+
+cudnnHandle_t cudnn() {
+  State& s = state();
+  std::call_once(s.cudnn_once, [&] {
+    LVK_CUDNN_CHECK(cudnnCreate(&s.cudnn));
+    LVK_CUDNN_CHECK(cudnnSetStream(s.cudnn, stream()));
+  });
+  return s.cudnn;
+}
+
+void* device_alloc(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  void* ptr = nullptr;
+  if (sync_alloc()) {
+    LVK_CUDA_CHECK(cudaMalloc(&ptr, bytes));
+    return ptr;
+  }
+  State& s = state();
+  std::call_once(s.pool_once, [&] {
+    // Keep freed memory in the pool instead of returning it to the driver at every sync.
+    cudaMemPool_t pool;
+    LVK_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, 0));
+    uint64_t threshold = UINT64_MAX;
+    LVK_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+  });
+  cudaError_t err = cudaMallocAsync(&ptr, bytes, stream());
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    fail("out of device memory allocating ", bytes, " bytes on cuda:0");
+  }
+  LVK_CUDA_CHECK(err);
+  return ptr;
+}
+
+void device_free(void* ptr) noexcept {
+  if (!ptr) return;
+  cudaError_t err = sync_alloc() ? cudaFree(ptr) : cudaFreeAsync(ptr, stream());
+  if (err != cudaSuccess && err != cudaErrorCudartUnloading)
+    std::fprintf(stderr, "lvk: freeing device memory failed: %s\n", cudaGetErrorString(err));
+}
+
+}  // namespace cuda
+}  // namespace lvk

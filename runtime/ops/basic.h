@@ -1,0 +1,34 @@
+#pragma once
+// The foundation's ops: fills, random fills, copies, elementwise arithmetic, reductions, matmul.
+// Every op checks its operands, runs the CPU or CUDA twin by device and, while a Tape records,
+// registers its backward. f32 unless stated.
+#include <cstdint>
+
+#include "runtime/tensor.h"
+
+namespace lvk {
+
+// --- creation and copies ---------------------------------------------------------------------
+void fill_(Tensor& t, float value);  // f32 or i32 (value converted); in place, not recorded
+Tensor uniform(const Shape& shape, uint64_t seed, uint64_t offset, Device device = Device::cpu());  // (0, 1)
+Tensor normal(const Shape& shape, uint64_t seed, uint64_t offset, Device device = Device::cpu());   // N(0, 1)
+Tensor to_device(const Tensor& x, Device device);  // recorded copy: the gradient flows back
+Tensor reshape(const Tensor& x, const Shape& shape);  // recorded view
+
+// --- elementwise (same shape, same device) ---------------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor scale(const Tensor& x, float alpha);
+// dst += alpha * src, in place and not recorded: gradient accumulation and optimizer updates.
+void accumulate_into(Tensor& dst, const Tensor& src, float alpha = 1.0f);
+
+// --- reductions (deterministic) --------------------------------------------------------------
+Tensor sum(const Tensor& x);   // rank 0 (one element); 0 for an empty tensor
+Tensor mean(const Tensor& x);  // sum / numel; throws on an empty tensor
+
+// --- matrix product --------------------------------------------------------------------------
+// a [M, K] (or [K, M] when trans_a), b [K, N] (or [N, K] when trans_b) -> [M, N].
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+}  // namespace lvk

@@ -1,0 +1,62 @@
+#include "runtime/storage.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "runtime/context.h"
+#include "runtime/error.h"
+
+#if LVK_WITH_CUDA
+#include "runtime/cuda_context.h"
+#endif
+
+namespace lvk {
+
+namespace {
+constexpr size_t kHostAlignment = 64;  // cache line; also enough for AVX-512 loads
+}
+
+Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  if (bytes == 0) return;
+  if (device.is_cpu()) {
+    const size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
+    data_ = std::aligned_alloc(kHostAlignment, rounded);
+    LVK_CHECK(data_ != nullptr, "out of host memory allocating ", bytes, " bytes");
+    return;
+  }
+  require_cuda(device.index);
+#if LVK_WITH_CUDA
+  data_ = cuda::device_alloc(bytes);
+#endif
+}
+
+Storage::~Storage() {
+  if (!data_) return;
+  if (device_.is_cpu()) {
+    std::free(data_);
+    return;
+  }
+#if LVK_WITH_CUDA
+  cuda::device_free(data_);
+#endif
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#if LVK_WITH_CUDA
+  cudaMemcpyKind kind = dst_device.is_cpu()   ? cudaMemcpyDeviceToHost
+                        : src_device.is_cpu() ? cudaMemcpyHostToDevice
+                                              : cudaMemcpyDeviceToDevice;
+  LVK_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, cuda::stream()));
+  // Pageable host memory: wait so the host buffer may be reused or read at once.
+  if (kind != cudaMemcpyDeviceToDevice) LVK_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+#else
+  fail("copy: no usable CUDA device: ", cuda_status().reason);
+#endif
+}
+
+}  // namespace lvk
