@@ -11,6 +11,11 @@
 #include "runtime/context.h"
 #include "runtime/tensor.h"
 
+namespace lvk {
+// Prints "cpu" / "cuda:0" in gtest messages instead of raw bytes.
+inline void PrintTo(const Device& device, std::ostream* os) { *os << device.str(); }
+}  // namespace lvk
+
 namespace lvk::test {
 
 // Backends every op test runs on: CPU always, CUDA skipping (or failing under LVK_REQUIRE_CUDA=1)
@@ -36,6 +41,17 @@ class BackendTest : public ::testing::TestWithParam<Device> {
 
 #define LVK_INSTANTIATE_BACKENDS(Suite) \
   INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::ValuesIn(::lvk::test::backends()), ::lvk::test::backend_name)
+
+// EXPECTs that `statement` throws lvk::Error whose message contains `fragment`.
+#define EXPECT_LVK_ERROR(statement, fragment)                                                   \
+  do {                                                                                          \
+    try {                                                                                       \
+      statement;                                                                                \
+      ADD_FAILURE() << "expected lvk::Error containing '" << (fragment) << "'";                 \
+    } catch (const ::lvk::Error& e) {                                                           \
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "message: " << e.what(); \
+    }                                                                                           \
+  } while (0)
 
 // Deterministic test data (host-side, independent of the library's RNG).
 std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
