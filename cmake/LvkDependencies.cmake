@@ -4,8 +4,11 @@ find_package(OpenMP)
 
 # CPU matrix products go through OpenBLAS when present; otherwise a blocked loop of our own
 # (kept so that a GPU machine without OpenBLAS can still build everything).
-find_package(OpenBLAS CONFIG QUIET)
-if(OpenBLAS_FOUND)
+option(LVK_OPENBLAS "Use OpenBLAS for CPU matrix products when it is installed" ON)
+if(LVK_OPENBLAS)
+  find_package(OpenBLAS CONFIG QUIET)
+endif()
+if(LVK_OPENBLAS AND OpenBLAS_FOUND)
   add_library(lvk_blas INTERFACE)
   target_include_directories(lvk_blas INTERFACE ${OpenBLAS_INCLUDE_DIRS})
   target_link_libraries(lvk_blas INTERFACE ${OpenBLAS_LIBRARIES})
@@ -14,7 +17,7 @@ if(OpenBLAS_FOUND)
 else()
   add_library(lvk_blas INTERFACE)
   target_compile_definitions(lvk_blas INTERFACE LVK_WITH_OPENBLAS=0)
-  set(LVK_BLAS_SUMMARY "built-in blocked sgemm (OpenBLAS not found)")
+  set(LVK_BLAS_SUMMARY "built-in blocked sgemm (OpenBLAS off or not found)")
 endif()
 
 find_package(CLI11 CONFIG QUIET)

@@ -7,6 +7,7 @@
 #include "runtime/error.h"
 
 #if LVK_WITH_CUDA
+#include "kernels/probe.h"
 #include "runtime/cuda_context.h"
 #endif
 
@@ -58,6 +59,15 @@ CudaStatus probe_cuda() {
   if (err == cudaSuccess) err = cudaFree(nullptr);
   if (err != cudaSuccess) {
     s.reason = std::string("cannot create a context on device 0: ") + cudaGetErrorString(err);
+    cudaGetLastError();
+    return s;
+  }
+  err = kernels::cuda::probe_kernel_image();
+  if (err != cudaSuccess) {
+    s.reason = "lvk was not built for device 0 (" + first.name + ", sm_" + std::to_string(first.compute_major) +
+               std::to_string(first.compute_minor) + "): " + cudaGetErrorString(err) +
+               "; rebuild with LVK_CUDA_ARCHS=" + std::to_string(first.compute_major) +
+               std::to_string(first.compute_minor);
     cudaGetLastError();
     return s;
   }

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# tools/gpu-check.sh OUTDIR: prove the CUDA half of lvk on a machine with an NVIDIA Hopper GPU.
+# Uses binaries from build-gpu/ when they were built elsewhere and carried (tools/gpu-prepare.sh),
+# else builds for sm_90 here. Then: the whole test suite with CUDA required (no skips), compute-
+# sanitizer memcheck and racecheck over the CUDA tests (LVK_SYNC_ALLOC=1), the benchmarks and the
+# PyTorch comparisons. Full logs and JSON go to OUTDIR (at most 8 files); a short table is last.
+set -uo pipefail
+OUT="${1:?usage: tools/gpu-check.sh OUTDIR}"
+mkdir -p "$OUT"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+T0=$(date +%s)
+ROWS=()
+row() { ROWS+=("$(printf '%-22s %-5s %s' "$1" "$2" "$3")"); }
+elapsed() { echo "$(( $(date +%s) - T0 ))s"; }
+
+# 1. What this machine has.
+{
+  echo "== date: $(date -u +%FT%TZ)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
+  nvcc --version 2>&1 | tail -1; cmake --version 2>&1 | head -1; ninja --version 2>&1
+  command -v compute-sanitizer ncu python3 2>&1
+  for h in gtest/gtest.h benchmark/benchmark.h cblas.h png.h CLI/CLI.hpp nlohmann/json.hpp cudnn.h; do
+    found=$(find /usr/include /usr/local/include /usr/local/cuda/include -name "$(basename $h)" -path "*$h" 2>/dev/null | head -1)
+    echo "header $h: ${found:-MISSING}"
+  done
+} > "$OUT/setup.log" 2>&1
+
+# cuDNN may only exist inside PyTorch's wheels there.
+CUDNN_DIR=$(find / -xdev -name 'libcudnn.so.9*' -not -path '*/proc/*' 2>/dev/null | head -1 | xargs -r dirname)
+export LD_LIBRARY_PATH="${CUDNN_DIR:+$CUDNN_DIR:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+
+# 2. Binaries.
+if [ -x "$ROOT/build-gpu/tests/lvk_tests" ]; then
+  BUILD="$ROOT/build-gpu"
+  row build ok "prebuilt build-gpu (commit $(cat "$BUILD/COMMIT" 2>/dev/null | cut -c1-10))"
+else
+  BUILD="$ROOT/build-gpu-local"
+  if cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLVK_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+       >>"$OUT/setup.log" 2>&1 && cmake --build "$BUILD" -j "$(nproc)" >>"$OUT/setup.log" 2>&1; then
+    row build ok "built here for sm_90 in $(elapsed)"
+  else
+    row build FAIL "see setup.log"
+  fi
+fi
+export LD_LIBRARY_PATH="$BUILD/lib:$LD_LIBRARY_PATH"
+COMMIT=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || cat "$BUILD/COMMIT" 2>/dev/null || echo unknown)
+echo "== lvk info" >> "$OUT/setup.log"
+"$BUILD/tools/lvk" info >> "$OUT/setup.log" 2>&1 || row "lvk info" FAIL "see setup.log"
+
+# 3. Whole suite, CUDA required.
+if [ -x "$BUILD/tests/lvk_tests" ]; then
+  LVK_REQUIRE_CUDA=1 timeout 300 "$BUILD/tests/lvk_tests" --gtest_output="json:$OUT/tests.json" > "$OUT/tests.log" 2>&1
+  rc=$?
+  passed=$(grep -c '^\[       OK \]' "$OUT/tests.log"); failed=$(grep -c '^\[  FAILED  \].*ms)$' "$OUT/tests.log")
+  skipped=$(grep -c '^\[  SKIPPED \].*ms)$' "$OUT/tests.log")
+  row tests "$([ $rc -eq 0 ] && [ "$skipped" -eq 0 ] && echo ok || echo FAIL)" \
+      "$passed passed, $failed failed, $skipped skipped (rc $rc, $(elapsed))"
+
+  # 4. compute-sanitizer over the CUDA tests, plain cudaMalloc so every buffer is tracked.
+  for tool in memcheck racecheck; do
+    LVK_SYNC_ALLOC=1 LVK_REQUIRE_CUDA=1 timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 86 \
+      "$BUILD/tests/lvk_tests" --gtest_filter='*cuda*:*Cuda*' >> "$OUT/sanitizer.log" 2>&1
+    rc=$?
+    summary=$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer.log" | tail -1)
+    row "$tool" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" "rc $rc; ${summary:-no summary} ($(elapsed))"
+  done
+else
+  row tests FAIL "no test binary"
+fi
+
+# 5. Benchmarks (Google Benchmark JSON, merged) and the PyTorch comparisons.
+mkdir -p "$OUT/.bench"
+for b in "$BUILD"/bench/bench_*; do
+  [ -x "$b" ] || continue
+  name=$(basename "$b")
+  timeout 120 "$b" --benchmark_min_time=0.05 --benchmark_out="$OUT/.bench/$name.json" --benchmark_out_format=json \
+    >> "$OUT/bench.log" 2>&1 && row "$name" ok "($(elapsed))" || row "$name" FAIL "see bench.log"
+done
+for py in "$ROOT"/bench/torch/*.py; do
+  [ -f "$py" ] || continue
+  timeout 120 python3 "$py" >> "$OUT/torch.log" 2>&1 && row "torch/$(basename "$py")" ok "($(elapsed))" \
+    || row "torch/$(basename "$py")" FAIL "see torch.log"
+done
+python3 - "$OUT" "$COMMIT" <<'PY' 2>>"$OUT/bench.log"
+import json, glob, os, subprocess, sys, datetime
+out, commit = sys.argv[1], sys.argv[2]
+def q(args):
+    try: return subprocess.run(args, capture_output=True, text=True).stdout.strip()
+    except Exception as e: return str(e)
+merged = {"commit": commit, "date": datetime.datetime.utcnow().isoformat() + "Z",
+          "device": q(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]),
+          "benchmarks": {}}
+for f in sorted(glob.glob(os.path.join(out, ".bench", "*.json"))):
+    merged["benchmarks"][os.path.basename(f)[:-5]] = json.load(open(f))
+json.dump(merged, open(os.path.join(out, "bench.json"), "w"), indent=1)
+PY
+rm -rf "$OUT/.bench"
+
+echo
+echo "lvk gpu-check  commit ${COMMIT:0:10}  $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)  total $(elapsed)"
+printf '%s\n' "${ROWS[@]}"
+printf '%s\n' "${ROWS[@]}" > "$OUT/summary.txt"
