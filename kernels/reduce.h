@@ -4,8 +4,16 @@
 
 namespace lvk::kernels {
 
+// The CUDA sum: pass 1 reduces blocks of kSumBlock threads (grid-stride) into at most
+// kSumMaxPartials partials, pass 2 reduces those in one block.
+constexpr int kSumBlock = 512;
+constexpr index_t kSumMaxPartials = 1024;
+
 // Floats of scratch space the CUDA sum needs for n inputs (the CPU twin needs none).
-index_t sum_workspace_size(index_t n);
+constexpr index_t sum_workspace_size(index_t n) {
+  const index_t blocks = (n + kSumBlock - 1) / kSumBlock;
+  return blocks < 1 ? 1 : blocks > kSumMaxPartials ? kSumMaxPartials : blocks;
+}
 
 namespace cpu {
 // out[0] = sum of x[0..n), accumulated in double.

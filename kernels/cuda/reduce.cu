@@ -7,20 +7,11 @@
 
 namespace lvk::kernels {
 
-namespace {
-constexpr int kReduceBlock = 512;
-constexpr int64_t kMaxPartials = 1024;
-
-int64_t partial_count(int64_t n) { return std::clamp<int64_t>((n + kReduceBlock - 1) / kReduceBlock, 1, kMaxPartials); }
-}  // namespace
-
-index_t sum_workspace_size(index_t n) { return partial_count(n); }
-
 namespace cuda {
 namespace {
 
-__global__ void __launch_bounds__(kReduceBlock) block_sums(float* partials, const float* x, int64_t n) {
-  using BlockReduce = cub::BlockReduce<float, kReduceBlock>;
+__global__ void __launch_bounds__(kSumBlock) block_sums(float* partials, const float* x, int64_t n) {
+  using BlockReduce = cub::BlockReduce<float, kSumBlock>;
   __shared__ typename BlockReduce::TempStorage temp;
   float acc = 0.0f;
   LVK_GRID_STRIDE_LOOP(i, n) acc += x[i];
@@ -35,10 +26,10 @@ void sum(float* out, const float* x, index_t n, float* workspace, cudaStream_t s
     LVK_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
     return;
   }
-  const auto blocks = static_cast<unsigned>(partial_count(n));
-  block_sums<<<blocks, kReduceBlock, 0, stream>>>(workspace, x, n);
+  const auto blocks = static_cast<unsigned>(sum_workspace_size(n));
+  block_sums<<<blocks, kSumBlock, 0, stream>>>(workspace, x, n);
   LVK_LAUNCH_CHECK(block_sums);
-  block_sums<<<1, kReduceBlock, 0, stream>>>(out, workspace, blocks);
+  block_sums<<<1, kSumBlock, 0, stream>>>(out, workspace, blocks);
   LVK_LAUNCH_CHECK(block_sums);
 }
 
