@@ -53,6 +53,18 @@ TEST_P(BasicOps, SumAndMeanMatchDoubleAccumulation) {
   EXPECT_LVK_ERROR(mean(Tensor::zeros({0, 4}, DType::f32, device())), "mean of an empty tensor");
 }
 
+TEST_P(BasicOps, CountsNonFiniteValues) {
+  std::vector<float> v = random_values(5000, 20);
+  Tensor clean = Tensor::from_vector(v, {50, 100}, device());
+  EXPECT_EQ(count_nonfinite(clean), 0);
+  check_finite("test", "clean", clean);
+  v[7] = NAN, v[4999] = INFINITY, v[2500] = -INFINITY;
+  Tensor dirty = Tensor::from_vector(v, {50, 100}, device());
+  EXPECT_EQ(count_nonfinite(dirty), 3);
+  EXPECT_LVK_ERROR(check_finite("flow", "z", dirty), "flow: z has 3 non-finite values (NaN or Inf) in f32[50, 100]");
+  EXPECT_EQ(count_nonfinite(Tensor::zeros({0}, DType::f32, device())), 0);
+}
+
 TEST_P(BasicOps, SumIsRunToRunDeterministic) {
   Tensor x = uniform({3 << 20}, 9, 0, device());
   const float first = sum(x).item();

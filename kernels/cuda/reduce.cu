@@ -10,27 +10,45 @@ namespace lvk::kernels {
 namespace cuda {
 namespace {
 
-__global__ void __launch_bounds__(kSumBlock) block_sums(float* partials, const float* x, int64_t n) {
+struct Identity {
+  __device__ float operator()(float v) const { return v; }
+};
+struct IsNonfinite {
+  __device__ float operator()(float v) const { return isfinite(v) ? 0.0f : 1.0f; }
+};
+
+// One partial per block of sum(f(x[i])) over a grid-stride slice: the order is fixed by n alone.
+template <class F = Identity>
+__global__ void __launch_bounds__(kSumBlock) block_sums(float* partials, const float* x, int64_t n, F f = {}) {
   using BlockReduce = cub::BlockReduce<float, kSumBlock>;
   __shared__ typename BlockReduce::TempStorage temp;
   float acc = 0.0f;
-  LVK_GRID_STRIDE_LOOP(i, n) acc += x[i];
+  LVK_GRID_STRIDE_LOOP(i, n) acc += f(x[i]);
   const float total = BlockReduce(temp).Sum(acc);
   if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }
 
-}  // namespace
-
-void sum(float* out, const float* x, index_t n, float* workspace, cudaStream_t stream) {
+template <class F>
+void two_pass_sum(float* out, const float* x, index_t n, float* workspace, F f, cudaStream_t stream) {
   if (n == 0) {
     LVK_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
     return;
   }
   const auto blocks = static_cast<unsigned>(sum_workspace_size(n));
-  block_sums<<<blocks, kSumBlock, 0, stream>>>(workspace, x, n);
+  block_sums<<<blocks, kSumBlock, 0, stream>>>(workspace, x, n, f);
   LVK_LAUNCH_CHECK(block_sums);
   block_sums<<<1, kSumBlock, 0, stream>>>(out, workspace, blocks);
   LVK_LAUNCH_CHECK(block_sums);
+}
+
+}  // namespace
+
+void sum(float* out, const float* x, index_t n, float* workspace, cudaStream_t stream) {
+  two_pass_sum(out, x, n, workspace, Identity{}, stream);
+}
+
+void count_nonfinite(float* out, const float* x, index_t n, float* workspace, cudaStream_t stream) {
+  two_pass_sum(out, x, n, workspace, IsNonfinite{}, stream);
 }
 
 }  // namespace cuda

@@ -26,6 +26,10 @@ void accumulate_into(Tensor& dst, const Tensor& src, float alpha = 1.0f);
 // --- reductions (deterministic) --------------------------------------------------------------
 Tensor sum(const Tensor& x);   // rank 0 (one element); 0 for an empty tensor
 Tensor mean(const Tensor& x);  // sum / numel; throws on an empty tensor
+// NaN/Inf count of an f32 tensor (synchronises: the answer comes back to the host).
+int64_t count_nonfinite(const Tensor& x);
+// Throws lvk::Error "<op>: <what> has N non-finite values (NaN or Inf) of <shape>" unless all are finite.
+void check_finite(const char* op, const char* what, const Tensor& x);
 
 // --- matrix product --------------------------------------------------------------------------
 // a [M, K] (or [K, M] when trans_a), b [K, N] (or [N, K] when trans_b) -> [M, N].

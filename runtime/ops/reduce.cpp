@@ -9,13 +9,19 @@ namespace lvk {
 
 namespace {
 
+// Scratch for the two-pass CUDA reductions; none on the CPU.
+Tensor reduce_workspace(const Tensor& x) {
+  if (!x.device().is_cuda()) return Tensor();
+  return Tensor::empty({kernels::sum_workspace_size(x.numel())}, DType::f32, x.device());
+}
+
+float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
 Tensor reduce_sum(const OpScope& op, const Tensor& x, float factor) {
   check_dtype(op.name(), "x", x, DType::f32);
   Tensor out = Tensor::empty(Shape{}, DType::f32, x.device());
-  Tensor workspace;
-  if (x.device().is_cuda()) workspace = Tensor::empty({kernels::sum_workspace_size(x.numel())}, DType::f32, x.device());
-  float* ws = workspace.defined() ? workspace.data<float>() : nullptr;
-  LVK_DISPATCH(x.device(), sum, out.data<float>(), x.data<float>(), x.numel(), ws);
+  Tensor workspace = reduce_workspace(x);
+  LVK_DISPATCH(x.device(), sum, out.data<float>(), x.data<float>(), x.numel(), data_or_null(workspace));
   if (factor != 1.0f) LVK_DISPATCH(x.device(), scale, out.data<float>(), out.data<float>(), factor, 1);
   if (Tape::wants({x})) {
     Tape::recording()->record(op.name(), {x}, {out}, [x, out, factor](GradBook& book) {
@@ -40,6 +46,21 @@ Tensor mean(const Tensor& x) {
   check_defined(op.name(), "x", x);
   LVK_CHECK(x.numel() > 0, "mean: the mean of an empty tensor ", x.str(), " is undefined");
   return reduce_sum(op, x, static_cast<float>(1.0 / static_cast<double>(x.numel())));
+}
+
+int64_t count_nonfinite(const Tensor& x) {
+  OpScope op("count_nonfinite");
+  check_dtype(op.name(), "x", x, DType::f32);
+  Tensor out = Tensor::empty(Shape{}, DType::f32, x.device());
+  Tensor workspace = reduce_workspace(x);
+  LVK_DISPATCH(x.device(), count_nonfinite, out.data<float>(), x.data<float>(), x.numel(), data_or_null(workspace));
+  return static_cast<int64_t>(out.item());
+}
+
+void check_finite(const char* op, const char* what, const Tensor& x) {
+  const int64_t bad = count_nonfinite(x);
+  LVK_CHECK(bad == 0, op, ": ", what, " has ", bad, " non-finite value", bad == 1 ? "" : "s", " (NaN or Inf) in ",
+            x.str());
 }
 
 }  // namespace lvk
