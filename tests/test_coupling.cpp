@@ -2,6 +2,7 @@
 // Jacobian, gradients, masks, CPU vs CUDA, bad inputs.
 #include <cmath>
 
+#include "kernels/coupling_unfused.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/coupling.h"
 #include "tests/harness.h"
@@ -152,6 +153,20 @@ TEST(CouplingMask, PatternsAreRight) {
             (std::vector<float>{1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0}));
   EXPECT_EQ(coupling_mask(MaskKind::channel, {3, 1, 2}, false).to_vector<float>(),
             (std::vector<float>{1, 1, 0, 0, 0, 0}));
+}
+
+// The benchmark's unfused baseline must compute the same thing it is compared against.
+TEST(CouplingUnfused, AgreesWithTheFusedKernel) {
+  const int64_t n = 9, d = 13;
+  Tensor x = random_tensor({n, d}, 30, Device::cpu()), sr = random_tensor({n, d}, 31, Device::cpu());
+  Tensor t = random_tensor({n, d}, 32, Device::cpu());
+  Tensor mask = coupling_mask(MaskKind::alternating, {d}, true);
+  Tensor y = Tensor::empty({n, d}), logdet = Tensor::empty({n}), scratch = Tensor::empty({3, n, d});
+  kernels::cpu::coupling_forward_unfused(y.data<float>(), logdet.data<float>(), x.data<float>(), mask.data<float>(),
+                                         sr.data<float>(), t.data<float>(), kScale, n, d, scratch.data<float>());
+  CouplingResult fused = coupling_forward(x, mask, sr, t, kScale);
+  EXPECT_TRUE(all_close(y, fused.out, 1e-6, 1e-6));
+  EXPECT_TRUE(all_close(logdet, fused.logdet, 1e-5, 1e-5));
 }
 
 TEST(CouplingCuda, MatchesTheCpuTwin) {
