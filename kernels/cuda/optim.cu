@@ -1,0 +1,101 @@
+// CUDA twins of kernels/optim.h. Both kernels walk the concatenation of all tensors with one
+// grid-stride loop; each element finds its tensor by binary search over the (small) table's
+// start offsets, so one launch covers every parameter whatever their sizes.
+#include <cub/block/block_reduce.cuh>
+
+#include "kernels/cuda/launch.cuh"
+#include "kernels/optim.h"
+
+namespace lvk::kernels {
+
+namespace {
+constexpr int kNormBlock = 512;
+constexpr int64_t kMaxNormPartials = 1024;
+int64_t norm_partials(int64_t total) {
+  return std::clamp<int64_t>((total + kNormBlock - 1) / kNormBlock, 1, kMaxNormPartials);
+}
+}  // namespace
+
+index_t grad_norm_workspace_size(index_t total) { return norm_partials(total); }
+
+namespace cuda {
+namespace {
+
+__device__ __forceinline__ int find_tensor(const OptimTensor* tensors, int count, int64_t i) {
+  int lo = 0, hi = count - 1;
+  while (lo < hi) {  // last tensor with start <= i
+    const int mid = (lo + hi + 1) / 2;
+    if (tensors[mid].start <= i) lo = mid; else hi = mid - 1;
+  }
+  return lo;
+}
+
+// Grid fixed by `total` alone, so every block's partial (and the final sum) repeats bit for bit.
+__global__ void __launch_bounds__(kNormBlock)
+    grad_sq_partials(float* partials, const OptimTensor* tensors, int count, int64_t total) {
+  using BlockReduce = cub::BlockReduce<float, kNormBlock>;
+  __shared__ typename BlockReduce::TempStorage temp;
+  float acc = 0.0f;
+  LVK_GRID_STRIDE_LOOP(i, total) {
+    const OptimTensor& t = tensors[find_tensor(tensors, count, i)];
+    const float g = t.grad[i - t.start];
+    acc += g * g;
+  }
+  const float s = BlockReduce(temp).Sum(acc);
+  if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+__global__ void __launch_bounds__(kNormBlock) finish_norm(float* out, const float* partials, int64_t n) {
+  using BlockReduce = cub::BlockReduce<float, kNormBlock>;
+  __shared__ typename BlockReduce::TempStorage temp;
+  float acc = 0.0f;
+  for (int64_t i = threadIdx.x; i < n; i += kNormBlock) acc += partials[i];
+  const float s = BlockReduce(temp).Sum(acc);
+  if (threadIdx.x == 0) out[0] = sqrtf(s);
+}
+
+__global__ void adam_kernel(const OptimTensor* tensors, int count, int64_t total, AdamHyper h, const float* norm) {
+  const float clip = (h.max_grad_norm > 0.0f && norm) ? fminf(1.0f, h.max_grad_norm / (__ldg(norm) + 1e-6f)) : 1.0f;
+  const float step_size = h.lr / h.bias_correction1;
+  const float inv_sqrt_bc2 = 1.0f / sqrtf(h.bias_correction2);
+  LVK_GRID_STRIDE_LOOP(i, total) {
+    const OptimTensor& t = tensors[find_tensor(tensors, count, i)];
+    const int64_t j = i - t.start;
+    float p = t.param[j];
+    float g = t.grad[j] * clip;
+    if (h.decoupled)
+      p -= h.lr * h.weight_decay * p;
+    else
+      g += h.weight_decay * p;
+    const float m = h.beta1 * t.m[j] + (1.0f - h.beta1) * g;
+    const float v = h.beta2 * t.v[j] + (1.0f - h.beta2) * g * g;
+    t.m[j] = m;
+    t.v[j] = v;
+    t.param[j] = p - step_size * m / (sqrtf(v) * inv_sqrt_bc2 + h.eps);
+  }
+}
+
+}  // namespace
+
+void grad_norm(float* out, const OptimTensor* tensors, int count, index_t total, float* workspace,
+               cudaStream_t stream) {
+  if (total == 0 || count == 0) {
+    LVK_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
+    return;
+  }
+  const auto blocks = static_cast<unsigned>(norm_partials(total));
+  grad_sq_partials<<<blocks, kNormBlock, 0, stream>>>(workspace, tensors, count, total);
+  LVK_LAUNCH_CHECK(grad_sq_partials);
+  finish_norm<<<1, kNormBlock, 0, stream>>>(out, workspace, blocks);
+  LVK_LAUNCH_CHECK(finish_norm);
+}
+
+void adam_step(const OptimTensor* tensors, int count, index_t total, AdamHyper h, const float* norm,
+               cudaStream_t stream) {
+  if (total == 0 || count == 0) return;
+  adam_kernel<<<grid_for(total), kBlock, 0, stream>>>(tensors, count, total, h, norm);
+  LVK_LAUNCH_CHECK(adam_kernel);
+}
+
+}  // namespace cuda
+}  // namespace lvk::kernels

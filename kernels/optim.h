@@ -1,0 +1,51 @@
+#pragma once
+// Optimizer kernels over a packed list of parameter tensors: one launch updates every tensor
+// (multi-tensor apply), and the global gradient norm is one deterministic reduction over all of
+// them. The tensor table lives where the kernel runs (host for the CPU twin, device for CUDA).
+#include "kernels/twins.h"
+
+namespace lvk::kernels {
+
+// One parameter tensor of the packed list; `start` is the prefix sum of the sizes before it, so
+// element i of the concatenation belongs to the tensor with start <= i < start + n.
+struct OptimTensor {
+  float* param;
+  const float* grad;
+  float* m;  // first moment
+  float* v;  // second moment
+  index_t n;
+  index_t start;
+};
+
+struct AdamHyper {
+  float lr;
+  float beta1, beta2, eps;
+  float weight_decay;
+  bool decoupled;         // AdamW: p -= lr * wd * p; otherwise L2 added to the gradient (Adam)
+  float bias_correction1;  // 1 - beta1^t, computed on the host in double
+  float bias_correction2;  // 1 - beta2^t
+  float max_grad_norm;     // > 0: scale gradients by min(1, max_grad_norm / (norm + 1e-6))
+};
+
+// Floats of scratch space the CUDA grad_norm needs for `total` elements.
+index_t grad_norm_workspace_size(index_t total);
+
+#define LVK_OPTIM_DECLS(...)                                                                                     \
+  /* out[0] = sqrt(sum of grad^2 over every tensor), in a fixed order. */                                        \
+  void grad_norm(float* out /* [1] */, const OptimTensor* tensors /* [count] */, int count, index_t total,        \
+                 float* workspace /* [grad_norm_workspace_size(total)] */ __VA_ARGS__);                           \
+  /* One Adam/AdamW step over every tensor; grad_norm (nullable) feeds clipping when enabled. */               \
+  void adam_step(const OptimTensor* tensors /* [count] */, int count, index_t total, AdamHyper h,                 \
+                 const float* grad_norm /* [1], nullable */ __VA_ARGS__);
+
+namespace cpu {
+LVK_OPTIM_DECLS()
+}
+#if LVK_WITH_CUDA
+namespace cuda {
+LVK_OPTIM_DECLS(, cudaStream_t stream)
+}
+#endif
+#undef LVK_OPTIM_DECLS
+
+}  // namespace lvk::kernels
