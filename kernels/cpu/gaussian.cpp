@@ -7,10 +7,15 @@
 
 namespace lvk::kernels::cpu {
 
+namespace {
+// Below this many elements a parallel region costs more than it saves.
+constexpr index_t kParallelMin = 1 << 15;
+}  // namespace
+
 void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const float* logvar, index_t s, index_t n,
                      index_t d, uint64_t seed, uint64_t offset) {
   const index_t rows = s * n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
   for (index_t row = 0; row < rows; ++row) {
     const index_t r = row % n;  // the input row of (sample row / n, r)
     const float* m = mu + r * d;
@@ -33,7 +38,7 @@ void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const
                               const float* mu, const float* logvar, index_t s, index_t n, index_t d, uint64_t seed,
                               uint64_t offset) {
   const index_t plane = n * d;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (plane * s >= kParallelMin) schedule(static)
   for (index_t e = 0; e < plane; ++e) {
     const index_t r = e / d;
     const float lv = clamp_logvar(logvar[e]);
@@ -59,7 +64,7 @@ void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const
 void gaussian_log_density(float* out, const float* z, const float* mu, const float* logvar, index_t s, index_t n,
                           index_t d) {
   const index_t rows = s * n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
   for (index_t row = 0; row < rows; ++row) {
     const index_t r = row % n;
     double acc = 0.0;
@@ -75,7 +80,7 @@ void gaussian_log_density(float* out, const float* z, const float* mu, const flo
 void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const float* dout, const float* z,
                                    const float* mu, const float* logvar, index_t s, index_t n, index_t d) {
   const index_t plane = n * d;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (plane * s >= kParallelMin) schedule(static)
   for (index_t e = 0; e < plane; ++e) {
     const index_t r = e / d;
     const double lv = clamp_logvar(logvar[e]);
@@ -94,12 +99,12 @@ void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const 
 }
 
 void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (count >= kParallelMin) schedule(static)
   for (index_t i = 0; i < count; ++i) eps[i] = gaussian_eps(seed, offset, static_cast<uint64_t>(i));
 }
 
 void gaussian_std(float* sigma, const float* logvar, index_t count) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (count >= kParallelMin) schedule(static)
   for (index_t i = 0; i < count; ++i) sigma[i] = std::exp(0.5f * clamp_logvar(logvar[i]));
 }
 

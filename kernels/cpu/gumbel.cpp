@@ -11,6 +11,8 @@ namespace lvk::kernels::cpu {
 
 namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
+// Below this many elements a parallel region costs more than it saves.
+constexpr index_t kParallelMin = 1 << 15;
 
 float row_max(const float* x, index_t k) {
   float m = -kInf;
@@ -37,7 +39,7 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
                             index_t k, float tau, uint64_t seed, uint64_t offset, bool hard) {
   const float inv_tau = 1.0f / tau;
   const uint64_t blocks = gumbel_blocks_per_row(k);
-#pragma omp parallel
+#pragma omp parallel if (n * k >= kParallelMin)
   {
     std::vector<float> v(static_cast<size_t>(k));
 #pragma omp for schedule(static)
@@ -86,7 +88,7 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
 void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_soft, const float* dkl,
                              const float* logits, index_t n, index_t k, float tau) {
   const float inv_tau = 1.0f / tau;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r) {
     float* dl = dlogits + r * k;
     for (index_t j = 0; j < k; ++j) dl[j] = 0.0f;
@@ -115,7 +117,7 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
 
 void gumbel_noise(float* g, index_t n, index_t k, uint64_t seed, uint64_t offset) {
   const uint64_t blocks = gumbel_blocks_per_row(k);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r)
     for (index_t c = 0; c * 4 < k; ++c) {
       const PhiloxBlock b = philox_block(seed, offset, static_cast<uint64_t>(r) * blocks + c);
@@ -124,7 +126,7 @@ void gumbel_noise(float* g, index_t n, index_t k, uint64_t seed, uint64_t offset
 }
 
 void softmax_rows(float* y, const float* x, index_t n, index_t k) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r) {
     const float* xr = x + r * k;
     const float mx = row_max(xr, k);
@@ -135,7 +137,7 @@ void softmax_rows(float* y, const float* x, index_t n, index_t k) {
 }
 
 void softmax_rows_backward(float* dx, const float* dy, const float* y, index_t n, index_t k) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r) {
     double dot = 0.0;
     for (index_t j = 0; j < k; ++j) dot += static_cast<double>(y[r * k + j]) * dy[r * k + j];
@@ -144,7 +146,7 @@ void softmax_rows_backward(float* dx, const float* dy, const float* y, index_t n
 }
 
 void argmax_rows(int32_t* index, const float* x, index_t n, index_t k) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r) {
     index_t best = 0;
     for (index_t j = 1; j < k; ++j)
@@ -154,7 +156,7 @@ void argmax_rows(int32_t* index, const float* x, index_t n, index_t k) {
 }
 
 void one_hot(float* y, const int32_t* index, index_t n, index_t k) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r)
     for (index_t j = 0; j < k; ++j) y[r * k + j] = (j == index[r]) ? 1.0f : 0.0f;
 }
