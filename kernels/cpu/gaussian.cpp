@@ -1,0 +1,111 @@
+// CPU twins of kernels/gaussian.h: the reference. Row sums in double; the noise from the shared
+// Philox layout (Box-Muller in double on the host, so CUDA's normals agree to a few ulp).
+#include <cmath>
+
+#include "kernels/gaussian.h"
+#include "kernels/stochastic_math.h"
+
+namespace lvk::kernels::cpu {
+
+namespace {
+// Below this many elements a parallel region costs more than it saves.
+constexpr index_t kParallelMin = 1 << 15;
+}  // namespace
+
+void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const float* logvar, index_t s, index_t n,
+                     index_t d, uint64_t seed, uint64_t offset) {
+  const index_t rows = s * n;
+#pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
+  for (index_t row = 0; row < rows; ++row) {
+    const index_t r = row % n;  // the input row of (sample row / n, r)
+    const float* m = mu + r * d;
+    const float* lvr = logvar + r * d;
+    double lq = 0.0, k = 0.0;
+    for (index_t j = 0; j < d; ++j) {
+      const float lv = clamp_logvar(lvr[j]);
+      const float sigma = std::exp(0.5f * lv);
+      const float eps = gaussian_eps(seed, offset, static_cast<uint64_t>(row * d + j));
+      z[row * d + j] = m[j] + sigma * eps;
+      lq += -static_cast<double>(kHalfLog2Pi) - 0.5 * lv - 0.5 * static_cast<double>(eps) * eps;
+      k += 0.5 * (static_cast<double>(m[j]) * m[j] + std::exp(static_cast<double>(lv)) - 1.0 - lv);
+    }
+    if (log_q) log_q[row] = static_cast<float>(lq);
+    if (kl && row < n) kl[row] = static_cast<float>(k);
+  }
+}
+
+void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const float* dkl, const float* dlog_q,
+                              const float* mu, const float* logvar, index_t s, index_t n, index_t d, uint64_t seed,
+                              uint64_t offset) {
+  const index_t plane = n * d;
+#pragma omp parallel for if (plane * s >= kParallelMin) schedule(static)
+  for (index_t e = 0; e < plane; ++e) {
+    const index_t r = e / d;
+    const float lv = clamp_logvar(logvar[e]);
+    const double sigma = std::exp(0.5 * lv);
+    double gmu = 0.0, glv = 0.0;
+    for (index_t t = 0; t < s; ++t) {
+      if (dz) {
+        const double g = dz[t * plane + e];
+        gmu += g;
+        glv += g * 0.5 * sigma * gaussian_eps(seed, offset, static_cast<uint64_t>(t * plane + e));
+      }
+      if (dlog_q) glv -= 0.5 * dlog_q[t * n + r];
+    }
+    if (dkl) {
+      gmu += static_cast<double>(dkl[r]) * mu[e];
+      glv += static_cast<double>(dkl[r]) * 0.5 * (std::exp(static_cast<double>(lv)) - 1.0);
+    }
+    dmu[e] = static_cast<float>(gmu);
+    dlogvar[e] = static_cast<float>(glv * logvar_mask(logvar[e]));
+  }
+}
+
+void gaussian_log_density(float* out, const float* z, const float* mu, const float* logvar, index_t s, index_t n,
+                          index_t d) {
+  const index_t rows = s * n;
+#pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
+  for (index_t row = 0; row < rows; ++row) {
+    const index_t r = row % n;
+    double acc = 0.0;
+    for (index_t j = 0; j < d; ++j) {
+      const double lv = clamp_logvar(logvar[r * d + j]);
+      const double diff = static_cast<double>(z[row * d + j]) - mu[r * d + j];
+      acc += -static_cast<double>(kHalfLog2Pi) - 0.5 * lv - 0.5 * diff * diff * std::exp(-lv);
+    }
+    out[row] = static_cast<float>(acc);
+  }
+}
+
+void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const float* dout, const float* z,
+                                   const float* mu, const float* logvar, index_t s, index_t n, index_t d) {
+  const index_t plane = n * d;
+#pragma omp parallel for if (plane * s >= kParallelMin) schedule(static)
+  for (index_t e = 0; e < plane; ++e) {
+    const index_t r = e / d;
+    const double lv = clamp_logvar(logvar[e]);
+    const double inv_var = std::exp(-lv);
+    double gmu = 0.0, glv = 0.0;
+    for (index_t t = 0; t < s; ++t) {
+      const double g = dout[t * n + r];
+      const double diff = static_cast<double>(z[t * plane + e]) - mu[e];
+      if (dz) dz[t * plane + e] = static_cast<float>(-g * diff * inv_var);
+      gmu += g * diff * inv_var;
+      glv += g * 0.5 * (diff * diff * inv_var - 1.0);
+    }
+    if (dmu) dmu[e] = static_cast<float>(gmu);
+    if (dlogvar) dlogvar[e] = static_cast<float>(glv * logvar_mask(logvar[e]));
+  }
+}
+
+void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset) {
+#pragma omp parallel for if (count >= kParallelMin) schedule(static)
+  for (index_t i = 0; i < count; ++i) eps[i] = gaussian_eps(seed, offset, static_cast<uint64_t>(i));
+}
+
+void gaussian_std(float* sigma, const float* logvar, index_t count) {
+#pragma omp parallel for if (count >= kParallelMin) schedule(static)
+  for (index_t i = 0; i < count; ++i) sigma[i] = std::exp(0.5f * clamp_logvar(logvar[i]));
+}
+
+}  // namespace lvk::kernels::cpu

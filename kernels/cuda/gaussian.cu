@@ -1,0 +1,234 @@
+// CUDA twins of kernels/gaussian.h.
+//
+// Sampling and log-density: one warp per (sample, row), four columns per lane per step (float4
+// when D % 4 == 0), the per-row KL / log q reduced by shuffles in a fixed order (deterministic).
+// A Philox call yields two normals (layout: stochastic_math.h). Backward kernels are elementwise
+// over [N, D] and loop over the S samples in order, so no reduction crosses threads.
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/row_reduce.cuh"
+#include "kernels/gaussian.h"
+#include "kernels/stochastic_math.h"
+
+namespace lvk::kernels::cuda {
+
+namespace {
+
+constexpr int kWarpsPerBlock = 8;
+
+struct Add {
+  __device__ __forceinline__ float operator()(float a, float b) const { return a + b; }
+};
+
+__device__ __forceinline__ void load4(float (&out)[4], const float* p, int64_t col, int64_t d, bool vec4) {
+  if (vec4) {
+    const float4 t = __ldg(reinterpret_cast<const float4*>(p + col));
+    out[0] = t.x, out[1] = t.y, out[2] = t.z, out[3] = t.w;
+  } else {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) out[j] = col + j < d ? __ldg(p + col + j) : 0.0f;
+  }
+}
+
+__device__ __forceinline__ void store4(float* p, int64_t col, int64_t d, bool vec4, const float (&v)[4]) {
+  if (vec4) {
+    *reinterpret_cast<float4*>(p + col) = make_float4(v[0], v[1], v[2], v[3]);
+  } else {
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      if (col + j < d) p[col + j] = v[j];
+  }
+}
+
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    sample_kernel(float* __restrict__ z, float* __restrict__ kl, float* __restrict__ log_q,
+                  const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d,
+                  uint64_t seed, uint64_t offset, bool vec4) {
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;  // = sample*n + r
+  if (row >= s * n) return;  // whole warps
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  const int64_t r = row % n;
+  const bool want_kl = kl != nullptr && row < n;
+  float lq = 0.0f, k = 0.0f;
+  for (int64_t col = 4 * lane; col < d; col += 128) {
+    float m[4], lv[4], eps[4], out[4];
+    load4(m, mu + r * d, col, d, vec4);
+    load4(lv, logvar + r * d, col, d, vec4);
+    const uint64_t i0 = static_cast<uint64_t>(row * d + col);
+    gaussian_eps_pair(seed, offset, i0, eps[0], eps[1]);
+    gaussian_eps_pair(seed, offset, i0 + 2, eps[2], eps[3]);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      if (col + j >= d) continue;
+      const float l = clamp_logvar(lv[j]);
+      const float var = expf(l);
+      out[j] = m[j] + expf(0.5f * l) * eps[j];
+      lq += -kHalfLog2Pi - 0.5f * l - 0.5f * eps[j] * eps[j];
+      if (want_kl) k += 0.5f * (m[j] * m[j] + var - 1.0f - l);
+    }
+    store4(z + row * d, col, d, vec4, out);
+  }
+  lq = warp_allreduce<32>(lq, Add{});
+  k = warp_allreduce<32>(k, Add{});
+  if (lane == 0) {
+    if (log_q) log_q[row] = lq;
+    if (want_kl) kl[row] = k;
+  }
+}
+
+// One thread per pair of [N, D] elements (so one Philox call serves both when aligned).
+__global__ void sample_backward_kernel(float* __restrict__ dmu, float* __restrict__ dlogvar, const float* __restrict__ dz,
+                                       const float* __restrict__ dkl, const float* __restrict__ dlog_q,
+                                       const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s,
+                                       int64_t n, int64_t d, uint64_t seed, uint64_t offset) {
+  const int64_t plane = n * d, pairs = (plane + 1) / 2;
+  LVK_GRID_STRIDE_LOOP(p, pairs) {
+    const int64_t e0 = 2 * p;
+    const int cnt = e0 + 1 < plane ? 2 : 1;
+    float gmu[2] = {0.0f, 0.0f}, glv[2] = {0.0f, 0.0f}, sigma[2], lvc[2];
+    int64_t r[2];
+    for (int j = 0; j < cnt; ++j) {
+      r[j] = (e0 + j) / d;
+      lvc[j] = clamp_logvar(logvar[e0 + j]);
+      sigma[j] = expf(0.5f * lvc[j]);
+    }
+    for (int64_t t = 0; t < s; ++t) {
+      if (dz) {
+        float eps[2];
+        gaussian_eps_pair(seed, offset, static_cast<uint64_t>(t * plane + e0), eps[0], eps[1]);
+        for (int j = 0; j < cnt; ++j) {
+          const float g = dz[t * plane + e0 + j];
+          gmu[j] += g;
+          glv[j] += g * 0.5f * sigma[j] * eps[j];
+        }
+      }
+      if (dlog_q)
+        for (int j = 0; j < cnt; ++j) glv[j] -= 0.5f * dlog_q[t * n + r[j]];
+    }
+    for (int j = 0; j < cnt; ++j) {
+      if (dkl) {
+        const float g = dkl[r[j]];
+        gmu[j] += g * mu[e0 + j];
+        glv[j] += g * 0.5f * (sigma[j] * sigma[j] - 1.0f);
+      }
+      dmu[e0 + j] = gmu[j];
+      dlogvar[e0 + j] = glv[j] * logvar_mask(logvar[e0 + j]);
+    }
+  }
+}
+
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    log_density_kernel(float* __restrict__ out, const float* __restrict__ z, const float* __restrict__ mu,
+                       const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d, bool vec4) {
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
+  if (row >= s * n) return;
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  const int64_t r = row % n;
+  float acc = 0.0f;
+  for (int64_t col = 4 * lane; col < d; col += 128) {
+    float zz[4], m[4], lv[4];
+    load4(zz, z + row * d, col, d, vec4);
+    load4(m, mu + r * d, col, d, vec4);
+    load4(lv, logvar + r * d, col, d, vec4);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      if (col + j >= d) continue;
+      const float l = clamp_logvar(lv[j]);
+      const float diff = zz[j] - m[j];
+      acc += -kHalfLog2Pi - 0.5f * l - 0.5f * diff * diff * expf(-l);
+    }
+  }
+  acc = warp_allreduce<32>(acc, Add{});
+  if (lane == 0) out[row] = acc;
+}
+
+__global__ void log_density_backward_kernel(float* __restrict__ dz, float* __restrict__ dmu,
+                                            float* __restrict__ dlogvar, const float* __restrict__ dout,
+                                            const float* __restrict__ z, const float* __restrict__ mu,
+                                            const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d) {
+  const int64_t plane = n * d;
+  LVK_GRID_STRIDE_LOOP(e, plane) {
+    const int64_t r = e / d;
+    const float lv = logvar[e];
+    const float inv_var = expf(-clamp_logvar(lv));
+    const float m = mu[e];
+    float gmu = 0.0f, glv = 0.0f;
+    for (int64_t t = 0; t < s; ++t) {
+      const float g = dout[t * n + r];
+      const float diff = z[t * plane + e] - m;
+      const float w = g * diff * inv_var;
+      if (dz) dz[t * plane + e] = -w;
+      gmu += w;
+      glv += 0.5f * g * (diff * diff * inv_var - 1.0f);
+    }
+    if (dmu) dmu[e] = gmu;
+    if (dlogvar) dlogvar[e] = glv * logvar_mask(lv);
+  }
+}
+
+template <class F>
+__global__ void map_kernel(int64_t n, F f) {
+  LVK_GRID_STRIDE_LOOP(i, n) f(i);
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+unsigned warp_rows_grid(int64_t rows) { return static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock); }
+
+}  // namespace
+
+void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const float* logvar, index_t s, index_t n,
+                     index_t d, uint64_t seed, uint64_t offset, cudaStream_t stream) {
+  if (s * n == 0) return;
+  const bool vec4 = d % 4 == 0 && aligned16(z) && aligned16(mu) && aligned16(logvar);
+  sample_kernel<<<warp_rows_grid(s * n), kWarpsPerBlock * 32, 0, stream>>>(z, kl, log_q, mu, logvar, s, n, d, seed,
+                                                                           offset, vec4);
+  LVK_LAUNCH_CHECK(sample_kernel);
+}
+
+void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const float* dkl, const float* dlog_q,
+                              const float* mu, const float* logvar, index_t s, index_t n, index_t d, uint64_t seed,
+                              uint64_t offset, cudaStream_t stream) {
+  const int64_t pairs = (n * d + 1) / 2;
+  if (pairs == 0) return;
+  sample_backward_kernel<<<grid_for(pairs), kBlock, 0, stream>>>(dmu, dlogvar, dz, dkl, dlog_q, mu, logvar, s, n, d,
+                                                                 seed, offset);
+  LVK_LAUNCH_CHECK(sample_backward_kernel);
+}
+
+void gaussian_log_density(float* out, const float* z, const float* mu, const float* logvar, index_t s, index_t n,
+                          index_t d, cudaStream_t stream) {
+  if (s * n == 0) return;
+  const bool vec4 = d % 4 == 0 && aligned16(z) && aligned16(mu) && aligned16(logvar);
+  log_density_kernel<<<warp_rows_grid(s * n), kWarpsPerBlock * 32, 0, stream>>>(out, z, mu, logvar, s, n, d, vec4);
+  LVK_LAUNCH_CHECK(log_density_kernel);
+}
+
+void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const float* dout, const float* z,
+                                   const float* mu, const float* logvar, index_t s, index_t n, index_t d,
+                                   cudaStream_t stream) {
+  if (n * d == 0) return;
+  log_density_backward_kernel<<<grid_for(n * d), kBlock, 0, stream>>>(dz, dmu, dlogvar, dout, z, mu, logvar, s, n, d);
+  LVK_LAUNCH_CHECK(log_density_backward_kernel);
+}
+
+void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset, cudaStream_t stream) {
+  const int64_t pairs = (count + 1) / 2;
+  if (pairs == 0) return;
+  auto body = [=] __device__(int64_t p) {
+    float e0, e1;
+    gaussian_eps_pair(seed, offset, static_cast<uint64_t>(2 * p), e0, e1);
+    eps[2 * p] = e0;
+    if (2 * p + 1 < count) eps[2 * p + 1] = e1;
+  };
+  map_kernel<<<grid_for(pairs), kBlock, 0, stream>>>(pairs, body);
+  LVK_LAUNCH_CHECK(map_kernel);
+}
+
+void gaussian_std(float* sigma, const float* logvar, index_t count, cudaStream_t stream) {
+  if (count == 0) return;
+  auto body = [=] __device__(int64_t i) { sigma[i] = expf(0.5f * clamp_logvar(logvar[i])); };
+  map_kernel<<<grid_for(count), kBlock, 0, stream>>>(count, body);
+  LVK_LAUNCH_CHECK(map_kernel);
+}
+
+}  // namespace lvk::kernels::cuda

@@ -1,0 +1,34 @@
+#pragma once
+// Reparametrized diagonal-Gaussian sampling (the Gaussian VAE's sampling layer) with its fused KL
+// and log q, and the batched diagonal-Gaussian log-density. Kernels: kernels/gaussian.h.
+// Log-variances are clamped to [kernels::kLogvarMin, kernels::kLogvarMax] = [-30, 20]; the clamp's
+// gradient is zero outside that range.
+#include <cstdint>
+
+#include "runtime/tensor.h"
+
+namespace lvk {
+
+struct GaussianSampleOptions {
+  // 0: one sample without a sample dimension (z [N, D], log_q [N]);
+  // S >= 1: S samples per input, sample-major (z [S, N, D], log_q [S, N]) for importance weighting.
+  int64_t samples = 0;
+  uint64_t seed = 0;
+  uint64_t offset = 0;  // Philox stream offset: advance it per call for fresh noise
+};
+
+struct GaussianSampleResult {
+  Tensor z;      // mu + exp(logvar/2) * eps
+  Tensor kl;     // [N]: KL(N(mu, sigma^2) || N(0, I)) per row
+  Tensor log_q;  // log N(z; mu, sigma^2) per sample and row
+};
+
+// mu, logvar f32 [N, D] on one device. Records one node (outputs z, kl, log_q; inputs mu, logvar);
+// the noise is redrawn from (seed, offset) in backward, never stored.
+GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, const GaussianSampleOptions& options);
+
+// log N(z; mu, exp(logvar)) summed over D: z [N, D] -> [N], or z [S, N, D] -> [S, N] with mu and
+// logvar [N, D] shared by the S samples. Gradients for z, mu and logvar.
+Tensor gaussian_log_density(const Tensor& z, const Tensor& mu, const Tensor& logvar);
+
+}  // namespace lvk
