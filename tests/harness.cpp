@@ -132,4 +132,48 @@ double weighted_sum(const Tensor& y, const std::vector<float>& w) {
   return ::testing::AssertionFailure() << bad << " gradient element(s) disagree:" << failures.str();
 }
 
+::testing::AssertionResult check_parameter_gradient(const std::function<Tensor()>& f, const Tensor& parameter,
+                                                    GradCheckOptions options) {
+  if (!parameter.requires_grad()) return ::testing::AssertionFailure() << "the parameter does not require grad";
+  const Tensor saved_grad = parameter.grad();
+  parameter.set_grad(Tensor());
+  Tape tape;
+  Tensor y;
+  {
+    TapeRecording rec(tape);
+    y = f();
+  }
+  const std::vector<float> w = random_values(static_cast<size_t>(y.numel()), 4321u, -1.0f, 1.0f);
+  if (!y.requires_grad()) return ::testing::AssertionFailure() << "the output does not depend on the parameter";
+  tape.backward(y, Tensor::from_vector(w, y.shape(), y.device()));
+  const Tensor g = parameter.grad();
+  const std::vector<float> analytic =
+      g.defined() ? g.to_vector<float>() : std::vector<float>(static_cast<size_t>(parameter.numel()), 0.0f);
+  parameter.set_grad(saved_grad);
+
+  std::vector<float> x = parameter.to_vector<float>();
+  const std::vector<float> original = x;
+  auto evaluate = [&]() {
+    copy_bytes(parameter.raw(), parameter.device(), x.data(), Device::cpu(), parameter.bytes());
+    return weighted_sum(f(), w);
+  };
+  std::ostringstream failures;
+  size_t bad = 0;
+  for (size_t j = 0; j < x.size(); ++j) {
+    const float orig = original[j];
+    const double h = options.step * std::max(1.0, std::fabs(static_cast<double>(orig)));
+    x[j] = static_cast<float>(orig + h);
+    const double hp = static_cast<double>(x[j]) - orig, up = evaluate();
+    x[j] = static_cast<float>(orig - h);
+    const double hm = orig - static_cast<double>(x[j]), down = evaluate();
+    x[j] = orig;
+    const double numeric = (up - down) / (hp + hm);
+    if (!(std::fabs(numeric - analytic[j]) <= options.atol + options.rtol * std::fabs(numeric)) && bad++ < 8)
+      failures << "\n  element " << j << ": tape " << analytic[j] << ", finite difference " << numeric;
+  }
+  copy_bytes(parameter.raw(), parameter.device(), original.data(), Device::cpu(), parameter.bytes());
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " gradient element(s) disagree:" << failures.str();
+}
+
 }  // namespace lvk::test

@@ -75,5 +75,9 @@ struct GradCheckOptions {
 };
 ::testing::AssertionResult check_gradients(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                                            std::vector<Tensor> inputs, GradCheckOptions options = {});
+// The same check for a parameter a module holds (a leaf that requires grad): f reads it through the
+// module; the checker perturbs it in place and restores it.
+::testing::AssertionResult check_parameter_gradient(const std::function<Tensor()>& f, const Tensor& parameter,
+                                                    GradCheckOptions options = {});
 
 }  // namespace lvk::test

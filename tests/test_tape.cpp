@@ -24,6 +24,8 @@ TEST_P(TapeGradients, ReductionsReshapeAndCopiesMatchFiniteDifferences) {
   Tensor a = random_tensor({4, 6}, 13, device());
   EXPECT_TRUE(check_gradients([](const std::vector<Tensor>& x) { return sum(mul(x[0], x[0])); }, {a}));
   EXPECT_TRUE(check_gradients([](const std::vector<Tensor>& x) { return mean(x[0]); }, {a}));
+  Tensor one = random_tensor({1}, 20, device());
+  EXPECT_TRUE(check_gradients([](const std::vector<Tensor>& x) { return expand_scalar(x[0], {3, 2}); }, {one}));
   EXPECT_TRUE(check_gradients(
       [](const std::vector<Tensor>& x) { return mul(reshape(x[0], {6, 4}), reshape(x[0], {6, 4})); }, {a}));
   EXPECT_TRUE(check_gradients(

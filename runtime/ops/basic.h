@@ -14,6 +14,8 @@ Tensor uniform(const Shape& shape, uint64_t seed, uint64_t offset, Device device
 Tensor normal(const Shape& shape, uint64_t seed, uint64_t offset, Device device = Device::cpu());   // N(0, 1)
 Tensor to_device(const Tensor& x, Device device);  // recorded copy: the gradient flows back
 Tensor reshape(const Tensor& x, const Shape& shape);  // recorded view
+// A one-element tensor repeated to `shape` (recorded: its gradient is the sum of the output's).
+Tensor expand_scalar(const Tensor& scalar, const Shape& shape);
 
 // --- elementwise (same shape, same device) ---------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b);

@@ -39,16 +39,6 @@ Tensor activation_backward(const Tensor& dy, const Tensor& y, const Tensor& z, A
   return dz;
 }
 
-Tensor column_sum(const Tensor& x2d) {
-  const int64_t rows = x2d.dim(0), cols = x2d.dim(1);
-  Tensor out = Tensor::empty({cols}, DType::f32, x2d.device());
-  Tensor ws;
-  if (x2d.device().is_cuda())
-    ws = Tensor::empty({kernels::column_sum_workspace_size(rows, cols)}, DType::f32, x2d.device());
-  LVK_DISPATCH(x2d.device(), column_sum, out.data<float>(), x2d.data<float>(), rows, cols, ptr_or_null(ws));
-  return out;
-}
-
 void check_activation(const char* op, Activation act, float slope) {
   LVK_CHECK(static_cast<int>(act) >= 0 && static_cast<int>(act) <= static_cast<int>(Activation::gelu), op,
             ": unknown activation ", static_cast<int>(act));
@@ -226,6 +216,17 @@ Tensor init_parameter(const Shape& shape, Init init, int64_t fan_in, int64_t fan
     }
   }
   return Tensor::from_vector(v, shape, device);
+}
+
+Tensor column_sum(const Tensor& x2d) {
+  check_rank("column_sum", "x", x2d, 2);
+  const int64_t rows = x2d.dim(0), cols = x2d.dim(1);
+  Tensor out = Tensor::empty({cols}, DType::f32, x2d.device());
+  Tensor ws;
+  if (x2d.device().is_cuda())
+    ws = Tensor::empty({kernels::column_sum_workspace_size(rows, cols)}, DType::f32, x2d.device());
+  LVK_DISPATCH(x2d.device(), column_sum, out.data<float>(), x2d.data<float>(), rows, cols, ptr_or_null(ws));
+  return out;
 }
 
 }  // namespace lvk

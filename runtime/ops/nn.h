@@ -15,6 +15,9 @@ using kernels::Activation;
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, Activation act = Activation::none,
               float leaky_slope = 0.01f);
 
+// Sum over rows of x [rows, cols] -> [cols], deterministic. Not recorded: for backward closures.
+Tensor column_sum(const Tensor& x);
+
 // Elementwise activation of any shape.
 Tensor activation(const Tensor& x, Activation act, float leaky_slope = 0.01f);
 inline Tensor relu(const Tensor& x) { return activation(x, Activation::relu); }

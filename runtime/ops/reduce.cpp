@@ -48,6 +48,20 @@ Tensor mean(const Tensor& x) {
   return reduce_sum(op, x, static_cast<float>(1.0 / static_cast<double>(x.numel())));
 }
 
+Tensor expand_scalar(const Tensor& scalar, const Shape& shape) {
+  OpScope op("expand_scalar");
+  check_dtype(op.name(), "scalar", scalar, DType::f32);
+  LVK_CHECK(scalar.numel() == 1, op.name(), ": needs a one-element tensor, got ", scalar.str());
+  Tensor out = Tensor::empty(shape, DType::f32, scalar.device());
+  LVK_DISPATCH(scalar.device(), fill_from_scalar, out.data<float>(), scalar.data<float>(), 1.0f, out.numel());
+  if (Tape::wants({scalar})) {
+    Tape::recording()->record(op.name(), {scalar}, {out}, [scalar, out](GradBook& book) {
+      book.accumulate(scalar, sum(book.grad(out)).view(scalar.shape()));
+    });
+  }
+  return out;
+}
+
 int64_t count_nonfinite(const Tensor& x) {
   OpScope op("count_nonfinite");
   check_dtype(op.name(), "x", x, DType::f32);
