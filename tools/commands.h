@@ -5,5 +5,7 @@
 namespace lvk::cli {
 
 void add_info_command(CLI::App& app);
+void add_train_command(CLI::App& app);   // `lvk train <model>`
+void add_train_flow2d(CLI::App& train);  // `lvk train flow2d`
 
 }  // namespace lvk::cli

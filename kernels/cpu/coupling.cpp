@@ -6,13 +6,13 @@
 namespace lvk::kernels::cpu {
 
 namespace {
-constexpr index_t kParallelRows = 256;
+constexpr index_t kParallelElements = 1 << 15;  // below this, threads cost more than they save
 
 // Applies `rule` (forward or inverse) to each row and reduces its logdet terms.
 template <class Rule>
 void transform_rows(float* out, float* logdet, const float* in, const float* mask, const float* s_raw,
                     const float* t, float scale, index_t n, index_t d, Rule rule) {
-#pragma omp parallel for schedule(static) if (n >= kParallelRows)
+#pragma omp parallel for schedule(static) if (n * d >= kParallelElements)
   for (index_t r = 0; r < n; ++r) {
     double acc = 0.0;
     for (index_t j = 0; j < d; ++j) {
@@ -39,7 +39,7 @@ void coupling_inverse(float* x, float* logdet, const float* y, const float* mask
 void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float* dy, const float* dlogdet,
                                const float* x, const float* mask, const float* s_raw, float scale, index_t n,
                                index_t d) {
-#pragma omp parallel for schedule(static) if (n >= kParallelRows)
+#pragma omp parallel for schedule(static) if (n * d >= kParallelElements)
   for (index_t r = 0; r < n; ++r) {
     const float dld = dlogdet ? dlogdet[r] : 0.0f;
     for (index_t j = 0; j < d; ++j) {
@@ -53,7 +53,7 @@ void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float*
 void coupling_inverse_backward(float* dy, float* ds_raw, float* dt, const float* dx, const float* dlogdet,
                                const float* y, const float* mask, const float* s_raw, const float* t, float scale,
                                index_t n, index_t d) {
-#pragma omp parallel for schedule(static) if (n >= kParallelRows)
+#pragma omp parallel for schedule(static) if (n * d >= kParallelElements)
   for (index_t r = 0; r < n; ++r) {
     const float dld = dlogdet ? dlogdet[r] : 0.0f;
     for (index_t j = 0; j < d; ++j) {

@@ -39,6 +39,11 @@ void sgemm(float* c, const float* a, const float* b, GemmShape s, float alpha, f
     return;
   }
 #if LVK_WITH_OPENBLAS
+  // OpenBLAS threads cost more than they save on small products (and spin badly when the cores
+  // are shared): run those on the calling thread.
+  static const int default_threads = openblas_get_num_threads();
+  const bool small = static_cast<double>(s.m) * s.n * s.k < double(1 << 21);
+  openblas_set_num_threads(small ? 1 : default_threads);
   cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(s.m), static_cast<blasint>(s.n), static_cast<blasint>(s.k), alpha, a,
               static_cast<blasint>(s.trans_a ? s.m : s.k), b, static_cast<blasint>(s.trans_b ? s.k : s.n), beta, c,
