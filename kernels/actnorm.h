@@ -11,10 +11,13 @@ namespace lvk::kernels {
   void actnorm_apply(float* y /* [rows, cols] */, const float* x /* [rows, cols] */,                      \
                      const float* log_scale /* [cols] */, const float* bias /* [cols] */, index_t rows,   \
                      index_t cols, bool inverse __VA_ARGS__);                                             \
-  /* Backward of the forward map: dx = dy exp(ls) and dscaled = dy x exp(ls), whose column sum is dls. */ \
-  void actnorm_backward(float* dx /* [rows, cols] */, float* dscaled /* [rows, cols] */,                  \
-                        const float* dy /* [rows, cols] */, const float* x /* [rows, cols] */,            \
-                        const float* log_scale /* [cols] */, index_t rows, index_t cols __VA_ARGS__);
+  /* Backward of actnorm_apply. Forward map: din = dout exp(ls), dscaled = dout in exp(ls) (t = the      \
+     input); then dls = colsum(dscaled), db = colsum(dout). Inverse map: din = dout exp(-ls),           \
+     dscaled = dout out (t = the output); then dls = -colsum(dscaled), db = -colsum(din). */            \
+  void actnorm_backward(float* din /* [rows, cols] */, float* dscaled /* [rows, cols] */,                 \
+                        const float* dout /* [rows, cols] */, const float* t /* [rows, cols] */,          \
+                        const float* log_scale /* [cols] */, index_t rows, index_t cols,                  \
+                        bool inverse __VA_ARGS__);
 
 namespace cpu {
 LVK_ACTNORM_DECLS()

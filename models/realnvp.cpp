@@ -82,7 +82,6 @@ Tensor RealNvp::inverse(const Tensor& u) const {
   check_rank("RealNvp.inverse", "u", u, 2);
   LVK_CHECK(u.dim(1) == options_.dim, "RealNvp.inverse: u has D=", u.dim(1), " but the flow was built for D=",
             options_.dim);
-  NoGrad no_grad;
   Tensor x = u;
   for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer) {
     // The pass-through features of y equal those of x, so the conditioner sees the same input.

@@ -35,9 +35,9 @@ class RealNvp : public Module {
   FlowResult forward(const Tensor& z) const;
   // log p(z) per row [N]; throws naming the count when z holds NaN or Inf.
   Tensor log_prob(const Tensor& z) const;
-  // u -> z, for sampling (not recorded).
+  // u -> z; recorded when a tape is, so samples can be differentiated (reparametrised sampling).
   Tensor inverse(const Tensor& u) const;
-  // n samples z = f^{-1}(u), u ~ N(0, I) drawn from Philox (seed, offset).
+  // n samples z = f^{-1}(u), u ~ N(0, I) drawn from Philox (seed, offset); recorded like inverse.
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) const;
 
   // Data-dependent ActNorm initialisation (Kingma & Dhariwal 2018): sets each ActNorm so that its

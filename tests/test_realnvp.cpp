@@ -5,6 +5,7 @@
 #include "models/optim.h"
 #include "models/realnvp.h"
 #include "models/toy2d.h"
+#include "runtime/ops/actnorm.h"
 #include "runtime/ops/basic.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
@@ -25,6 +26,25 @@ RealNvp random_flow(RealNvpOptions opts, Device device, uint32_t seed) {
 }
 
 class RealNvpTest : public BackendTest {};
+
+TEST_P(RealNvpTest, ActNormOpsInvertAndDifferentiate) {
+  Tensor x = random_tensor({5, 3}, 17, device()), ls = random_tensor({3}, 18, device());
+  Tensor b = random_tensor({3}, 19, device());
+  const std::vector<float> xv = x.to_vector<float>(), lv = ls.to_vector<float>(), bv = b.to_vector<float>();
+  std::vector<double> ref(15);
+  for (int i = 0; i < 15; ++i) ref[i] = xv[i] * std::exp(double(lv[i % 3])) + bv[i % 3];
+  EXPECT_TRUE(all_close(actnorm_forward(x, ls, b).to_vector<float>(), ref, 1e-6, 1e-6));
+  EXPECT_TRUE(all_close(actnorm_inverse(actnorm_forward(x, ls, b), ls, b), x, 1e-6, 1e-5));
+  for (bool inverse : {false, true})
+    EXPECT_TRUE(check_gradients(
+        [inverse](const std::vector<Tensor>& in) {
+          return inverse ? actnorm_inverse(in[0], in[1], in[2]) : actnorm_forward(in[0], in[1], in[2]);
+        },
+        {x, ls, b}))
+        << (inverse ? "inverse" : "forward");
+  EXPECT_LVK_ERROR(actnorm_forward(x, Tensor::zeros({4}, DType::f32, device()), Tensor::zeros({4}, DType::f32, device())),
+                   "log_scale and bias must be [3]");
+}
 
 TEST_P(RealNvpTest, InverseUndoesForward) {
   for (int64_t d : {2, 5}) {
@@ -67,6 +87,16 @@ TEST_P(RealNvpTest, GradientsMatchFiniteDifferences) {
   for (auto& [name, p] : flow.parameters()) {
     if (name.rfind("layers.1.", 0) != 0) continue;
     EXPECT_TRUE(check_parameter_gradient([&] { return flow.log_prob(z); }, p)) << name;
+  }
+}
+
+TEST_P(RealNvpTest, InverseDirectionHasGradientsToo) {
+  RealNvp flow = random_flow({3, 2, 4, 1, 1.5f, MaskKind::half, true}, device(), 15);
+  Tensor u = random_tensor({4, 3}, 16, device());
+  EXPECT_TRUE(check_gradients([&](const std::vector<Tensor>& in) { return flow.inverse(in[0]); }, {u}));
+  for (auto& [name, p] : flow.parameters()) {
+    if (name.rfind("layers.0.", 0) != 0) continue;
+    EXPECT_TRUE(check_parameter_gradient([&] { return flow.inverse(u); }, p)) << name;
   }
 }
 

@@ -12,13 +12,13 @@ __global__ void apply_kernel(float* y, const float* x, const float* __restrict__
   }
 }
 
-__global__ void backward_kernel(float* __restrict__ dx, float* __restrict__ dscaled, const float* __restrict__ dy,
-                                const float* __restrict__ x, const float* __restrict__ log_scale, int64_t rows,
-                                int64_t cols) {
+__global__ void backward_kernel(float* __restrict__ din, float* __restrict__ dscaled, const float* __restrict__ dout,
+                                const float* __restrict__ t, const float* __restrict__ log_scale, int64_t rows,
+                                int64_t cols, bool inverse) {
   LVK_GRID_STRIDE_LOOP(i, rows * cols) {
-    const float e = expf(log_scale[i % cols]);
-    dx[i] = dy[i] * e;
-    dscaled[i] = dy[i] * x[i] * e;
+    const float ls = log_scale[i % cols], e = expf(inverse ? -ls : ls);
+    din[i] = dout[i] * e;
+    dscaled[i] = inverse ? dout[i] * t[i] : dout[i] * t[i] * e;
   }
 }
 }  // namespace
@@ -30,10 +30,10 @@ void actnorm_apply(float* y, const float* x, const float* log_scale, const float
   LVK_LAUNCH_CHECK(apply_kernel);
 }
 
-void actnorm_backward(float* dx, float* dscaled, const float* dy, const float* x, const float* log_scale,
-                      index_t rows, index_t cols, cudaStream_t stream) {
+void actnorm_backward(float* din, float* dscaled, const float* dout, const float* t, const float* log_scale,
+                      index_t rows, index_t cols, bool inverse, cudaStream_t stream) {
   if (rows * cols == 0) return;
-  backward_kernel<<<grid_for(rows * cols), kBlock, 0, stream>>>(dx, dscaled, dy, x, log_scale, rows, cols);
+  backward_kernel<<<grid_for(rows * cols), kBlock, 0, stream>>>(din, dscaled, dout, t, log_scale, rows, cols, inverse);
   LVK_LAUNCH_CHECK(backward_kernel);
 }
 

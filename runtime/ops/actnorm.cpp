@@ -2,6 +2,7 @@
 
 #include "kernels/actnorm.h"
 #include "runtime/op.h"
+#include "runtime/ops/basic.h"
 #include "runtime/ops/nn.h"
 
 namespace lvk {
@@ -22,34 +23,38 @@ void check_actnorm(const OpScope& op, const Tensor& x, const Tensor& log_scale, 
 
 }  // namespace
 
-Tensor actnorm_forward(const Tensor& x, const Tensor& log_scale, const Tensor& bias) {
-  OpScope op("actnorm_forward");
-  check_actnorm(op, x, log_scale, bias);
-  Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
-  LVK_DISPATCH(x.device(), actnorm_apply, y.data<float>(), x.data<float>(), log_scale.data<float>(),
-               bias.data<float>(), x.dim(0), x.dim(1), false);
-  if (Tape::wants({x, log_scale, bias})) {
-    Tape::recording()->record(op.name(), {x, log_scale, bias}, {y}, [x, log_scale, bias, y](GradBook& book) {
-      const Tensor dy = book.grad(y);
-      Tensor dx = Tensor::empty(x.shape(), DType::f32, x.device());
-      Tensor dscaled = Tensor::empty(x.shape(), DType::f32, x.device());
-      LVK_DISPATCH(x.device(), actnorm_backward, dx.data<float>(), dscaled.data<float>(), dy.data<float>(),
-                   x.data<float>(), log_scale.data<float>(), x.dim(0), x.dim(1));
-      book.accumulate(x, dx);
-      if (book.wants(log_scale)) book.accumulate(log_scale, column_sum(dscaled));
-      if (book.wants(bias)) book.accumulate(bias, column_sum(dy));
+namespace {
+
+Tensor actnorm(const char* name, const Tensor& in, const Tensor& log_scale, const Tensor& bias, bool inverse) {
+  OpScope op(name);
+  check_actnorm(op, in, log_scale, bias);
+  Tensor out = Tensor::empty(in.shape(), DType::f32, in.device());
+  LVK_DISPATCH(in.device(), actnorm_apply, out.data<float>(), in.data<float>(), log_scale.data<float>(),
+               bias.data<float>(), in.dim(0), in.dim(1), inverse);
+  if (Tape::wants({in, log_scale, bias})) {
+    Tape::recording()->record(op.name(), {in, log_scale, bias}, {out}, [in, log_scale, bias, out, inverse](GradBook& book) {
+      const Tensor dout = book.grad(out);
+      Tensor din = Tensor::empty(in.shape(), DType::f32, in.device());
+      Tensor dscaled = Tensor::empty(in.shape(), DType::f32, in.device());
+      LVK_DISPATCH(in.device(), actnorm_backward, din.data<float>(), dscaled.data<float>(), dout.data<float>(),
+                   (inverse ? out : in).data<float>(), log_scale.data<float>(), in.dim(0), in.dim(1), inverse);
+      const float sign = inverse ? -1.0f : 1.0f;
+      if (book.wants(log_scale)) book.accumulate(log_scale, scale(column_sum(dscaled), sign));
+      if (book.wants(bias)) book.accumulate(bias, scale(column_sum(inverse ? din : dout), sign));
+      book.accumulate(in, din);
     });
   }
-  return y;
+  return out;
+}
+
+}  // namespace
+
+Tensor actnorm_forward(const Tensor& x, const Tensor& log_scale, const Tensor& bias) {
+  return actnorm("actnorm_forward", x, log_scale, bias, false);
 }
 
 Tensor actnorm_inverse(const Tensor& y, const Tensor& log_scale, const Tensor& bias) {
-  OpScope op("actnorm_inverse");
-  check_actnorm(op, y, log_scale, bias);
-  Tensor x = Tensor::empty(y.shape(), DType::f32, y.device());
-  LVK_DISPATCH(y.device(), actnorm_apply, x.data<float>(), y.data<float>(), log_scale.data<float>(),
-               bias.data<float>(), y.dim(0), y.dim(1), true);
-  return x;
+  return actnorm("actnorm_inverse", y, log_scale, bias, true);
 }
 
 }  // namespace lvk

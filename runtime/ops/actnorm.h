@@ -6,7 +6,7 @@
 namespace lvk {
 
 Tensor actnorm_forward(const Tensor& x, const Tensor& log_scale, const Tensor& bias);
-// x = (y - bias) exp(-log_scale). Not recorded (used for sampling).
+// x = (y - bias) exp(-log_scale), recorded too (a flow may be trained in the sampling direction).
 Tensor actnorm_inverse(const Tensor& y, const Tensor& log_scale, const Tensor& bias);
 
 }  // namespace lvk
