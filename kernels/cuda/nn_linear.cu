@@ -98,8 +98,14 @@ bool lt_matmul(float* y, const float* x, const float* w, const float* bias, int6
   }
   if (!plan.ok) return false;
   const float alpha = 1.0f, beta = 0.0f;
-  LVK_CUBLAS_CHECK(cublasLtMatmul(lt, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c, &plan.algo, workspace,
-                                  kLinearWorkspaceBytes, stream));
+  const cublasStatus_t st = cublasLtMatmul(lt, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c, &plan.algo,
+                                           workspace, kLinearWorkspaceBytes, stream);
+  if (st == CUBLAS_STATUS_NOT_SUPPORTED) {  // remember, and let the caller take the cuBLAS path
+    std::lock_guard<std::mutex> lock(g_plan_mutex);
+    g_plans[key].ok = false;
+    return false;
+  }
+  LVK_CUBLAS_CHECK(st);
   return true;
 }
 
