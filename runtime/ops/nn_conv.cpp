@@ -5,6 +5,7 @@
 #include "kernels/nn_conv.h"
 #include "kernels/nn_norm.h"
 #include "runtime/op.h"
+#include "runtime/ops/workspace.h"
 
 namespace lvk {
 
@@ -26,11 +27,8 @@ void run_conv(Prim prim, Device device, float* out, const float* a, const float*
       LVK_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float) * numel_out, cuda::stream()));
       return;
     }
-    const auto& plan = kernels::cuda::conv_plan(s, cuda::cudnn());
-    Tensor ws;
-    if (plan.workspace_bytes > 0)
-      ws = Tensor::empty({static_cast<int64_t>((plan.workspace_bytes + 3) / 4)}, DType::f32, device);
-    void* w = ws.defined() ? ws.raw() : nullptr;
+    const auto& plan = kernels::cuda::conv_plan(s, cuda::cudnn());  // cached per geometry
+    void* w = cuda_workspace(device, plan.workspace_bytes);
     if (prim == Prim::forward) kernels::cuda::conv_forward(out, a, b, s, plan, w, cuda::cudnn(), cuda::stream());
     if (prim == Prim::backward_data)
       kernels::cuda::conv_backward_data(out, a, b, s, plan, w, cuda::cudnn(), cuda::stream());
