@@ -145,6 +145,20 @@ TEST(Datasets, RejectsInconsistentIdxPairs) {
   LVK_EXPECT_ERROR(io::load_mnist_dir(dir.path(), "val"), "split \"val\"");
 }
 
+TEST(Datasets, OpenByNameDefaultsToShapesAndRejectsUnknownSources) {
+  io::DatasetSpec spec;
+  spec.count = 12;
+  const io::ImageDataset d = io::open_dataset(spec);
+  EXPECT_EQ(d.name, "shapes");
+  EXPECT_EQ(d.count, 12);
+  spec.source = "imagenet";
+  LVK_EXPECT_ERROR(io::open_dataset(spec), "unknown source \"imagenet\"");
+  spec.source = "cifar10";
+  LVK_EXPECT_ERROR(io::open_dataset(spec), "cifar10", "directory");
+  spec.dir = "/nonexistent/lvk";
+  LVK_EXPECT_ERROR(io::open_dataset(spec), "/nonexistent/lvk/data_batch_1.bin");
+}
+
 TEST(Datasets, LoadsMnistTestSplitWhenPresent) {
   const std::string dir = std::string(LVK_SHARED_DATA_DIR) + "/mnist";
   if (!std::ifstream(dir + "/t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "no MNIST under " << dir;

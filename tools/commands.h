@@ -5,5 +5,6 @@
 namespace lvk::cli {
 
 void add_info_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 }  // namespace lvk::cli

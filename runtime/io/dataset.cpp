@@ -114,6 +114,30 @@ ImageDataset make_shapes_dataset(int64_t count, int64_t side, uint64_t seed) {
   return d;
 }
 
+ImageDataset open_dataset(const DatasetSpec& spec) {
+  if (spec.source == "shapes") return make_shapes_dataset(spec.count, spec.side, spec.seed);
+  if (spec.source == "mnist") {
+    LVK_CHECK(!spec.dir.empty(), "dataset mnist: needs a directory with the IDX files");
+    return load_mnist_dir(spec.dir, spec.split, "mnist");
+  }
+  if (spec.source == "fashion-mnist")
+    return load_mnist_dir(spec.dir.empty() ? "/usr/share/datasets/fashion-mnist" : spec.dir, spec.split,
+                          "fashion-mnist");
+  if (spec.source == "cifar10") {
+    LVK_CHECK(!spec.dir.empty(), "dataset cifar10: needs the directory of the binary batches");
+    LVK_CHECK(spec.split == "train" || spec.split == "test", "dataset cifar10: split \"", spec.split,
+              "\", expected train or test");
+    std::vector<std::string> files;
+    if (spec.split == "test") {
+      files.push_back(spec.dir + "/test_batch.bin");
+    } else {
+      for (int i = 1; i <= 5; ++i) files.push_back(spec.dir + "/data_batch_" + std::to_string(i) + ".bin");
+    }
+    return load_cifar10(files);
+  }
+  fail("dataset: unknown source \"", spec.source, "\", expected shapes, mnist, fashion-mnist or cifar10");
+}
+
 std::vector<int32_t> shuffled_order(int64_t n, uint64_t seed, int64_t epoch) {
   std::vector<int32_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[i] = static_cast<int32_t>(i);

@@ -42,6 +42,21 @@ ImageDataset load_cifar10(const std::vector<std::string>& batch_paths);
 // on (seed, i).
 ImageDataset make_shapes_dataset(int64_t count, int64_t side = 28, uint64_t seed = 0);
 
+// A dataset by name, what the CLI and model configs refer to:
+//   shapes         the procedural set (count, side, seed), needs no files: the default
+//   mnist          IDX files in `dir` (train-/t10k- names, raw or .gz)
+//   fashion-mnist  same layout; dir defaults to /usr/share/datasets/fashion-mnist (Debian package)
+//   cifar10        `dir` holding data_batch_1..5.bin (train) or test_batch.bin (test)
+struct DatasetSpec {
+  std::string source = "shapes";
+  std::string dir;
+  std::string split = "train";
+  int64_t count = 10000;  // shapes only
+  int64_t side = 28;      // shapes only
+  uint64_t seed = 0;      // shapes only
+};
+ImageDataset open_dataset(const DatasetSpec& spec);
+
 struct LoaderOptions {
   int64_t batch_size = 128;
   uint64_t seed = 0;
