@@ -2,6 +2,10 @@
 
 namespace lvk::kernels {
 
+#if !LVK_WITH_CUDA
+index_t sum_workspace_size(index_t) { return 0; }  // CPU-only builds: the CUDA build defines it in cuda/reduce.cu
+#endif
+
 namespace cpu {
 void sum(float* out, const float* x, index_t n, float* /*workspace*/) {
   double acc = 0.0;  // the reference: double, sequential, order fixed
