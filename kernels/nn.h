@@ -45,8 +45,8 @@ void linear_forward(float* y /* [n, out] */, float* z /* [n, out], nullable */, 
 #if LVK_WITH_CUDA
 namespace cuda {
 LVK_NN_DECLS(, cudaStream_t stream)
-// cuBLASLt with the bias (and ReLU) fused into the GEMM epilogue; other activations run as one
-// extra elementwise pass. Falls back to cuBLAS + bias_act_forward when Lt finds no algorithm.
+// cuBLASLt with the bias (and ReLU / GELU) fused into the GEMM epilogue; other activations run as
+// one extra elementwise pass. Falls back to cuBLAS + bias_act_forward when Lt finds no algorithm.
 void linear_forward(float* y, float* z, const float* x, const float* w, const float* bias, index_t n, index_t in,
                     index_t out, Activation act, float slope, cublasLtHandle_t lt, cublasHandle_t blas,
                     void* workspace /* kLinearWorkspaceBytes */, cudaStream_t stream);

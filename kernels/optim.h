@@ -1,7 +1,10 @@
 #pragma once
 // Optimizer kernels over a packed list of parameter tensors: one launch updates every tensor
 // (multi-tensor apply), and the global gradient norm is one deterministic reduction over all of
-// them. The tensor table lives where the kernel runs (host for the CPU twin, device for CUDA).
+// them. The tensor table is a host array in both twins: the CUDA twin passes it to the kernel by
+// value (a __grid_constant__ parameter of up to kOptimTensorsPerLaunch entries, ~12 KiB, which
+// needs CUDA >= 12.1 on sm_70+), so no table copy and no host synchronisation happens. Lists
+// longer than that take one launch per kOptimTensorsPerLaunch tensors.
 #include "kernels/twins.h"
 
 namespace lvk::kernels {
@@ -27,13 +30,15 @@ struct AdamHyper {
   float max_grad_norm;     // > 0: scale gradients by min(1, max_grad_norm / (norm + 1e-6))
 };
 
-// Floats of scratch space the CUDA grad_norm needs for `total` elements.
-index_t grad_norm_workspace_size(index_t total);
+constexpr int kOptimTensorsPerLaunch = 256;
+
+// Floats of scratch space the CUDA grad_norm needs for `count` tensors of `total` elements.
+index_t grad_norm_workspace_size(index_t total, int count);
 
 #define LVK_OPTIM_DECLS(...)                                                                                     \
-  /* out[0] = sqrt(sum of grad^2 over every tensor), in a fixed order. */                                        \
+  /* out[0] = sqrt(sum of grad^2 over every tensor), in a fixed order. tensors: host array. */                  \
   void grad_norm(float* out /* [1] */, const OptimTensor* tensors /* [count] */, int count, index_t total,        \
-                 float* workspace /* [grad_norm_workspace_size(total)] */ __VA_ARGS__);                           \
+                 float* workspace /* [grad_norm_workspace_size(total, count)] */ __VA_ARGS__);                    \
   /* One Adam/AdamW step over every tensor; grad_norm (nullable) feeds clipping when enabled. */               \
   void adam_step(const OptimTensor* tensors /* [count] */, int count, index_t total, AdamHyper h,                 \
                  const float* grad_norm /* [1], nullable */ __VA_ARGS__);

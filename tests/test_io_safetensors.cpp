@@ -55,6 +55,19 @@ TEST(Safetensors, RoundTripsF32I32U8AndMetadata) {
   EXPECT_EQ(n % 8, 0u);
 }
 
+TEST(Safetensors, SavesAndLoadsNamedTensorLists) {
+  TempDir dir;
+  const std::vector<std::pair<std::string, Tensor>> in{{"enc.weight", random_tensor({4, 3}, 1, Device::cpu())},
+                                                       {"step", Tensor::from_vector<int32_t>({12}, {1})}};
+  io::save_tensors(dir.file("ckpt.safetensors"), in, {{"format", "pt"}});
+  const auto out = io::load_tensors(dir.file("ckpt.safetensors"));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].first, "enc.weight");
+  EXPECT_EQ(out[0].second.to_vector<float>(), in[0].second.to_vector<float>());
+  EXPECT_EQ(out[1].second.to_vector<int32_t>(), (std::vector<int32_t>{12}));
+  LVK_EXPECT_ERROR(io::save_tensors(dir.file("x"), {in[0], in[0]}), "duplicate tensor name \"enc.weight\"");
+}
+
 TEST(Safetensors, AcceptsMinimalHandWrittenFile) {
   const auto f = parse(raw_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 2));
   EXPECT_EQ(f.at("a").data.size(), 2u);

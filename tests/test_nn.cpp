@@ -100,6 +100,24 @@ TEST_P(NnTest, LinearBackwardIsDeterministicAndAccumulatesParameters) {
   for (size_t i = 0; i < gw1.size(); ++i) ASSERT_EQ(gw2[i], 2 * gw1[i]) << i;
 }
 
+TEST_P(NnTest, EmptyInputsAreNoOpsWithZeroParameterGradients) {
+  EXPECT_EQ(activation(Tensor::empty({0, 3}, DType::f32, device()), Activation::silu).shape(), (Shape{0, 3}));
+  const Tensor x = Tensor::empty({0, 4}, DType::f32, device());
+  Tensor w = random_tensor({3, 4}, 1, device()), b = random_tensor({3}, 2, device());
+  w.set_requires_grad(true);
+  b.set_requires_grad(true);
+  Tape tape;
+  Tensor loss;
+  {
+    TapeRecording rec(tape);
+    loss = sum(linear(x, w, b, Activation::relu));
+  }
+  EXPECT_EQ(loss.item(), 0.0f);
+  tape.backward(loss);
+  EXPECT_EQ(w.grad().to_vector<float>(), std::vector<float>(12, 0.0f));
+  EXPECT_EQ(b.grad().to_vector<float>(), std::vector<float>(3, 0.0f));
+}
+
 TEST_P(NnTest, LinearRejectsBadShapes) {
   const Tensor x = random_tensor({4, 3}, 1, device()), w = random_tensor({2, 5}, 2, device());
   LVK_EXPECT_ERROR(linear(x, w, Tensor()), "linear", "[4, 3]", "[2, 5]");

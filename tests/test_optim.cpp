@@ -106,6 +106,33 @@ TEST_P(OptimTest, GlobalNormIsOnePassAndDeterministic) {
   EXPECT_EQ(global_norm({Tensor::empty({0}, DType::f32, device())}).item(), 0.0f);
 }
 
+// More tensors than one CUDA launch's parameter table holds (kOptimTensorsPerLaunch).
+TEST_P(OptimTest, ManyTensorsSpanSeveralLaunches) {
+  const int count = kernels::kOptimTensorsPerLaunch + 45;
+  ParameterList params;
+  RefAdam ref;
+  std::vector<std::vector<double>> g;
+  double sq = 0;
+  AdamOptions o;
+  o.lr = 0.05f;
+  for (int k = 0; k < count; ++k) {
+    const auto init = random_values(3, 7000 + k);
+    const auto gv = random_values(3, 9000 + k);
+    params.emplace_back("p" + std::to_string(k), param_on(init, {3}, device()));
+    params.back().second.set_grad(Tensor::from_vector(gv, {3}, device()));
+    ref.p.emplace_back(init.begin(), init.end());
+    ref.m.emplace_back(3, 0.0);
+    ref.v.emplace_back(3, 0.0);
+    g.emplace_back(gv.begin(), gv.end());
+    for (float x : gv) sq += double(x) * x;
+  }
+  Adam adam(params, o);
+  adam.step();
+  ref.step(g, o.lr, o, 1);
+  EXPECT_NEAR(adam.last_grad_norm().item(), std::sqrt(sq), 1e-5 * std::sqrt(sq));
+  for (int k = 0; k < count; ++k) ASSERT_TRUE(all_close(params[k].second.to_vector<float>(), ref.p[k], 1e-6, 1e-5)) << k;
+}
+
 TEST_P(OptimTest, StateRoundTripContinuesIdentically) {
   const auto init = random_values(40, 3);
   Tensor a = param_on(init, {40}, device()), b = param_on(init, {40}, device());

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("lvk ") + LVK_VERSION);
   lvk::cli::add_info_command(app);
   lvk::cli::add_train_command(app);
+  lvk::cli::add_data_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -50,4 +50,19 @@ Tensor from_safetensors_entry(const SafetensorsEntry& e, Device device) {
   fail("from_safetensors_entry: tensor \"", e.name, "\" has dtype ", e.dtype, ", expected F32 or I32");
 }
 
+void save_tensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                  const std::map<std::string, std::string>& metadata) {
+  SafetensorsFile f;
+  f.metadata = metadata;
+  for (const auto& [name, t] : tensors) f.add(to_safetensors_entry(name, t));
+  write_safetensors(path, f);
+}
+
+std::vector<std::pair<std::string, Tensor>> load_tensors(const std::string& path, Device device) {
+  const SafetensorsFile f = read_safetensors(path);
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const SafetensorsEntry& e : f.tensors) out.emplace_back(e.name, from_safetensors_entry(e, device));
+  return out;
+}
+
 }  // namespace lvk::io

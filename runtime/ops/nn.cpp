@@ -8,6 +8,7 @@
 #include "kernels/reduce.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
+#include "runtime/ops/workspace.h"
 #include "runtime/philox.h"
 
 namespace lvk {
@@ -71,9 +72,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, Activation act,
   if (record && kernels::activation_needs_preact(act)) z = Tensor::empty({n, out}, DType::f32, x.device());
   if (x.device().is_cuda()) {
 #if LVK_WITH_CUDA
-    Tensor ws = Tensor::empty({static_cast<int64_t>(kernels::kLinearWorkspaceBytes / 4)}, DType::f32, x.device());
+    void* ws = cuda_workspace(x.device(), kernels::kLinearWorkspaceBytes);
     kernels::cuda::linear_forward(y.data<float>(), ptr_or_null(z), x.data<float>(), w.data<float>(), ptr_or_null(b), n,
-                                  in, out, act, slope, cuda::cublaslt(), cuda::cublas(), ws.raw(), cuda::stream());
+                                  in, out, act, slope, cuda::cublaslt(), cuda::cublas(), ws, cuda::stream());
 #else
     detail::no_cuda_backend("linear_forward");
 #endif

@@ -1,5 +1,5 @@
-// Multi-tensor optimizer ops: the tensor table is built on the host and, for CUDA, copied to the
-// device once per call (a few hundred bytes, ordered on the compute stream).
+// Multi-tensor optimizer ops: the tensor table is built on the host and handed to the twin, which
+// on CUDA passes it by value to the kernel (no copy, no synchronisation).
 #include "runtime/ops/optim.h"
 
 #include "runtime/op.h"
@@ -10,11 +10,8 @@ namespace {
 
 struct Table {
   std::vector<kernels::OptimTensor> host;
-  Tensor device_copy;  // holds the table's bytes on the device
   int64_t total = 0;
-  const kernels::OptimTensor* ptr(Device d) const {
-    return d.is_cuda() ? static_cast<const kernels::OptimTensor*>(device_copy.raw()) : host.data();
-  }
+  const kernels::OptimTensor* ptr(Device) const { return host.data(); }
 };
 
 Table make_table(const char* op, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
@@ -40,11 +37,6 @@ Table make_table(const char* op, const std::vector<Tensor>& params, const std::v
     t.total += e.n;
   }
   LVK_CHECK(t.host.size() < (1u << 30), op, ": too many tensors");
-  if (device.is_cuda() && !t.host.empty()) {
-    const size_t bytes = t.host.size() * sizeof(kernels::OptimTensor);
-    t.device_copy = Tensor::empty({static_cast<int64_t>(bytes / 4)}, DType::i32, device);
-    copy_bytes(t.device_copy.raw(), device, t.host.data(), Device::cpu(), bytes);
-  }
   return t;
 }
 
@@ -56,7 +48,9 @@ Tensor global_norm(const std::vector<Tensor>& tensors) {
   const Table t = make_table(op.name(), {}, tensors, nullptr, nullptr, device);
   Tensor out = Tensor::empty(Shape{}, DType::f32, device);
   Tensor ws;
-  if (device.is_cuda()) ws = Tensor::empty({kernels::grad_norm_workspace_size(t.total)}, DType::f32, device);
+  if (device.is_cuda())
+    ws = Tensor::empty({kernels::grad_norm_workspace_size(t.total, static_cast<int>(t.host.size()))}, DType::f32,
+                       device);
   LVK_DISPATCH(device, grad_norm, out.data<float>(), t.ptr(device), static_cast<int>(t.host.size()), t.total,
                ws.defined() ? ws.data<float>() : nullptr);
   return out;
