@@ -7,6 +7,7 @@ namespace lvk::cli {
 void add_info_command(CLI::App& app);
 void add_train_command(CLI::App& app);   // `lvk train <model>`
 void add_train_flow2d(CLI::App& train);  // `lvk train flow2d`
+void add_train_models(CLI::App& train);  // `lvk train vae|flowvae|...` (models/model_factory.h)
 void add_data_command(CLI::App& app);
 
 }  // namespace lvk::cli

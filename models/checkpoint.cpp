@@ -1,0 +1,116 @@
+#include "models/checkpoint.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/io/tensor_io.h"
+
+namespace fs = std::filesystem;
+
+namespace lvk {
+
+namespace {
+
+constexpr const char* kFormat = "lvk-checkpoint-1";
+
+// Checkpoint files of `dir`, oldest first (the zero-padded step sorts lexicographically).
+std::vector<fs::path> checkpoints_in(const std::string& dir) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".safetensors") found.push_back(entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+void append_prefixed(std::vector<std::pair<std::string, Tensor>>& out, const std::string& prefix,
+                     const ParameterList& list) {
+  for (const auto& [name, t] : list) out.emplace_back(prefix + name, t);
+}
+
+}  // namespace
+
+std::string checkpoint_path(const std::string& dir, int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "ckpt-%08lld.safetensors", static_cast<long long>(step));
+  return (fs::path(dir) / name).string();
+}
+
+void save_checkpoint(const std::string& dir, const CheckpointState& s, int keep) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  append_prefixed(tensors, "param/", s.params);
+  append_prefixed(tensors, "buffer/", s.buffers);
+  append_prefixed(tensors, "optim/", s.optimizer);
+  const std::map<std::string, std::string> metadata = {
+      {"format", kFormat},
+      {"step", std::to_string(s.step)},
+      {"loader", nlohmann::json{{"seed", s.loader.seed}, {"epoch", s.loader.epoch}, {"position", s.loader.position}}
+                     .dump()},
+      {"nonfinite_skipped", std::to_string(s.nonfinite_skipped)},
+      {"config", s.config_json}};
+  io::save_tensors(checkpoint_path(dir, s.step), tensors, metadata);  // atomic: throws before replacing anything
+  std::vector<fs::path> all = checkpoints_in(dir);
+  for (size_t i = 0; i + static_cast<size_t>(std::max(keep, 1)) < all.size(); ++i) {
+    std::error_code ec;
+    fs::remove(all[i], ec);  // a checkpoint we fail to prune is only disk space
+  }
+}
+
+std::optional<std::string> latest_checkpoint(const std::string& dir) {
+  std::vector<fs::path> all = checkpoints_in(dir);
+  if (all.empty()) return std::nullopt;
+  return all.back().string();
+}
+
+CheckpointState load_checkpoint(const std::string& path, Device device) {
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  auto meta = [&](const char* key) -> const std::string& {
+    auto it = file.metadata.find(key);
+    LVK_CHECK(it != file.metadata.end(), "checkpoint ", path, ": metadata has no '", key, "' (not an lvk checkpoint?)");
+    return it->second;
+  };
+  LVK_CHECK(meta("format") == kFormat, "checkpoint ", path, ": format '", meta("format"), "', expected ", kFormat);
+  CheckpointState s;
+  try {
+    s.step = std::stoll(meta("step"));
+    s.nonfinite_skipped = std::stoll(meta("nonfinite_skipped"));
+    const nlohmann::json loader = nlohmann::json::parse(meta("loader"));
+    s.loader = {loader.at("seed").get<uint64_t>(), loader.at("epoch").get<int64_t>(),
+                loader.at("position").get<int64_t>()};
+  } catch (const std::exception& e) {
+    fail("checkpoint ", path, ": unreadable step or loader metadata (", e.what(), ")");
+  }
+  s.config_json = meta("config");
+  for (const io::SafetensorsEntry& e : file.tensors) {
+    const size_t slash = e.name.find('/');
+    const std::string group = slash == std::string::npos ? "" : e.name.substr(0, slash), name = e.name.substr(slash + 1);
+    ParameterList* into = group == "param" ? &s.params : group == "buffer" ? &s.buffers : group == "optim" ? &s.optimizer
+                                                                                                             : nullptr;
+    LVK_CHECK(into != nullptr, "checkpoint ", path, ": tensor '", e.name, "' is not under param/, buffer/ or optim/");
+    into->emplace_back(name, io::from_safetensors_entry(e, device));
+  }
+  return s;
+}
+
+void assign_named(const char* what, const ParameterList& into, const ParameterList& from) {
+  std::map<std::string, const Tensor*> source;
+  for (const auto& [name, t] : from) source[name] = &t;
+  LVK_CHECK(into.size() == from.size(), what, ": the checkpoint has ", from.size(), " tensors, the model expects ",
+            into.size());
+  for (const auto& [name, t] : into) {
+    auto it = source.find(name);
+    LVK_CHECK(it != source.end(), what, ": the checkpoint has no '", name, "'");
+    const Tensor& src = *it->second;
+    LVK_CHECK(src.shape() == t.shape() && src.dtype() == t.dtype(), what, ": '", name, "' is ", src.str(),
+              " in the checkpoint but ", t.str(), " in the model");
+    copy_bytes(t.raw(), t.device(), src.raw(), src.device(), t.bytes());
+  }
+}
+
+}  // namespace lvk

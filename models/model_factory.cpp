@@ -1,0 +1,26 @@
+#include "models/model_factory.h"
+
+#include "models/vae.h"
+
+namespace lvk {
+
+const std::vector<std::string>& model_kinds() {
+  static const std::vector<std::string> kinds = {"vae", "flowvae"};
+  return kinds;
+}
+
+std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohmann::json& options,
+                                            const ImageShape& shape, InitStream& init, Device device) {
+  if (kind == "vae" || kind == "flowvae") {
+    nlohmann::json o = options.is_null() ? nlohmann::json::object() : options;
+    if (!o.contains("prior")) o["prior"] = kind == "flowvae" ? "realnvp" : "standard";
+    VaeOptions vo = VaeOptions::from_json(o);
+    LVK_CHECK((kind == "flowvae") == (vo.prior == "realnvp"), kind, ": prior '", vo.prior, "' contradicts the model kind");
+    return std::make_unique<Vae>(vo, shape, init, device);
+  }
+  std::string known;
+  for (const std::string& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
+  fail("train: unknown model '", kind, "'; known models: ", known);
+}
+
+}  // namespace lvk

@@ -1,0 +1,20 @@
+#pragma once
+// Builds a model of `lvk train` from its kind and JSON options.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/generative.h"
+#include "models/image_shape.h"
+
+namespace lvk {
+
+// The kinds `lvk train` accepts, in the order `--help` lists them.
+const std::vector<std::string>& model_kinds();
+// Throws lvk::Error naming an unknown kind or option.
+std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohmann::json& options,
+                                            const ImageShape& shape, InitStream& init, Device device);
+
+}  // namespace lvk

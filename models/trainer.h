@@ -1,0 +1,93 @@
+#pragma once
+// The training loop of `lvk train`: data, AdamW with warm-up and cosine decay, gradient clipping,
+// non-finite step skipping, held-out evaluation, metrics (JSONL), pictures and checkpoints.
+// A run lives in one folder: config.json (every setting), metrics.jsonl, ckpt-*.safetensors,
+// samples-*.png and recon-*.png. Resuming continues from the newest checkpoint, and on the CPU it
+// is bit-identical to a run that was never interrupted.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/generative.h"
+#include "models/optim.h"
+#include "runtime/io/dataset.h"
+
+namespace lvk {
+
+struct TrainConfig {
+  std::string model = "vae";
+  nlohmann::json model_options = nlohmann::json::object();
+  io::DatasetSpec data;
+  int64_t steps = 2000;
+  int64_t epochs = 0;  // > 0: train this many epochs instead of `steps`
+  int64_t batch = 64;
+  float lr = 1e-3f;
+  int64_t warmup = 100;
+  float grad_clip = 1.0f;  // global norm; 0 disables
+  float weight_decay = 0.0f;
+  bool binarize = false;  // dynamic binarisation of the data (Bernoulli decoders)
+  uint64_t seed = 0;
+  std::string out = "runs/run";
+  int64_t log_every = 50;
+  int64_t eval_every = 500;
+  int64_t eval_batches = 8;
+  int64_t checkpoint_every = 500;
+  int keep_checkpoints = 3;
+  int max_nonfinite = 5;  // consecutive skipped steps that stop the run
+
+  nlohmann::json to_json() const;
+  static TrainConfig from_json(const nlohmann::json& j);  // unknown keys are an error
+};
+
+struct StepReport {
+  int64_t step = 0, total = 0;  // 1-based step just taken
+  std::vector<std::pair<std::string, double>> figures;  // loss terms, stats, lr, grad_norm
+  int64_t images = 0;                                   // in this step
+  bool skipped = false;                                 // non-finite loss or gradient
+};
+
+struct EvalReport {
+  int64_t step = 0;
+  std::vector<std::pair<std::string, double>> figures;  // held-out averages
+  std::vector<std::string> files;                       // pictures written
+};
+
+class Trainer {
+ public:
+  // Builds everything; with `resume`, continues from the newest checkpoint in config.out (its
+  // config must describe the same model and data).
+  Trainer(TrainConfig config, Device device, bool resume);
+  ~Trainer();
+
+  // Trains up to the total step count. `stop_at` >= 0 stops right after that step without saving,
+  // as a crash would (tests use it to check that resuming is exact).
+  void run(const std::function<void(const StepReport&)>& on_step, const std::function<void(const EvalReport&)>& on_eval,
+           int64_t stop_at = -1);
+  int64_t step() const { return step_; }
+  int64_t total_steps() const { return total_steps_; }
+  const TrainConfig& config() const { return config_; }
+  GenerativeModel& model() { return *model_; }
+  // Writes a checkpoint now (also done every checkpoint_every steps and at the end).
+  void save();
+
+ private:
+  StepReport train_step();
+  EvalReport evaluate();
+
+  TrainConfig config_;
+  Device device_;
+  io::ImageDataset train_data_, eval_data_;
+  std::unique_ptr<io::DataLoader> loader_;
+  std::unique_ptr<GenerativeModel> model_;
+  std::unique_ptr<Adam> adam_;
+  LrSchedule schedule_;
+  int64_t step_ = 0, total_steps_ = 0, nonfinite_skipped_ = 0;
+  int consecutive_nonfinite_ = 0;
+};
+
+}  // namespace lvk

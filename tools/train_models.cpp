@@ -1,0 +1,125 @@
+// `lvk train <vae|flowvae|...>`: the image models, all through models/trainer.h. Flags override a
+// --config JSON file; the run's full settings are written to <out>/config.json.
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "models/model_factory.h"
+#include "models/trainer.h"
+#include "runtime/device.h"
+#include "tools/commands.h"
+#include "tools/progress.h"
+
+namespace lvk::cli {
+
+namespace {
+
+struct TrainFlags {
+  std::string config_file, data, device = "auto", out;
+  std::map<std::string, std::string> set;  // model options as key=JSON value
+  int64_t steps = 0, epochs = 0, batch = 0, latent = 0, hidden = 0, channels = 0, codes = 0, code_dim = 0;
+  double lr = 0;
+  int64_t seed = -1;
+  bool resume = false, binarize = false;
+};
+
+// --data: shapes[:COUNT] | procedural | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR
+io::DatasetSpec parse_data(const std::string& text) {
+  io::DatasetSpec spec;
+  const size_t colon = text.find(':');
+  const std::string source = text.substr(0, colon), arg = colon == std::string::npos ? "" : text.substr(colon + 1);
+  if (source == "shapes" || source == "procedural") {
+    spec.source = "shapes";
+    if (!arg.empty()) spec.count = std::stoll(arg);
+  } else if (source == "mnist" || source == "fashion-mnist" || source == "cifar10") {
+    spec.source = source;
+    spec.dir = arg;
+  } else {
+    fail("train: --data '", text, "' is not procedural, shapes[:N], mnist:DIR, fashion-mnist[:DIR] or cifar10:DIR");
+  }
+  return spec;
+}
+
+void run_training(const std::string& kind, const TrainFlags& f) {
+  TrainConfig config;
+  if (!f.config_file.empty()) {
+    std::ifstream in(f.config_file);
+    LVK_CHECK(in.good(), "train: cannot read --config ", f.config_file);
+    const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    LVK_CHECK(!j.is_discarded(), "train: --config ", f.config_file, " is not valid JSON");
+    config = TrainConfig::from_json(j);
+  }
+  config.model = kind;
+  if (config.out.empty() || config.out == "runs/run") config.out = "runs/" + kind;
+  if (!f.data.empty()) config.data = parse_data(f.data);
+  if (f.steps) config.steps = f.steps, config.epochs = 0;
+  if (f.epochs) config.epochs = f.epochs;
+  if (f.batch) config.batch = f.batch;
+  if (f.lr > 0) config.lr = static_cast<float>(f.lr);
+  if (f.seed >= 0) config.seed = static_cast<uint64_t>(f.seed);
+  if (!f.out.empty()) config.out = f.out;
+  if (f.binarize) config.binarize = true;
+  const std::pair<const char*, int64_t> sizes[] = {{"latent", f.latent}, {"hidden", f.hidden}, {"channels", f.channels},
+                                                   {"codes", f.codes},   {"code_dim", f.code_dim}};
+  for (const auto& [key, value] : sizes)
+    if (value) config.model_options[key] = value;
+  for (const auto& [key, value] : f.set) {
+    const nlohmann::json v = nlohmann::json::parse(value, nullptr, false);
+    config.model_options[key] = v.is_discarded() ? nlohmann::json(value) : v;  // bare words are strings
+  }
+
+  const Device device = parse_device(f.device);
+  Trainer trainer(config, device, f.resume);
+  std::printf("train %s on %s: %lld parameters, data %s, %lld steps of %lld%s; run folder %s\n", kind.c_str(),
+              device.str().c_str(), static_cast<long long>(trainer.model().parameter_count()),
+              config.data.source.c_str(), static_cast<long long>(trainer.total_steps()),
+              static_cast<long long>(config.batch), f.resume ? " (resumed)" : "", config.out.c_str());
+  Progress progress(trainer.total_steps(), config.log_every, "img");
+  trainer.run([&](const StepReport& r) { progress.update(r.step, r.figures, r.images); },
+              [&](const EvalReport& e) {
+                progress.finish();
+                std::string line = "eval @" + std::to_string(e.step) + ":";
+                char buf[64];
+                for (const auto& [name, v] : e.figures) {
+                  std::snprintf(buf, sizeof buf, " %s %.4g", name.c_str(), v);
+                  line += buf;
+                }
+                for (const std::string& file : e.files) line += "\n  wrote " + file;
+                std::printf("%s\n", line.c_str());
+              });
+  progress.finish();
+  std::printf("done: %lld steps; checkpoints, metrics.jsonl and pictures in %s\n",
+              static_cast<long long>(trainer.step()), config.out.c_str());
+}
+
+}  // namespace
+
+void add_train_models(CLI::App& train) {
+  for (const std::string& kind : model_kinds()) {
+    auto f = std::make_shared<TrainFlags>();
+    CLI::App* cmd = train.add_subcommand(kind, "Train a " + kind + " on images");
+    cmd->add_option("--config", f->config_file, "JSON file with any TrainConfig fields (flags override it)");
+    cmd->add_option("--data", f->data, "procedural | shapes[:N] | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR");
+    cmd->add_option("--device", f->device, "auto|cpu|cuda")->capture_default_str();
+    cmd->add_option("--steps", f->steps, "optimiser steps")->check(CLI::PositiveNumber);
+    cmd->add_option("--epochs", f->epochs, "epochs (instead of --steps)")->check(CLI::PositiveNumber);
+    cmd->add_option("--batch", f->batch, "images per step")->check(CLI::PositiveNumber);
+    cmd->add_option("--lr", f->lr, "peak learning rate")->check(CLI::PositiveNumber);
+    cmd->add_option("--seed", f->seed, "seed for weights, data order and noise")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--out", f->out, "run folder (default runs/<model>)");
+    cmd->add_flag("--resume", f->resume, "continue the run in --out from its newest checkpoint");
+    cmd->add_flag("--binarize", f->binarize, "dynamically binarise the images (Bernoulli decoders)");
+    cmd->add_option("--latent", f->latent, "latent dimensions")->check(CLI::PositiveNumber);
+    cmd->add_option("--hidden", f->hidden, "hidden width")->check(CLI::PositiveNumber);
+    cmd->add_option("--channels", f->channels, "conv channels")->check(CLI::PositiveNumber);
+    cmd->add_option("--codes", f->codes, "codebook size K (VQ and dVAE)")->check(CLI::PositiveNumber);
+    cmd->add_option("--code-dim", f->code_dim, "code dimension C (VQ and dVAE)")->check(CLI::PositiveNumber);
+    cmd->add_option("--set", f->set, "model option KEY=VALUE (VALUE as JSON), repeatable")->delimiter(',');
+    cmd->callback([kind, f] { run_training(kind, *f); });
+  }
+}
+
+}  // namespace lvk::cli
