@@ -1,0 +1,39 @@
+#pragma once
+// Vector quantization ops (VQ-VAE): nearest-codebook lookup with the straight-through estimator
+// and the two VQ-VAE losses, plus codebook statistics. f32 in, i32 indices out.
+//
+// z is [N, C] (rows) or [B, C, H, W] (read in place, row = pixel); codebook is [K, C].
+#include <cstdint>
+
+#include "runtime/tensor.h"
+
+namespace lvk {
+
+struct VqOptions {
+  bool z_q = true;         // gather z_q = E[k*] (same shape as z); on the tape dz = dz_q (straight-through)
+  bool distances = false;  // ||z_i - e_k*||^2 per row
+  bool counts = false;     // rows per code, i32 [K]
+  bool losses = true;      // codebook_loss and commitment_loss (need the per-row distances internally)
+  float beta = 0.25f;      // commitment weight
+};
+
+struct VqResult {
+  Tensor indices;    // i32 [N], or [B, H, W] for NCHW z
+  Tensor z_q;        // like z (when requested)
+  Tensor distances;  // f32, shaped like indices (when requested)
+  Tensor counts;     // i32 [K] (when requested)
+  // Both losses are means over the N*C elements of z (0 when N = 0):
+  //   codebook_loss   = mean (sg(z) - e_k*)^2        gradient only into the codebook
+  //   commitment_loss = beta * mean (z - sg(e_k*))^2  gradient only into z
+  Tensor codebook_loss, commitment_loss;
+};
+
+// The fused lookup; ties go to the lowest code index. Records on the tape: z_q -> z (identity,
+// straight-through), codebook_loss -> codebook, commitment_loss -> z.
+VqResult vq_quantize(const Tensor& z, const Tensor& codebook, const VqOptions& options = {});
+
+// Per-code sums and counts of the rows assigned by `indices` (deterministic): sums f32 [K, C],
+// counts i32 [K]. Not recorded.
+void vq_cluster_sums(Tensor& sums, Tensor& counts, const Tensor& z, const Tensor& indices, int64_t k);
+
+}  // namespace lvk
