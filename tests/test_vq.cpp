@@ -171,7 +171,9 @@ TEST_P(VqLookup, MatchesCpuTwin) {
     const Oracle o = brute_force(z, e);
     const auto ci = cpu.indices.to_vector<int32_t>(), gi = gpu.indices.to_vector<int32_t>();
     for (size_t i = 0; i < ci.size(); ++i) {
-      if (o.clear[i]) EXPECT_EQ(gi[i], ci[i]) << "row " << i;
+      if (o.clear[i]) {
+        EXPECT_EQ(gi[i], ci[i]) << "row " << i;
+      }
     }
     if (ci == gi) {
       EXPECT_TRUE(all_close(gpu.z_q, cpu.z_q, 0.0, 0.0));

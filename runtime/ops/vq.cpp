@@ -6,6 +6,7 @@
 #include "kernels/vq.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
+#include "runtime/ops/vq_learn.h"
 
 namespace lvk {
 
@@ -61,6 +62,11 @@ void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
 VqResult vq_quantize(const Tensor& z, const Tensor& codebook, const VqOptions& options) {
   OpScope op("vq_quantize");
   const kernels::VqShape s = vq_shape(op.name(), z, codebook);
+  if (options.cosine) {
+    VqOptions plain = options;
+    plain.cosine = false;
+    return vq_quantize(l2_normalize_rows(z), l2_normalize_rows(codebook), plain);
+  }
   LVK_CHECK(options.beta >= 0.0f, op.name(), ": beta=", options.beta, " must be >= 0");
   const Device device = z.device();
 

@@ -15,6 +15,10 @@ struct VqOptions {
   bool counts = false;     // rows per code, i32 [K]
   bool losses = true;      // codebook_loss and commitment_loss (need the per-row distances internally)
   float beta = 0.25f;      // commitment weight
+  // Cosine-similarity codebook: z and the codebook are l2-normalised per row (recorded, so
+  // gradients flow through the normalisation) before the lookup; z_q and the losses then refer
+  // to the normalised vectors.
+  bool cosine = false;
 };
 
 struct VqResult {
