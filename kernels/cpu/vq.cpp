@@ -1,15 +1,23 @@
 // CPU twin of the fused nearest-codebook lookup: a GEMM-shaped loop nest whose "C tile" is never
-// stored. The codebook is packed into panels of kPanel codes, channel-major ([C][kPanel]), so the
-// micro-kernel streams one panel row per channel and keeps a kRows x kPanel block of dot products
-// in vector registers; the argmin over the panel is folded into the running best per row at once.
-// Row blocks (packed row-major, which also turns NCHW input into rows) are spread over OpenMP
-// threads; each row's answer depends only on its own data, so results do not depend on threads.
+// stored. The codebook is packed into panels of W codes, channel-major ([C][W]) and pre-scaled by
+// -2 (exact), so the micro-kernel starts its accumulators at ||e_k||^2 and one FMA per channel
+// leaves the score ||e_k||^2 - 2 z.e_k in a register. A ROWS x W block of scores lives in vector
+// registers; the argmin is folded in with vector compares into a per-row, per-lane running best
+// (lane l of panel p is code p*W + l; strict "<" over ascending panels keeps the lowest index in
+// each lane), and the W lanes are reduced lexicographically on (score, index) at the end, so ties
+// resolve to the lowest index. Row blocks (packed row-major, which also turns NCHW input into
+// rows) are spread over OpenMP threads; each row's answer depends only on its own data.
 //
-// The micro-kernel is compiled three times (AVX-512, AVX2+FMA, baseline) and picked at run time,
-// because the project is built without -march flags.
+// The micro-kernel exists for AVX-512 (8 rows x 32 codes), AVX2+FMA (6 x 16) and plain C++ (4 x
+// 16), picked at run time because the project is built without -march flags (LVK_CPU_ISA=avx2 or
+// base forces a narrower one).
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "kernels/vq.h"
@@ -18,68 +26,103 @@ namespace lvk::kernels::cpu {
 
 namespace {
 
-constexpr int kPanel = 16;     // codes per packed panel (one zmm, two ymm)
 constexpr int kRowBlock = 48;  // rows per OpenMP work item; a multiple of every micro-kernel height
+constexpr int kMaxPanel = 32;
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// acc[r][j] = z_r . panel_j over all channels; then best-so-far update per row, codes ascending,
-// strict "<" so the lowest index wins ties.
-#define LVK_VQ_MICRO_BODY(ROWS)                                                         \
-  float acc[ROWS][kPanel];                                                              \
-  for (int r = 0; r < ROWS; ++r)                                                        \
-    for (int j = 0; j < kPanel; ++j) acc[r][j] = 0.0f;                                  \
-  for (index_t ch = 0; ch < c; ++ch) {                                                  \
-    const float* p = panel + ch * kPanel;                                               \
-    _Pragma("GCC unroll 16") for (int r = 0; r < ROWS; ++r) {                           \
-      const float zr = rows[r * c + ch];                                                \
-      _Pragma("GCC unroll 16") for (int j = 0; j < kPanel; ++j) acc[r][j] += zr * p[j]; \
-    }                                                                                   \
-  }                                                                                     \
-  for (int r = 0; r < ROWS; ++r)                                                        \
-    for (int j = 0; j < kPanel; ++j) {                                                  \
-      const float score = norms[j] - 2.0f * acc[r][j];                                  \
-      if (score < best[r]) {                                                            \
-        best[r] = score;                                                                \
-        best_k[r] = static_cast<int32_t>(k0 + j);                                       \
-      }                                                                                 \
-    }
-
-using MicroFn = void (*)(float*, int32_t*, const float*, const float*, const float*, index_t, index_t);
+// best/best_k: [ROWS][W] running best per row and lane; rows: [ROWS][c]; panel: [c][W] (-2 e);
+// norms: [W] (+inf past K); k0: first code of the panel.
+using MicroFn = void (*)(float* best, int32_t* best_k, const float* rows, const float* panel, const float* norms,
+                         index_t c, int32_t k0);
 
 __attribute__((target("avx512f,avx512vl,avx2,fma"))) void micro_avx512(float* best, int32_t* best_k,
                                                                          const float* rows, const float* panel,
-                                                                         const float* norms, index_t c, index_t k0) {
-  LVK_VQ_MICRO_BODY(12)
+                                                                         const float* norms, index_t c, int32_t k0) {
+  constexpr int R = 8;
+  __m512 acc[R][2];
+  const __m512 n0 = _mm512_loadu_ps(norms), n1 = _mm512_loadu_ps(norms + 16);
+  for (int r = 0; r < R; ++r) acc[r][0] = n0, acc[r][1] = n1;
+  for (index_t ch = 0; ch < c; ++ch) {
+    const __m512 p0 = _mm512_loadu_ps(panel + ch * 32), p1 = _mm512_loadu_ps(panel + ch * 32 + 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 zr = _mm512_set1_ps(rows[r * c + ch]);
+      acc[r][0] = _mm512_fmadd_ps(zr, p0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(zr, p1, acc[r][1]);
+    }
+  }
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i i0 = _mm512_add_epi32(lanes, _mm512_set1_epi32(k0)), i1 = _mm512_add_epi32(i0, _mm512_set1_epi32(16));
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 2; ++v) {
+      float* bv = best + r * 32 + v * 16;
+      int32_t* bi = best_k + r * 32 + v * 16;
+      const __m512 old = _mm512_loadu_ps(bv);
+      const __mmask16 m = _mm512_cmp_ps_mask(acc[r][v], old, _CMP_LT_OQ);
+      _mm512_storeu_ps(bv, _mm512_mask_mov_ps(old, m, acc[r][v]));
+      const __m512i oi = _mm512_loadu_si512(bi);
+      _mm512_storeu_si512(bi, _mm512_mask_mov_epi32(oi, m, v == 0 ? i0 : i1));
+    }
 }
+
 __attribute__((target("avx2,fma"))) void micro_avx2(float* best, int32_t* best_k, const float* rows,
-                                                     const float* panel, const float* norms, index_t c, index_t k0) {
-  LVK_VQ_MICRO_BODY(6)
+                                                     const float* panel, const float* norms, index_t c, int32_t k0) {
+  constexpr int R = 6;
+  __m256 acc[R][2];
+  const __m256 n0 = _mm256_loadu_ps(norms), n1 = _mm256_loadu_ps(norms + 8);
+  for (int r = 0; r < R; ++r) acc[r][0] = n0, acc[r][1] = n1;
+  for (index_t ch = 0; ch < c; ++ch) {
+    const __m256 p0 = _mm256_loadu_ps(panel + ch * 16), p1 = _mm256_loadu_ps(panel + ch * 16 + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 zr = _mm256_broadcast_ss(rows + r * c + ch);
+      acc[r][0] = _mm256_fmadd_ps(zr, p0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(zr, p1, acc[r][1]);
+    }
+  }
+  const __m256i i0 = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(k0));
+  const __m256i i1 = _mm256_add_epi32(i0, _mm256_set1_epi32(8));
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 2; ++v) {
+      float* bv = best + r * 16 + v * 8;
+      int32_t* bi = best_k + r * 16 + v * 8;
+      const __m256 old = _mm256_loadu_ps(bv);
+      const __m256 m = _mm256_cmp_ps(acc[r][v], old, _CMP_LT_OQ);
+      _mm256_storeu_ps(bv, _mm256_blendv_ps(old, acc[r][v], m));
+      const __m256 oi = _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bi)));
+      const __m256 ni = _mm256_castsi256_ps(v == 0 ? i0 : i1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(bi), _mm256_castps_si256(_mm256_blendv_ps(oi, ni, m)));
+    }
 }
+
 void micro_base(float* best, int32_t* best_k, const float* rows, const float* panel, const float* norms, index_t c,
-                index_t k0) {
-  LVK_VQ_MICRO_BODY(4)
+                int32_t k0) {
+  constexpr int R = 4, W = 16;
+  float acc[R][W];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < W; ++j) acc[r][j] = norms[j];
+  for (index_t ch = 0; ch < c; ++ch)
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < W; ++j) acc[r][j] = std::fma(rows[r * c + ch], panel[ch * W + j], acc[r][j]);
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < W; ++j)
+      if (acc[r][j] < best[r * W + j]) best[r * W + j] = acc[r][j], best_k[r * W + j] = k0 + j;
 }
-#undef LVK_VQ_MICRO_BODY
 
 struct Micro {
   MicroFn fn;
-  int rows;
+  int rows, width;
 };
 
+// LVK_CPU_ISA=avx2|base caps the choice, so every variant can be tested on one machine.
 Micro pick_micro() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return {micro_avx512, 12};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {micro_avx2, 6};
-  return {micro_base, 4};
-}
-
-// ||e_k||^2 in channel order, the same formula for every code so duplicate codes score equally.
-void codebook_norms(float* norms, const float* codebook, index_t k, index_t c) {
-  for (index_t j = 0; j < k; ++j) {
-    float acc = 0.0f;
-    for (index_t ch = 0; ch < c; ++ch) acc += codebook[j * c + ch] * codebook[j * c + ch];
-    norms[j] = acc;
-  }
+  const char* cap = std::getenv("LVK_CPU_ISA");
+  const std::string isa = cap ? cap : "";
+  if (isa.empty() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+    return {micro_avx512, 8, 32};
+  if (isa != "base" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {micro_avx2, 6, 16};
+  return {micro_base, 4, 16};
 }
 
 }  // namespace
@@ -90,44 +133,57 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
   if (counts) std::fill(counts, counts + k, 0);
   if (n == 0) return;
   static const Micro micro = pick_micro();
+  const int w = micro.width;
 
-  // Pack: panels [P][C][kPanel] with zero codes past K, whose norm +inf keeps them unchosen.
-  const index_t panels = (k + kPanel - 1) / kPanel;
-  std::vector<float> packed(static_cast<size_t>(panels * c * kPanel), 0.0f);
-  std::vector<float> norms(static_cast<size_t>(panels * kPanel), kInf);
-  codebook_norms(norms.data(), codebook, k, c);
-  for (index_t j = 0; j < k; ++j)
-    for (index_t ch = 0; ch < c; ++ch)
-      packed[static_cast<size_t>(((j / kPanel) * c + ch) * kPanel + j % kPanel)] = codebook[j * c + ch];
+  // Pack: panels [P][C][W] of -2 e (zero past K, where the +inf norm keeps codes unchosen).
+  // ||e_k||^2 is summed in channel order, the same formula for every code, so duplicate codes
+  // score identically and the lowest index wins.
+  const index_t panels = (k + w - 1) / w;
+  std::vector<float> packed(static_cast<size_t>(panels * c * w), 0.0f);
+  std::vector<float> norms(static_cast<size_t>(panels * w), kInf);
+  for (index_t j = 0; j < k; ++j) {
+    float acc = 0.0f;
+    for (index_t ch = 0; ch < c; ++ch) {
+      const float e = codebook[j * c + ch];
+      acc += e * e;
+      packed[static_cast<size_t>(((j / w) * c + ch) * w + j % w)] = -2.0f * e;
+    }
+    norms[static_cast<size_t>(j)] = acc;
+  }
 
   const index_t blocks = (n + kRowBlock - 1) / kRowBlock;
 #pragma omp parallel
   {
     std::vector<float> rows(static_cast<size_t>(kRowBlock * c));
-    float best[kRowBlock];
-    int32_t best_k[kRowBlock];
+    std::vector<float> best(static_cast<size_t>(kRowBlock * kMaxPanel));
+    std::vector<int32_t> best_k(static_cast<size_t>(kRowBlock * kMaxPanel));
 #pragma omp for schedule(static)
     for (index_t b = 0; b < blocks; ++b) {
       const index_t i0 = b * kRowBlock, m = std::min<index_t>(kRowBlock, n - i0);
       for (index_t r = 0; r < kRowBlock; ++r)
         for (index_t ch = 0; ch < c; ++ch)
           rows[static_cast<size_t>(r * c + ch)] = r < m ? z[vq_offset(i0 + r, ch, s)] : 0.0f;
-      std::fill(best, best + kRowBlock, kInf);
-      std::fill(best_k, best_k + kRowBlock, 0);
+      std::fill(best.begin(), best.end(), kInf);
+      std::fill(best_k.begin(), best_k.end(), 0);
       for (index_t p = 0; p < panels; ++p)
         for (int r = 0; r < kRowBlock; r += micro.rows)
-          micro.fn(best + r, best_k + r, rows.data() + r * c, packed.data() + p * c * kPanel,
-                   norms.data() + p * kPanel, c, p * kPanel);
+          micro.fn(best.data() + r * w, best_k.data() + r * w, rows.data() + r * c, packed.data() + p * c * w,
+                   norms.data() + p * w, c, static_cast<int32_t>(p * w));
       for (index_t r = 0; r < m; ++r) {
+        float bs = kInf;
+        int32_t kk = 0;
+        for (int l = 0; l < w; ++l) {
+          const float sc = best[static_cast<size_t>(r * w + l)];
+          const int32_t ki = best_k[static_cast<size_t>(r * w + l)];
+          if (sc < bs || (sc == bs && ki < kk)) bs = sc, kk = ki;
+        }
         const index_t i = i0 + r;
-        const int32_t kk = best_k[r];
         indices[i] = kk;
         if (!z_q && !distances) continue;
         double d = 0.0;
         for (index_t ch = 0; ch < c; ++ch) {
           const float e = codebook[kk * c + ch];
-          const index_t off = vq_offset(i, ch, s);
-          if (z_q) z_q[off] = e;
+          if (z_q) z_q[vq_offset(i, ch, s)] = e;
           const double diff = static_cast<double>(rows[static_cast<size_t>(r * c + ch)]) - e;
           d += diff * diff;
         }
