@@ -5,5 +5,7 @@
 namespace lvk::cli {
 
 void add_info_command(CLI::App& app);
+void add_quantize_commands(CLI::App& app);       // quantize, kmeans
+void add_bench_quantize_command(CLI::App& app);  // bench quantize
 
 }  // namespace lvk::cli

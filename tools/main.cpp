@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("lvk ") + LVK_VERSION);
   lvk::cli::add_info_command(app);
+  lvk::cli::add_quantize_commands(app);
+  lvk::cli::add_bench_quantize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
