@@ -1,11 +1,19 @@
 // CUDA twins of the VQ backward pieces and per-code statistics.
 //
-// Per-code sums without float atomics: rows are sorted by code with CUB's stable radix sort
-// (keys = code, values = row id, so each code's rows stay in ascending order), an exclusive scan
-// of the exact integer histogram gives each code's segment, and one block per code adds its rows.
-// Inside a block, lane l of a channel sums rows l, l + L, l + 2L, ... of the segment and the L
-// lanes are combined in lane order: a fixed order, so results repeat bit for bit (they may differ
-// from the CPU twin's strictly sequential sum by rounding).
+// Per-code sums without float atomics, and without a serial walk over a hot code's rows (a
+// collapsed codebook sends most rows to one code early in training):
+//   1. exact integer histogram (atomics on integers are order-independent), exclusive scan ->
+//      each code's segment [offset_k, offset_k + count_k) of the sorted order;
+//   2. CUB's stable radix sort of (code, row id), so each segment lists its rows ascending;
+//   3. the sorted order is cut into fixed chunks of kChunk positions; one block per chunk adds
+//      each run of equal codes inside it, one thread per channel, rows in order. A run that
+//      touches neither chunk boundary is a whole segment and is written to sums[k] directly; a
+//      run touching the chunk start goes to first[chunk], one touching only the end to
+//      last[chunk];
+//   4. one thread per (code, channel) adds its boundary pieces in chunk order.
+// Every addition happens in an order fixed by the data alone, so results repeat bit for bit; they
+// may differ from the CPU twin's strictly sequential sums by rounding. Extra memory: three int32
+// per row, K + 1 offsets and 2 C floats per chunk.
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
 
@@ -18,9 +26,11 @@ namespace lvk::kernels::cuda {
 
 namespace {
 
-constexpr int kSumThreads = 256;
+constexpr int kSumThreads = 256;  // channels per block (more channels use gridDim.y)
+constexpr int64_t kChunk = 64;    // sorted positions per chunk
 
 size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+int64_t chunks(int64_t n) { return (n + kChunk - 1) / kChunk; }
 
 int key_bits(int64_t k) {
   int bits = 1;
@@ -32,6 +42,7 @@ struct SortBuffers {
   int32_t *keys_out, *rows_in, *rows_out, *offsets;
   void* temp;
   size_t temp_bytes;
+  float *first, *last;
 };
 
 size_t cub_temp_bytes(const VqShape& s) {
@@ -45,9 +56,11 @@ size_t cub_temp_bytes(const VqShape& s) {
   return std::max(sort_bytes, scan_bytes);
 }
 
+size_t piece_bytes(const VqShape& s) { return align256(static_cast<size_t>(chunks(s.n) * s.c) * sizeof(float)); }
+
 size_t sort_bytes(const VqShape& s) {
   return 3 * align256(static_cast<size_t>(s.n) * sizeof(int32_t)) + align256((s.k + 1) * sizeof(int32_t)) +
-         align256(cub_temp_bytes(s));
+         align256(cub_temp_bytes(s)) + 2 * piece_bytes(s);
 }
 
 SortBuffers carve(void* workspace, const VqShape& s) {
@@ -60,6 +73,8 @@ SortBuffers carve(void* workspace, const VqShape& s) {
   b.offsets = reinterpret_cast<int32_t*>(p + 3 * rows);
   b.temp = p + 3 * rows + align256((s.k + 1) * sizeof(int32_t));
   b.temp_bytes = align256(cub_temp_bytes(s));
+  b.first = reinterpret_cast<float*>(static_cast<char*>(b.temp) + b.temp_bytes);
+  b.last = reinterpret_cast<float*>(static_cast<char*>(b.temp) + b.temp_bytes + piece_bytes(s));
   return b;
 }
 
@@ -71,25 +86,45 @@ __global__ void histogram_kernel(int32_t* counts, const int32_t* indices, int64_
   LVK_GRID_STRIDE_LOOP(i, n) atomicAdd(counts + indices[i], 1);  // integer: exact in any order
 }
 
-// Block (code j, channel group): lanes x channels; the lane partials meet in shared memory.
-__global__ void __launch_bounds__(kSumThreads) segment_sum_kernel(float* sums, const int32_t* rows,
-                                                                  const int32_t* offsets, const int32_t* counts,
-                                                                  const float* z, VqShape s, int channels) {
-  __shared__ float part[kSumThreads];
-  const int64_t j = blockIdx.x;
-  const int lanes = kSumThreads / channels;
-  const int lane = threadIdx.x / channels, cl = threadIdx.x % channels;
-  const int64_t ch = static_cast<int64_t>(blockIdx.y) * channels + cl;
-  const int64_t begin = offsets[j], count = counts[j];
-  float acc = 0.0f;
-  if (lane < lanes && ch < s.c)
-    for (int64_t p = lane; p < count; p += lanes) acc += z[vq_offset(rows[begin + p], ch, s)];
-  part[threadIdx.x] = acc;
-  __syncthreads();
-  if (lane == 0 && ch < s.c) {
-    float total = 0.0f;
-    for (int l = 0; l < lanes; ++l) total += part[l * channels + cl];
-    sums[j * s.c + ch] = total;
+// Block (chunk q, channel group); thread = channel. See step 3 above.
+__global__ void __launch_bounds__(kSumThreads) chunk_sum_kernel(float* sums, float* first, float* last,
+                                                                const int32_t* keys, const int32_t* rows,
+                                                                const float* z, VqShape s) {
+  const int64_t q = blockIdx.x;
+  const int64_t ch = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  if (ch >= s.c) return;
+  const int64_t p0 = q * kChunk, p1 = min(p0 + kChunk, s.n);
+  int64_t pos = p0;
+  while (pos < p1) {
+    const int32_t k = keys[pos];
+    const int64_t start = pos;
+    float acc = 0.0f;
+    for (; pos < p1 && keys[pos] == k; ++pos) acc += __ldg(z + vq_offset(rows[pos], ch, s));
+    if (start == p0)
+      first[q * s.c + ch] = acc;
+    else if (pos == p1)
+      last[q * s.c + ch] = acc;
+    else
+      sums[static_cast<int64_t>(k) * s.c + ch] = acc;  // interior run: the whole segment
+  }
+}
+
+// Thread per (code, channel). See step 4 above.
+__global__ void piece_sum_kernel(float* sums, const float* first, const float* last, const int32_t* offsets,
+                                 const int32_t* counts, VqShape s) {
+  LVK_GRID_STRIDE_LOOP(o, s.k * s.c) {
+    const int64_t k = o / s.c, ch = o % s.c;
+    const int64_t count = counts[k];
+    if (count == 0) {
+      sums[o] = 0.0f;
+      continue;
+    }
+    const int64_t a = offsets[k], b = a + count, qa = a / kChunk, qb = (b - 1) / kChunk;
+    const int64_t chunk_end = min((qa + 1) * kChunk, s.n);
+    if (qa == qb && a != qa * kChunk && b != chunk_end) continue;  // interior: written by chunk_sum_kernel
+    float acc = a == qa * kChunk ? first[qa * s.c + ch] : last[qa * s.c + ch];
+    for (int64_t q = qa + 1; q <= qb; ++q) acc += first[q * s.c + ch];
+    sums[o] = acc;
   }
 }
 
@@ -141,9 +176,11 @@ void vq_cluster_sums(float* sums, int32_t* counts, const float* z, const int32_t
   temp = b.temp_bytes;
   LVK_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(b.temp, temp, counts, b.offsets, static_cast<int>(s.k), stream));
   const int channels = static_cast<int>(std::min<int64_t>(s.c, kSumThreads));
-  const dim3 grid(static_cast<unsigned>(s.k), static_cast<unsigned>((s.c + channels - 1) / channels));
-  segment_sum_kernel<<<grid, kSumThreads, 0, stream>>>(sums, b.rows_out, b.offsets, counts, z, s, channels);
-  LVK_LAUNCH_CHECK(segment_sum_kernel);
+  const dim3 grid(static_cast<unsigned>(chunks(s.n)), static_cast<unsigned>((s.c + channels - 1) / channels));
+  chunk_sum_kernel<<<grid, channels, 0, stream>>>(sums, b.first, b.last, b.keys_out, b.rows_out, z, s);
+  LVK_LAUNCH_CHECK(chunk_sum_kernel);
+  piece_sum_kernel<<<grid_for(s.k * s.c), kBlock, 0, stream>>>(sums, b.first, b.last, b.offsets, counts, s);
+  LVK_LAUNCH_CHECK(piece_sum_kernel);
 }
 
 void vq_codebook_grad(float* dcodebook, const float* z, const float* codebook, const int32_t* indices, const float* g,
