@@ -152,7 +152,7 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
   }
 
   const index_t blocks = (n + kRowBlock - 1) / kRowBlock;
-#pragma omp parallel
+#pragma omp parallel if (blocks > 1)
   {
     std::vector<float> rows(static_cast<size_t>(kRowBlock * c));
     std::vector<float> best(static_cast<size_t>(kRowBlock * kMaxPanel));
