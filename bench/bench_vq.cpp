@@ -1,4 +1,4 @@
-// Nearest-codebook lookup: the fused kernel (kernels/vq.h) against the unfused composition a
+// Nearest-codebook lookup: the fused kernel (kernels/vq.h; fp32 and, on the GPU, fast) against the unfused composition a
 // PyTorch user runs (GEMM z E^T into an [N, K] buffer, then a separate argmin pass; CPU: OpenBLAS
 // sgemm + argmin), in the same run. Arguments: device (0 = cpu, 1 = cuda), N, K, C.
 //
@@ -74,6 +74,25 @@ void BM_vq_fused(benchmark::State& state) {
   report(state, p, 0.0);
 }
 
+// The fast mode (BF16 tensor-core shortlist + exact fp32 re-check); its CPU twin is a slow
+// reference, so only GPU shapes are registered.
+void BM_vq_fast(benchmark::State& state) {
+  Problem p;
+  if (!setup(state, p)) return;
+#if LVK_WITH_CUDA
+  if (p.device.is_cuda()) {
+    const size_t bytes = kernels::cuda::vq_fast_workspace_bytes(p.shape);
+    p.workspace = Tensor::empty({static_cast<int64_t>(bytes / 4 + 1)}, DType::f32, p.device);
+  }
+#endif
+  void* ws = p.workspace.defined() ? p.workspace.raw() : nullptr;
+  time_iterations(state, p.device, [&] {
+    LVK_DISPATCH(p.device, vq_nearest_fast, p.indices.data<int32_t>(), nullptr, nullptr, nullptr, p.z.data<float>(),
+                 p.codebook.data<float>(), p.shape, ws);
+  });
+  report(state, p, 0.0);
+}
+
 void BM_vq_unfused(benchmark::State& state) {
   Problem p;
   if (!setup(state, p)) return;
@@ -124,6 +143,9 @@ void register_all(bool full) {
     gpu_all(b);
     b->ArgNames({"dev", "N", "K", "C"})->UseManualTime()->Unit(benchmark::kMillisecond);
   }
+  auto* fast = benchmark::RegisterBenchmark("BM_vq_fast", BM_vq_fast);
+  gpu_all(fast);
+  fast->ArgNames({"dev", "N", "K", "C"})->UseManualTime()->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace

@@ -31,8 +31,16 @@ inline index_t vq_offset(index_t i, index_t ch, const VqShape& s) {
   return s.hw == 1 ? i * s.c + ch : (i / s.hw) * s.c * s.hw + ch * s.hw + i % s.hw;
 }
 
-// Precision of the products in the lookup.
-enum class VqMode : int { fp32 = 0 };
+// Fast mode: the code subset a shortlist slot covers (8 slots per row), shared by both twins.
+// It mirrors the CUDA tensor-core kernel's ownership of codes: within each 128-code tile, warp
+// column (k % 128) / 64 and quad lane (k % 8) / 2.
+constexpr int kVqFastSlots = 8;
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline int vq_fast_slot(index_t k) {
+  return static_cast<int>((k % 128) / 64 * 4 + (k % 8) / 2);
+}
 
 #define LVK_VQ_DECLS(...)                                                                           \
   /* Fused lookup. indices is required; z_q (z layout), distances ([N], ||z_i - e_k*||^2 recomputed \
@@ -41,6 +49,15 @@ enum class VqMode : int { fp32 = 0 };
   void vq_nearest(int32_t* indices /* [N] */, float* z_q, float* distances /* [N] */,               \
                   int32_t* counts /* [K] */, const float* z, const float* codebook /* [K, C] */,    \
                   VqShape shape, void* workspace __VA_ARGS__);                                      \
+  /* Fast lookup, same outputs: approximate scores ||e_k||^2 - 2 bf16(z).bf16(e_k) (BF16 products,  \
+     fp32 sums) keep the best code of each of the kVqFastSlots subsets vq_fast_slot(k) per row; the  \
+     shortlist is re-scored exactly (fp32 FMA chain over channels in order) and the best wins,      \
+     ties to the lowest index. Equals the fp32 argmin k* whenever every other code k satisfies      \
+     d_k - d_k* > 2^-7 ||z|| (||e_k|| + ||e_k*||) (the BF16 rounding bound); closer codes are         \
+     genuine near-ties. workspace: vq_fast_workspace_bytes(shape) (unused on the CPU). */           \
+  void vq_nearest_fast(int32_t* indices /* [N] */, float* z_q, float* distances /* [N] */,          \
+                       int32_t* counts /* [K] */, const float* z, const float* codebook /* [K, C] */, \
+                       VqShape shape, void* workspace __VA_ARGS__);                                 \
   /* dz = scale * g[0] * (z - e_{k*}) in z layout (written): the commitment-loss gradient. */        \
   void vq_commitment_grad(float* dz, const float* z, const float* codebook /* [K, C] */,            \
                           const int32_t* indices /* [N] */, const float* g /* [1] */, float scale,  \
@@ -64,6 +81,7 @@ namespace cuda {
 LVK_VQ_DECLS(, cudaStream_t stream)
 // Workspace bytes the CUDA twins need (the CPU twins need none).
 size_t vq_workspace_bytes(const VqShape& shape);
+size_t vq_fast_workspace_bytes(const VqShape& shape);
 size_t vq_grad_workspace_bytes(const VqShape& shape);
 }  // namespace cuda
 #endif

@@ -205,6 +205,83 @@ TEST_P(VqLookup, RejectsBadInputs) {
   expect_error([&] { vq_quantize(z, e, bad); }, {"vq_quantize", "beta=-1"});
 }
 
+// --- fast (BF16 shortlist + fp32 re-check) --------------------------------------------------------
+
+// Checks the documented tolerance of the fast mode on every row: the chosen code k is the exact
+// nearest k* or within 2^-7 ||z|| (||e_k|| + ||e_k*||) of it (plus fp32 slack). Returns the
+// fraction of rows where fast and the exact argmin differ.
+double expect_fast_within_tolerance(const Tensor& z, const Tensor& e, const std::vector<int32_t>& fast) {
+  const auto rows = rows_of(z), codes = rows_of(e);
+  size_t differ = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    auto dist = [&](size_t k) {
+      double d = 0.0;
+      for (size_t ch = 0; ch < rows[i].size(); ++ch) d += (rows[i][ch] - codes[k][ch]) * (rows[i][ch] - codes[k][ch]);
+      return d;
+    };
+    auto norm = [](const std::vector<double>& v) {
+      double a = 0.0;
+      for (double x : v) a += x * x;
+      return std::sqrt(a);
+    };
+    size_t best = 0;
+    for (size_t k = 1; k < codes.size(); ++k)
+      if (dist(k) < dist(best)) best = k;
+    const size_t got = static_cast<size_t>(fast[i]);
+    if (got == best) continue;
+    ++differ;
+    const double zn = norm(rows[i]), allowed = std::ldexp(zn * (norm(codes[got]) + norm(codes[best])), -7);
+    EXPECT_LE(dist(got) - dist(best), allowed + 1e-5 * (zn * zn + 1.0))
+        << "row " << i << ": fast chose " << got << ", nearest is " << best;
+  }
+  return rows.empty() ? 0.0 : static_cast<double>(differ) / static_cast<double>(rows.size());
+}
+
+TEST_P(VqLookup, FastModeIsExactUpToNearTies) {
+  VqOptions fast = all_outputs();
+  fast.precision = VqPrecision::fast;
+  // Clustered data (rows near codes): every answer must be exact.
+  {
+    const int64_t k = 300, c = 48;
+    const std::vector<float> e = random_values(static_cast<size_t>(k * c), 80);
+    const std::vector<float> noise = random_values(static_cast<size_t>(700 * c), 81, -0.05f, 0.05f);
+    std::vector<float> z(noise.size());
+    for (size_t i = 0; i < z.size(); ++i) z[i] = e[(i / c * 37 % k) * c + i % c] + noise[i];
+    const Tensor zt = Tensor::from_vector(z, {700, c}, device()), et = Tensor::from_vector(e, {k, c}, device());
+    const VqResult r = vq_quantize(zt, et, fast);
+    const auto idx = r.indices.to_vector<int32_t>();
+    for (size_t i = 0; i < idx.size(); ++i) EXPECT_EQ(idx[i], static_cast<int32_t>(i * 37 % k)) << "row " << i;
+    EXPECT_EQ(expect_matches_oracle(r, zt, et), 700u);
+  }
+  // Uniform random data (many near-ties at C = 64): disagreements only within the tolerance.
+  for (const Shape& zs : {Shape{500, 64}, Shape{2, 16, 9, 13}, Shape{129, 7}}) {
+    const Tensor z = random_tensor(zs, 82, device());
+    const Tensor e = random_tensor({257, zs[1]}, 83, device());
+    const VqResult r = vq_quantize(z, e, fast);
+    const double rate = expect_fast_within_tolerance(z, e, r.indices.to_vector<int32_t>());
+    RecordProperty("disagreement_" + std::to_string(zs[1]), std::to_string(rate));
+    EXPECT_LT(rate, 0.05) << "fast disagrees with fp32 on " << rate * 100 << "% of rows of " << zs.str();
+  }
+}
+
+TEST_P(VqLookup, FastModeCudaMatchesCpuTwin) {
+  if (device().is_cpu()) GTEST_SKIP() << "compares the CUDA twin with the CPU twin";
+  VqOptions fast = all_outputs();
+  fast.precision = VqPrecision::fast;
+  for (const Shape& zs : {Shape{1000, 64}, Shape{333, 37}, Shape{3, 24, 11, 7}}) {
+    SCOPED_TRACE(zs.str());
+    const Tensor z = random_tensor(zs, 90, Device::cpu()), e = random_tensor({600, zs[1]}, 91, Device::cpu());
+    const VqResult cpu = vq_quantize(z, e, fast), gpu = vq_quantize(z.to(device()), e.to(device()), fast);
+    const Oracle o = brute_force(z, e);
+    const auto ci = cpu.indices.to_vector<int32_t>(), gi = gpu.indices.to_vector<int32_t>();
+    size_t same = 0;
+    for (size_t i = 0; i < ci.size(); ++i) same += ci[i] == gi[i];
+    // The twins sum the BF16 products in different orders, so only near-ties may differ.
+    EXPECT_GE(same, static_cast<size_t>(0.97 * ci.size()));
+    expect_fast_within_tolerance(z, e, gi);
+  }
+}
+
 // --- backward ----------------------------------------------------------------------------------
 
 // Rows near well-separated codes, so finite-difference steps never change an assignment.

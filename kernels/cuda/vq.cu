@@ -342,4 +342,13 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
   }
 }
 
+// z_q, distances and counts from final indices (used by the fast lookup in vq_fast.cu).
+void vq_gather_outputs(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z,
+                       const float* codebook, VqShape s, cudaStream_t stream) {
+  if (s.n == 0) return;
+  vq_finish_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(indices, z_q, distances, counts, nullptr, nullptr, 1, z,
+                                                        codebook, s);
+  LVK_LAUNCH_CHECK(vq_finish_kernel);
+}
+
 }  // namespace lvk::kernels::cuda

@@ -46,12 +46,15 @@ Tensor scratch(size_t bytes, Device device) {
 }
 
 #if LVK_WITH_CUDA
-size_t lookup_workspace(const kernels::VqShape& s, Device d) { return d.is_cuda() ? kernels::cuda::vq_workspace_bytes(s) : 0; }
+size_t lookup_workspace(const kernels::VqShape& s, Device d, bool fast) {
+  if (!d.is_cuda()) return 0;
+  return fast ? kernels::cuda::vq_fast_workspace_bytes(s) : kernels::cuda::vq_workspace_bytes(s);
+}
 size_t grad_workspace(const kernels::VqShape& s, Device d) {
   return d.is_cuda() ? kernels::cuda::vq_grad_workspace_bytes(s) : 0;
 }
 #else
-size_t lookup_workspace(const kernels::VqShape&, Device) { return 0; }
+size_t lookup_workspace(const kernels::VqShape&, Device, bool) { return 0; }
 size_t grad_workspace(const kernels::VqShape&, Device) { return 0; }
 #endif
 
@@ -75,11 +78,17 @@ VqResult vq_quantize(const Tensor& z, const Tensor& codebook, const VqOptions& o
   if (options.z_q) r.z_q = Tensor::empty(z.shape(), DType::f32, device);
   if (options.distances || options.losses) r.distances = Tensor::empty(index_shape(z), DType::f32, device);
   if (options.counts) r.counts = Tensor::empty({s.k}, DType::i32, device);
-  Tensor ws = scratch(lookup_workspace(s, device), device);
-  LVK_DISPATCH(device, vq_nearest, r.indices.data<int32_t>(), r.z_q.defined() ? r.z_q.data<float>() : nullptr,
-               r.distances.defined() ? r.distances.data<float>() : nullptr,
-               r.counts.defined() ? r.counts.data<int32_t>() : nullptr, z.data<float>(), codebook.data<float>(), s,
-               raw_or_null(ws));
+  const bool fast = options.precision == VqPrecision::fast;
+  Tensor ws = scratch(lookup_workspace(s, device, fast), device);
+  float* zq_ptr = r.z_q.defined() ? r.z_q.data<float>() : nullptr;
+  float* dist_ptr = r.distances.defined() ? r.distances.data<float>() : nullptr;
+  int32_t* count_ptr = r.counts.defined() ? r.counts.data<int32_t>() : nullptr;
+  if (fast)
+    LVK_DISPATCH(device, vq_nearest_fast, r.indices.data<int32_t>(), zq_ptr, dist_ptr, count_ptr, z.data<float>(),
+                 codebook.data<float>(), s, raw_or_null(ws));
+  else
+    LVK_DISPATCH(device, vq_nearest, r.indices.data<int32_t>(), zq_ptr, dist_ptr, count_ptr, z.data<float>(),
+                 codebook.data<float>(), s, raw_or_null(ws));
 
   const double elements = static_cast<double>(s.n) * static_cast<double>(s.c);
   const float inv = elements > 0 ? static_cast<float>(1.0 / elements) : 0.0f;

@@ -9,6 +9,12 @@
 
 namespace lvk {
 
+// Precision of the lookup's products. fp32: FFMA, the reference of truth. fast: BF16 tensor-core
+// products shortlist candidates that an exact fp32 pass re-scores; equals the fp32 answer except at
+// near-ties, i.e. when another code's squared distance is within 2^-7 ||z|| (||e_k|| + ||e_k*||) of
+// the best (kernels/vq.h, vq_nearest_fast). The CPU twin of fast emulates it (slowly).
+enum class VqPrecision { fp32, fast };
+
 struct VqOptions {
   bool z_q = true;         // gather z_q = E[k*] (same shape as z); on the tape dz = dz_q (straight-through)
   bool distances = false;  // ||z_i - e_k*||^2 per row
@@ -19,6 +25,7 @@ struct VqOptions {
   // gradients flow through the normalisation) before the lookup; z_q and the losses then refer
   // to the normalised vectors.
   bool cosine = false;
+  VqPrecision precision = VqPrecision::fp32;
 };
 
 struct VqResult {
