@@ -116,6 +116,14 @@ TEST_P(VqLookup, MatchesBruteForceOnOddSizes) {
   }
 }
 
+TEST_P(VqLookup, LargestKAndWidestC) {
+  // K = 65536 codes (the maximum; 512 CUDA code tiles, 2048 CPU panels) and C = 1024.
+  const Tensor z = random_tensor({9, 4}, 15, device()), e = random_tensor({65536, 4}, 16, device());
+  EXPECT_GE(expect_matches_oracle(vq_quantize(z, e, all_outputs()), z, e), 5u);
+  const Tensor zw = random_tensor({6, 1024}, 17, device()), ew = random_tensor({3, 1024}, 18, device());
+  EXPECT_EQ(expect_matches_oracle(vq_quantize(zw, ew, all_outputs()), zw, ew), 6u);
+}
+
 TEST_P(VqLookup, ReadsNchwInPlace) {
   const Tensor z = random_tensor({3, 11, 5, 7}, 21, device());  // N = 105 rows, C = 11
   const Tensor e = random_tensor({37, 11}, 22, device());

@@ -1,7 +1,8 @@
 // `lvk bench quantize`: times the fused nearest-codebook lookup and the unfused baseline (GEMM into
 // an [N, K] score buffer + argmin, as PyTorch computes it) on the same inputs in one run, the same
 // two compositions bench/bench_vq.cpp times, and prints time, vectors/s, effective TFLOP/s
-// (2 N K C / t), bytes moved and the fraction of the measured copy bandwidth those bytes imply.
+// (2 N K C / t), bytes moved, and the fractions of the measured copy bandwidth and of the measured
+// fp32 FMA peak (kernels/peak.h) they imply. The fast mode's tensor-core peak is not probed.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
+#include "kernels/peak.h"
 #include "kernels/vq.h"
 #include "kernels/vq_baseline.h"
 #include "runtime/op.h"
@@ -70,6 +72,23 @@ double copy_bandwidth(Device device) {
   return 2.0 * 4.0 * static_cast<double>(n) / s;
 }
 
+// FLOP/s of the FMA probe (kernels/peak.h): the compute roofline of the fp32 mode.
+double fma_peak(Device device) {
+  Tensor sink = Tensor::empty({1}, DType::f32, device);
+  const int64_t iterations = device.is_cuda() ? 1 << 11 : 1 << 22;  // ~0.1 s per call either way
+  int64_t flops = 0;
+  const double s = time_median(device, 5, [&] {
+    if (device.is_cuda()) {
+#if LVK_WITH_CUDA
+      flops = kernels::cuda::fma_spin(sink.data<float>(), iterations, cuda::stream());
+#endif
+    } else {
+      flops = kernels::cpu::fma_spin(sink.data<float>(), iterations);
+    }
+  });
+  return static_cast<double>(flops) / s;
+}
+
 struct Row {
   const char* name;
   double seconds, bytes;
@@ -119,30 +138,32 @@ void run_bench(const BenchArgs& a) {
                     }),
                     base_bytes + 8.0 * static_cast<double>(s.n) * static_cast<double>(s.k)});
   }
-  const double bw = copy_bandwidth(device);
+  const double bw = copy_bandwidth(device), peak = fma_peak(device);
   const double flops = 2.0 * static_cast<double>(s.n) * static_cast<double>(s.k) * static_cast<double>(s.c);
   if (a.json) {
     std::printf("{\"device\": \"%s\", \"n\": %lld, \"k\": %lld, \"c\": %lld, \"mode\": \"%s\", "
-                "\"copy_bandwidth_GBps\": %.3f, \"fma_peak\": null, \"results\": [",
+                "\"copy_bandwidth_GBps\": %.3f, \"fma_peak_tflops\": %.4f, \"results\": [",
                 device.str().c_str(), static_cast<long long>(s.n), static_cast<long long>(s.k),
-                static_cast<long long>(s.c), a.mode.c_str(), bw / 1e9);
+                static_cast<long long>(s.c), a.mode.c_str(), bw / 1e9, peak / 1e12);
     for (size_t i = 0; i < rows.size(); ++i)
       std::printf("%s{\"variant\": \"%s\", \"seconds\": %.9g, \"vectors_per_s\": %.6g, \"tflops\": %.6g, "
-                  "\"bytes\": %.6g, \"bandwidth_fraction\": %.4f}",
+                  "\"bytes\": %.6g, \"bandwidth_fraction\": %.4f, \"fma_peak_fraction\": %.4f}",
                   i ? ", " : "", rows[i].name, rows[i].seconds, static_cast<double>(s.n) / rows[i].seconds,
-                  flops / rows[i].seconds / 1e12, rows[i].bytes, rows[i].bytes / rows[i].seconds / bw);
+                  flops / rows[i].seconds / 1e12, rows[i].bytes, rows[i].bytes / rows[i].seconds / bw,
+                  flops / rows[i].seconds / peak);
     std::printf("]}\n");
     return;
   }
-  std::printf("quantize N=%lld K=%lld C=%lld on %s, mode %s (median of %d; copy bandwidth %.1f GB/s; FMA peak not "
-              "measured)\n",
+  std::printf("quantize N=%lld K=%lld C=%lld on %s, mode %s (median of %d; copy bandwidth %.1f GB/s; fp32 FMA "
+              "peak %.3f TFLOP/s)\n",
               static_cast<long long>(s.n), static_cast<long long>(s.k), static_cast<long long>(s.c),
-              device.str().c_str(), a.mode.c_str(), a.repeats, bw / 1e9);
-  std::printf("%-8s %12s %14s %10s %12s %10s\n", "variant", "time ms", "vectors/s", "TFLOP/s", "bytes", "of bw");
+              device.str().c_str(), a.mode.c_str(), a.repeats, bw / 1e9, peak / 1e12);
+  std::printf("%-8s %12s %14s %10s %12s %8s %8s\n", "variant", "time ms", "vectors/s", "TFLOP/s", "bytes", "of bw",
+              "of FMA");
   for (const Row& r : rows)
-    std::printf("%-8s %12.3f %14.4g %10.4f %12.4g %9.1f%%\n", r.name, r.seconds * 1e3,
+    std::printf("%-8s %12.3f %14.4g %10.4f %12.4g %7.1f%% %7.1f%%\n", r.name, r.seconds * 1e3,
                 static_cast<double>(s.n) / r.seconds, flops / r.seconds / 1e12, r.bytes,
-                100.0 * r.bytes / r.seconds / bw);
+                100.0 * r.bytes / r.seconds / bw, 100.0 * flops / r.seconds / peak);
   if (rows.size() == 2)
     std::printf("%s speed-up over unfused: %.2fx\n", rows[0].name, rows[1].seconds / rows[0].seconds);
 }
