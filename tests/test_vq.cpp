@@ -165,8 +165,9 @@ TEST_P(VqLookup, EmptyInputIsANoOp) {
   EXPECT_EQ(r.codebook_loss.item(), 0.0f);
 }
 
-TEST_P(VqLookup, MatchesCpuTwin) {
-  if (device().is_cpu()) GTEST_SKIP() << "compares the CUDA twin with the CPU twin";
+TEST(VqCuda, LookupMatchesCpuTwin) {
+  const Device dev = Device::cuda(0);
+  LVK_SKIP_IF_UNUSABLE(dev);
   // Row-major with float4 loads / scalar loads, NCHW with and without C % 4 == 0; the first four
   // have few row tiles (code tiles split over slices), the last enough rows for one slice.
   const Shape shapes[] = {{1000, 64}, {777, 37}, {4, 64, 9, 11}, {3, 13, 7, 5}, {40000, 8}};
@@ -177,7 +178,7 @@ TEST_P(VqLookup, MatchesCpuTwin) {
     const Tensor z = random_tensor(zs, seed++, Device::cpu());
     const Tensor e = random_tensor({k, zs[1]}, seed++, Device::cpu());
     const VqResult cpu = vq_quantize(z, e, all_outputs());
-    const VqResult gpu = vq_quantize(z.to(device()), e.to(device()), all_outputs());
+    const VqResult gpu = vq_quantize(z.to(dev), e.to(dev), all_outputs());
     const Oracle o = brute_force(z, e);
     const auto ci = cpu.indices.to_vector<int32_t>(), gi = gpu.indices.to_vector<int32_t>();
     for (size_t i = 0; i < ci.size(); ++i) {
@@ -272,14 +273,15 @@ TEST_P(VqLookup, FastModeIsExactUpToNearTies) {
   }
 }
 
-TEST_P(VqLookup, FastModeCudaMatchesCpuTwin) {
-  if (device().is_cpu()) GTEST_SKIP() << "compares the CUDA twin with the CPU twin";
+TEST(VqCuda, FastModeMatchesCpuTwin) {
+  const Device dev = Device::cuda(0);
+  LVK_SKIP_IF_UNUSABLE(dev);
   VqOptions fast = all_outputs();
   fast.precision = VqPrecision::fast;
   for (const Shape& zs : {Shape{1000, 64}, Shape{333, 37}, Shape{3, 24, 11, 7}}) {
     SCOPED_TRACE(zs.str());
     const Tensor z = random_tensor(zs, 90, Device::cpu()), e = random_tensor({600, zs[1]}, 91, Device::cpu());
-    const VqResult cpu = vq_quantize(z, e, fast), gpu = vq_quantize(z.to(device()), e.to(device()), fast);
+    const VqResult cpu = vq_quantize(z, e, fast), gpu = vq_quantize(z.to(dev), e.to(dev), fast);
     const Oracle o = brute_force(z, e);
     const auto ci = cpu.indices.to_vector<int32_t>(), gi = gpu.indices.to_vector<int32_t>();
     size_t same = 0;
@@ -364,8 +366,9 @@ TEST_P(VqBackward, StraightThroughPassesGradientUnchanged) {
   EXPECT_TRUE(all_close(g, expected, 1e-6, 1e-6));
 }
 
-TEST_P(VqBackward, GradientsMatchCpuAndRepeat) {
-  if (device().is_cpu()) GTEST_SKIP() << "compares the CUDA twin with the CPU twin";
+TEST(VqCuda, GradientsMatchCpuAndRepeat) {
+  const Device dev = Device::cuda(0);
+  LVK_SKIP_IF_UNUSABLE(dev);
   // Many rows per code (collapsed codebook) exercises the segmented sums.
   const Tensor z = random_tensor({5000, 33}, 70, Device::cpu());
   const Tensor e = random_tensor({17, 33}, 71, Device::cpu(), -0.2f, 0.2f);
@@ -384,7 +387,7 @@ TEST_P(VqBackward, GradientsMatchCpuAndRepeat) {
     return std::make_pair(zd.grad().to(Device::cpu()), ed.grad().to(Device::cpu()));
   };
   const auto cpu = grads(Device::cpu());
-  const auto gpu = grads(device()), again = grads(device());
+  const auto gpu = grads(dev), again = grads(dev);
   EXPECT_TRUE(all_close(gpu.first, cpu.first, 1e-7, 1e-5));
   EXPECT_TRUE(all_close(gpu.second, cpu.second, 1e-6, 1e-4));
   EXPECT_TRUE(all_close(again.second, gpu.second, 0.0, 0.0)) << "codebook gradient not run-to-run deterministic";

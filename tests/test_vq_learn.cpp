@@ -189,8 +189,9 @@ TEST_P(VqLearn, RejectsBadArguments) {
   }
 }
 
-TEST_P(VqLearn, CudaMatchesCpu) {
-  if (device().is_cpu()) GTEST_SKIP() << "compares the CUDA twins with the CPU twins";
+TEST(VqCuda, LearningMatchesCpuTwin) {
+  const Device dev = Device::cuda(0);
+  LVK_SKIP_IF_UNUSABLE(dev);
   const Tensor z = random_tensor({2, 7, 9, 5}, 110, Device::cpu());
   const Tensor cb = random_tensor({33, 7}, 111, Device::cpu());
   auto run = [&](Device d) {
@@ -200,7 +201,7 @@ TEST_P(VqLearn, CudaMatchesCpu) {
     vq_restart_dead_codes(st, zd, 0.05f, 9, 1);
     return std::make_pair(st.codebook.to(Device::cpu()), vq_kmeans(zd, 5).to(Device::cpu()));
   };
-  const auto cpu = run(Device::cpu()), gpu = run(device());
+  const auto cpu = run(Device::cpu()), gpu = run(dev);
   EXPECT_TRUE(all_close(gpu.first, cpu.first, 1e-5, 1e-4));
   EXPECT_TRUE(all_close(gpu.second, cpu.second, 1e-5, 1e-4));
 }

@@ -86,7 +86,7 @@ def main():
     name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
     compiled = None if args.no_compile else torch.compile(expanded, dynamic=True)
 
-    print(f"nearest-codebook lookup, fp32, {name}, torch {torch.__version__}, median of {args.repeats}")
+    print(f"nearest-codebook lookup, fp32, {name}, torch {torch.__version__}, median of {args.repeats}", flush=True)
     print(f"{'N':>8} {'K':>5} {'C':>4} {'lvk ms':>9} {'cdist ms':>9} {'expand ms':>9} {'compile ms':>10} "
           f"{'x cdist':>8} {'x expand':>8} {'x compile':>9}")
     rows = []
@@ -118,7 +118,7 @@ def main():
 
         print(f"{n:8d} {k:5d} {c:4d} {fmt(result['lvk'])} {fmt(result['cdist'])} {fmt(result['expanded'])} "
               f"{fmt(result.get('compiled')):>10} {ratio(result['cdist'])} {ratio(result['expanded'])} "
-              f"{ratio(result.get('compiled')):>9}")
+              f"{ratio(result.get('compiled')):>9}", flush=True)
         del z, e
     if args.json:
         with open(args.json, "w") as f:
