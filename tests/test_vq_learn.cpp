@@ -162,6 +162,50 @@ TEST_P(VqLearn, StatisticsFromCounts) {
   EXPECT_NEAR(u.perplexity, 3.0, 1e-12);
 }
 
+TEST_P(VqLearn, EmaTrainingRevivesDeadCodesAndKeepsAGoodCodebook) {
+  // 16 well-separated clusters in 8-D, batches of 512 rows.
+  const int64_t clusters = 16, c = 8, batch = 512;
+  const std::vector<float> centres = random_values(static_cast<size_t>(clusters * c), 120, -4.0f, 4.0f);
+  auto make_batch = [&](uint32_t seed) {
+    const std::vector<float> noise = random_values(static_cast<size_t>(batch * c), seed, -0.1f, 0.1f);
+    std::vector<float> rows(noise.size());
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = centres[(i / c * 7 + seed) % clusters * c + i % c] + noise[i];
+    return Tensor::from_vector(rows, {batch, c}, device());
+  };
+  VqEmaOptions o;
+  o.decay = 0.8f;
+  VqOptions q;
+  q.counts = true;
+  q.z_q = false;
+  auto train = [&](VqEmaState& st, int steps, bool restart) {
+    VqStats stats;
+    float loss = 0.0f;
+    for (int step = 0; step < steps; ++step) {
+      const Tensor z = make_batch(200 + static_cast<uint32_t>(step));
+      const VqResult r = vq_quantize(z, st.codebook, q);
+      vq_ema_update(st, z, r.indices, o);
+      if (restart) vq_restart_dead_codes(st, z, 0.5f, 7, static_cast<uint64_t>(step));
+      stats = vq_stats(r.counts);
+      loss = r.codebook_loss.item();
+    }
+    return std::make_pair(stats, loss);
+  };
+  // A collapsed codebook (16 copies of one point: 15 dead codes). Without restarts most codes stay
+  // dead; with them every code comes back into use (where they settle is a k-means local optimum,
+  // so the error is not held to a bound here).
+  VqEmaState collapsed = vq_ema_state(Tensor::full({clusters, c}, 0.5f, device()));
+  EXPECT_LT(train(collapsed, 20, false).first.used_fraction, 0.5);
+  VqEmaState revived = vq_ema_state(Tensor::full({clusters, c}, 0.5f, device()));
+  EXPECT_EQ(train(revived, 20, true).first.used_fraction, 1.0);
+  // Seeded by k-means++ on one batch, EMA training keeps one code per cluster.
+  VqKmeansOptions ko;
+  ko.seed = 5;
+  VqEmaState seeded = vq_ema_state(vq_kmeans(make_batch(199), clusters, ko));
+  const auto [good, loss_good] = train(seeded, 20, true);
+  EXPECT_GT(good.perplexity, 14.0);
+  EXPECT_LT(loss_good, 0.01f);
+}
+
 TEST_P(VqLearn, RejectsBadArguments) {
   const Tensor z = random_tensor({4, 3}, 1, device());
   VqEmaState st = vq_ema_state(random_tensor({5, 3}, 2, device()));
@@ -173,6 +217,13 @@ TEST_P(VqLearn, RejectsBadArguments) {
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("vq_ema_update: decay=1"), std::string::npos) << e.what();
+  }
+  try {
+    Tensor sums, counts;
+    vq_cluster_sums(sums, counts, z, Tensor::from_vector<int32_t>({0, 1, 5, 2}, {4}, Device::cpu()), 5);
+    if (device().is_cpu()) ADD_FAILURE() << "no error for an index outside [0, K)";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("index 5 at row 2"), std::string::npos) << e.what();
   }
   try {
     vq_kmeans(z, 0);

@@ -151,6 +151,11 @@ void vq_cluster_sums(Tensor& sums, Tensor& counts, const Tensor& z, const Tensor
   LVK_CHECK(indices.numel() == s.n, op.name(), ": indices ", indices.str(), " must have one entry per row of z ",
             z.str(), " (", s.n, ")");
   LVK_CHECK(k >= 1, op.name(), ": K=", k, " must be >= 1");
+  if (indices.device().is_cpu()) {  // on the GPU this would cost a copy; indices from vq_quantize are valid
+    const int32_t* idx = indices.data<int32_t>();
+    for (int64_t i = 0; i < s.n; ++i)
+      LVK_CHECK(idx[i] >= 0 && idx[i] < k, op.name(), ": index ", idx[i], " at row ", i, " is outside [0, K=", k, ")");
+  }
   sums = Tensor::empty({k, s.c}, DType::f32, z.device());
   counts = Tensor::empty({k}, DType::i32, z.device());
   Tensor ws = scratch(grad_workspace(s, z.device()), z.device());

@@ -44,7 +44,8 @@ struct VqResult {
 VqResult vq_quantize(const Tensor& z, const Tensor& codebook, const VqOptions& options = {});
 
 // Per-code sums and counts of the rows assigned by `indices` (deterministic): sums f32 [K, C],
-// counts i32 [K]. Not recorded.
+// counts i32 [K]. Not recorded. Indices must lie in [0, K): checked on the CPU, assumed on the GPU
+// (where indices come from vq_quantize).
 void vq_cluster_sums(Tensor& sums, Tensor& counts, const Tensor& z, const Tensor& indices, int64_t k);
 
 }  // namespace lvk
