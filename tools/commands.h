@@ -9,5 +9,7 @@ void add_train_command(CLI::App& app);   // `lvk train <model>`
 void add_train_flow2d(CLI::App& train);  // `lvk train flow2d`
 void add_train_models(CLI::App& train);  // `lvk train vae|flowvae|...` (models/model_factory.h)
 void add_data_command(CLI::App& app);
+void add_quantize_commands(CLI::App& app);       // quantize, kmeans
+void add_bench_quantize_command(CLI::App& app);  // bench quantize
 
 }  // namespace lvk::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   lvk::cli::add_info_command(app);
   lvk::cli::add_train_command(app);
   lvk::cli::add_data_command(app);
+  lvk::cli::add_quantize_commands(app);
+  lvk::cli::add_bench_quantize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

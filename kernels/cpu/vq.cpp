@@ -1,0 +1,236 @@
+// CPU twin of the fused nearest-codebook lookup: a GEMM-shaped loop nest whose "C tile" is never
+// stored. The codebook is packed into panels of W codes, channel-major ([C][W]) and pre-scaled by
+// -2 (exact), so the micro-kernel starts its accumulators at ||e_k||^2 and one FMA per channel
+// leaves the score ||e_k||^2 - 2 z.e_k in a register. A ROWS x W block of scores lives in vector
+// registers; the argmin is folded in with vector compares into a per-row, per-lane running best
+// (lane l of panel p is code p*W + l; strict "<" over ascending panels keeps the lowest index in
+// each lane), and the W lanes are reduced lexicographically on (score, index) at the end, so ties
+// resolve to the lowest index. Row blocks (packed row-major, which also turns NCHW input into
+// rows) are spread over OpenMP threads; each row's answer depends only on its own data.
+//
+// The micro-kernel exists for AVX-512 (8 rows x 32 codes), AVX2+FMA (6 x 16) and plain C++ (4 x
+// 16), picked at run time because the project is built without -march flags (LVK_CPU_ISA=avx2 or
+// base forces a narrower one).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/vq.h"
+
+namespace lvk::kernels::cpu {
+
+namespace {
+
+constexpr int kRowBlock = 48;  // rows per OpenMP work item; a multiple of every micro-kernel height
+constexpr int kMaxPanel = 32;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// best/best_k: [ROWS][W] running best per row and lane; rows: [ROWS][c]; panel: [c][W] (-2 e);
+// norms: [W] (+inf past K); k0: first code of the panel.
+using MicroFn = void (*)(float* best, int32_t* best_k, const float* rows, const float* panel, const float* norms,
+                         index_t c, int32_t k0);
+
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void micro_avx512(float* best, int32_t* best_k,
+                                                                         const float* rows, const float* panel,
+                                                                         const float* norms, index_t c, int32_t k0) {
+  constexpr int R = 8;
+  __m512 acc[R][2];
+  const __m512 n0 = _mm512_loadu_ps(norms), n1 = _mm512_loadu_ps(norms + 16);
+  for (int r = 0; r < R; ++r) acc[r][0] = n0, acc[r][1] = n1;
+  for (index_t ch = 0; ch < c; ++ch) {
+    const __m512 p0 = _mm512_loadu_ps(panel + ch * 32), p1 = _mm512_loadu_ps(panel + ch * 32 + 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 zr = _mm512_set1_ps(rows[r * c + ch]);
+      acc[r][0] = _mm512_fmadd_ps(zr, p0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(zr, p1, acc[r][1]);
+    }
+  }
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i i0 = _mm512_add_epi32(lanes, _mm512_set1_epi32(k0)), i1 = _mm512_add_epi32(i0, _mm512_set1_epi32(16));
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 2; ++v) {
+      float* bv = best + r * 32 + v * 16;
+      int32_t* bi = best_k + r * 32 + v * 16;
+      const __m512 old = _mm512_loadu_ps(bv);
+      const __mmask16 m = _mm512_cmp_ps_mask(acc[r][v], old, _CMP_LT_OQ);
+      _mm512_storeu_ps(bv, _mm512_mask_mov_ps(old, m, acc[r][v]));
+      const __m512i oi = _mm512_loadu_si512(bi);
+      _mm512_storeu_si512(bi, _mm512_mask_mov_epi32(oi, m, v == 0 ? i0 : i1));
+    }
+}
+
+__attribute__((target("avx2,fma"))) void micro_avx2(float* best, int32_t* best_k, const float* rows,
+                                                     const float* panel, const float* norms, index_t c, int32_t k0) {
+  constexpr int R = 6;
+  __m256 acc[R][2];
+  const __m256 n0 = _mm256_loadu_ps(norms), n1 = _mm256_loadu_ps(norms + 8);
+  for (int r = 0; r < R; ++r) acc[r][0] = n0, acc[r][1] = n1;
+  for (index_t ch = 0; ch < c; ++ch) {
+    const __m256 p0 = _mm256_loadu_ps(panel + ch * 16), p1 = _mm256_loadu_ps(panel + ch * 16 + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 zr = _mm256_broadcast_ss(rows + r * c + ch);
+      acc[r][0] = _mm256_fmadd_ps(zr, p0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(zr, p1, acc[r][1]);
+    }
+  }
+  const __m256i i0 = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(k0));
+  const __m256i i1 = _mm256_add_epi32(i0, _mm256_set1_epi32(8));
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 2; ++v) {
+      float* bv = best + r * 16 + v * 8;
+      int32_t* bi = best_k + r * 16 + v * 8;
+      const __m256 old = _mm256_loadu_ps(bv);
+      const __m256 m = _mm256_cmp_ps(acc[r][v], old, _CMP_LT_OQ);
+      _mm256_storeu_ps(bv, _mm256_blendv_ps(old, acc[r][v], m));
+      const __m256 oi = _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bi)));
+      const __m256 ni = _mm256_castsi256_ps(v == 0 ? i0 : i1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(bi), _mm256_castps_si256(_mm256_blendv_ps(oi, ni, m)));
+    }
+}
+
+void micro_base(float* best, int32_t* best_k, const float* rows, const float* panel, const float* norms, index_t c,
+                int32_t k0) {
+  constexpr int R = 4, W = 16;
+  float acc[R][W];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < W; ++j) acc[r][j] = norms[j];
+  for (index_t ch = 0; ch < c; ++ch)
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < W; ++j) acc[r][j] = std::fma(rows[r * c + ch], panel[ch * W + j], acc[r][j]);
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < W; ++j)
+      if (acc[r][j] < best[r * W + j]) best[r * W + j] = acc[r][j], best_k[r * W + j] = k0 + j;
+}
+
+struct Micro {
+  MicroFn fn;
+  int rows, width;
+};
+
+// LVK_CPU_ISA=avx2|base caps the choice, so every variant can be tested on one machine.
+Micro pick_micro() {
+  __builtin_cpu_init();
+  const char* cap = std::getenv("LVK_CPU_ISA");
+  const std::string isa = cap ? cap : "";
+  if (isa.empty() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+    return {micro_avx512, 8, 32};
+  if (isa != "base" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {micro_avx2, 6, 16};
+  return {micro_base, 4, 16};
+}
+
+}  // namespace
+
+void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z,
+                const float* codebook, VqShape s, void* /*workspace*/) {
+  const index_t n = s.n, k = s.k, c = s.c;
+  if (counts) std::fill(counts, counts + k, 0);
+  if (n == 0) return;
+  static const Micro micro = pick_micro();
+  const int w = micro.width;
+
+  // Pack: panels [P][C][W] of -2 e (zero past K, where the +inf norm keeps codes unchosen).
+  // ||e_k||^2 is summed in channel order, the same formula for every code, so duplicate codes
+  // score identically and the lowest index wins.
+  const index_t panels = (k + w - 1) / w;
+  std::vector<float> packed(static_cast<size_t>(panels * c * w), 0.0f);
+  std::vector<float> norms(static_cast<size_t>(panels * w), kInf);
+  for (index_t j = 0; j < k; ++j) {
+    float acc = 0.0f;
+    for (index_t ch = 0; ch < c; ++ch) {
+      const float e = codebook[j * c + ch];
+      acc += e * e;
+      packed[static_cast<size_t>(((j / w) * c + ch) * w + j % w)] = -2.0f * e;
+    }
+    norms[static_cast<size_t>(j)] = acc;
+  }
+
+  const index_t blocks = (n + kRowBlock - 1) / kRowBlock;
+#pragma omp parallel if (blocks > 1)
+  {
+    std::vector<float> rows(static_cast<size_t>(kRowBlock * c));
+    std::vector<float> best(static_cast<size_t>(kRowBlock * kMaxPanel));
+    std::vector<int32_t> best_k(static_cast<size_t>(kRowBlock * kMaxPanel));
+#pragma omp for schedule(static)
+    for (index_t b = 0; b < blocks; ++b) {
+      const index_t i0 = b * kRowBlock, m = std::min<index_t>(kRowBlock, n - i0);
+      for (index_t r = 0; r < kRowBlock; ++r)
+        for (index_t ch = 0; ch < c; ++ch)
+          rows[static_cast<size_t>(r * c + ch)] = r < m ? z[vq_offset(i0 + r, ch, s)] : 0.0f;
+      std::fill(best.begin(), best.end(), kInf);
+      std::fill(best_k.begin(), best_k.end(), 0);
+      for (index_t p = 0; p < panels; ++p)
+        for (int r = 0; r < kRowBlock; r += micro.rows)
+          micro.fn(best.data() + r * w, best_k.data() + r * w, rows.data() + r * c, packed.data() + p * c * w,
+                   norms.data() + p * w, c, static_cast<int32_t>(p * w));
+      for (index_t r = 0; r < m; ++r) {
+        float bs = kInf;
+        int32_t kk = 0;
+        for (int l = 0; l < w; ++l) {
+          const float sc = best[static_cast<size_t>(r * w + l)];
+          const int32_t ki = best_k[static_cast<size_t>(r * w + l)];
+          if (sc < bs || (sc == bs && ki < kk)) bs = sc, kk = ki;
+        }
+        const index_t i = i0 + r;
+        indices[i] = kk;
+        if (!z_q && !distances) continue;
+        double d = 0.0;
+        for (index_t ch = 0; ch < c; ++ch) {
+          const float e = codebook[kk * c + ch];
+          if (z_q) z_q[vq_offset(i, ch, s)] = e;
+          const double diff = static_cast<double>(rows[static_cast<size_t>(r * c + ch)]) - e;
+          d += diff * diff;
+        }
+        if (distances) distances[i] = static_cast<float>(d);
+      }
+    }
+  }
+  if (counts)
+    for (index_t i = 0; i < n; ++i) ++counts[indices[i]];
+}
+
+void vq_commitment_grad(float* dz, const float* z, const float* codebook, const int32_t* indices, const float* g,
+                        float scale, VqShape s) {
+  const float f = scale * g[0];
+#pragma omp parallel for schedule(static) if (s.n * s.c >= (1 << 16))
+  for (index_t i = 0; i < s.n; ++i) {
+    const float* e = codebook + static_cast<index_t>(indices[i]) * s.c;
+    for (index_t ch = 0; ch < s.c; ++ch) {
+      const index_t off = vq_offset(i, ch, s);
+      dz[off] = f * (z[off] - e[ch]);
+    }
+  }
+}
+
+void vq_cluster_sums(float* sums, int32_t* counts, const float* z, const int32_t* indices, VqShape s,
+                     void* /*workspace*/) {
+  std::fill(sums, sums + s.k * s.c, 0.0f);
+  std::fill(counts, counts + s.k, 0);
+  for (index_t i = 0; i < s.n; ++i) ++counts[indices[i]];
+  // Channels are independent: each thread owns some channels and walks the rows in order, so
+  // every sum is the same ascending-row float sum the CUDA twin computes.
+#pragma omp parallel for schedule(static) if (s.n * s.c >= (1 << 16))
+  for (index_t ch = 0; ch < s.c; ++ch)
+    for (index_t i = 0; i < s.n; ++i) sums[static_cast<index_t>(indices[i]) * s.c + ch] += z[vq_offset(i, ch, s)];
+}
+
+void vq_codebook_grad(float* dcodebook, const float* z, const float* codebook, const int32_t* indices, const float* g,
+                      float scale, VqShape s, void* workspace) {
+  std::vector<float> sums(static_cast<size_t>(s.k * s.c));
+  std::vector<int32_t> counts(static_cast<size_t>(s.k));
+  vq_cluster_sums(sums.data(), counts.data(), z, indices, s, workspace);
+  const float f = scale * g[0];
+  for (index_t j = 0; j < s.k; ++j)
+    for (index_t ch = 0; ch < s.c; ++ch) {
+      const index_t o = j * s.c + ch;
+      dcodebook[o] += f * (static_cast<float>(counts[j]) * codebook[o] - sums[o]);
+    }
+}
+
+}  // namespace lvk::kernels::cpu

@@ -1,0 +1,59 @@
+#pragma once
+// Codebook-learning kernels: the EMA codebook update, dead-code restarts, the k-means centroid
+// step and row l2-normalisation for cosine-similarity codebooks. Shapes and the z layout as in
+// kernels/vq.h. CPU twins in cpu/vq_learn.cpp, CUDA twins in cuda/vq_learn.cu.
+#include "kernels/vq.h"
+
+namespace lvk::kernels {
+
+struct VqEmaParams {
+  float decay = 0.99f;       // gamma
+  float eps = 1e-5f;         // Laplace smoothing
+  float correction = 1.0f;   // 1 - gamma^t with bias correction, else 1
+};
+
+#define LVK_VQ_LEARN_DECLS(...)                                                                      \
+  /* One EMA step from this batch's per-code sums and counts:                                       \
+       ema_count = g ema_count + (1 - g) counts;  ema_sum = g ema_sum + (1 - g) sums                 \
+       N_k = ema_count_k / corr, n = sum_k N_k, M_k = ema_sum_k / corr                               \
+       codebook_k = M_k / ((N_k + eps) / (n + K eps) * n)   for codes with ema_count_k > 0           \
+     Codes that have never been assigned (ema_count_k == 0) keep their vector. workspace: the        \
+     floats kernels::sum_workspace_size(K) + 1 (unused on the CPU). */                              \
+  void vq_ema_update(float* codebook /* [K, C] */, float* ema_count /* [K] */, float* ema_sum /* [K, C] */, \
+                     const float* sums /* [K, C] */, const int32_t* counts /* [K] */, VqEmaParams p,       \
+                     index_t k, index_t c, float* workspace __VA_ARGS__);                            \
+  /* Codes with usage_k < threshold restart from row r_k of z, r_k = floor(u_k N), u_k the k-th      \
+     Philox uniform of (seed, offset). When ema_sum is given it restarts as one observation          \
+     (ema_sum_k = z_r, usage_k = 1). */                                                             \
+  void vq_restart(float* codebook /* [K, C] */, float* ema_sum /* [K, C] or null */,                 \
+                  float* usage /* [K] */, const float* z, float threshold, uint64_t seed,            \
+                  uint64_t offset, VqShape shape __VA_ARGS__);                                      \
+  /* codebook_k = sums_k / counts_k where counts_k > 0 (empty clusters keep their centre). */        \
+  void vq_centroid_update(float* codebook /* [K, C] */, const float* sums /* [K, C] */,             \
+                          const int32_t* counts /* [K] */, index_t k, index_t c __VA_ARGS__);        \
+  /* y_i = x_i / max(||x_i||, 1e-12) per row (z layout); norms [N] keeps ||x_i|| for backward. */   \
+  void l2_normalize_rows(float* y, float* norms /* [N] */, const float* x, VqShape shape __VA_ARGS__); \
+  /* dx_i = (dy_i - y_i (y_i . dy_i)) / max(||x_i||, 1e-12) (written). */                            \
+  void l2_normalize_rows_backward(float* dx, const float* dy, const float* y, const float* norms,    \
+                                  VqShape shape __VA_ARGS__);
+
+namespace cpu {
+LVK_VQ_LEARN_DECLS()
+}
+#if LVK_WITH_CUDA
+namespace cuda {
+LVK_VQ_LEARN_DECLS(, cudaStream_t stream)
+}
+#endif
+#undef LVK_VQ_LEARN_DECLS
+
+// Row index a restart of code k picks, identical on both twins.
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline index_t vq_restart_row(float u, index_t n) {
+  const index_t r = static_cast<index_t>(static_cast<double>(u) * static_cast<double>(n));
+  return r < n ? r : n - 1;
+}
+
+}  // namespace lvk::kernels
