@@ -14,7 +14,8 @@
 
 namespace lvk::kernels {
 
-// The largest K the CUDA forward keeps in registers (one row per block of 1024 threads).
+// The largest K the CUDA forward keeps in registers (one row per block of 1024 threads); larger
+// rows take a slower streaming kernel that reads the logits three times.
 constexpr index_t kGumbelMaxK = 16384;
 
 #define LVK_GUMBEL_DECLS(...)                                                                        \

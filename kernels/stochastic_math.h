@@ -39,8 +39,8 @@ LVK_HD float logvar_mask(float lv) { return (lv >= kLogvarMin && lv <= kLogvarMa
 // Standard normal number i of the Gaussian layout above.
 LVK_HD float gaussian_eps(uint64_t seed, uint64_t offset, uint64_t i) {
   const PhiloxBlock b = philox_block(seed, offset, i >> 1);
-  const int w = static_cast<int>(i & 1) * 2;
-  return box_muller(philox_to_uniform(b.v[w]), philox_to_uniform(b.v[w + 1]));
+  const bool odd = (i & 1) != 0;  // selects, not a runtime index: keeps the block in registers on the GPU
+  return box_muller(philox_to_uniform(odd ? b.v[2] : b.v[0]), philox_to_uniform(odd ? b.v[3] : b.v[1]));
 }
 
 // Normals i and i+1: one Philox call when i is even (the common, aligned case).

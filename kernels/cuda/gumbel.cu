@@ -4,9 +4,11 @@
 // warp for K <= 1024, a whole block of 128..1024 threads up to K = 16384); each thread keeps its
 // C chunks of 4 columns in registers, so the row is read once and y written once, with nothing
 // in between in global memory. One Philox call covers a chunk (layout: stochastic_math.h).
+// Beyond K = 16384 a streaming kernel reads the row three times instead (still no buffers).
 // Reductions: row max of the logits, then one combined reduction of the perturbed row's online
 // (max, sum, argmax) and q's (sum e, sum e*a) for the KL.
 #include <climits>
+#include <cmath>
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/row_reduce.cuh"
@@ -154,6 +156,82 @@ __global__ void __launch_bounds__(G > 32 ? G : 256)
   }
 }
 
+// K > kGumbelMaxK: the row no longer fits in registers, so a block of 1024 threads streams it
+// three times (max; statistics; write), redrawing the same noise each time. Same arithmetic as
+// the register kernel, so both agree bit for bit on the perturbed values; nothing is stored.
+constexpr int kStreamThreads = 1024;
+
+__global__ void __launch_bounds__(kStreamThreads)
+    gumbel_forward_streaming_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
+                                    float* __restrict__ kl, const float* __restrict__ logits, int64_t k,
+                                    float inv_tau, float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
+  constexpr int G = kStreamThreads;
+  __shared__ float smem_max[G / 32];
+  __shared__ RowStats smem_stats[G / 32];
+  const int64_t row = blockIdx.x, base = row * k;
+  const uint64_t first_block = static_cast<uint64_t>(row) * gumbel_blocks_per_row(k);
+  const float* l = logits + base;
+
+  float mx = -kInf;
+  for (int64_t col = 4 * static_cast<int64_t>(threadIdx.x); col < k; col += 4 * G) {
+    float v[4];
+    load4(v, l, col, k, vec4, -kInf);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) mx = fmaxf(mx, v[j]);
+  }
+  mx = group_allreduce<G>(mx, MaxOp{}, smem_max);
+  const bool masked = mx == -kInf;
+
+  RowStats st{-kInf, 0.0f, INT_MAX, 0.0f, 0.0f};
+  if (!masked) {
+    for (int64_t col = 4 * static_cast<int64_t>(threadIdx.x); col < k; col += 4 * G) {
+      float v[4];
+      load4(v, l, col, k, vec4, -kInf);
+      const PhiloxBlock b = philox_block(seed, offset, first_block + static_cast<uint64_t>(col / 4));
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float a = v[j] - mx;
+        if (a == -kInf) continue;
+        const float e = expf(a);
+        st.sq += e;
+        st.tq += e * a;
+        const float t = (a + gumbel_from_uniform(philox_to_uniform(b.v[j]))) * inv_tau;
+        if (t > st.m) {
+          st.s = st.s * expf(st.m - t) + 1.0f;
+          st.m = t;
+          st.idx = static_cast<int>(col + j);
+        } else {
+          st.s += expf(t - st.m);
+        }
+      }
+    }
+  }
+  st = group_allreduce<G>(st, MergeStats{}, smem_stats);
+
+  const float inv_s = masked ? 0.0f : 1.0f / st.s;
+  for (int64_t col = 4 * static_cast<int64_t>(threadIdx.x); col < k; col += 4 * G) {
+    float v[4], soft[4], out[4];
+    load4(v, l, col, k, vec4, -kInf);
+    const PhiloxBlock b = philox_block(seed, offset, first_block + static_cast<uint64_t>(col / 4));
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float a = v[j] - mx;
+      soft[j] = 0.0f;
+      if (!masked && a != -kInf) {
+        const float t = (a + gumbel_from_uniform(philox_to_uniform(b.v[j]))) * inv_tau;
+        soft[j] = expf(t - st.m) * inv_s;
+      }
+      out[j] = hard ? (!masked && col + j == st.idx ? 1.0f : 0.0f) : soft[j];
+    }
+    store4(y + base, col, k, vec4, out);
+    if (y_soft) store4(y_soft + base, col, k, vec4, soft);
+  }
+  if (threadIdx.x == 0) {
+    index[row] = masked ? -1 : st.idx;
+    kl[row] = masked ? 0.0f : log_k - (logf(st.sq) - st.tq / st.sq);
+  }
+}
+
 // Backward statistics: dot = sum y*dy, and q's online (m, s = sum exp(l-m), t = sum exp(l-m)(l-m)).
 struct BackStats {
   float dot, m, s, t;
@@ -283,7 +361,11 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
   else if (k <= 4096) LVK_GUMBEL_FWD(256, 4);
   else if (k <= 8192) LVK_GUMBEL_FWD(512, 4);
   else if (k <= kGumbelMaxK) LVK_GUMBEL_FWD(1024, 4);
-  else fail("gumbel_softmax (cuda): K=", k, " exceeds the CUDA kernel's limit of ", kGumbelMaxK);
+  else {
+    gumbel_forward_streaming_kernel<<<static_cast<unsigned>(n), kStreamThreads, 0, stream>>>(
+        y, y_soft, index, kl, logits, k, inv_tau, log_k, seed, offset, hard, vec4);
+    LVK_LAUNCH_CHECK(gumbel_forward_streaming_kernel);
+  }
 #undef LVK_GUMBEL_FWD
 }
 
@@ -304,7 +386,7 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
   else if (k <= 32) LVK_GUMBEL_BWD(8);
   else if (k <= 64) LVK_GUMBEL_BWD(16);
   else if (k <= 1024) LVK_GUMBEL_BWD(32);
-  else LVK_GUMBEL_BWD(512);
+  else LVK_GUMBEL_BWD(256);
 #undef LVK_GUMBEL_BWD
 }
 

@@ -34,9 +34,6 @@ GumbelSoftmaxResult gumbel_softmax(const Tensor& logits, const GumbelSoftmaxOpti
   LVK_CHECK(k >= 1, op.name(), ": K=", k, " categories; expected K >= 1 (logits ", logits.str(), ")");
   LVK_CHECK(k <= INT32_MAX, op.name(), ": K=", k, " does not fit the i32 index");
   const int64_t n = logits.numel() / k;
-  if (logits.device().is_cuda())
-    LVK_CHECK(k <= kernels::kGumbelMaxK, op.name(), ": K=", k, " exceeds the CUDA kernel's limit of ",
-              kernels::kGumbelMaxK);
 
   const Device dev = logits.device();
   GumbelSoftmaxResult r;
