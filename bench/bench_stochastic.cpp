@@ -34,9 +34,15 @@ void gumbel_shapes(benchmark::internal::Benchmark* b, const char* flag, bool bot
         }
   b->ArgNames({"cuda", "log2NK", "K", flag})->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
-void gumbel_args(benchmark::internal::Benchmark* b) { gumbel_shapes(b, "hard", true); }
-void gumbel_backward_args(benchmark::internal::Benchmark* b) { gumbel_shapes(b, "kl", true); }
-void gumbel_unfused_backward_args(benchmark::internal::Benchmark* b) { gumbel_shapes(b, "kl", false); }
+void gumbel_args(benchmark::internal::Benchmark* b) {
+  gumbel_shapes(b, "hard", true);
+}
+void gumbel_backward_args(benchmark::internal::Benchmark* b) {
+  gumbel_shapes(b, "kl", true);
+}
+void gumbel_unfused_backward_args(benchmark::internal::Benchmark* b) {
+  gumbel_shapes(b, "kl", false);
+}
 
 void floor_args(benchmark::internal::Benchmark* b) {
   for (int dev : {0, 1})

@@ -21,7 +21,9 @@ constexpr float kLogvarMax = 20.0f;
 // 0.5 * log(2*pi)
 constexpr float kHalfLog2Pi = 0.91893853320467274178f;
 
-LVK_HD uint64_t gumbel_blocks_per_row(int64_t k) { return static_cast<uint64_t>((k + 3) / 4); }
+LVK_HD uint64_t gumbel_blocks_per_row(int64_t k) {
+  return static_cast<uint64_t>((k + 3) / 4);
+}
 
 // Gumbel(0, 1) from a uniform strictly inside (0, 1): -log(-log u), within [-2.81, 16.64].
 LVK_HD float gumbel_from_uniform(float u) {
@@ -32,9 +34,13 @@ LVK_HD float gumbel_from_uniform(float u) {
 #endif
 }
 
-LVK_HD float clamp_logvar(float lv) { return lv < kLogvarMin ? kLogvarMin : (lv > kLogvarMax ? kLogvarMax : lv); }
+LVK_HD float clamp_logvar(float lv) {
+  return lv < kLogvarMin ? kLogvarMin : (lv > kLogvarMax ? kLogvarMax : lv);
+}
 // The clamp's derivative: 1 inside the documented range (inclusive), 0 outside.
-LVK_HD float logvar_mask(float lv) { return (lv >= kLogvarMin && lv <= kLogvarMax) ? 1.0f : 0.0f; }
+LVK_HD float logvar_mask(float lv) {
+  return (lv >= kLogvarMin && lv <= kLogvarMax) ? 1.0f : 0.0f;
+}
 
 // Standard normal number i of the Gaussian layout above.
 LVK_HD float gaussian_eps(uint64_t seed, uint64_t offset, uint64_t i) {

@@ -64,14 +64,16 @@ GumbelRef gumbel_reference(const std::vector<float>& logits, int64_t n, int64_t 
   return r;
 }
 
-std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+std::vector<float> to_float(const std::vector<double>& v) {
+  return {v.begin(), v.end()};
+}
 
 class GumbelSoftmaxTest : public BackendTest {};
 
 TEST_P(GumbelSoftmaxTest, MatchesNaiveDoubleReference) {
   // K around the kernel's tiles: sub-warp groups (<= 64), warp (<= 1024), block (<= 16384).
-  for (int64_t k : {1, 2, 3, 4, 5, 16, 17, 31, 64, 65, 127, 128, 129, 257, 1023, 1024, 1025, 2053, 4096, 16384,
-                    16385, 20011}) {
+  for (int64_t k :
+       {1, 2, 3, 4, 5, 16, 17, 31, 64, 65, 127, 128, 129, 257, 1023, 1024, 1025, 2053, 4096, 16384, 16385, 20011}) {
     for (int64_t n : {1, 3, 13}) {
       if (k >= 4096 && n > 3) continue;  // keep the suite fast
       for (bool hard : {false, true}) {
@@ -136,7 +138,8 @@ void chi_square_gumbel_max(Device device, const std::vector<float>& logits, int6
   for (int64_t r = 0; r < draws; ++r) std::copy(logits.begin(), logits.end(), rows.begin() + r * k);
   GumbelSoftmaxOptions opt;
   opt.tau = 0.5f, opt.hard = true, opt.seed = 20260101;
-  const std::vector<int32_t> idx = gumbel_softmax(Tensor::from_vector(rows, {draws, k}, device), opt).index.to_vector<int32_t>();
+  const std::vector<int32_t> idx =
+      gumbel_softmax(Tensor::from_vector(rows, {draws, k}, device), opt).index.to_vector<int32_t>();
   std::vector<double> count(k, 0.0), p(k);
   for (int32_t i : idx) {
     ASSERT_TRUE(i >= 0 && i < k) << i;
@@ -150,8 +153,8 @@ void chi_square_gumbel_max(Device device, const std::vector<float>& logits, int6
     ASSERT_GE(expected, 5.0) << "the test needs >= 5 expected counts per category";
     chi2 += (count[j] - expected) * (count[j] - expected) / expected;
   }
-  EXPECT_LT(chi2, critical) << "argmax frequencies disagree with softmax(logits) at significance 0.001 (K=" << k
-                            << ", " << draws << " draws)";
+  EXPECT_LT(chi2, critical) << "argmax frequencies disagree with softmax(logits) at significance 0.001 (K=" << k << ", "
+                            << draws << " draws)";
 }
 
 TEST_P(GumbelSoftmaxTest, GumbelMaxTheoremChiSquare) {
@@ -168,7 +171,8 @@ TEST_P(GumbelSoftmaxTest, ChiSquareDetectsAWrongDistribution) {
   for (int64_t r = 0; r < draws; ++r) std::copy(l.begin(), l.end(), rows.begin() + r * k);
   GumbelSoftmaxOptions opt;
   opt.seed = 20260101;
-  const std::vector<int32_t> idx = gumbel_softmax(Tensor::from_vector(rows, {draws, k}, device()), opt).index.to_vector<int32_t>();
+  const std::vector<int32_t> idx =
+      gumbel_softmax(Tensor::from_vector(rows, {draws, k}, device()), opt).index.to_vector<int32_t>();
   std::vector<double> count(k, 0.0);
   for (int32_t i : idx) count[i] += 1.0;
   double z = 0.0, chi2 = 0.0;

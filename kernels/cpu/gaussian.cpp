@@ -1,8 +1,9 @@
 // CPU twins of kernels/gaussian.h: the reference. Row sums in double; the noise from the shared
 // Philox layout (Box-Muller in double on the host, so CUDA's normals agree to a few ulp).
+#include "kernels/gaussian.h"
+
 #include <cmath>
 
-#include "kernels/gaussian.h"
 #include "kernels/stochastic_math.h"
 
 namespace lvk::kernels::cpu {

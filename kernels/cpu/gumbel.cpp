@@ -1,10 +1,11 @@
 // CPU twins of kernels/gumbel.h: the reference. One row at a time (rows in parallel), sums in
 // double, the same f32 noise and logits arithmetic as the CUDA kernels so the sampled index agrees.
+#include "kernels/gumbel.h"
+
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include "kernels/gumbel.h"
 #include "kernels/stochastic_math.h"
 
 namespace lvk::kernels::cpu {
@@ -126,7 +127,8 @@ void gumbel_noise(float* g, index_t n, index_t k, uint64_t seed, uint64_t offset
   for (index_t r = 0; r < n; ++r)
     for (index_t c = 0; c * 4 < k; ++c) {
       const PhiloxBlock b = philox_block(seed, offset, static_cast<uint64_t>(r) * blocks + c);
-      for (index_t w = 0; w < 4 && c * 4 + w < k; ++w) g[r * k + c * 4 + w] = gumbel_from_uniform(philox_to_uniform(b.v[w]));
+      for (index_t w = 0; w < 4 && c * 4 + w < k; ++w)
+        g[r * k + c * 4 + w] = gumbel_from_uniform(philox_to_uniform(b.v[w]));
     }
 }
 

@@ -58,7 +58,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
                   const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d,
                   uint64_t seed, uint64_t offset, bool vec2) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;  // = sample*n + r
-  if (row >= s * n) return;  // whole warps
+  if (row >= s * n) return;                                                                  // whole warps
   const int lane = static_cast<int>(threadIdx.x & 31);
   const int64_t r = row % n;
   const bool want_kl = kl != nullptr && row < n;
@@ -94,10 +94,11 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 }
 
 // One thread per pair of [N, D] elements (so one Philox call serves both when aligned).
-__global__ void sample_backward_kernel(float* __restrict__ dmu, float* __restrict__ dlogvar, const float* __restrict__ dz,
-                                       const float* __restrict__ dkl, const float* __restrict__ dlog_q,
-                                       const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s,
-                                       int64_t n, int64_t d, uint64_t seed, uint64_t offset) {
+__global__ void sample_backward_kernel(float* __restrict__ dmu, float* __restrict__ dlogvar,
+                                       const float* __restrict__ dz, const float* __restrict__ dkl,
+                                       const float* __restrict__ dlog_q, const float* __restrict__ mu,
+                                       const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d, uint64_t seed,
+                                       uint64_t offset) {
   const int64_t plane = n * d, pairs = (plane + 1) / 2;
   LVK_GRID_STRIDE_LOOP(p, pairs) {
     const int64_t e0 = 2 * p;
@@ -188,10 +189,16 @@ __global__ void map_kernel(int64_t n, F f) {
   LVK_GRID_STRIDE_LOOP(i, n) f(i);
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
-bool aligned8(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 7u) == 0; }
+bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+}
+bool aligned8(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 7u) == 0;
+}
 
-unsigned warp_rows_grid(int64_t rows) { return static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock); }
+unsigned warp_rows_grid(int64_t rows) {
+  return static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
+}
 
 }  // namespace
 

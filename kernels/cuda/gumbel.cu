@@ -23,16 +23,16 @@ constexpr float kInf = __builtin_huge_valf();
 
 // Partial statistics of one row, mergeable in any grouping (the merge is commutative bit for bit).
 struct RowStats {
-  float m;    // max of v = (a + g)/tau seen so far
-  float s;    // sum of exp(v - m)
-  int idx;    // argmax of v (lowest column on ties); INT_MAX while empty
-  float sq;   // sum of e = exp(a), a = l - max l   (q = e / sq)
-  float tq;   // sum of e * a                        (H(q) = log sq - tq / sq)
+  float m;   // max of v = (a + g)/tau seen so far
+  float s;   // sum of exp(v - m)
+  int idx;   // argmax of v (lowest column on ties); INT_MAX while empty
+  float sq;  // sum of e = exp(a), a = l - max l   (q = e / sq)
+  float tq;  // sum of e * a                        (H(q) = log sq - tq / sq)
 };
 
 __device__ __forceinline__ RowStats shfl_xor(const RowStats& v, int mask) {
-  return {cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask), cuda::shfl_xor(v.idx, mask),
-          cuda::shfl_xor(v.sq, mask), cuda::shfl_xor(v.tq, mask)};
+  return {cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask), cuda::shfl_xor(v.idx, mask), cuda::shfl_xor(v.sq, mask),
+          cuda::shfl_xor(v.tq, mask)};
 }
 
 struct MergeStats {
@@ -50,8 +50,7 @@ struct MaxOp {
 };
 
 // Four columns starting at col (a multiple of 4); missing columns read as `pad`.
-__device__ __forceinline__ void load4(float (&out)[4], const float* row, int64_t col, int64_t k, bool vec4,
-                                      float pad) {
+__device__ __forceinline__ void load4(float (&out)[4], const float* row, int64_t col, int64_t k, bool vec4, float pad) {
   if (vec4 && col < k) {
     const float4 t = __ldg(reinterpret_cast<const float4*>(row + col));
     out[0] = t.x, out[1] = t.y, out[2] = t.z, out[3] = t.w;
@@ -79,8 +78,8 @@ constexpr int rows_per_block() {
 template <int G, int C>
 __global__ void __launch_bounds__(G > 32 ? G : 256)
     gumbel_forward_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
-                          float* __restrict__ kl, const float* __restrict__ logits, int64_t n, int64_t k,
-                          float inv_tau, float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
+                          float* __restrict__ kl, const float* __restrict__ logits, int64_t n, int64_t k, float inv_tau,
+                          float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
   __shared__ float smem_max[G > 32 ? G / 32 : 1];
   __shared__ RowStats smem_stats[G > 32 ? G / 32 : 1];
   const int lane = static_cast<int>(threadIdx.x) % G;
@@ -163,8 +162,8 @@ constexpr int kStreamThreads = 1024;
 
 __global__ void __launch_bounds__(kStreamThreads)
     gumbel_forward_streaming_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
-                                    float* __restrict__ kl, const float* __restrict__ logits, int64_t k,
-                                    float inv_tau, float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
+                                    float* __restrict__ kl, const float* __restrict__ logits, int64_t k, float inv_tau,
+                                    float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
   constexpr int G = kStreamThreads;
   __shared__ float smem_max[G / 32];
   __shared__ RowStats smem_stats[G / 32];
@@ -238,8 +237,7 @@ struct BackStats {
 };
 
 __device__ __forceinline__ BackStats shfl_xor(const BackStats& v, int mask) {
-  return {cuda::shfl_xor(v.dot, mask), cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask),
-          cuda::shfl_xor(v.t, mask)};
+  return {cuda::shfl_xor(v.dot, mask), cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask), cuda::shfl_xor(v.t, mask)};
 }
 
 struct MergeBack {
@@ -320,7 +318,9 @@ __global__ void __launch_bounds__(G > 32 ? G : 256)
   }
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+}
 
 template <int G, int C>
 void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const float* logits, int64_t n, int64_t k,
@@ -328,8 +328,9 @@ void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const fl
                     cudaStream_t stream) {
   constexpr int kRows = rows_per_block<G>();
   const auto blocks = static_cast<unsigned>((n + kRows - 1) / kRows);
-  gumbel_forward_kernel<G, C><<<blocks, G > 32 ? G : 256, 0, stream>>>(y, y_soft, index, kl, logits, n, k, inv_tau,
-                                                                        log_k, seed, offset, hard, vec4);
+  constexpr int kThreads = G > 32 ? G : 256;
+  gumbel_forward_kernel<G, C>
+      <<<blocks, kThreads, 0, stream>>>(y, y_soft, index, kl, logits, n, k, inv_tau, log_k, seed, offset, hard, vec4);
   LVK_LAUNCH_CHECK(gumbel_forward_kernel);
 }
 
@@ -350,17 +351,28 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
   const bool vec4 = k % 4 == 0 && aligned16(logits) && aligned16(y) && (!y_soft || aligned16(y_soft));
 #define LVK_GUMBEL_FWD(G, C) \
   launch_forward<G, C>(y, y_soft, index, kl, logits, n, k, inv_tau, log_k, seed, offset, hard, vec4, stream)
-  if (k <= 16) LVK_GUMBEL_FWD(4, 1);
-  else if (k <= 32) LVK_GUMBEL_FWD(8, 1);
-  else if (k <= 64) LVK_GUMBEL_FWD(16, 1);
-  else if (k <= 128) LVK_GUMBEL_FWD(32, 1);
-  else if (k <= 256) LVK_GUMBEL_FWD(32, 2);
-  else if (k <= 512) LVK_GUMBEL_FWD(32, 4);
-  else if (k <= 1024) LVK_GUMBEL_FWD(32, 8);
-  else if (k <= 2048) LVK_GUMBEL_FWD(128, 4);
-  else if (k <= 4096) LVK_GUMBEL_FWD(256, 4);
-  else if (k <= 8192) LVK_GUMBEL_FWD(512, 4);
-  else if (k <= kGumbelMaxK) LVK_GUMBEL_FWD(1024, 4);
+  if (k <= 16)
+    LVK_GUMBEL_FWD(4, 1);
+  else if (k <= 32)
+    LVK_GUMBEL_FWD(8, 1);
+  else if (k <= 64)
+    LVK_GUMBEL_FWD(16, 1);
+  else if (k <= 128)
+    LVK_GUMBEL_FWD(32, 1);
+  else if (k <= 256)
+    LVK_GUMBEL_FWD(32, 2);
+  else if (k <= 512)
+    LVK_GUMBEL_FWD(32, 4);
+  else if (k <= 1024)
+    LVK_GUMBEL_FWD(32, 8);
+  else if (k <= 2048)
+    LVK_GUMBEL_FWD(128, 4);
+  else if (k <= 4096)
+    LVK_GUMBEL_FWD(256, 4);
+  else if (k <= 8192)
+    LVK_GUMBEL_FWD(512, 4);
+  else if (k <= kGumbelMaxK)
+    LVK_GUMBEL_FWD(1024, 4);
   else {
     gumbel_forward_streaming_kernel<<<static_cast<unsigned>(n), kStreamThreads, 0, stream>>>(
         y, y_soft, index, kl, logits, k, inv_tau, log_k, seed, offset, hard, vec4);
@@ -373,20 +385,25 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
                              const float* logits, index_t n, index_t k, float tau, cudaStream_t stream) {
   if (n == 0) return;
   const float inv_tau = 1.0f / tau;
-  const bool vec4 = k % 4 == 0 && aligned16(dlogits) && (!dy || (aligned16(dy) && aligned16(y_soft))) &&
-                    (!dkl || aligned16(logits));
+  const bool vec4 =
+      k % 4 == 0 && aligned16(dlogits) && (!dy || (aligned16(dy) && aligned16(y_soft))) && (!dkl || aligned16(logits));
   dim3 grid, block;
-#define LVK_GUMBEL_BWD(G)                                                                                  \
-  do {                                                                                                     \
-    launch_rows<G>(n, grid, block);                                                                        \
+#define LVK_GUMBEL_BWD(G)                                                                                         \
+  do {                                                                                                            \
+    launch_rows<G>(n, grid, block);                                                                               \
     gumbel_backward_kernel<G><<<grid, block, 0, stream>>>(dlogits, dy, y_soft, dkl, logits, n, k, inv_tau, vec4); \
-    LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                              \
+    LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                                     \
   } while (0)
-  if (k <= 16) LVK_GUMBEL_BWD(4);
-  else if (k <= 32) LVK_GUMBEL_BWD(8);
-  else if (k <= 64) LVK_GUMBEL_BWD(16);
-  else if (k <= 1024) LVK_GUMBEL_BWD(32);
-  else LVK_GUMBEL_BWD(256);
+  if (k <= 16)
+    LVK_GUMBEL_BWD(4);
+  else if (k <= 32)
+    LVK_GUMBEL_BWD(8);
+  else if (k <= 64)
+    LVK_GUMBEL_BWD(16);
+  else if (k <= 1024)
+    LVK_GUMBEL_BWD(32);
+  else
+    LVK_GUMBEL_BWD(256);
 #undef LVK_GUMBEL_BWD
 }
 

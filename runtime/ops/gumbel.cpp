@@ -69,8 +69,8 @@ Tensor soft_codebook_mixture(const Tensor& y, const Tensor& codebook) {
   check_defined(op.name(), "codebook", codebook);
   check_rank(op.name(), "y", y, 2);
   check_rank(op.name(), "codebook", codebook, 2);
-  LVK_CHECK(y.dim(1) == codebook.dim(0), op.name(), ": y ", y.shape().str(), " has K=", y.dim(1),
-            " but the codebook ", codebook.shape().str(), " has ", codebook.dim(0), " entries");
+  LVK_CHECK(y.dim(1) == codebook.dim(0), op.name(), ": y ", y.shape().str(), " has K=", y.dim(1), " but the codebook ",
+            codebook.shape().str(), " has ", codebook.dim(0), " entries");
   return matmul(y, codebook);  // records its own backward: dy = dz E^T, dE += y^T dz
 }
 
