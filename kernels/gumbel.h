@@ -14,7 +14,7 @@
 
 namespace lvk::kernels {
 
-// The largest K the CUDA forward keeps in registers (one row per block of 1024 threads); larger
+// The largest K the CUDA forward keeps in registers (one row per block of 512 threads); larger
 // rows take a slower streaming kernel that reads the logits three times.
 constexpr index_t kGumbelMaxK = 16384;
 

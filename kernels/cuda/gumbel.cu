@@ -1,7 +1,7 @@
 // CUDA twins of kernels/gumbel.h.
 //
 // Forward: one pass per row. A group of G threads owns a row (G = 4..32 lanes side by side in a
-// warp for K <= 1024, a whole block of 128..1024 threads up to K = 16384); each thread keeps its
+// warp for K <= 1024, a whole block of 128..512 threads up to K = 16384); each thread keeps its
 // C chunks of 4 columns in registers, so the row is read once and y written once, with nothing
 // in between in global memory. One Philox call covers a chunk (layout: stochastic_math.h).
 // Beyond K = 16384 a streaming kernel reads the row three times instead (still no buffers).
@@ -155,12 +155,12 @@ __global__ void __launch_bounds__(G > 32 ? G : 256)
   }
 }
 
-// K > kGumbelMaxK: the row no longer fits in registers, so a block of 1024 threads streams it
+// K > kGumbelMaxK: the row no longer fits in registers, so a block of 512 threads streams it
 // three times (max; statistics; write), redrawing the same noise each time. Same arithmetic as
 // the register kernel, so both agree bit for bit on the perturbed values; nothing is stored.
-constexpr int kStreamThreads = 1024;
+constexpr int kStreamThreads = 512;
 
-__global__ void __launch_bounds__(kStreamThreads)
+__global__ void __launch_bounds__(kStreamThreads, 1)
     gumbel_forward_streaming_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
                                     float* __restrict__ kl, const float* __restrict__ logits, int64_t k, float inv_tau,
                                     float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
@@ -371,8 +371,8 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
     LVK_GUMBEL_FWD(256, 4);
   else if (k <= 8192)
     LVK_GUMBEL_FWD(512, 4);
-  else if (k <= kGumbelMaxK)
-    LVK_GUMBEL_FWD(1024, 4);
+  else if (k <= kGumbelMaxK)  // not 1024 x 4: that caps registers at 64, which spills on sm_8x
+    LVK_GUMBEL_FWD(512, 8);
   else {
     gumbel_forward_streaming_kernel<<<static_cast<unsigned>(n), kStreamThreads, 0, stream>>>(
         y, y_soft, index, kl, logits, k, inv_tau, log_k, seed, offset, hard, vec4);
