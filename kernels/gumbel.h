@@ -14,31 +14,31 @@
 
 namespace lvk::kernels {
 
-// The largest K the CUDA forward keeps in registers (one row per block of 1024 threads).
+// The largest K the CUDA forward keeps in registers (one row per block of 512 threads); larger
+// rows take a slower streaming kernel that reads the logits three times.
 constexpr index_t kGumbelMaxK = 16384;
 
-#define LVK_GUMBEL_DECLS(...)                                                                        \
-  /* y: the sample (one-hot when hard); y_soft: the relaxed sample, written only when non-null    */ \
-  /* (the hard variant's straight-through backward needs it); index, kl: per row.               */ \
-  void gumbel_softmax_forward(float* y /* [N, K] */, float* y_soft /* [N, K] or null */,            \
-                              int32_t* index /* [N] */, float* kl /* [N] */,                       \
-                              const float* logits /* [N, K] */, index_t n, index_t k, float tau,   \
-                              uint64_t seed, uint64_t offset, bool hard __VA_ARGS__);               \
-  /* dlogits = y*(dy - sum(y*dy))/tau + dkl * q*(log q + H(q)), written. dy (with y_soft) and    */ \
-  /* dkl (with logits) may each be null; the missing term is zero.                               */ \
-  void gumbel_softmax_backward(float* dlogits /* [N, K] */, const float* dy /* [N, K] or null */,  \
-                               const float* y_soft /* [N, K] */, const float* dkl /* [N] or null */, \
-                               const float* logits /* [N, K] */, index_t n, index_t k, float tau __VA_ARGS__); \
-  /* Unfused building blocks: the passes a PyTorch user runs one by one (benchmark baseline).   */ \
-  /* g: Gumbel noise with the fused kernel's layout.                                            */ \
-  void gumbel_noise(float* g /* [N, K] */, index_t n, index_t k, uint64_t seed, uint64_t offset __VA_ARGS__); \
-  /* y = softmax(x) per row (max, sum, write: a plain row softmax).                              */ \
-  void softmax_rows(float* y /* [N, K] */, const float* x /* [N, K] */, index_t n, index_t k __VA_ARGS__); \
-  /* dx = y*(dy - sum(y*dy)) per row.                                                             */ \
-  void softmax_rows_backward(float* dx /* [N, K] */, const float* dy /* [N, K] */, const float* y /* [N, K] */, \
-                             index_t n, index_t k __VA_ARGS__);                                      \
-  /* index = argmax per row (lowest index on ties), then y = one_hot(index).                       */ \
-  void argmax_rows(int32_t* index /* [N] */, const float* x /* [N, K] */, index_t n, index_t k __VA_ARGS__); \
+#define LVK_GUMBEL_DECLS(...)                                                                                         \
+  /* y: the sample (one-hot when hard); y_soft: the relaxed sample, written only when non-null */                     \
+  /* (the hard variant's straight-through backward needs it); index, kl: per row. */                                  \
+  void gumbel_softmax_forward(float* y /* [N, K] */, float* y_soft /* [N, K] or null */, int32_t* index /* [N] */,    \
+                              float* kl /* [N] */, const float* logits /* [N, K] */, index_t n, index_t k, float tau, \
+                              uint64_t seed, uint64_t offset, bool hard __VA_ARGS__);                                 \
+  /* dlogits = y*(dy - sum(y*dy))/tau + dkl * q*(log q + H(q)), written. dy (with y_soft) and */                      \
+  /* dkl (with logits) may each be null; the missing term is zero. */                                                 \
+  void gumbel_softmax_backward(float* dlogits /* [N, K] */, const float* dy /* [N, K] or null */,                     \
+                               const float* y_soft /* [N, K] */, const float* dkl /* [N] or null */,                  \
+                               const float* logits /* [N, K] */, index_t n, index_t k, float tau __VA_ARGS__);        \
+  /* Unfused building blocks: the passes a PyTorch user runs one by one (benchmark baseline). */                      \
+  /* g: Gumbel noise with the fused kernel's layout. */                                                               \
+  void gumbel_noise(float* g /* [N, K] */, index_t n, index_t k, uint64_t seed, uint64_t offset __VA_ARGS__);         \
+  /* y = softmax(x) per row (max, sum, write: a plain row softmax). */                                                \
+  void softmax_rows(float* y /* [N, K] */, const float* x /* [N, K] */, index_t n, index_t k __VA_ARGS__);            \
+  /* dx = y*(dy - sum(y*dy)) per row. */                                                                              \
+  void softmax_rows_backward(float* dx /* [N, K] */, const float* dy /* [N, K] */, const float* y /* [N, K] */,       \
+                             index_t n, index_t k __VA_ARGS__);                                                       \
+  /* index = argmax per row (lowest index on ties), then y = one_hot(index). */                                       \
+  void argmax_rows(int32_t* index /* [N] */, const float* x /* [N, K] */, index_t n, index_t k __VA_ARGS__);          \
   void one_hot(float* y /* [N, K] */, const int32_t* index /* [N] */, index_t n, index_t k __VA_ARGS__);
 
 namespace cpu {

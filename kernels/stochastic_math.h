@@ -21,7 +21,9 @@ constexpr float kLogvarMax = 20.0f;
 // 0.5 * log(2*pi)
 constexpr float kHalfLog2Pi = 0.91893853320467274178f;
 
-LVK_HD uint64_t gumbel_blocks_per_row(int64_t k) { return static_cast<uint64_t>((k + 3) / 4); }
+LVK_HD uint64_t gumbel_blocks_per_row(int64_t k) {
+  return static_cast<uint64_t>((k + 3) / 4);
+}
 
 // Gumbel(0, 1) from a uniform strictly inside (0, 1): -log(-log u), within [-2.81, 16.64].
 LVK_HD float gumbel_from_uniform(float u) {
@@ -32,15 +34,19 @@ LVK_HD float gumbel_from_uniform(float u) {
 #endif
 }
 
-LVK_HD float clamp_logvar(float lv) { return lv < kLogvarMin ? kLogvarMin : (lv > kLogvarMax ? kLogvarMax : lv); }
+LVK_HD float clamp_logvar(float lv) {
+  return lv < kLogvarMin ? kLogvarMin : (lv > kLogvarMax ? kLogvarMax : lv);
+}
 // The clamp's derivative: 1 inside the documented range (inclusive), 0 outside.
-LVK_HD float logvar_mask(float lv) { return (lv >= kLogvarMin && lv <= kLogvarMax) ? 1.0f : 0.0f; }
+LVK_HD float logvar_mask(float lv) {
+  return (lv >= kLogvarMin && lv <= kLogvarMax) ? 1.0f : 0.0f;
+}
 
 // Standard normal number i of the Gaussian layout above.
 LVK_HD float gaussian_eps(uint64_t seed, uint64_t offset, uint64_t i) {
   const PhiloxBlock b = philox_block(seed, offset, i >> 1);
-  const int w = static_cast<int>(i & 1) * 2;
-  return box_muller(philox_to_uniform(b.v[w]), philox_to_uniform(b.v[w + 1]));
+  const bool odd = (i & 1) != 0;  // selects, not a runtime index: keeps the block in registers on the GPU
+  return box_muller(philox_to_uniform(odd ? b.v[2] : b.v[0]), philox_to_uniform(odd ? b.v[3] : b.v[1]));
 }
 
 // Normals i and i+1: one Philox call when i is even (the common, aligned case).

@@ -11,7 +11,8 @@ void TemperatureSchedule::validate() const {
   LVK_CHECK(std::isfinite(tau_max) && tau_max > 0.0, "temperature schedule: tau_max=", tau_max,
             " must be finite and > 0");
   if (kind == TemperatureKind::constant) return;  // tau_min and steps are unused
-  LVK_CHECK(std::isfinite(tau_min) && tau_min > 0.0, "temperature schedule: tau_min=", tau_min, " must be finite and > 0");
+  LVK_CHECK(std::isfinite(tau_min) && tau_min > 0.0, "temperature schedule: tau_min=", tau_min,
+            " must be finite and > 0");
   LVK_CHECK(tau_max >= tau_min, "temperature schedule: tau_max=", tau_max, " must be >= tau_min=", tau_min);
   LVK_CHECK(steps >= 1, "temperature schedule: steps=", steps, " must be >= 1");
 }

@@ -22,7 +22,9 @@ double reference_eps(uint64_t seed, uint64_t offset, uint64_t i) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
 }
 
-double clamped(double lv) { return std::min(20.0, std::max(-30.0, lv)); }
+double clamped(double lv) {
+  return std::min(20.0, std::max(-30.0, lv));
+}
 
 class GaussianSampleTest : public BackendTest {};
 
@@ -106,10 +108,12 @@ TEST_P(GaussianSampleTest, Gradients) {
     opt.samples = samples, opt.seed = 31, opt.offset = 1;
     const Tensor mu = random_tensor({3, 5}, 21u, device(), -1.0f, 1.0f);
     const Tensor lv = random_tensor({3, 5}, 22u, device(), -1.5f, 1.0f);
-    EXPECT_TRUE(check_gradients([&](const std::vector<Tensor>& x) { return gaussian_sample(x[0], x[1], opt).z; }, {mu, lv}));
-    EXPECT_TRUE(check_gradients([&](const std::vector<Tensor>& x) { return gaussian_sample(x[0], x[1], opt).kl; }, {mu, lv}));
     EXPECT_TRUE(
-        check_gradients([&](const std::vector<Tensor>& x) { return gaussian_sample(x[0], x[1], opt).log_q; }, {mu, lv}));
+        check_gradients([&](const std::vector<Tensor>& x) { return gaussian_sample(x[0], x[1], opt).z; }, {mu, lv}));
+    EXPECT_TRUE(
+        check_gradients([&](const std::vector<Tensor>& x) { return gaussian_sample(x[0], x[1], opt).kl; }, {mu, lv}));
+    EXPECT_TRUE(check_gradients([&](const std::vector<Tensor>& x) { return gaussian_sample(x[0], x[1], opt).log_q; },
+                                {mu, lv}));
     // All three outputs at once, as an ELBO uses them (a linear read-out of z keeps the f32 loss small
     // enough for central differences).
     const Tensor w = random_tensor(samples == 0 ? Shape{3, 5} : Shape{samples, 3, 5}, 23u, device());
@@ -166,16 +170,29 @@ TEST_P(GaussianSampleTest, BadInputs) {
     }
   };
   GaussianSampleOptions opt;
-  expect_error([&] { gaussian_sample(a, Tensor::zeros({3, 5}, DType::f32, device()), opt); }, "gaussian_sample", "[3, 5]");
-  expect_error([&] { gaussian_sample(Tensor::zeros({12}, DType::f32, device()), Tensor::zeros({12}, DType::f32, device()), opt); },
-               "gaussian_sample", "rank");
+  expect_error(
+      [&] {
+        gaussian_sample(a, Tensor::zeros({3, 5}, DType::f32, device()), opt);
+      },
+      "gaussian_sample", "[3, 5]");
+  expect_error(
+      [&] {
+        gaussian_sample(Tensor::zeros({12}, DType::f32, device()), Tensor::zeros({12}, DType::f32, device()), opt);
+      },
+      "gaussian_sample", "rank");
   expect_error([&] { gaussian_sample(a, Tensor::zeros({3, 4}, DType::i32, device()), opt); }, "gaussian_sample", "i32");
   opt.samples = -2;
   expect_error([&] { gaussian_sample(a, a, opt); }, "gaussian_sample", "samples=-2");
-  expect_error([&] { gaussian_log_density(Tensor::zeros({2, 3, 5}, DType::f32, device()), a, a); }, "gaussian_log_density",
-               "[2, 3, 5]");
-  expect_error([&] { gaussian_log_density(Tensor::zeros({4, 3}, DType::f32, device()), a, a); }, "gaussian_log_density",
-               "[4, 3]");
+  expect_error(
+      [&] {
+        gaussian_log_density(Tensor::zeros({2, 3, 5}, DType::f32, device()), a, a);
+      },
+      "gaussian_log_density", "[2, 3, 5]");
+  expect_error(
+      [&] {
+        gaussian_log_density(Tensor::zeros({4, 3}, DType::f32, device()), a, a);
+      },
+      "gaussian_log_density", "[4, 3]");
 }
 
 class GaussianLogDensityTest : public BackendTest {};
@@ -194,7 +211,8 @@ TEST_P(GaussianLogDensityTest, MatchesNaiveDoubleReference) {
         for (int64_t i = 0; i < n; ++i) {
           double acc = 0.0;
           for (int64_t j = 0; j < d; ++j) {
-            const double diff = z[(t * n + i) * d + j] - mu[i * d + j], var = std::exp(static_cast<double>(lv[i * d + j]));
+            const double diff = z[(t * n + i) * d + j] - mu[i * d + j],
+                         var = std::exp(static_cast<double>(lv[i * d + j]));
             acc += -0.5 * std::log(2.0 * kPi * var) - 0.5 * diff * diff / var;
           }
           ref.push_back(acc);

@@ -64,13 +64,16 @@ GumbelRef gumbel_reference(const std::vector<float>& logits, int64_t n, int64_t 
   return r;
 }
 
-std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+std::vector<float> to_float(const std::vector<double>& v) {
+  return {v.begin(), v.end()};
+}
 
 class GumbelSoftmaxTest : public BackendTest {};
 
 TEST_P(GumbelSoftmaxTest, MatchesNaiveDoubleReference) {
   // K around the kernel's tiles: sub-warp groups (<= 64), warp (<= 1024), block (<= 16384).
-  for (int64_t k : {1, 2, 3, 4, 5, 16, 17, 31, 64, 65, 127, 128, 129, 257, 1023, 1024, 1025, 2053, 4096, 16384}) {
+  for (int64_t k :
+       {1, 2, 3, 4, 5, 16, 17, 31, 64, 65, 127, 128, 129, 257, 1023, 1024, 1025, 2053, 4096, 16384, 16385, 20011}) {
     for (int64_t n : {1, 3, 13}) {
       if (k >= 4096 && n > 3) continue;  // keep the suite fast
       for (bool hard : {false, true}) {
@@ -81,7 +84,8 @@ TEST_P(GumbelSoftmaxTest, MatchesNaiveDoubleReference) {
         const GumbelSoftmaxResult r = gumbel_softmax(Tensor::from_vector(l, {n, k}, device()), opt);
         const GumbelRef ref = gumbel_reference(l, n, k, opt.tau, opt.seed, opt.offset, hard);
         EXPECT_TRUE(all_close(r.y.to_vector<float>(), ref.y, 2e-6, 1e-4));
-        EXPECT_TRUE(all_close(r.kl.to_vector<float>(), ref.kl, 2e-5, 1e-4));
+        // f32 sums over K terms on the GPU (the CPU twin sums in double): KL = log K - H cancels.
+        EXPECT_TRUE(all_close(r.kl.to_vector<float>(), ref.kl, device().is_cuda() ? 1e-4 : 2e-5, 1e-4));
         EXPECT_EQ(r.index.to_vector<int32_t>(), ref.index);
         EXPECT_EQ(r.y.shape(), Shape({n, k}));
         EXPECT_EQ(r.index.shape(), Shape({n}));
@@ -134,7 +138,8 @@ void chi_square_gumbel_max(Device device, const std::vector<float>& logits, int6
   for (int64_t r = 0; r < draws; ++r) std::copy(logits.begin(), logits.end(), rows.begin() + r * k);
   GumbelSoftmaxOptions opt;
   opt.tau = 0.5f, opt.hard = true, opt.seed = 20260101;
-  const std::vector<int32_t> idx = gumbel_softmax(Tensor::from_vector(rows, {draws, k}, device), opt).index.to_vector<int32_t>();
+  const std::vector<int32_t> idx =
+      gumbel_softmax(Tensor::from_vector(rows, {draws, k}, device), opt).index.to_vector<int32_t>();
   std::vector<double> count(k, 0.0), p(k);
   for (int32_t i : idx) {
     ASSERT_TRUE(i >= 0 && i < k) << i;
@@ -148,8 +153,8 @@ void chi_square_gumbel_max(Device device, const std::vector<float>& logits, int6
     ASSERT_GE(expected, 5.0) << "the test needs >= 5 expected counts per category";
     chi2 += (count[j] - expected) * (count[j] - expected) / expected;
   }
-  EXPECT_LT(chi2, critical) << "argmax frequencies disagree with softmax(logits) at significance 0.001 (K=" << k
-                            << ", " << draws << " draws)";
+  EXPECT_LT(chi2, critical) << "argmax frequencies disagree with softmax(logits) at significance 0.001 (K=" << k << ", "
+                            << draws << " draws)";
 }
 
 TEST_P(GumbelSoftmaxTest, GumbelMaxTheoremChiSquare) {
@@ -166,7 +171,8 @@ TEST_P(GumbelSoftmaxTest, ChiSquareDetectsAWrongDistribution) {
   for (int64_t r = 0; r < draws; ++r) std::copy(l.begin(), l.end(), rows.begin() + r * k);
   GumbelSoftmaxOptions opt;
   opt.seed = 20260101;
-  const std::vector<int32_t> idx = gumbel_softmax(Tensor::from_vector(rows, {draws, k}, device()), opt).index.to_vector<int32_t>();
+  const std::vector<int32_t> idx =
+      gumbel_softmax(Tensor::from_vector(rows, {draws, k}, device()), opt).index.to_vector<int32_t>();
   std::vector<double> count(k, 0.0);
   for (int32_t i : idx) count[i] += 1.0;
   double z = 0.0, chi2 = 0.0;
@@ -334,7 +340,6 @@ TEST_P(GumbelSoftmaxTest, BadInputsNameTheOpAndTheValue) {
   expect_error(Tensor::zeros({3, 0}, DType::f32, device()), 1.0f, "K=0");
   expect_error(Tensor::zeros({2, 4}, DType::i32, device()), 1.0f, "i32");
   EXPECT_THROW(gumbel_softmax(Tensor(), GumbelSoftmaxOptions{}), Error);
-  if (device().is_cuda()) expect_error(Tensor::zeros({1, kernels::kGumbelMaxK + 1}, DType::f32, device()), 1.0f, "K=16385");
 }
 
 TEST_P(GumbelSoftmaxTest, UnfusedCompositionAgrees) {
@@ -371,7 +376,8 @@ LVK_INSTANTIATE_BACKENDS(GumbelSoftmaxTest);
 TEST(GumbelSoftmaxCudaTest, MatchesCpuTwin) {
   LVK_SKIP_IF_UNUSABLE(Device::cuda());
   EXPECT_EQ(uniform({4099}, 7, 3, Device::cuda()).to_vector<float>(), uniform({4099}, 7, 3).to_vector<float>());
-  for (int64_t k : {3, 8, 64, 100, 1024, 1031, 5000, 16384}) {
+  // Every CUDA configuration: sub-warp groups, a warp, blocks, and the streaming kernel past 16384.
+  for (int64_t k : {3, 8, 17, 64, 100, 1024, 1031, 2048, 5000, 8191, 16384, 16385, 40001}) {
     for (bool hard : {false, true}) {
       SCOPED_TRACE("K=" + std::to_string(k));
       const int64_t n = k > 2000 ? 5 : 67;
@@ -379,13 +385,14 @@ TEST(GumbelSoftmaxCudaTest, MatchesCpuTwin) {
       GumbelSoftmaxOptions opt;
       opt.tau = 0.4f, opt.hard = hard, opt.seed = 77, opt.offset = 9;
       const GumbelSoftmaxResult c = gumbel_softmax(l, opt), g = gumbel_softmax(l.to(Device::cuda()), opt);
-      EXPECT_TRUE(all_close(g.y.to(Device::cpu()), c.y, 1e-6, 1e-5));
-      EXPECT_TRUE(all_close(g.kl.to(Device::cpu()), c.kl, 1e-5, 1e-5));
+      EXPECT_TRUE(all_close(g.y.to(Device::cpu()), c.y, 1e-6, 1e-4));
+      EXPECT_TRUE(all_close(g.kl.to(Device::cpu()), c.kl, 1e-4, 1e-4));
       EXPECT_EQ(g.index.to_vector<int32_t>(), c.index.to_vector<int32_t>());
       Tensor nc = Tensor::empty({n, k}), nd = Tensor::empty({n, k}, DType::f32, Device::cuda());
       kernels::cpu::gumbel_noise(nc.data<float>(), n, k, opt.seed, opt.offset);
       LVK_DISPATCH(Device::cuda(), gumbel_noise, nd.data<float>(), n, k, opt.seed, opt.offset);
-      EXPECT_TRUE(all_close(nd.to(Device::cpu()), nc, 0.0, 4e-7));
+      // -log(-log u): near g = 0 the inner log's last-ulp difference is absolute, not relative.
+      EXPECT_TRUE(all_close(nd.to(Device::cpu()), nc, 2e-6, 1e-6));
     }
   }
 }

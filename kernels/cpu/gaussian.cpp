@@ -1,8 +1,9 @@
 // CPU twins of kernels/gaussian.h: the reference. Row sums in double; the noise from the shared
 // Philox layout (Box-Muller in double on the host, so CUDA's normals agree to a few ulp).
+#include "kernels/gaussian.h"
+
 #include <cmath>
 
-#include "kernels/gaussian.h"
 #include "kernels/stochastic_math.h"
 
 namespace lvk::kernels::cpu {
@@ -21,13 +22,20 @@ void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const f
     const float* m = mu + r * d;
     const float* lvr = logvar + r * d;
     double lq = 0.0, k = 0.0;
+    float eps_next = 0.0f;
     for (index_t j = 0; j < d; ++j) {
       const float lv = clamp_logvar(lvr[j]);
       const float sigma = std::exp(0.5f * lv);
-      const float eps = gaussian_eps(seed, offset, static_cast<uint64_t>(row * d + j));
+      const auto i = static_cast<uint64_t>(row * d + j);
+      // One Philox call serves an even-odd pair of draw indices.
+      float eps = eps_next;
+      if ((i & 1) == 0 && j + 1 < d)
+        gaussian_eps_pair(seed, offset, i, eps, eps_next);
+      else if ((i & 1) == 0 || j == 0)
+        eps = gaussian_eps(seed, offset, i);
       z[row * d + j] = m[j] + sigma * eps;
       lq += -static_cast<double>(kHalfLog2Pi) - 0.5 * lv - 0.5 * static_cast<double>(eps) * eps;
-      k += 0.5 * (static_cast<double>(m[j]) * m[j] + std::exp(static_cast<double>(lv)) - 1.0 - lv);
+      if (kl && row < n) k += 0.5 * (static_cast<double>(m[j]) * m[j] + std::exp(static_cast<double>(lv)) - 1.0 - lv);
     }
     if (log_q) log_q[row] = static_cast<float>(lq);
     if (kl && row < n) kl[row] = static_cast<float>(k);
@@ -99,8 +107,14 @@ void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const 
 }
 
 void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset) {
+  const index_t pairs = (count + 1) / 2;
 #pragma omp parallel for if (count >= kParallelMin) schedule(static)
-  for (index_t i = 0; i < count; ++i) eps[i] = gaussian_eps(seed, offset, static_cast<uint64_t>(i));
+  for (index_t p = 0; p < pairs; ++p) {
+    float e0, e1;
+    gaussian_eps_pair(seed, offset, static_cast<uint64_t>(2 * p), e0, e1);
+    eps[2 * p] = e0;
+    if (2 * p + 1 < count) eps[2 * p + 1] = e1;
+  }
 }
 
 void gaussian_std(float* sigma, const float* logvar, index_t count) {

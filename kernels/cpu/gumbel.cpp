@@ -1,10 +1,11 @@
 // CPU twins of kernels/gumbel.h: the reference. One row at a time (rows in parallel), sums in
 // double, the same f32 noise and logits arithmetic as the CUDA kernels so the sampled index agrees.
+#include "kernels/gumbel.h"
+
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include "kernels/gumbel.h"
 #include "kernels/stochastic_math.h"
 
 namespace lvk::kernels::cpu {
@@ -21,14 +22,15 @@ float row_max(const float* x, index_t k) {
 }
 
 // Entropy of q = softmax(l) from the row max: H = log s - sum(e*a)/s, e = exp(a), a = l - max.
+// exp in f32 (as on the GPU), sums in double.
 double row_entropy(const float* l, index_t k, float mx, double& log_s) {
   double s = 0.0, t = 0.0;
   for (index_t j = 0; j < k; ++j) {
     const float a = l[j] - mx;
     if (a == -kInf) continue;  // masked: contributes 0 (and 0 * -inf must not become NaN)
-    const double e = std::exp(static_cast<double>(a));
+    const float e = std::exp(a);
     s += e;
-    t += e * a;
+    t += static_cast<double>(e) * a;
   }
   log_s = std::log(s);
   return log_s - t / s;
@@ -72,9 +74,13 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
         }
       }
       double s = 0.0;
-      for (index_t j = 0; j < k; ++j) s += std::exp(static_cast<double>(v[j]) - vmax);
       for (index_t j = 0; j < k; ++j) {
-        const float soft = static_cast<float>(std::exp(static_cast<double>(v[j]) - vmax) / s);
+        v[j] = std::exp(v[j] - vmax);  // -inf (masked) gives 0
+        s += v[j];
+      }
+      const double inv_s = 1.0 / s;
+      for (index_t j = 0; j < k; ++j) {
+        const float soft = static_cast<float>(v[j] * inv_s);
         yr[j] = hard ? (j == best ? 1.0f : 0.0f) : soft;
         if (ys) ys[j] = soft;
       }
@@ -109,7 +115,7 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
         const float a = l[j] - mx;
         if (a == -kInf) continue;
         const double log_q = a - log_s;
-        dl[j] += static_cast<float>(dkl[r] * std::exp(log_q) * (log_q + h));
+        dl[j] += static_cast<float>(dkl[r] * std::exp(static_cast<float>(log_q)) * (log_q + h));
       }
     }
   }
@@ -121,7 +127,8 @@ void gumbel_noise(float* g, index_t n, index_t k, uint64_t seed, uint64_t offset
   for (index_t r = 0; r < n; ++r)
     for (index_t c = 0; c * 4 < k; ++c) {
       const PhiloxBlock b = philox_block(seed, offset, static_cast<uint64_t>(r) * blocks + c);
-      for (index_t w = 0; w < 4 && c * 4 + w < k; ++w) g[r * k + c * 4 + w] = gumbel_from_uniform(philox_to_uniform(b.v[w]));
+      for (index_t w = 0; w < 4 && c * 4 + w < k; ++w)
+        g[r * k + c * 4 + w] = gumbel_from_uniform(philox_to_uniform(b.v[w]));
     }
 }
 

@@ -1,7 +1,8 @@
 // CUDA twins of kernels/gaussian.h.
 //
-// Sampling and log-density: one warp per (sample, row), four columns per lane per step (float4
-// when D % 4 == 0), the per-row KL / log q reduced by shuffles in a fixed order (deterministic).
+// Sampling and log-density: one warp per (sample, row), two (sampling; float2 when D is even) or
+// four (log-density; float4 when D % 4 == 0) columns per lane per step, the per-row KL / log q
+// reduced by shuffles in a fixed order (deterministic).
 // A Philox call yields two normals (layout: stochastic_math.h). Backward kernels are elementwise
 // over [N, D] and loop over the S samples in order, so no reduction crosses threads.
 #include "kernels/cuda/launch.cuh"
@@ -39,33 +40,50 @@ __device__ __forceinline__ void store4(float* p, int64_t col, int64_t d, bool ve
   }
 }
 
+__device__ __forceinline__ void load2(float (&out)[2], const float* p, int64_t col, int64_t d, bool vec2) {
+  if (vec2) {
+    const float2 t = __ldg(reinterpret_cast<const float2*>(p + col));
+    out[0] = t.x, out[1] = t.y;
+  } else {
+    out[0] = __ldg(p + col);
+    out[1] = col + 1 < d ? __ldg(p + col + 1) : 0.0f;
+  }
+}
+
+// Two columns per lane per step: exactly one Philox call (two normals) when the draw index is
+// even, which D % 2 == 0 guarantees. (Four columns per step interleaved two Philox calls and
+// spilled.)
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     sample_kernel(float* __restrict__ z, float* __restrict__ kl, float* __restrict__ log_q,
                   const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d,
-                  uint64_t seed, uint64_t offset, bool vec4) {
+                  uint64_t seed, uint64_t offset, bool vec2) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;  // = sample*n + r
-  if (row >= s * n) return;  // whole warps
+  if (row >= s * n) return;                                                                  // whole warps
   const int lane = static_cast<int>(threadIdx.x & 31);
   const int64_t r = row % n;
   const bool want_kl = kl != nullptr && row < n;
   float lq = 0.0f, k = 0.0f;
-  for (int64_t col = 4 * lane; col < d; col += 128) {
-    float m[4], lv[4], eps[4], out[4];
-    load4(m, mu + r * d, col, d, vec4);
-    load4(lv, logvar + r * d, col, d, vec4);
-    const uint64_t i0 = static_cast<uint64_t>(row * d + col);
-    gaussian_eps_pair(seed, offset, i0, eps[0], eps[1]);
-    gaussian_eps_pair(seed, offset, i0 + 2, eps[2], eps[3]);
+  for (int64_t col = 2 * lane; col < d; col += 64) {
+    float m[2], lv[2], eps[2], out[2];
+    load2(m, mu + r * d, col, d, vec2);
+    load2(lv, logvar + r * d, col, d, vec2);
+    gaussian_eps_pair(seed, offset, static_cast<uint64_t>(row * d + col), eps[0], eps[1]);
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      if (col + j >= d) continue;
+    for (int j = 0; j < 2; ++j) {
       const float l = clamp_logvar(lv[j]);
       const float var = expf(l);
       out[j] = m[j] + expf(0.5f * l) * eps[j];
-      lq += -kHalfLog2Pi - 0.5f * l - 0.5f * eps[j] * eps[j];
-      if (want_kl) k += 0.5f * (m[j] * m[j] + var - 1.0f - l);
+      if (col + j < d) {
+        lq += -kHalfLog2Pi - 0.5f * l - 0.5f * eps[j] * eps[j];
+        if (want_kl) k += 0.5f * (m[j] * m[j] + var - 1.0f - l);
+      }
     }
-    store4(z + row * d, col, d, vec4, out);
+    if (vec2)
+      *reinterpret_cast<float2*>(z + row * d + col) = make_float2(out[0], out[1]);
+    else {
+      z[row * d + col] = out[0];
+      if (col + 1 < d) z[row * d + col + 1] = out[1];
+    }
   }
   lq = warp_allreduce<32>(lq, Add{});
   k = warp_allreduce<32>(k, Add{});
@@ -76,10 +94,11 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 }
 
 // One thread per pair of [N, D] elements (so one Philox call serves both when aligned).
-__global__ void sample_backward_kernel(float* __restrict__ dmu, float* __restrict__ dlogvar, const float* __restrict__ dz,
-                                       const float* __restrict__ dkl, const float* __restrict__ dlog_q,
-                                       const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s,
-                                       int64_t n, int64_t d, uint64_t seed, uint64_t offset) {
+__global__ void sample_backward_kernel(float* __restrict__ dmu, float* __restrict__ dlogvar,
+                                       const float* __restrict__ dz, const float* __restrict__ dkl,
+                                       const float* __restrict__ dlog_q, const float* __restrict__ mu,
+                                       const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d, uint64_t seed,
+                                       uint64_t offset) {
   const int64_t plane = n * d, pairs = (plane + 1) / 2;
   LVK_GRID_STRIDE_LOOP(p, pairs) {
     const int64_t e0 = 2 * p;
@@ -170,18 +189,25 @@ __global__ void map_kernel(int64_t n, F f) {
   LVK_GRID_STRIDE_LOOP(i, n) f(i);
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+}
+bool aligned8(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 7u) == 0;
+}
 
-unsigned warp_rows_grid(int64_t rows) { return static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock); }
+unsigned warp_rows_grid(int64_t rows) {
+  return static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
+}
 
 }  // namespace
 
 void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const float* logvar, index_t s, index_t n,
                      index_t d, uint64_t seed, uint64_t offset, cudaStream_t stream) {
   if (s * n == 0) return;
-  const bool vec4 = d % 4 == 0 && aligned16(z) && aligned16(mu) && aligned16(logvar);
+  const bool vec2 = d % 2 == 0 && aligned8(z) && aligned8(mu) && aligned8(logvar);
   sample_kernel<<<warp_rows_grid(s * n), kWarpsPerBlock * 32, 0, stream>>>(z, kl, log_q, mu, logvar, s, n, d, seed,
-                                                                           offset, vec4);
+                                                                           offset, vec2);
   LVK_LAUNCH_CHECK(sample_kernel);
 }
 

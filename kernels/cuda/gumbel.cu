@@ -1,12 +1,14 @@
 // CUDA twins of kernels/gumbel.h.
 //
 // Forward: one pass per row. A group of G threads owns a row (G = 4..32 lanes side by side in a
-// warp for K <= 1024, a whole block of 128..1024 threads up to K = 16384); each thread keeps its
+// warp for K <= 1024, a whole block of 128..512 threads up to K = 16384); each thread keeps its
 // C chunks of 4 columns in registers, so the row is read once and y written once, with nothing
 // in between in global memory. One Philox call covers a chunk (layout: stochastic_math.h).
+// Beyond K = 16384 a streaming kernel reads the row three times instead (still no buffers).
 // Reductions: row max of the logits, then one combined reduction of the perturbed row's online
 // (max, sum, argmax) and q's (sum e, sum e*a) for the KL.
 #include <climits>
+#include <cmath>
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/row_reduce.cuh"
@@ -21,16 +23,16 @@ constexpr float kInf = __builtin_huge_valf();
 
 // Partial statistics of one row, mergeable in any grouping (the merge is commutative bit for bit).
 struct RowStats {
-  float m;    // max of v = (a + g)/tau seen so far
-  float s;    // sum of exp(v - m)
-  int idx;    // argmax of v (lowest column on ties); INT_MAX while empty
-  float sq;   // sum of e = exp(a), a = l - max l   (q = e / sq)
-  float tq;   // sum of e * a                        (H(q) = log sq - tq / sq)
+  float m;   // max of v = (a + g)/tau seen so far
+  float s;   // sum of exp(v - m)
+  int idx;   // argmax of v (lowest column on ties); INT_MAX while empty
+  float sq;  // sum of e = exp(a), a = l - max l   (q = e / sq)
+  float tq;  // sum of e * a                        (H(q) = log sq - tq / sq)
 };
 
 __device__ __forceinline__ RowStats shfl_xor(const RowStats& v, int mask) {
-  return {cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask), cuda::shfl_xor(v.idx, mask),
-          cuda::shfl_xor(v.sq, mask), cuda::shfl_xor(v.tq, mask)};
+  return {cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask), cuda::shfl_xor(v.idx, mask), cuda::shfl_xor(v.sq, mask),
+          cuda::shfl_xor(v.tq, mask)};
 }
 
 struct MergeStats {
@@ -48,8 +50,7 @@ struct MaxOp {
 };
 
 // Four columns starting at col (a multiple of 4); missing columns read as `pad`.
-__device__ __forceinline__ void load4(float (&out)[4], const float* row, int64_t col, int64_t k, bool vec4,
-                                      float pad) {
+__device__ __forceinline__ void load4(float (&out)[4], const float* row, int64_t col, int64_t k, bool vec4, float pad) {
   if (vec4 && col < k) {
     const float4 t = __ldg(reinterpret_cast<const float4*>(row + col));
     out[0] = t.x, out[1] = t.y, out[2] = t.z, out[3] = t.w;
@@ -77,8 +78,8 @@ constexpr int rows_per_block() {
 template <int G, int C>
 __global__ void __launch_bounds__(G > 32 ? G : 256)
     gumbel_forward_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
-                          float* __restrict__ kl, const float* __restrict__ logits, int64_t n, int64_t k,
-                          float inv_tau, float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
+                          float* __restrict__ kl, const float* __restrict__ logits, int64_t n, int64_t k, float inv_tau,
+                          float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
   __shared__ float smem_max[G > 32 ? G / 32 : 1];
   __shared__ RowStats smem_stats[G > 32 ? G / 32 : 1];
   const int lane = static_cast<int>(threadIdx.x) % G;
@@ -154,14 +155,89 @@ __global__ void __launch_bounds__(G > 32 ? G : 256)
   }
 }
 
+// K > kGumbelMaxK: the row no longer fits in registers, so a block of 512 threads streams it
+// three times (max; statistics; write), redrawing the same noise each time. Same arithmetic as
+// the register kernel, so both agree bit for bit on the perturbed values; nothing is stored.
+constexpr int kStreamThreads = 512;
+
+__global__ void __launch_bounds__(kStreamThreads, 1)
+    gumbel_forward_streaming_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
+                                    float* __restrict__ kl, const float* __restrict__ logits, int64_t k, float inv_tau,
+                                    float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
+  constexpr int G = kStreamThreads;
+  __shared__ float smem_max[G / 32];
+  __shared__ RowStats smem_stats[G / 32];
+  const int64_t row = blockIdx.x, base = row * k;
+  const uint64_t first_block = static_cast<uint64_t>(row) * gumbel_blocks_per_row(k);
+  const float* l = logits + base;
+
+  float mx = -kInf;
+  for (int64_t col = 4 * static_cast<int64_t>(threadIdx.x); col < k; col += 4 * G) {
+    float v[4];
+    load4(v, l, col, k, vec4, -kInf);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) mx = fmaxf(mx, v[j]);
+  }
+  mx = group_allreduce<G>(mx, MaxOp{}, smem_max);
+  const bool masked = mx == -kInf;
+
+  RowStats st{-kInf, 0.0f, INT_MAX, 0.0f, 0.0f};
+  if (!masked) {
+    for (int64_t col = 4 * static_cast<int64_t>(threadIdx.x); col < k; col += 4 * G) {
+      float v[4];
+      load4(v, l, col, k, vec4, -kInf);
+      const PhiloxBlock b = philox_block(seed, offset, first_block + static_cast<uint64_t>(col / 4));
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float a = v[j] - mx;
+        if (a == -kInf) continue;
+        const float e = expf(a);
+        st.sq += e;
+        st.tq += e * a;
+        const float t = (a + gumbel_from_uniform(philox_to_uniform(b.v[j]))) * inv_tau;
+        if (t > st.m) {
+          st.s = st.s * expf(st.m - t) + 1.0f;
+          st.m = t;
+          st.idx = static_cast<int>(col + j);
+        } else {
+          st.s += expf(t - st.m);
+        }
+      }
+    }
+  }
+  st = group_allreduce<G>(st, MergeStats{}, smem_stats);
+
+  const float inv_s = masked ? 0.0f : 1.0f / st.s;
+  for (int64_t col = 4 * static_cast<int64_t>(threadIdx.x); col < k; col += 4 * G) {
+    float v[4], soft[4], out[4];
+    load4(v, l, col, k, vec4, -kInf);
+    const PhiloxBlock b = philox_block(seed, offset, first_block + static_cast<uint64_t>(col / 4));
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float a = v[j] - mx;
+      soft[j] = 0.0f;
+      if (!masked && a != -kInf) {
+        const float t = (a + gumbel_from_uniform(philox_to_uniform(b.v[j]))) * inv_tau;
+        soft[j] = expf(t - st.m) * inv_s;
+      }
+      out[j] = hard ? (!masked && col + j == st.idx ? 1.0f : 0.0f) : soft[j];
+    }
+    store4(y + base, col, k, vec4, out);
+    if (y_soft) store4(y_soft + base, col, k, vec4, soft);
+  }
+  if (threadIdx.x == 0) {
+    index[row] = masked ? -1 : st.idx;
+    kl[row] = masked ? 0.0f : log_k - (logf(st.sq) - st.tq / st.sq);
+  }
+}
+
 // Backward statistics: dot = sum y*dy, and q's online (m, s = sum exp(l-m), t = sum exp(l-m)(l-m)).
 struct BackStats {
   float dot, m, s, t;
 };
 
 __device__ __forceinline__ BackStats shfl_xor(const BackStats& v, int mask) {
-  return {cuda::shfl_xor(v.dot, mask), cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask),
-          cuda::shfl_xor(v.t, mask)};
+  return {cuda::shfl_xor(v.dot, mask), cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask), cuda::shfl_xor(v.t, mask)};
 }
 
 struct MergeBack {
@@ -242,7 +318,9 @@ __global__ void __launch_bounds__(G > 32 ? G : 256)
   }
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+}
 
 template <int G, int C>
 void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const float* logits, int64_t n, int64_t k,
@@ -250,8 +328,9 @@ void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const fl
                     cudaStream_t stream) {
   constexpr int kRows = rows_per_block<G>();
   const auto blocks = static_cast<unsigned>((n + kRows - 1) / kRows);
-  gumbel_forward_kernel<G, C><<<blocks, G > 32 ? G : 256, 0, stream>>>(y, y_soft, index, kl, logits, n, k, inv_tau,
-                                                                        log_k, seed, offset, hard, vec4);
+  constexpr int kThreads = G > 32 ? G : 256;
+  gumbel_forward_kernel<G, C>
+      <<<blocks, kThreads, 0, stream>>>(y, y_soft, index, kl, logits, n, k, inv_tau, log_k, seed, offset, hard, vec4);
   LVK_LAUNCH_CHECK(gumbel_forward_kernel);
 }
 
@@ -272,18 +351,33 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
   const bool vec4 = k % 4 == 0 && aligned16(logits) && aligned16(y) && (!y_soft || aligned16(y_soft));
 #define LVK_GUMBEL_FWD(G, C) \
   launch_forward<G, C>(y, y_soft, index, kl, logits, n, k, inv_tau, log_k, seed, offset, hard, vec4, stream)
-  if (k <= 16) LVK_GUMBEL_FWD(4, 1);
-  else if (k <= 32) LVK_GUMBEL_FWD(8, 1);
-  else if (k <= 64) LVK_GUMBEL_FWD(16, 1);
-  else if (k <= 128) LVK_GUMBEL_FWD(32, 1);
-  else if (k <= 256) LVK_GUMBEL_FWD(32, 2);
-  else if (k <= 512) LVK_GUMBEL_FWD(32, 4);
-  else if (k <= 1024) LVK_GUMBEL_FWD(32, 8);
-  else if (k <= 2048) LVK_GUMBEL_FWD(128, 4);
-  else if (k <= 4096) LVK_GUMBEL_FWD(256, 4);
-  else if (k <= 8192) LVK_GUMBEL_FWD(512, 4);
-  else if (k <= kGumbelMaxK) LVK_GUMBEL_FWD(1024, 4);
-  else fail("gumbel_softmax (cuda): K=", k, " exceeds the CUDA kernel's limit of ", kGumbelMaxK);
+  if (k <= 16)
+    LVK_GUMBEL_FWD(4, 1);
+  else if (k <= 32)
+    LVK_GUMBEL_FWD(8, 1);
+  else if (k <= 64)
+    LVK_GUMBEL_FWD(16, 1);
+  else if (k <= 128)
+    LVK_GUMBEL_FWD(32, 1);
+  else if (k <= 256)
+    LVK_GUMBEL_FWD(32, 2);
+  else if (k <= 512)
+    LVK_GUMBEL_FWD(32, 4);
+  else if (k <= 1024)
+    LVK_GUMBEL_FWD(32, 8);
+  else if (k <= 2048)
+    LVK_GUMBEL_FWD(128, 4);
+  else if (k <= 4096)
+    LVK_GUMBEL_FWD(256, 4);
+  else if (k <= 8192)
+    LVK_GUMBEL_FWD(512, 4);
+  else if (k <= kGumbelMaxK)  // not 1024 x 4: that caps registers at 64, which spills on sm_8x
+    LVK_GUMBEL_FWD(512, 8);
+  else {
+    gumbel_forward_streaming_kernel<<<static_cast<unsigned>(n), kStreamThreads, 0, stream>>>(
+        y, y_soft, index, kl, logits, k, inv_tau, log_k, seed, offset, hard, vec4);
+    LVK_LAUNCH_CHECK(gumbel_forward_streaming_kernel);
+  }
 #undef LVK_GUMBEL_FWD
 }
 
@@ -291,20 +385,25 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
                              const float* logits, index_t n, index_t k, float tau, cudaStream_t stream) {
   if (n == 0) return;
   const float inv_tau = 1.0f / tau;
-  const bool vec4 = k % 4 == 0 && aligned16(dlogits) && (!dy || (aligned16(dy) && aligned16(y_soft))) &&
-                    (!dkl || aligned16(logits));
+  const bool vec4 =
+      k % 4 == 0 && aligned16(dlogits) && (!dy || (aligned16(dy) && aligned16(y_soft))) && (!dkl || aligned16(logits));
   dim3 grid, block;
-#define LVK_GUMBEL_BWD(G)                                                                                  \
-  do {                                                                                                     \
-    launch_rows<G>(n, grid, block);                                                                        \
+#define LVK_GUMBEL_BWD(G)                                                                                         \
+  do {                                                                                                            \
+    launch_rows<G>(n, grid, block);                                                                               \
     gumbel_backward_kernel<G><<<grid, block, 0, stream>>>(dlogits, dy, y_soft, dkl, logits, n, k, inv_tau, vec4); \
-    LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                              \
+    LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                                     \
   } while (0)
-  if (k <= 16) LVK_GUMBEL_BWD(4);
-  else if (k <= 32) LVK_GUMBEL_BWD(8);
-  else if (k <= 64) LVK_GUMBEL_BWD(16);
-  else if (k <= 1024) LVK_GUMBEL_BWD(32);
-  else LVK_GUMBEL_BWD(512);
+  if (k <= 16)
+    LVK_GUMBEL_BWD(4);
+  else if (k <= 32)
+    LVK_GUMBEL_BWD(8);
+  else if (k <= 64)
+    LVK_GUMBEL_BWD(16);
+  else if (k <= 1024)
+    LVK_GUMBEL_BWD(32);
+  else
+    LVK_GUMBEL_BWD(256);
 #undef LVK_GUMBEL_BWD
 }
 

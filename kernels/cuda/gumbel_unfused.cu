@@ -51,7 +51,8 @@ constexpr int kRowThreads = 256;
 // Rows go to a warp (K <= 1024) or a block of 256 threads; both loop over the row.
 template <int G>
 __device__ __forceinline__ int64_t row_of_thread() {
-  return G > 32 ? static_cast<int64_t>(blockIdx.x) : static_cast<int64_t>(blockIdx.x) * (kRowThreads / 32) + threadIdx.x / 32;
+  return G > 32 ? static_cast<int64_t>(blockIdx.x)
+                : static_cast<int64_t>(blockIdx.x) * (kRowThreads / 32) + threadIdx.x / 32;
 }
 
 template <int G>
@@ -105,14 +106,14 @@ unsigned row_blocks(int64_t n, int64_t k) {
 }  // namespace
 
 // Launches KERNEL<32> (a warp per row) or KERNEL<256> (a block per row) by k.
-#define LVK_ROW_LAUNCH(KERNEL, ...)                                                    \
-  do {                                                                                 \
-    if (n == 0) return;                                                                \
-    if (k <= 1024)                                                                     \
+#define LVK_ROW_LAUNCH(KERNEL, ...)                                                   \
+  do {                                                                                \
+    if (n == 0) return;                                                               \
+    if (k <= 1024)                                                                    \
       KERNEL<32><<<row_blocks(n, k), kRowThreads, 0, stream>>>(__VA_ARGS__);          \
-    else                                                                               \
+    else                                                                              \
       KERNEL<kRowThreads><<<row_blocks(n, k), kRowThreads, 0, stream>>>(__VA_ARGS__); \
-    LVK_LAUNCH_CHECK(KERNEL);                                                          \
+    LVK_LAUNCH_CHECK(KERNEL);                                                         \
   } while (0)
 
 void softmax_rows(float* y, const float* x, index_t n, index_t k, cudaStream_t stream) {

@@ -7,8 +7,12 @@
 
 namespace lvk::kernels::cuda {
 
-__device__ __forceinline__ float shfl_xor(float v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
-__device__ __forceinline__ int shfl_xor(int v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
+__device__ __forceinline__ float shfl_xor(float v, int mask) {
+  return __shfl_xor_sync(0xffffffffu, v, mask);
+}
+__device__ __forceinline__ int shfl_xor(int v, int mask) {
+  return __shfl_xor_sync(0xffffffffu, v, mask);
+}
 
 // All 32 lanes of the warp must call this (sub-warp groups of G lanes reduce side by side).
 template <int G, class T, class Op>

@@ -39,21 +39,20 @@ GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, con
 
   if (Tape::wants({mu, logvar})) {
     const Tensor z = r.z, kl = r.kl, log_q = r.log_q;
-    Tape::recording()->record(op.name(), {mu, logvar}, {z, kl, log_q},
-                              [mu, logvar, z, kl, log_q, s, n, d, seed, offset](GradBook& book) {
-                                const Tensor dz = book.grad(z), dkl = book.grad(kl), dlq = book.grad(log_q);
-                                if (!dz.defined() && !dkl.defined() && !dlq.defined()) return;
-                                const Device dev = mu.device();
-                                Tensor dmu = Tensor::empty(mu.shape(), DType::f32, dev);
-                                Tensor dlv = Tensor::empty(mu.shape(), DType::f32, dev);
-                                LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(),
-                                             dz.defined() ? dz.data<float>() : nullptr,
-                                             dkl.defined() ? dkl.data<float>() : nullptr,
-                                             dlq.defined() ? dlq.data<float>() : nullptr, mu.data<float>(),
-                                             logvar.data<float>(), s, n, d, seed, offset);
-                                book.accumulate(mu, dmu);
-                                book.accumulate(logvar, dlv);
-                              });
+    Tape::recording()->record(
+        op.name(), {mu, logvar}, {z, kl, log_q}, [mu, logvar, z, kl, log_q, s, n, d, seed, offset](GradBook& book) {
+          const Tensor dz = book.grad(z), dkl = book.grad(kl), dlq = book.grad(log_q);
+          if (!dz.defined() && !dkl.defined() && !dlq.defined()) return;
+          const Device dev = mu.device();
+          Tensor dmu = Tensor::empty(mu.shape(), DType::f32, dev);
+          Tensor dlv = Tensor::empty(mu.shape(), DType::f32, dev);
+          LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(),
+                       dz.defined() ? dz.data<float>() : nullptr, dkl.defined() ? dkl.data<float>() : nullptr,
+                       dlq.defined() ? dlq.data<float>() : nullptr, mu.data<float>(), logvar.data<float>(), s, n, d,
+                       seed, offset);
+          book.accumulate(mu, dmu);
+          book.accumulate(logvar, dlv);
+        });
   }
   return r;
 }
@@ -65,14 +64,14 @@ Tensor gaussian_log_density(const Tensor& z, const Tensor& mu, const Tensor& log
   check_dtype(op.name(), "z", z, DType::f32);
   check_same_device(op.name(), z, mu);
   const int64_t n = mu.dim(0), d = mu.dim(1);
-  LVK_CHECK((z.rank() == 2 || z.rank() == 3) && z.dim(z.rank() - 2) == n && z.dim(z.rank() - 1) == d, op.name(),
-            ": z ", z.shape().str(), " must be [N, D] or [S, N, D] with [N, D] = ", mu.shape().str(),
+  LVK_CHECK((z.rank() == 2 || z.rank() == 3) && z.dim(z.rank() - 2) == n && z.dim(z.rank() - 1) == d, op.name(), ": z ",
+            z.shape().str(), " must be [N, D] or [S, N, D] with [N, D] = ", mu.shape().str(),
             " (the shape of mu and logvar)");
   const int64_t s = z.rank() == 3 ? z.dim(0) : 1;
   const Device dev = z.device();
   Tensor out = Tensor::empty(z.rank() == 3 ? Shape{s, n} : Shape{n}, DType::f32, dev);
-  LVK_DISPATCH(dev, gaussian_log_density, out.data<float>(), z.data<float>(), mu.data<float>(), logvar.data<float>(),
-               s, n, d);
+  LVK_DISPATCH(dev, gaussian_log_density, out.data<float>(), z.data<float>(), mu.data<float>(), logvar.data<float>(), s,
+               n, d);
   if (Tape::wants({z, mu, logvar})) {
     Tape::recording()->record(op.name(), {z, mu, logvar}, {out}, [z, mu, logvar, out, s, n, d](GradBook& book) {
       const Tensor g = book.grad(out);
