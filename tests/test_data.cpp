@@ -85,6 +85,12 @@ TEST(Loader, SavedStateReproducesTheRestOfTheOrder) {
   }
   DataLoader c(d, LoaderOptions{8, 11});
   LVK_EXPECT_ERROR(c.restore(io::LoaderState{11, 0, 38}), "restore", "position=38");
+  // Restoring a state with another seed follows that seed's order, not a cached one.
+  DataLoader e(d, LoaderOptions{8, 5});
+  const auto first_of_seed5 = e.next().indices.to_vector<int32_t>();
+  c.next();
+  c.restore(io::LoaderState{5, 0, 0});
+  EXPECT_EQ(c.next().indices.to_vector<int32_t>(), first_of_seed5);
 }
 
 TEST(Loader, LastBatchAndNoShuffle) {

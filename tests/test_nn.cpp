@@ -49,16 +49,31 @@ TEST_P(NnTest, LinearForwardMatchesNaiveLoops) {
             for (int64_t k = 0; k < c.in; ++k) z += double(xv[i * c.in + k]) * wv[o * c.in + k];
             ref[i * c.out + o] = act_ref(act, z, 0.1);
           }
-        EXPECT_TRUE(all_close(y.to_vector<float>(), ref, 1e-5, 1e-4))
+        // cuBLASLt's GELU epilogue may evaluate tanh with the hardware approximation (~2^-11).
+        const double atol = device().is_cuda() && act == Activation::gelu ? 2e-3 : 1e-5;
+        EXPECT_TRUE(all_close(y.to_vector<float>(), ref, atol, 1e-4))
             << "n=" << c.n << " in=" << c.in << " out=" << c.out << " act=" << int(act) << " bias=" << with_bias;
         if (device().is_cuda()) {  // and the CPU twin on the same inputs
           const Tensor yc = linear(x.to(Device::cpu()), w.to(Device::cpu()), with_bias ? b.to(Device::cpu()) : Tensor(),
                                    act, 0.1f);
-          EXPECT_TRUE(all_close(y.to(Device::cpu()), yc, 1e-5, 1e-5));
+          EXPECT_TRUE(all_close(y.to(Device::cpu()), yc, atol, 1e-5));
         }
       }
     }
   }
+}
+
+// Gradients of L = sum(linear(x, w, b) * seed) from the tape, as host vectors.
+std::vector<std::vector<float>> linear_grads(Tensor x, Tensor w, Tensor b, Activation act, const std::vector<float>& seed) {
+  for (Tensor* t : {&x, &w, &b}) t->set_requires_grad(true);
+  Tape tape;
+  Tensor y;
+  {
+    TapeRecording rec(tape);
+    y = linear(x, w, b, act);
+  }
+  tape.backward(y, Tensor::from_vector(seed, y.shape(), y.device()));
+  return {x.grad().to_vector<float>(), w.grad().to_vector<float>(), b.grad().to_vector<float>()};
 }
 
 TEST_P(NnTest, LinearGradients) {
@@ -66,6 +81,15 @@ TEST_P(NnTest, LinearGradients) {
     const Tensor x = random_tensor({5, 7}, 4, device(), -2, 2);
     const Tensor w = random_tensor({3, 7}, 5, device());
     const Tensor b = random_tensor({3}, 6, device());
+    if (device().is_cuda() && act == Activation::gelu) {
+      // Central differences of a hardware-approximated GELU are noise; compare with the CPU
+      // twin's backward instead (the formula itself is checked by the CPU instance).
+      const auto seed = random_values(15, 77);
+      const auto g = linear_grads(x.clone(), w.clone(), b.clone(), act, seed);
+      const auto c = linear_grads(x.to(Device::cpu()), w.to(Device::cpu()), b.to(Device::cpu()), act, seed);
+      for (int k = 0; k < 3; ++k) EXPECT_TRUE(all_close(g[k], std::vector<double>(c[k].begin(), c[k].end()), 5e-3, 1e-3));
+      continue;
+    }
     EXPECT_TRUE(check_gradients([act](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2], act, 0.2f); },
                                 {x, w, b}))
         << "act " << int(act);

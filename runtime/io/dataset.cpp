@@ -225,6 +225,7 @@ void DataLoader::restore(const LoaderState& s) {
   join_worker();
   worker_active_ = false;
   options_.seed = s.seed;
+  for (auto& slot : slots_) slot->order_epoch = -1;  // cached permutations belong to the old seed
   epoch_ = s.epoch;
   position_ = s.position;
 }
