@@ -11,28 +11,26 @@ namespace {
 
 constexpr int64_t kHidden = 256;
 
-void BM_flow_log_prob(benchmark::State& state) {
+// Runs `body(flow, z)` per iteration for the benchmark's (device, batch, D, layers).
+template <class Body>
+void run_flow_case(benchmark::State& state, Body body) {
   Device dev;
   if (!pick_device(state, static_cast<int>(state.range(0)), dev)) return;
   const int64_t n = state.range(1), d = state.range(2);
-  const int layers = static_cast<int>(state.range(3));
   InitStream init(1);
-  RealNvp flow({d, layers, kHidden, 2, 2.0f, MaskKind::alternating, true}, init, dev);
-  Tensor z = normal({n, d}, 2, 0, dev);
-  NoGrad no_grad;
-  time_iterations(state, dev, [&] { benchmark::DoNotOptimize(flow.log_prob(z)); });
+  const RealNvp flow({d, static_cast<int>(state.range(3)), kHidden, 2, 2.0f, MaskKind::alternating, true}, init, dev);
+  const Tensor z = normal({n, d}, 2, 0, dev);
+  time_iterations(state, dev, [&] { body(flow, z); });
   state.SetItemsProcessed(state.iterations() * n);
 }
 
+void BM_flow_log_prob(benchmark::State& state) {
+  NoGrad no_grad;
+  run_flow_case(state, [](const RealNvp& flow, const Tensor& z) { benchmark::DoNotOptimize(flow.log_prob(z)); });
+}
+
 void BM_flow_log_prob_backward(benchmark::State& state) {
-  Device dev;
-  if (!pick_device(state, static_cast<int>(state.range(0)), dev)) return;
-  const int64_t n = state.range(1), d = state.range(2);
-  const int layers = static_cast<int>(state.range(3));
-  InitStream init(1);
-  RealNvp flow({d, layers, kHidden, 2, 2.0f, MaskKind::alternating, true}, init, dev);
-  Tensor z = normal({n, d}, 2, 0, dev);
-  time_iterations(state, dev, [&] {
+  run_flow_case(state, [](const RealNvp& flow, const Tensor& z) {
     Tape tape;
     Tensor loss;
     {
@@ -41,7 +39,6 @@ void BM_flow_log_prob_backward(benchmark::State& state) {
     }
     tape.backward(loss);
   });
-  state.SetItemsProcessed(state.iterations() * n);
 }
 
 BENCHMARK(BM_flow_log_prob)

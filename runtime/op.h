@@ -26,6 +26,10 @@ class OpScope {
   NvtxRange range_;
 };
 
+// The f32 data of an optional tensor: nullptr when it is undefined (kernels take nullable
+// pointers for optional inputs, outputs and workspaces).
+inline float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
 namespace detail {
 [[noreturn]] inline void no_cuda_backend(const char* kernel) {
   fail(kernel, ": no usable CUDA device: ", cuda_status().reason);

@@ -5,23 +5,6 @@
 
 namespace lvk::kernels::cuda {
 
-namespace {
-
-template <class F>
-__global__ void map_kernel(int64_t n, F f) {
-  LVK_GRID_STRIDE_LOOP(i, n) f(i);
-}
-
-// Launches f(i) for every i < n on `stream`, then checks the launch.
-template <class F>
-void launch_map(int64_t n, cudaStream_t stream, F f) {
-  if (n == 0) return;
-  map_kernel<<<grid_for(n), kBlock, 0, stream>>>(n, f);
-  LVK_LAUNCH_CHECK(map_kernel);
-}
-
-}  // namespace
-
 void fill_f32(float* out, float value, index_t n, cudaStream_t stream) {
   launch_map(n, stream, [=] __device__(int64_t i) { out[i] = value; });
 }

@@ -22,4 +22,20 @@ inline unsigned grid_for(int64_t n, int block = kBlock) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);          \
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
 
+namespace detail {
+template <class F>
+__global__ void map_kernel(int64_t n, F f) {
+  LVK_GRID_STRIDE_LOOP(i, n) f(i);
+}
+}  // namespace detail
+
+// Runs the device lambda f(i) for every i < n on `stream` (grid-stride), then checks the launch:
+// the one elementwise launcher the simple kernels share.
+template <class F>
+void launch_map(int64_t n, cudaStream_t stream, F f) {
+  if (n == 0) return;
+  detail::map_kernel<<<grid_for(n), kBlock, 0, stream>>>(n, f);
+  LVK_LAUNCH_CHECK(map_kernel);
+}
+
 }  // namespace lvk::kernels::cuda

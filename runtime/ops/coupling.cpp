@@ -39,29 +39,42 @@ Tensor grad_or_zeros(GradBook& book, const Tensor& out) {
   return g.defined() ? g : Tensor::zeros(out.shape(), DType::f32, out.device());
 }
 
-const float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 }  // namespace
 
-CouplingResult coupling_forward(const Tensor& x, const Tensor& mask, const Tensor& s_raw, const Tensor& t,
-                                float scale) {
-  OpScope op("coupling_forward");
-  const RowView rv = check_coupling(op, x, mask, s_raw, t, scale);
-  CouplingResult r{Tensor::empty(x.shape(), DType::f32, x.device()), Tensor::empty({rv.n}, DType::f32, x.device())};
-  LVK_DISPATCH(x.device(), coupling_forward, r.out.data<float>(), r.logdet.data<float>(), x.data<float>(),
-               mask.data<float>(), s_raw.data<float>(), t.data<float>(), scale, rv.n, rv.d);
-  if (Tape::wants({x, s_raw, t})) {
-    Tape::recording()->record(op.name(), {x, s_raw, t}, {r.out, r.logdet},
-                              [x, mask, s_raw, t, r, scale, rv](GradBook& book) {
-                                const Tensor dy = grad_or_zeros(book, r.out), dld = book.grad(r.logdet);
-                                Tensor dx = Tensor::empty(x.shape(), DType::f32, x.device());
-                                Tensor ds = Tensor::empty(x.shape(), DType::f32, x.device());
-                                Tensor dt = Tensor::empty(x.shape(), DType::f32, x.device());
-                                LVK_DISPATCH(x.device(), coupling_forward_backward, dx.data<float>(),
-                                             ds.data<float>(), dt.data<float>(), dy.data<float>(), data_or_null(dld),
-                                             x.data<float>(), mask.data<float>(), s_raw.data<float>(), scale, rv.n,
-                                             rv.d);
-                                book.accumulate(x, dx);
+namespace {
+
+// Both directions: one fused pass forward, one fused pass for every gradient. `in` is x for the
+// forward map and y for the inverse.
+CouplingResult couple(const char* name, const Tensor& in, const Tensor& mask, const Tensor& s_raw, const Tensor& t,
+                      float scale, bool inverse) {
+  OpScope op(name);
+  const RowView rv = check_coupling(op, in, mask, s_raw, t, scale);
+  CouplingResult r{Tensor::empty(in.shape(), DType::f32, in.device()), Tensor::empty({rv.n}, DType::f32, in.device())};
+  if (inverse)
+    LVK_DISPATCH(in.device(), coupling_inverse, r.out.data<float>(), r.logdet.data<float>(), in.data<float>(),
+                 mask.data<float>(), s_raw.data<float>(), t.data<float>(), scale, rv.n, rv.d);
+  else
+    LVK_DISPATCH(in.device(), coupling_forward, r.out.data<float>(), r.logdet.data<float>(), in.data<float>(),
+                 mask.data<float>(), s_raw.data<float>(), t.data<float>(), scale, rv.n, rv.d);
+  if (Tape::wants({in, s_raw, t})) {
+    Tape::recording()->record(op.name(), {in, s_raw, t}, {r.out, r.logdet},
+                              [in, mask, s_raw, t, r, scale, rv, inverse](GradBook& book) {
+                                const Tensor dout = grad_or_zeros(book, r.out), dld = book.grad(r.logdet);
+                                Tensor din = Tensor::empty(in.shape(), DType::f32, in.device());
+                                Tensor ds = Tensor::empty(in.shape(), DType::f32, in.device());
+                                Tensor dt = Tensor::empty(in.shape(), DType::f32, in.device());
+                                if (inverse)
+                                  LVK_DISPATCH(in.device(), coupling_inverse_backward, din.data<float>(),
+                                               ds.data<float>(), dt.data<float>(), dout.data<float>(),
+                                               data_or_null(dld), in.data<float>(), mask.data<float>(),
+                                               s_raw.data<float>(), t.data<float>(), scale, rv.n, rv.d);
+                                else
+                                  LVK_DISPATCH(in.device(), coupling_forward_backward, din.data<float>(),
+                                               ds.data<float>(), dt.data<float>(), dout.data<float>(),
+                                               data_or_null(dld), in.data<float>(), mask.data<float>(),
+                                               s_raw.data<float>(), scale, rv.n, rv.d);
+                                book.accumulate(in, din);
                                 book.accumulate(s_raw, ds);
                                 book.accumulate(t, dt);
                               });
@@ -69,30 +82,16 @@ CouplingResult coupling_forward(const Tensor& x, const Tensor& mask, const Tenso
   return r;
 }
 
+}  // namespace
+
+CouplingResult coupling_forward(const Tensor& x, const Tensor& mask, const Tensor& s_raw, const Tensor& t,
+                                float scale) {
+  return couple("coupling_forward", x, mask, s_raw, t, scale, false);
+}
+
 CouplingResult coupling_inverse(const Tensor& y, const Tensor& mask, const Tensor& s_raw, const Tensor& t,
                                 float scale) {
-  OpScope op("coupling_inverse");
-  const RowView rv = check_coupling(op, y, mask, s_raw, t, scale);
-  CouplingResult r{Tensor::empty(y.shape(), DType::f32, y.device()), Tensor::empty({rv.n}, DType::f32, y.device())};
-  LVK_DISPATCH(y.device(), coupling_inverse, r.out.data<float>(), r.logdet.data<float>(), y.data<float>(),
-               mask.data<float>(), s_raw.data<float>(), t.data<float>(), scale, rv.n, rv.d);
-  if (Tape::wants({y, s_raw, t})) {
-    Tape::recording()->record(op.name(), {y, s_raw, t}, {r.out, r.logdet},
-                              [y, mask, s_raw, t, r, scale, rv](GradBook& book) {
-                                const Tensor dx = grad_or_zeros(book, r.out), dld = book.grad(r.logdet);
-                                Tensor dy = Tensor::empty(y.shape(), DType::f32, y.device());
-                                Tensor ds = Tensor::empty(y.shape(), DType::f32, y.device());
-                                Tensor dt = Tensor::empty(y.shape(), DType::f32, y.device());
-                                LVK_DISPATCH(y.device(), coupling_inverse_backward, dy.data<float>(),
-                                             ds.data<float>(), dt.data<float>(), dx.data<float>(), data_or_null(dld),
-                                             y.data<float>(), mask.data<float>(), s_raw.data<float>(),
-                                             t.data<float>(), scale, rv.n, rv.d);
-                                book.accumulate(y, dy);
-                                book.accumulate(s_raw, ds);
-                                book.accumulate(t, dt);
-                              });
-  }
-  return r;
+  return couple("coupling_inverse", y, mask, s_raw, t, scale, true);
 }
 
 Tensor coupling_mask(MaskKind kind, const Shape& features, bool flip, Device device) {

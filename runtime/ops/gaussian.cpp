@@ -47,8 +47,8 @@ GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, con
           Tensor dmu = Tensor::empty(mu.shape(), DType::f32, dev);
           Tensor dlv = Tensor::empty(mu.shape(), DType::f32, dev);
           LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(),
-                       dz.defined() ? dz.data<float>() : nullptr, dkl.defined() ? dkl.data<float>() : nullptr,
-                       dlq.defined() ? dlq.data<float>() : nullptr, mu.data<float>(), logvar.data<float>(), s, n, d,
+                       data_or_null(dz), data_or_null(dkl),
+                       data_or_null(dlq), mu.data<float>(), logvar.data<float>(), s, n, d,
                        seed, offset);
           book.accumulate(mu, dmu);
           book.accumulate(logvar, dlv);
@@ -80,8 +80,8 @@ Tensor gaussian_log_density(const Tensor& z, const Tensor& mu, const Tensor& log
       Tensor dz = book.wants(z) ? Tensor::empty(z.shape(), DType::f32, dev) : Tensor();
       Tensor dmu = book.wants(mu) ? Tensor::empty(mu.shape(), DType::f32, dev) : Tensor();
       Tensor dlv = book.wants(logvar) ? Tensor::empty(mu.shape(), DType::f32, dev) : Tensor();
-      LVK_DISPATCH(dev, gaussian_log_density_backward, dz.defined() ? dz.data<float>() : nullptr,
-                   dmu.defined() ? dmu.data<float>() : nullptr, dlv.defined() ? dlv.data<float>() : nullptr,
+      LVK_DISPATCH(dev, gaussian_log_density_backward, data_or_null(dz),
+                   data_or_null(dmu), data_or_null(dlv),
                    g.data<float>(), z.data<float>(), mu.data<float>(), logvar.data<float>(), s, n, d);
       if (dz.defined()) book.accumulate(z, dz);
       if (dmu.defined()) book.accumulate(mu, dmu);

@@ -55,8 +55,8 @@ GumbelSoftmaxResult gumbel_softmax(const Tensor& logits, const GumbelSoftmaxOpti
       if (!dy.defined() && !dkl.defined()) return;
       Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, logits.device());
       LVK_DISPATCH(logits.device(), gumbel_softmax_backward, dlogits.data<float>(),
-                   dy.defined() ? dy.data<float>() : nullptr, y_soft.data<float>(),
-                   dkl.defined() ? dkl.data<float>() : nullptr, logits.data<float>(), n, k, tau);
+                   data_or_null(dy), y_soft.data<float>(),
+                   data_or_null(dkl), logits.data<float>(), n, k, tau);
       book.accumulate(logits, dlogits);
     });
   }

@@ -22,7 +22,7 @@ Tensor gaussian_mixture_log_density(const Tensor& z, const Tensor& mu, const Ten
   Tensor workspace;
   if (z.device().is_cuda()) workspace = Tensor::empty({kernels::mixture_workspace_size(n, d)}, DType::f32, z.device());
   LVK_DISPATCH(z.device(), gaussian_mixture_log_density, out.data<float>(), z.data<float>(), mu.data<float>(),
-               logvar.data<float>(), m, n, d, workspace.defined() ? workspace.data<float>() : nullptr);
+               logvar.data<float>(), m, n, d, data_or_null(workspace));
   return out;
 }
 

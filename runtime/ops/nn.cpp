@@ -28,14 +28,13 @@ const char* activation_name(Activation a) {
   return "?";
 }
 
-float* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 // dz from dy for activation `act` (y = output, z = pre-activation when needed). Returns dy itself
 // for the identity.
 Tensor activation_backward(const Tensor& dy, const Tensor& y, const Tensor& z, Activation act, float slope) {
   if (act == Activation::none) return dy;
   Tensor dz = Tensor::empty(dy.shape(), DType::f32, dy.device());
-  LVK_DISPATCH(dy.device(), act_backward, dz.data<float>(), dy.data<float>(), y.data<float>(), ptr_or_null(z),
+  LVK_DISPATCH(dy.device(), act_backward, dz.data<float>(), dy.data<float>(), y.data<float>(), data_or_null(z),
                dy.numel(), act, slope);
   return dz;
 }
@@ -73,13 +72,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, Activation act,
   if (x.device().is_cuda()) {
 #if LVK_WITH_CUDA
     void* ws = cuda_workspace(x.device(), kernels::kLinearWorkspaceBytes);
-    kernels::cuda::linear_forward(y.data<float>(), ptr_or_null(z), x.data<float>(), w.data<float>(), ptr_or_null(b), n,
+    kernels::cuda::linear_forward(y.data<float>(), data_or_null(z), x.data<float>(), w.data<float>(), data_or_null(b), n,
                                   in, out, act, slope, cuda::cublaslt(), cuda::cublas(), ws, cuda::stream());
 #else
     detail::no_cuda_backend("linear_forward");
 #endif
   } else {
-    kernels::cpu::linear_forward(y.data<float>(), ptr_or_null(z), x.data<float>(), w.data<float>(), ptr_or_null(b), n,
+    kernels::cpu::linear_forward(y.data<float>(), data_or_null(z), x.data<float>(), w.data<float>(), data_or_null(b), n,
                                  in, out, act, slope);
   }
   if (record) {
@@ -142,11 +141,11 @@ Tensor elementwise_loss(const OpScope& op, kernels::LossKind kind, const Tensor&
   }
   const Device dev = a.device();
   Tensor terms = Tensor::empty({n}, DType::f32, dev);
-  LVK_DISPATCH(dev, loss_terms, terms.data<float>(), a.data<float>(), b.data<float>(), ptr_or_null(c), n, kind, param);
+  LVK_DISPATCH(dev, loss_terms, terms.data<float>(), a.data<float>(), b.data<float>(), data_or_null(c), n, kind, param);
   Tensor out = Tensor::empty(Shape{}, DType::f32, dev);
   Tensor ws;
   if (dev.is_cuda()) ws = Tensor::empty({kernels::sum_workspace_size(n)}, DType::f32, dev);
-  LVK_DISPATCH(dev, sum, out.data<float>(), terms.data<float>(), n, ptr_or_null(ws));
+  LVK_DISPATCH(dev, sum, out.data<float>(), terms.data<float>(), n, data_or_null(ws));
   const float f = static_cast<float>(factor);
   if (f != 1.0f) LVK_DISPATCH(dev, scale, out.data<float>(), out.data<float>(), f, 1);
   if (Tape::wants({a, b, c})) {
@@ -156,8 +155,8 @@ Tensor elementwise_loss(const OpScope& op, kernels::LossKind kind, const Tensor&
       const Device d = a.device();
       auto grad_for = [&](const Tensor& t) { return book.wants(t) ? Tensor::empty(t.shape(), DType::f32, d) : Tensor(); };
       Tensor da = grad_for(a), db = grad_for(b), dc = grad_for(c);
-      LVK_DISPATCH(d, loss_backward, ptr_or_null(da), ptr_or_null(db), ptr_or_null(dc), a.data<float>(),
-                   b.data<float>(), ptr_or_null(c), g.data<float>(), f, a.numel(), kind, param);
+      LVK_DISPATCH(d, loss_backward, data_or_null(da), data_or_null(db), data_or_null(dc), a.data<float>(),
+                   b.data<float>(), data_or_null(c), g.data<float>(), f, a.numel(), kind, param);
       if (da.defined()) book.accumulate(a, da);
       if (db.defined()) book.accumulate(b, db);
       if (dc.defined()) book.accumulate(c, dc);
@@ -226,7 +225,7 @@ Tensor column_sum(const Tensor& x2d) {
   Tensor ws;
   if (x2d.device().is_cuda())
     ws = Tensor::empty({kernels::column_sum_workspace_size(rows, cols)}, DType::f32, x2d.device());
-  LVK_DISPATCH(x2d.device(), column_sum, out.data<float>(), x2d.data<float>(), rows, cols, ptr_or_null(ws));
+  LVK_DISPATCH(x2d.device(), column_sum, out.data<float>(), x2d.data<float>(), rows, cols, data_or_null(ws));
   return out;
 }
 

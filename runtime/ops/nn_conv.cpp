@@ -11,7 +11,6 @@ namespace lvk {
 
 namespace {
 
-float* fptr(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 // Runs one conv primitive on the tensors' device, planning cuDNN (and its workspace) on CUDA.
 enum class Prim { forward, backward_data, backward_filter };
@@ -179,8 +178,8 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int6
       if (dg.defined() != db.defined()) (dg.defined() ? db : dg) = Tensor::empty({c}, DType::f32, d);
       Tensor ws;
       if (d.is_cuda() && dg.defined()) ws = Tensor::empty({std::max<int64_t>(1, 2 * n * c)}, DType::f32, d);
-      LVK_DISPATCH(d, group_norm_backward, fptr(dx), fptr(dg), fptr(db), dy.data<float>(), x.data<float>(),
-                   mean.data<float>(), rstd.data<float>(), gamma.data<float>(), n, c, hw, groups, fptr(ws));
+      LVK_DISPATCH(d, group_norm_backward, data_or_null(dx), data_or_null(dg), data_or_null(db), dy.data<float>(), x.data<float>(),
+                   mean.data<float>(), rstd.data<float>(), gamma.data<float>(), n, c, hw, groups, data_or_null(ws));
       if (dx.defined()) book.accumulate(x, dx);
       if (book.wants(gamma)) book.accumulate(gamma, dg);
       if (book.wants(beta)) book.accumulate(beta, db);

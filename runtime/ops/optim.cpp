@@ -52,7 +52,7 @@ Tensor global_norm(const std::vector<Tensor>& tensors) {
     ws = Tensor::empty({kernels::grad_norm_workspace_size(t.total, static_cast<int>(t.host.size()))}, DType::f32,
                        device);
   LVK_DISPATCH(device, grad_norm, out.data<float>(), t.ptr(device), static_cast<int>(t.host.size()), t.total,
-               ws.defined() ? ws.data<float>() : nullptr);
+               data_or_null(ws));
   return out;
 }
 

@@ -15,7 +15,6 @@ Tensor reduce_workspace(const Tensor& x) {
   return Tensor::empty({kernels::sum_workspace_size(x.numel())}, DType::f32, x.device());
 }
 
-float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 Tensor reduce_sum(const OpScope& op, const Tensor& x, float factor) {
   check_dtype(op.name(), "x", x, DType::f32);
