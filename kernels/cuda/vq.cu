@@ -24,7 +24,9 @@
 // read in place: a warp loads 32 consecutive rows (contiguous pixels) of one channel, which is
 // already the channel-major shared layout, so no transpose pass exists anywhere.
 //
-// Occupancy. 256 threads x ~128 registers and 16.5 KiB of shared memory per block. When there are
+// Occupancy. 256 threads, 17.5 KiB (row-major) or 18.5 KiB (NCHW) of shared memory per block;
+// the float4 variants are held to 128 registers (2 blocks per SM, 16 warps; ptxas: 128 and 126
+// registers, no spills), the scalar fallbacks for C % 4 != 0 use up to 167 (1 block). When there are
 // too few row tiles to fill the GPU (small N), the code tiles are split over gridDim.y; each slice
 // writes a (score, index) candidate per row to the workspace, and the finishing kernel reduces the
 // slices in ascending code order (no atomics; deterministic). Extra memory is O(N + K).
@@ -55,11 +57,6 @@ __global__ void vq_norms_kernel(float* norms, const float* codebook, int64_t k, 
     norms[j] = acc;
   }
 }
-
-struct Candidate {
-  float score;
-  int32_t index;
-};
 
 __device__ __forceinline__ bool better(float sa, int32_t ia, float sb, int32_t ib) {
   return sa < sb || (sa == sb && ia < ib);
