@@ -24,13 +24,17 @@
 // read in place: a warp loads 32 consecutive rows (contiguous pixels) of one channel, which is
 // already the channel-major shared layout, so no transpose pass exists anywhere.
 //
-// Occupancy. 256 threads x ~128 registers and 16.5 KiB of shared memory per block. When there are
+// Occupancy. 256 threads, 17.5 KiB (row-major) or 18.5 KiB (NCHW) of shared memory per block;
+// the float4 variants are held to 128 registers (2 blocks per SM, 16 warps; ptxas: 128 and 126
+// registers, no spills), the scalar fallbacks for C % 4 != 0 use up to 167 (1 block). When there are
 // too few row tiles to fill the GPU (small N), the code tiles are split over gridDim.y; each slice
 // writes a (score, index) candidate per row to the workspace, and the finishing kernel reduces the
 // slices in ascending code order (no atomics; deterministic). Extra memory is O(N + K).
 //
-// The finishing kernel (one thread per row) reduces slices, writes indices, integer-atomic counts
-// (exact, so order-independent), gathers z_q and recomputes ||z_i - e_k*||^2 in fp32.
+// The finishing kernel (a warp per row for row-major z, a thread per pixel for NCHW) reduces the
+// slices, writes indices, integer-atomic counts (exact, so order-independent), gathers z_q and
+// recomputes ||z_i - e_k*||^2 in fp32 in a fixed order. It re-reads z (O(N C) bytes, small next to
+// the O(N K C) lookup); folding it into the lookup's epilogue is a possible refinement.
 #include <math_constants.h>
 
 #include <algorithm>
@@ -53,11 +57,6 @@ __global__ void vq_norms_kernel(float* norms, const float* codebook, int64_t k, 
     norms[j] = acc;
   }
 }
-
-struct Candidate {
-  float score;
-  int32_t index;
-};
 
 __device__ __forceinline__ bool better(float sa, int32_t ia, float sb, int32_t ib) {
   return sa < sb || (sa == sb && ia < ib);
@@ -265,6 +264,61 @@ __global__ void vq_finish_kernel(int32_t* indices, float* z_q, float* distances,
   }
 }
 
+// Row-major z: a warp per row, so the z and z_q traffic is coalesced; lane partial distances are
+// combined by a fixed xor tree (deterministic).
+__global__ void vq_finish_rows_kernel(int32_t* indices, float* z_q, float* distances, int32_t* counts,
+                                      const float* cand_score, const int32_t* cand_index, int slices, const float* z,
+                                      const float* codebook, VqShape s) {
+  const int lane = threadIdx.x % 32;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x / 32);
+  for (int64_t i = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; i < s.n; i += warps) {
+    int32_t k = 0;
+    if (lane == 0) {
+      if (cand_score) {
+        float bs = cand_score[i];
+        k = cand_index[i];
+        for (int sl = 1; sl < slices; ++sl) {
+          const float sc = cand_score[static_cast<int64_t>(sl) * s.n + i];
+          if (sc < bs) bs = sc, k = cand_index[static_cast<int64_t>(sl) * s.n + i];
+        }
+        indices[i] = k;
+      } else {
+        k = indices[i];
+      }
+      if (counts) atomicAdd(counts + k, 1);
+    }
+    k = __shfl_sync(0xffffffffu, k, 0);
+    if (!z_q && !distances) continue;
+    const float* e = codebook + static_cast<int64_t>(k) * s.c;
+    const float* zr = z + i * s.c;
+    float d = 0.0f;
+    for (int64_t ch = lane; ch < s.c; ch += 32) {
+      const float ev = __ldg(e + ch), diff = __ldg(zr + ch) - ev;
+      d = fmaf(diff, diff, d);
+      if (z_q) z_q[i * s.c + ch] = ev;
+    }
+#pragma unroll
+    for (int off = 16; off >= 1; off /= 2) d += __shfl_xor_sync(0xffffffffu, d, off);
+    if (distances && lane == 0) distances[i] = d;
+  }
+}
+
+// Picks the finishing kernel for the layout: warp per row for row-major z, thread per row
+// (consecutive pixels, so coalesced) for NCHW.
+void launch_finish(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* cand_score,
+                   const int32_t* cand_index, int slices, const float* z, const float* codebook, const VqShape& s,
+                   cudaStream_t stream) {
+  if (s.hw == 1) {
+    vq_finish_rows_kernel<<<grid_for(s.n * 32), kBlock, 0, stream>>>(indices, z_q, distances, counts, cand_score,
+                                                                     cand_index, slices, z, codebook, s);
+    LVK_LAUNCH_CHECK(vq_finish_rows_kernel);
+  } else {
+    vq_finish_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(indices, z_q, distances, counts, cand_score, cand_index,
+                                                          slices, z, codebook, s);
+    LVK_LAUNCH_CHECK(vq_finish_kernel);
+  }
+}
+
 int sm_count() {
   static const int count = [] {
     int dev = 0, n = 0;
@@ -335,20 +389,15 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
   else
     vec ? launch(vq_argmin_kernel<false, true>) : launch(vq_argmin_kernel<false, false>);
 
-  if (p.slices > 1 || z_q || distances || counts) {
-    vq_finish_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(indices, z_q, distances, counts, cand_score, cand_index,
-                                                          p.slices, z, codebook, s);
-    LVK_LAUNCH_CHECK(vq_finish_kernel);
-  }
+  if (p.slices > 1 || z_q || distances || counts)
+    launch_finish(indices, z_q, distances, counts, cand_score, cand_index, p.slices, z, codebook, s, stream);
 }
 
 // z_q, distances and counts from final indices (used by the fast lookup in vq_fast.cu).
 void vq_gather_outputs(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z,
                        const float* codebook, VqShape s, cudaStream_t stream) {
   if (s.n == 0) return;
-  vq_finish_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(indices, z_q, distances, counts, nullptr, nullptr, 1, z,
-                                                        codebook, s);
-  LVK_LAUNCH_CHECK(vq_finish_kernel);
+  launch_finish(indices, z_q, distances, counts, nullptr, nullptr, 1, z, codebook, s, stream);
 }
 
 }  // namespace lvk::kernels::cuda

@@ -17,8 +17,9 @@
 // approximate score, i.e. d_k - d_k* <= |error_k| + |error_k*| <= 2^-7 ||z|| (||e_k|| + ||e_k*||)
 // (BF16 rounding of both operands, unit roundoff 2^-9 each): a near-tie. See kernels/vq.h.
 //
-// This first version single-buffers shared memory and keeps the (score, code) of its 4 rows in
-// registers across tiles; pipelining (cp.async / wgmma) is the obvious next step once it can be
+// Shared memory is double-buffered through registers (the global loads of step s + 1 are issued
+// before the MMAs of step s), 24 KiB per block; each thread keeps the (score, code) of its 4 rows
+// in registers across tiles. cp.async/TMA pipelining and wgmma are the next steps once this can be
 // measured on a GPU.
 #include <cuda_bf16.h>
 #include <math_constants.h>
@@ -58,8 +59,8 @@ __global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t*
                                                                      const float* __restrict__ z,
                                                                      const float* __restrict__ codebook,
                                                                      const float* __restrict__ norms, VqShape s) {
-  __shared__ __align__(16) __nv_bfloat16 as[kBM][kStride];
-  __shared__ __align__(16) __nv_bfloat16 bs[kBN][kStride];
+  __shared__ __align__(16) __nv_bfloat16 as[2][kBM][kStride];
+  __shared__ __align__(16) __nv_bfloat16 bs[2][kBN][kStride];
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int wm = warp % 4, wn = warp / 4, g = lane / 4, t = lane % 4;
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
@@ -86,36 +87,56 @@ __global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t*
 #pragma unroll
         for (int q = 0; q < 4; ++q) acc[mt][nt][q] = 0.0f;
 
-    for (int64_t c0 = 0; c0 < s.c; c0 += kBK) {
+    // Global -> registers (as BF16 pairs) for step c0; registers -> shared buffer `buf`.
+    uint32_t zp[4], ep[4];
+    auto load = [&](int64_t c0) {
       const int64_t code = code0 + lr;
 #pragma unroll
-      for (int q = 0; q < 8; q += 2) {
-        const int64_t ch = c0 + lc + q;
+      for (int q = 0; q < 4; ++q) {
+        const int64_t ch = c0 + lc + 2 * q;
         const float z0 = (zbase >= 0 && ch < s.c) ? __ldg(z + zbase + ch * zstride) : 0.0f;
         const float z1 = (zbase >= 0 && ch + 1 < s.c) ? __ldg(z + zbase + (ch + 1) * zstride) : 0.0f;
         const float e0 = (code < s.k && ch < s.c) ? __ldg(codebook + code * s.c + ch) : 0.0f;
         const float e1 = (code < s.k && ch + 1 < s.c) ? __ldg(codebook + code * s.c + ch + 1) : 0.0f;
-        *reinterpret_cast<__nv_bfloat162*>(&as[lr][lc + q]) = __floats2bfloat162_rn(z0, z1);
-        *reinterpret_cast<__nv_bfloat162*>(&bs[lr][lc + q]) = __floats2bfloat162_rn(e0, e1);
+        const __nv_bfloat162 zb = __floats2bfloat162_rn(z0, z1), eb = __floats2bfloat162_rn(e0, e1);
+        zp[q] = *reinterpret_cast<const uint32_t*>(&zb);
+        ep[q] = *reinterpret_cast<const uint32_t*>(&eb);
       }
-      __syncthreads();
+    };
+    auto store = [&](int buf) {
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        *reinterpret_cast<uint32_t*>(&as[buf][lr][lc + 2 * q]) = zp[q];
+        *reinterpret_cast<uint32_t*>(&bs[buf][lr][lc + 2 * q]) = ep[q];
+      }
+    };
+    // Double-buffered: the loads of step s + 1 are in flight while the tensor cores run step s.
+    load(0);
+    store(0);
+    __syncthreads();
+    const int64_t steps = (s.c + kBK - 1) / kBK;
+    for (int64_t step = 0; step < steps; ++step) {
+      const int buf = static_cast<int>(step & 1);
+      const bool more = step + 1 < steps;
+      if (more) load((step + 1) * kBK);
       uint32_t a[2][4];
 #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
         const int r = wm * 32 + mt * 16 + g;
-        a[mt][0] = *reinterpret_cast<const uint32_t*>(&as[r][2 * t]);
-        a[mt][1] = *reinterpret_cast<const uint32_t*>(&as[r + 8][2 * t]);
-        a[mt][2] = *reinterpret_cast<const uint32_t*>(&as[r][2 * t + 8]);
-        a[mt][3] = *reinterpret_cast<const uint32_t*>(&as[r + 8][2 * t + 8]);
+        a[mt][0] = *reinterpret_cast<const uint32_t*>(&as[buf][r][2 * t]);
+        a[mt][1] = *reinterpret_cast<const uint32_t*>(&as[buf][r + 8][2 * t]);
+        a[mt][2] = *reinterpret_cast<const uint32_t*>(&as[buf][r][2 * t + 8]);
+        a[mt][3] = *reinterpret_cast<const uint32_t*>(&as[buf][r + 8][2 * t + 8]);
       }
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {  // B fragments one n-tile at a time: 2 registers live, not 16
         const int n = wn * 64 + nt * 8 + g;
-        const uint32_t b[2] = {*reinterpret_cast<const uint32_t*>(&bs[n][2 * t]),
-                               *reinterpret_cast<const uint32_t*>(&bs[n][2 * t + 8])};
+        const uint32_t b[2] = {*reinterpret_cast<const uint32_t*>(&bs[buf][n][2 * t]),
+                               *reinterpret_cast<const uint32_t*>(&bs[buf][n][2 * t + 8])};
         mma_bf16(acc[0][nt], a[0], b);
         mma_bf16(acc[1][nt], a[1], b);
       }
+      if (more) store(buf ^ 1);
       __syncthreads();
     }
 

@@ -116,7 +116,9 @@ void vq_ema_update(VqEmaState& state, const Tensor& z, const Tensor& indices, co
                      : 1.0f;
   const Device device = z.device();
   Tensor ws;
+#if LVK_WITH_CUDA
   if (device.is_cuda()) ws = Tensor::empty({kernels::sum_workspace_size(k) + 1}, DType::f32, device);
+#endif
   LVK_DISPATCH(device, vq_ema_update, state.codebook.data<float>(), state.ema_count.data<float>(),
                state.ema_sum.data<float>(), sums.data<float>(), counts.data<int32_t>(), p, k, s.c,
                ws.defined() ? ws.data<float>() : nullptr);
