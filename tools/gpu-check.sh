@@ -74,7 +74,7 @@ for b in "$BUILD"/bench/bench_*; do
   [ -x "$b" ] || continue
   name=$(basename "$b")
   # GPU cases only (first argument 1, or cuda:1): the CPU figures are measured where CI runs.
-  timeout 120 "$b" --benchmark_filter='^[A-Za-z_0-9]+/(cuda:)?1(/|$)' --benchmark_min_time=0.05 \
+  timeout 120 "$b" --benchmark_filter='^[A-Za-z_0-9]+/(cuda:|dev:)?1(/|$)' --benchmark_min_time=0.05 \
     --benchmark_out="$OUT/.bench/$name.json" --benchmark_out_format=json \
     >> "$OUT/bench.log" 2>&1 && row "$name" ok "($(elapsed))" || row "$name" FAIL "see bench.log"
 done
