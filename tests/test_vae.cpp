@@ -81,7 +81,7 @@ TEST_P(VaeModel, ParameterGradientsMatchFiniteDifferences) {
                           name == "prior.layers.0.actnorm.log_scale";
         if (!pick) continue;
         EXPECT_TRUE(check_parameter_gradient([&] { return vae.forward(x, info).loss; }, p,
-                                             GradCheckOptions{1e-3, 5e-3, 5e-3}))
+                                             GradCheckOptions{1e-3, 5e-3, 5e-3, {}}))
             << name;
       }
     }

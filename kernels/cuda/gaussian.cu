@@ -30,16 +30,6 @@ __device__ __forceinline__ void load4(float (&out)[4], const float* p, int64_t c
   }
 }
 
-__device__ __forceinline__ void store4(float* p, int64_t col, int64_t d, bool vec4, const float (&v)[4]) {
-  if (vec4) {
-    *reinterpret_cast<float4*>(p + col) = make_float4(v[0], v[1], v[2], v[3]);
-  } else {
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-      if (col + j < d) p[col + j] = v[j];
-  }
-}
-
 __device__ __forceinline__ void load2(float (&out)[2], const float* p, int64_t col, int64_t d, bool vec2) {
   if (vec2) {
     const float2 t = __ldg(reinterpret_cast<const float2*>(p + col));
