@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -153,10 +154,9 @@ struct ModelEvaluation {
   nlohmann::json to_json() const;
 };
 
-// `data` overrides the checkpoint's dataset when its source is not empty; the checkpoint's held-out
-// split is used otherwise (see models/trainer.cpp). Throws naming the file for a missing or
+// `data` overrides the checkpoint's dataset; without it the run's held-out split is used (see models/trainer.cpp). Throws naming the file for a missing or
 // malformed checkpoint.
-ModelEvaluation evaluate_checkpoint(const std::string& path, const io::DatasetSpec& data, const EvalOptions& options,
+ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data, const EvalOptions& options,
                                Device device);
 // Writes <prefix>kl_per_dim.png, <prefix>qagg_vs_prior.png and, for discrete models,
 // <prefix>code_usage.png; returns the paths.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "models/checkpoint.h"
 #include "models/eval.h"
@@ -37,7 +38,7 @@ std::vector<double> cat(std::vector<double> a, const std::vector<double>& b) {
 
 }  // namespace
 
-ModelEvaluation evaluate_checkpoint(const std::string& path, const io::DatasetSpec& data, const EvalOptions& o,
+ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data, const EvalOptions& o,
                                     Device device) {
   const auto start = std::chrono::steady_clock::now();
   LVK_CHECK(o.points >= 1 && o.samples >= 1 && o.batch >= 1 && o.chunk_rows >= 1 && o.surgery_samples >= 1 &&
@@ -45,12 +46,15 @@ ModelEvaluation evaluate_checkpoint(const std::string& path, const io::DatasetSp
             "eval: points=", o.points, " samples=", o.samples, " batch=", o.batch, " chunk_rows=", o.chunk_rows,
             " surgery_samples=", o.surgery_samples, " iw_points=", o.iw_points,
             "; expected all >= 1 (iw_points >= 0)");
+  std::error_code ec;
+  LVK_CHECK(std::filesystem::is_regular_file(path, ec), "eval: checkpoint ", path,
+            " does not exist or is not a file");
   CheckpointState ckpt = load_checkpoint(path, device);
   const nlohmann::json saved = nlohmann::json::parse(ckpt.config_json, nullptr, false);
   LVK_CHECK(!saved.is_discarded() && saved.is_object(), "eval: ", path,
             " has no readable run config in its metadata; was it written by `lvk train`?");
   const TrainConfig config = TrainConfig::from_json(saved);
-  const io::DatasetSpec spec = data.source.empty() ? held_out_spec(config.data) : data;
+  const io::DatasetSpec spec = data ? *data : held_out_spec(config.data);
   const io::ImageDataset images = io::open_dataset(spec);
   const ImageShape shape{images.channels, images.height, images.width};
   InitStream init(config.seed);

@@ -39,12 +39,9 @@ std::string resolve_checkpoint(const std::string& path) {
 
 // --data: empty (the checkpoint's held-out split) | shapes[:N] | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR.
 // Files are read from their test split.
-io::DatasetSpec parse_eval_data(const std::string& text) {
+std::optional<io::DatasetSpec> parse_eval_data(const std::string& text) {
+  if (text.empty()) return std::nullopt;
   io::DatasetSpec spec;
-  if (text.empty()) {
-    spec.source.clear();
-    return spec;
-  }
   const size_t colon = text.find(':');
   const std::string source = text.substr(0, colon), arg = colon == std::string::npos ? "" : text.substr(colon + 1);
   if (source == "shapes" || source == "procedural") {
@@ -134,7 +131,7 @@ void print_comparison(const ModelEvaluation& a, const ModelEvaluation& b) {
 
 void run_eval(const EvalFlags& f) {
   const Device device = parse_device(f.device);
-  const io::DatasetSpec data = parse_eval_data(f.data);
+  const std::optional<io::DatasetSpec> data = parse_eval_data(f.data);
   const ModelEvaluation a = evaluate_checkpoint(resolve_checkpoint(f.checkpoint), data, f.options, device);
   print_report(a);
   nlohmann::json out = a.to_json();
