@@ -154,6 +154,10 @@ struct ModelEvaluation {
   nlohmann::json to_json() const;
 };
 
+// Evaluates `model` on the first options.points images of `images` (binarised with a fixed seed
+// when `binarize`, as the run trained). Fills everything but checkpoint and step.
+ModelEvaluation evaluate_model(GenerativeModel& model, const io::ImageDataset& images, bool binarize,
+                               const EvalOptions& options, Device device);
 // `data` overrides the checkpoint's dataset; without it the run's held-out split is used (see models/trainer.cpp). Throws naming the file for a missing or
 // malformed checkpoint.
 ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data, const EvalOptions& options,

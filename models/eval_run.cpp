@@ -31,6 +31,14 @@ io::DatasetSpec held_out_spec(const io::DatasetSpec& trained_on) {
   return spec;
 }
 
+void check_options(const EvalOptions& o) {
+  LVK_CHECK(o.points >= 1 && o.samples >= 1 && o.batch >= 1 && o.chunk_rows >= 1 && o.surgery_samples >= 1 &&
+                o.iw_points >= 0,
+            "eval: points=", o.points, " samples=", o.samples, " batch=", o.batch, " chunk_rows=", o.chunk_rows,
+            " surgery_samples=", o.surgery_samples, " iw_points=", o.iw_points,
+            "; expected all >= 1 (iw_points >= 0)");
+}
+
 std::vector<double> cat(std::vector<double> a, const std::vector<double>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -38,14 +46,10 @@ std::vector<double> cat(std::vector<double> a, const std::vector<double>& b) {
 
 }  // namespace
 
-ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data, const EvalOptions& o,
-                                    Device device) {
+ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data,
+                                    const EvalOptions& o, Device device) {
   const auto start = std::chrono::steady_clock::now();
-  LVK_CHECK(o.points >= 1 && o.samples >= 1 && o.batch >= 1 && o.chunk_rows >= 1 && o.surgery_samples >= 1 &&
-                o.iw_points >= 0,
-            "eval: points=", o.points, " samples=", o.samples, " batch=", o.batch, " chunk_rows=", o.chunk_rows,
-            " surgery_samples=", o.surgery_samples, " iw_points=", o.iw_points,
-            "; expected all >= 1 (iw_points >= 0)");
+  check_options(o);
   std::error_code ec;
   LVK_CHECK(std::filesystem::is_regular_file(path, ec), "eval: checkpoint ", path,
             " does not exist or is not a file");
@@ -61,14 +65,25 @@ ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional
   std::unique_ptr<GenerativeModel> model = make_model(config.model, config.model_options, shape, init, device);
   assign_named(path.c_str(), model->parameters(), ckpt.params);
   assign_named(path.c_str(), model->buffers(), ckpt.buffers);
-  NoGrad no_grad;
+  ModelEvaluation r = evaluate_model(*model, images, config.binarize, o, device);
+  r.checkpoint = path, r.step = ckpt.step;
+  r.data = images.name + (spec.source == "shapes" ? "" : ":" + spec.split);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
 
+ModelEvaluation evaluate_model(GenerativeModel& model_ref, const io::ImageDataset& images, bool binarize,
+                               const EvalOptions& o, Device device) {
+  const auto start = std::chrono::steady_clock::now();
+  check_options(o);
+  GenerativeModel* model = &model_ref;
+  const ImageShape shape{images.channels, images.height, images.width};
+  NoGrad no_grad;
   ModelEvaluation r;
-  r.checkpoint = path, r.model = model->kind(), r.data = images.name + (spec.source == "shapes" ? "" : ":" + spec.split);
-  r.device = device.str(), r.step = ckpt.step, r.pixels = shape.pixels();
+  r.model = model->kind(), r.data = images.name, r.device = device.str(), r.pixels = shape.pixels();
   r.points = std::min<int64_t>(o.points, images.count);
   LVK_CHECK(r.points >= 1, "eval: dataset ", images.name, " is empty");
-  io::DataLoader loader(images, io::LoaderOptions{o.batch, o.seed, false, false, config.binarize, o.seed + 1, false},
+  io::DataLoader loader(images, io::LoaderOptions{o.batch, o.seed, false, false, binarize, o.seed + 1, false},
                         device);
 
   std::unique_ptr<GaussianLatentModel> gauss = gaussian_latent_view(*model);

@@ -82,9 +82,9 @@ TEST_P(EvalSurgery, LinearGaussianModelMatchesClosedForms) {
   EXPECT_LE(std::fabs(w.identity_gap), 4.0 * w.identity_se) << "gap " << w.identity_gap;
 }
 
-TEST_P(EvalSurgery, CudaMatchesCpu) {
-  if (!device().is_cuda()) GTEST_SKIP() << "compares the CUDA twin with the CPU reference";
-  const auto [mu, logvar] = linear_gaussian_posteriors(500, 4, 1.0, 0.3, device());
+TEST(EvalSurgeryCuda, MatchesCpu) {
+  LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
+  const auto [mu, logvar] = linear_gaussian_posteriors(500, 4, 1.0, 0.3, Device::cuda(0));
   const SurgeryResult g = elbo_surgery(mu, logvar, {}, {2, 5, 0});
   const SurgeryResult c = elbo_surgery(mu.to(Device::cpu()), logvar.to(Device::cpu()), {}, {2, 5, 0});
   EXPECT_NEAR(g.mutual_info.mean, c.mutual_info.mean, 1e-3);
@@ -230,6 +230,20 @@ TEST_F(EvalTrained, ReportHasItsFieldsAndPlots) {
   for (const std::string& f : files) EXPECT_GT(io::read_png(f).width, 0) << f;
 }
 
+TEST_F(EvalTrained, CudaMatchesCpu) {
+  LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
+  EvalOptions o;
+  o.points = 200, o.samples = 30, o.iw_points = 20, o.batch = 50, o.chunk_rows = 256;
+  const ModelEvaluation c = evaluate_checkpoint(checkpoint_, std::nullopt, o, Device::cpu());
+  const ModelEvaluation g = evaluate_checkpoint(checkpoint_, std::nullopt, o, Device::cuda(0));
+  // Same Philox noise on both twins: only float rounding differs.
+  EXPECT_NEAR(g.elbo.mean, c.elbo.mean, 1e-2);
+  EXPECT_NEAR(g.iw_log_px.mean, c.iw_log_px.mean, 1e-2);
+  EXPECT_NEAR(g.surgery.mutual_info.mean, c.surgery.mutual_info.mean, 1e-3);
+  EXPECT_NEAR(g.surgery.marginal_kl.mean, c.surgery.marginal_kl.mean, 1e-3);
+  EXPECT_EQ(g.health.active_units, c.health.active_units);
+}
+
 TEST_F(EvalTrained, BadCheckpointsGiveClearErrors) {
   EXPECT_LVK_ERROR(evaluate_checkpoint(dir_ + "/missing.safetensors", std::nullopt, {}, Device::cpu()), "does not exist");
   const std::string junk = (fs::path(dir_) / "junk.safetensors").string();
@@ -241,6 +255,78 @@ TEST_F(EvalTrained, BadCheckpointsGiveClearErrors) {
   io::DatasetSpec other;
   other.source = "shapes", other.side = 16, other.count = 64;  // the model was built for 12x12
   EXPECT_LVK_ERROR(evaluate_checkpoint(checkpoint_, other, {}, Device::cpu()), "enc.0.weight");
+}
+
+// A stand-in for the VQ-VAE / dVAE: 4 positions per image whose code is the quadrant's mean pixel
+// quantised to K = 8 levels; reconstructions are the quadrant means. Exercises the discrete hook.
+class QuadrantCodes : public GenerativeModel, public DiscreteLatentModel {
+ public:
+  std::string kind() const override { return "quadrants"; }
+  ModelOutput forward(const Tensor&, const StepInfo&) override { fail("quadrants: not trainable"); }
+  Tensor sample(int64_t, uint64_t, uint64_t) override { fail("quadrants: no prior"); }
+  void collect_parameters(const std::string&, ParameterList&) const override {}
+  Tensor reconstruct(const Tensor& x) override {
+    std::vector<float> v = x.to_vector<float>();
+    const int64_t b = x.dim(0), s = x.dim(2);
+    for (int64_t i = 0; i < b; ++i)
+      for (int q = 0; q < 4; ++q) {
+        double m = quadrant_mean(v, i, q, s);
+        for_quadrant(i, q, s, [&](int64_t k) { v[k] = static_cast<float>(m); });
+      }
+    return Tensor::from_vector(v, x.shape());
+  }
+  int64_t codebook_size() const override { return 8; }
+  int64_t latent_positions() const override { return 4; }
+  Tensor encode_codes(const Tensor& x) override {
+    const std::vector<float> v = x.to_vector<float>();
+    const int64_t b = x.dim(0), s = x.dim(2);
+    std::vector<int32_t> codes(b * 4);
+    for (int64_t i = 0; i < b; ++i)
+      for (int q = 0; q < 4; ++q) codes[i * 4 + q] = std::min(7, static_cast<int>(quadrant_mean(v, i, q, s) * 8));
+    return Tensor::from_vector(codes, {b, 4});
+  }
+
+ private:
+  template <class F>
+  static void for_quadrant(int64_t i, int q, int64_t s, F f) {
+    const int64_t h = s / 2;
+    for (int64_t y = (q / 2) * h; y < (q / 2 + 1) * h; ++y)
+      for (int64_t x = (q % 2) * h; x < (q % 2 + 1) * h; ++x) f(i * s * s + y * s + x);
+  }
+  static double quadrant_mean(const std::vector<float>& v, int64_t i, int q, int64_t s) {
+    double sum = 0.0;
+    for_quadrant(i, q, s, [&](int64_t k) { sum += v[k]; });
+    return sum / ((s / 2) * (s / 2));
+  }
+};
+
+TEST(EvalDiscrete, CodeUsagePerplexityAndUniformPriorBits) {
+  QuadrantCodes model;
+  ASSERT_EQ(discrete_latent_view(model), &model);
+  EXPECT_EQ(gaussian_latent_view(model), nullptr);
+  const io::ImageDataset data = io::make_shapes_dataset(100, 12, 3);
+  EvalOptions o;
+  o.points = 100, o.batch = 32;
+  const ModelEvaluation r = evaluate_model(model, data, false, o, Device::cpu());
+  EXPECT_TRUE(r.discrete);
+  EXPECT_FALSE(r.gaussian);
+  EXPECT_EQ(r.points, 100);
+  int64_t total = 0, used = 0;
+  for (int64_t c : r.code_counts) total += c, used += c > 0;
+  EXPECT_EQ(total, 400);
+  EXPECT_DOUBLE_EQ(r.usage, used / 8.0);
+  EXPECT_GE(r.perplexity, 1.0);
+  EXPECT_LE(r.perplexity, used + 1e-9);
+  EXPECT_NEAR(r.uniform_prior_bits_per_dim, (r.recon_bce + 4 * std::log(8.0)) / (144 * std::log(2.0)), 1e-9);
+  EXPECT_GT(r.recon_mse, 0.0);
+  const nlohmann::json j = r.to_json();
+  ASSERT_TRUE(j.contains("codes"));
+  EXPECT_EQ(j["codes"]["counts"].size(), 8u);
+  EXPECT_FALSE(j.contains("surgery"));
+  const std::string prefix = (fs::path(::testing::TempDir()) / "lvk_eval_codes-").string();
+  const std::vector<std::string> files = write_eval_plots(r, prefix);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_GT(io::read_png(files[0]).width, 0);
 }
 
 }  // namespace
