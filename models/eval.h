@@ -15,12 +15,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/generative.h"
 #include "runtime/io/dataset.h"
@@ -74,15 +73,16 @@ struct SurgeryOptions {
 struct SurgeryResult {
   int64_t points = 0, dim = 0, samples_per_point = 0;
   bool closed_form_kl = false;
-  Estimate avg_kl;        // (1/n) sum_i KL(q(z|x_i) || p): closed form for N(0, I), else Monte Carlo
-  Estimate avg_kl_mc;     // the Monte Carlo average KL on draws independent of the split's
-  Estimate marginal_kl;   // KL(q_agg || p) = E_{q_agg}[log q_agg(z) - log p(z)]
-  Estimate mutual_info;   // I_q[x; z] = E_{x, q(z|x)}[log q(z|x) - log q_agg(z)], at most log n
+  Estimate avg_kl;       // (1/n) sum_i KL(q(z|x_i) || p): closed form for N(0, I), else Monte Carlo
+  Estimate avg_kl_mc;    // the Monte Carlo average KL on draws independent of the split's
+  Estimate marginal_kl;  // KL(q_agg || p) = E_{q_agg}[log q_agg(z) - log p(z)]
+  Estimate mutual_info;  // I_q[x; z] = E_{x, q(z|x)}[log q(z|x) - log q_agg(z)], at most log n
   double log_n = 0.0;
   // avg_kl - (marginal_kl + mutual_info) and its standard error (both MC errors, added in
   // quadrature): the identity holds when |gap| is within a few identity_se.
   double identity_gap = 0.0, identity_se = 0.0;
   std::vector<double> qagg_samples;  // [points, dim] host copy of the first draw, for plots
+                                     // (evaluate_model keeps the first 2000 rows)
 };
 
 // mu, logvar [n, D] of q(z|x_i), n >= 1. `log_prior` maps z [M, D] to log p(z) [M]; an empty
@@ -94,20 +94,20 @@ SurgeryResult elbo_surgery(const Tensor& mu, const Tensor& logvar,
 // ---- Latent health ---------------------------------------------------------------------------
 struct LatentHealth {
   double threshold = 0.01;
-  int64_t active_units = 0;                 // dimensions with Cov_x(E_q[z])_dd > threshold
-  std::vector<double> mean_variance;        // Cov_x(E_q[z_d]) per dimension (population variance)
-  std::vector<double> kl_per_dim;           // (1/n) sum_i KL(q(z_d|x_i) || N(0, 1)) per dimension
+  int64_t active_units = 0;           // dimensions with Cov_x(E_q[z])_dd > threshold
+  std::vector<double> mean_variance;  // Cov_x(E_q[z_d]) per dimension (population variance)
+  std::vector<double> kl_per_dim;     // (1/n) sum_i KL(q(z_d|x_i) || N(0, 1)) per dimension
 };
 LatentHealth latent_health(const Tensor& mu, const Tensor& logvar, double threshold = 0.01);
 
 // ---- Importance-weighted log-likelihood --------------------------------------------------------
 struct IwOptions {
-  int64_t samples = 100;       // S
-  int64_t chunk_rows = 4096;   // decoder rows per chunk (S is split into blocks of chunk_rows / B)
+  int64_t samples = 100;      // S
+  int64_t chunk_rows = 4096;  // decoder rows per chunk (S is split into blocks of chunk_rows / B)
   uint64_t seed = 0, offset = 0;
 };
 struct IwBatch {
-  std::vector<double> log_px;    // log (1/S) sum_s w_s per image
+  std::vector<double> log_px;      // log (1/S) sum_s w_s per image
   std::vector<double> mean_log_w;  // (1/S) sum_s log w_s per image: an S-sample ELBO estimate
 };
 // log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x), z_s ~ q(z|x), for x [B, C, H, W]; the weights
@@ -116,11 +116,11 @@ IwBatch importance_weighted_batch(GaussianLatentModel& model, const Tensor& x, c
 
 // ---- Whole-model evaluation -------------------------------------------------------------------
 struct EvalOptions {
-  int64_t points = 1000;      // n: images used for surgery, health and reconstruction
-  int64_t iw_points = 0;      // images for the IW log-likelihood (0: min(points, 500)); costs S each
-  int64_t samples = 100;      // S
+  int64_t points = 1000;  // n: images used for surgery, health and reconstruction
+  int64_t iw_points = 0;  // images for the IW log-likelihood (0: min(points, 500)); costs S each
+  int64_t samples = 100;  // S
   int64_t surgery_samples = 1;
-  int64_t batch = 250;        // encoder batch
+  int64_t batch = 250;  // encoder batch
   int64_t chunk_rows = 4096;
   uint64_t seed = 0;
 };
@@ -141,7 +141,7 @@ struct ModelEvaluation {
   Estimate iw_log_px;      // nats per image
   Estimate iw_mean_log_w;  // the S-sample ELBO on the same images: iw_log_px >= it
   double iw_bits_per_dim = 0.0, elbo_bits_per_dim = 0.0;
-  std::vector<double> prior_samples;  // [points, dim] for the projection plot
+  std::vector<double> prior_samples;  // [min(points, 2000), dim] for the projection plot
   // Discrete latents.
   bool discrete = false;
   int64_t codes = 0, positions = 0;
@@ -158,10 +158,11 @@ struct ModelEvaluation {
 // when `binarize`, as the run trained). Fills everything but checkpoint and step.
 ModelEvaluation evaluate_model(GenerativeModel& model, const io::ImageDataset& images, bool binarize,
                                const EvalOptions& options, Device device);
-// `data` overrides the checkpoint's dataset; without it the run's held-out split is used (see models/trainer.cpp). Throws naming the file for a missing or
-// malformed checkpoint.
-ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data, const EvalOptions& options,
-                               Device device);
+// The model of a checkpoint written by `lvk train`, on `data`, or without it on the run's held-out
+// split (as models/trainer.cpp splits it). Throws naming the file for a missing or malformed
+// checkpoint, and naming the tensor when the data's image shape does not fit the model.
+ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data,
+                                    const EvalOptions& options, Device device);
 // Writes <prefix>kl_per_dim.png, <prefix>qagg_vs_prior.png and, for discrete models,
 // <prefix>code_usage.png; returns the paths.
 std::vector<std::string> write_eval_plots(const ModelEvaluation& report, const std::string& prefix);

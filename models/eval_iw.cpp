@@ -49,7 +49,9 @@ std::unique_ptr<GaussianLatentModel> gaussian_latent_view(GenerativeModel& model
   return nullptr;
 }
 
-DiscreteLatentModel* discrete_latent_view(GenerativeModel& model) { return dynamic_cast<DiscreteLatentModel*>(&model); }
+DiscreteLatentModel* discrete_latent_view(GenerativeModel& model) {
+  return dynamic_cast<DiscreteLatentModel*>(&model);
+}
 
 IwBatch importance_weighted_batch(GaussianLatentModel& model, const Tensor& x, const IwOptions& options) {
   const char* op = "importance_weighted_batch";

@@ -9,7 +9,9 @@ namespace lvk {
 
 namespace {
 
-nlohmann::json est(const Estimate& e) { return {{"mean", e.mean}, {"se", e.se}}; }
+nlohmann::json est(const Estimate& e) {
+  return {{"mean", e.mean}, {"se", e.se}};
+}
 
 struct Canvas {
   io::Image image;
@@ -83,7 +85,8 @@ std::vector<std::vector<double>> principal_axes(const std::vector<double>& rows,
 io::Image projection_plot(const std::vector<double>& qagg, const std::vector<double>& prior, int64_t d) {
   const int side = 256, margin = 8;
   Canvas c(2 * side + 3 * margin, side + 2 * margin);
-  const int64_t nq = d > 0 ? static_cast<int64_t>(qagg.size()) / d : 0, np = d > 0 ? static_cast<int64_t>(prior.size()) / d : 0;
+  const int64_t nq = d > 0 ? static_cast<int64_t>(qagg.size()) / d : 0,
+                np = d > 0 ? static_cast<int64_t>(prior.size()) / d : 0;
   if (nq == 0) return c.image;
   std::vector<double> mean;
   const auto axes = principal_axes(qagg, nq, d, mean);
@@ -146,12 +149,17 @@ nlohmann::json ModelEvaluation::to_json() const {
                    {"mean_variance", health.mean_variance},
                    {"kl_per_dim", health.kl_per_dim},
                    {"kl_per_dim_reference", "N(0, 1)"}};
-    j["iw"] = {{"points", iw_points},       {"samples", iw_samples},          {"log_px", est(iw_log_px)},
-               {"nll", -iw_log_px.mean},    {"mean_log_w", est(iw_mean_log_w)}, {"bits_per_dim", iw_bits_per_dim}};
+    j["iw"] = {{"points", iw_points},
+               {"samples", iw_samples},
+               {"log_px", est(iw_log_px)},
+               {"nll", -iw_log_px.mean},
+               {"mean_log_w", est(iw_mean_log_w)},
+               {"bits_per_dim", iw_bits_per_dim}};
   }
   if (discrete) {
-    j["codes"] = {{"codebook_size", codes},   {"positions", positions}, {"counts", code_counts},
-                  {"perplexity", perplexity}, {"usage", usage},         {"uniform_prior_bits_per_dim", uniform_prior_bits_per_dim}};
+    j["codes"] = {{"codebook_size", codes}, {"positions", positions},
+                  {"counts", code_counts},  {"perplexity", perplexity},
+                  {"usage", usage},         {"uniform_prior_bits_per_dim", uniform_prior_bits_per_dim}};
   }
   return j;
 }

@@ -35,8 +35,7 @@ void check_options(const EvalOptions& o) {
   LVK_CHECK(o.points >= 1 && o.samples >= 1 && o.batch >= 1 && o.chunk_rows >= 1 && o.surgery_samples >= 1 &&
                 o.iw_points >= 0,
             "eval: points=", o.points, " samples=", o.samples, " batch=", o.batch, " chunk_rows=", o.chunk_rows,
-            " surgery_samples=", o.surgery_samples, " iw_points=", o.iw_points,
-            "; expected all >= 1 (iw_points >= 0)");
+            " surgery_samples=", o.surgery_samples, " iw_points=", o.iw_points, "; expected all >= 1 (iw_points >= 0)");
 }
 
 std::vector<double> cat(std::vector<double> a, const std::vector<double>& b) {
@@ -51,8 +50,7 @@ ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional
   const auto start = std::chrono::steady_clock::now();
   check_options(o);
   std::error_code ec;
-  LVK_CHECK(std::filesystem::is_regular_file(path, ec), "eval: checkpoint ", path,
-            " does not exist or is not a file");
+  LVK_CHECK(std::filesystem::is_regular_file(path, ec), "eval: checkpoint ", path, " does not exist or is not a file");
   CheckpointState ckpt = load_checkpoint(path, device);
   const nlohmann::json saved = nlohmann::json::parse(ckpt.config_json, nullptr, false);
   LVK_CHECK(!saved.is_discarded() && saved.is_object(), "eval: ", path,
@@ -83,8 +81,7 @@ ModelEvaluation evaluate_model(GenerativeModel& model_ref, const io::ImageDatase
   r.model = model->kind(), r.data = images.name, r.device = device.str(), r.pixels = shape.pixels();
   r.points = std::min<int64_t>(o.points, images.count);
   LVK_CHECK(r.points >= 1, "eval: dataset ", images.name, " is empty");
-  io::DataLoader loader(images, io::LoaderOptions{o.batch, o.seed, false, false, binarize, o.seed + 1, false},
-                        device);
+  io::DataLoader loader(images, io::LoaderOptions{o.batch, o.seed, false, false, binarize, o.seed + 1, false}, device);
 
   std::unique_ptr<GaussianLatentModel> gauss = gaussian_latent_view(*model);
   DiscreteLatentModel* discrete = discrete_latent_view(*model);

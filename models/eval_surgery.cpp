@@ -55,8 +55,7 @@ SurgeryResult elbo_surgery(const Tensor& mu, const Tensor& logvar,
                            const std::function<Tensor(const Tensor&)>& log_prior, const SurgeryOptions& options) {
   const char* op = "elbo_surgery";
   check_posteriors(op, mu, logvar);
-  LVK_CHECK(options.samples_per_point >= 1, op, ": samples_per_point=", options.samples_per_point,
-            ", expected >= 1");
+  LVK_CHECK(options.samples_per_point >= 1, op, ": samples_per_point=", options.samples_per_point, ", expected >= 1");
   NoGrad no_grad;
   const int64_t n = mu.dim(0), d = mu.dim(1), m = options.samples_per_point;
   const std::function<Tensor(const Tensor&)> prior = log_prior ? log_prior : standard_log_prior;

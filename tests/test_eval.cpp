@@ -45,7 +45,8 @@ TEST_P(EvalSurgery, IdenticalPosteriorsHaveNoMutualInformation) {
 TEST_P(EvalSurgery, WellSeparatedPosteriorsReachLogN) {
   const int64_t n = 64, d = 2;
   std::vector<float> centres(n * d);
-  for (int64_t i = 0; i < n; ++i) centres[i * d] = 50.0f * static_cast<float>(i % 8), centres[i * d + 1] = 50.0f * (i / 8);
+  for (int64_t i = 0; i < n; ++i)
+    centres[i * d] = 50.0f * static_cast<float>(i % 8), centres[i * d + 1] = 50.0f * (i / 8);
   const Tensor mu = Tensor::from_vector(centres, {n, d}, device());
   const Tensor logvar = Tensor::full({n, d}, -4.0f, device());
   const SurgeryResult s = elbo_surgery(mu, logvar, {}, {2, 3, 0});
@@ -96,9 +97,9 @@ TEST_P(EvalSurgery, RejectsBadPosteriors) {
   const Tensor mu = Tensor::zeros({4, 2}, DType::f32, device());
   EXPECT_LVK_ERROR(elbo_surgery(mu, Tensor::zeros({4, 3}, DType::f32, device()), {}, {}), "elbo_surgery");
   EXPECT_LVK_ERROR(elbo_surgery(mu, mu, {}, {0, 0, 0}), "samples_per_point=0");
-  EXPECT_LVK_ERROR(elbo_surgery(Tensor::zeros({0, 2}, DType::f32, device()), Tensor::zeros({0, 2}, DType::f32, device()),
-                                {}, {}),
-                   "at least one posterior");
+  EXPECT_LVK_ERROR(
+      elbo_surgery(Tensor::zeros({0, 2}, DType::f32, device()), Tensor::zeros({0, 2}, DType::f32, device()), {}, {}),
+      "at least one posterior");
   auto bad_prior = [](const Tensor& z) { return Tensor::zeros({z.dim(0) + 1}, DType::f32, z.device()); };
   EXPECT_LVK_ERROR(elbo_surgery(mu, mu, bad_prior, {}), "one value per row");
 }
@@ -117,10 +118,10 @@ TEST_P(EvalRowLoss, MatchesNaiveSums) {
     bce[i / 42] += std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x)));
     gauss[i / 42] += 0.5 * (std::log(2.0 * M_PI) - 1.0 + (x - t) * (x - t) * std::exp(1.0));
   }
-  EXPECT_TRUE(all_close(row_loss(kernels::LossKind::bce_logits, a, b), Tensor::from_vector(
-      std::vector<float>(bce.begin(), bce.end()), {5}), 1e-4, 1e-5));
-  EXPECT_TRUE(all_close(row_loss(kernels::LossKind::gaussian_nll_fixed, a, b, -1.0f).to_vector<float>(), gauss, 1e-3,
-                        1e-5));
+  EXPECT_TRUE(all_close(row_loss(kernels::LossKind::bce_logits, a, b),
+                        Tensor::from_vector(std::vector<float>(bce.begin(), bce.end()), {5}), 1e-4, 1e-5));
+  EXPECT_TRUE(
+      all_close(row_loss(kernels::LossKind::gaussian_nll_fixed, a, b, -1.0f).to_vector<float>(), gauss, 1e-3, 1e-5));
   EXPECT_EQ(row_loss(kernels::LossKind::mse, Tensor::zeros({0, 3}, DType::f32, device()),
                      Tensor::zeros({0, 3}, DType::f32, device()))
                 .numel(),
@@ -134,9 +135,9 @@ TEST(EvalHealth, CountsActiveUnitsAndKlPerDimension) {
   const int64_t n = 100;
   std::vector<float> mu(n * 3), lv(n * 3, 0.0f);
   for (int64_t i = 0; i < n; ++i) {
-    mu[i * 3 + 0] = (i % 2) ? 1.0f : -1.0f;      // variance 1: active
-    mu[i * 3 + 1] = (i % 2) ? 0.05f : -0.05f;    // variance 0.0025: inactive
-    mu[i * 3 + 2] = 0.3f;                         // constant: inactive, KL 0.045
+    mu[i * 3 + 0] = (i % 2) ? 1.0f : -1.0f;    // variance 1: active
+    mu[i * 3 + 1] = (i % 2) ? 0.05f : -0.05f;  // variance 0.0025: inactive
+    mu[i * 3 + 2] = 0.3f;                      // constant: inactive, KL 0.045
     lv[i * 3 + 1] = -1.0f;
   }
   const LatentHealth h = latent_health(Tensor::from_vector(mu, {n, 3}), Tensor::from_vector(lv, {n, 3}));
@@ -245,7 +246,8 @@ TEST_F(EvalTrained, CudaMatchesCpu) {
 }
 
 TEST_F(EvalTrained, BadCheckpointsGiveClearErrors) {
-  EXPECT_LVK_ERROR(evaluate_checkpoint(dir_ + "/missing.safetensors", std::nullopt, {}, Device::cpu()), "does not exist");
+  EXPECT_LVK_ERROR(evaluate_checkpoint(dir_ + "/missing.safetensors", std::nullopt, {}, Device::cpu()),
+                   "does not exist");
   const std::string junk = (fs::path(dir_) / "junk.safetensors").string();
   std::ofstream(junk) << "not a checkpoint";
   EXPECT_LVK_ERROR(evaluate_checkpoint(junk, std::nullopt, {}, Device::cpu()), "junk.safetensors");

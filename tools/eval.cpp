@@ -1,6 +1,8 @@
 // `lvk eval CKPT`: ELBO surgery, importance-weighted log-likelihood and latent health of a trained
 // model (models/eval.h), printed as a report, optionally as JSON and PNG plots; --compare runs a
 // second checkpoint on the same data and prints the two side by side. Flags and printing only.
+#include "models/eval.h"
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -10,7 +12,6 @@
 #include <string>
 
 #include "models/checkpoint.h"
-#include "models/eval.h"
 #include "runtime/device.h"
 #include "tools/commands.h"
 
@@ -83,23 +84,25 @@ void print_report(const ModelEvaluation& r) {
                 static_cast<long long>(s.samples_per_point));
     std::printf("    KL(q_agg || p)  %s\n", pm(s.marginal_kl).c_str());
     std::printf("    I_q[x; z]       %s  (bound log n = %.3f)\n", pm(s.mutual_info).c_str(), s.log_n);
-    std::printf("    identity: avg KL %.4f = KL(q_agg||p) + MI %.4f, gap %.4f (%.1f standard errors)\n",
-                s.avg_kl.mean, s.marginal_kl.mean + s.mutual_info.mean, s.identity_gap,
+    std::printf("    identity: avg KL %.4f = KL(q_agg||p) + MI %.4f, gap %.4f (%.1f standard errors)\n", s.avg_kl.mean,
+                s.marginal_kl.mean + s.mutual_info.mean, s.identity_gap,
                 s.identity_se > 0 ? std::fabs(s.identity_gap) / s.identity_se : 0.0);
-    std::printf("  IW log-likelihood (S=%lld, %lld images): log p(x) %s nats, NLL %.3f, %.4f bits/dim; "
-                "S-sample ELBO %s\n",
-                static_cast<long long>(r.iw_samples), static_cast<long long>(r.iw_points), pm(r.iw_log_px).c_str(),
-                -r.iw_log_px.mean, r.iw_bits_per_dim, pm(r.iw_mean_log_w).c_str());
+    std::printf(
+        "  IW log-likelihood (S=%lld, %lld images): log p(x) %s nats, NLL %.3f, %.4f bits/dim; "
+        "S-sample ELBO %s\n",
+        static_cast<long long>(r.iw_samples), static_cast<long long>(r.iw_points), pm(r.iw_log_px).c_str(),
+        -r.iw_log_px.mean, r.iw_bits_per_dim, pm(r.iw_mean_log_w).c_str());
     std::printf("  latent health: %lld of %lld active units (Cov_x E_q[z] > %.2g); KL per dim:",
                 static_cast<long long>(r.health.active_units), static_cast<long long>(s.dim), r.health.threshold);
     for (double v : r.health.kl_per_dim) std::printf(" %.2f", v);
     std::printf("\n");
   }
   if (r.discrete)
-    std::printf("  codes: K=%lld at %lld positions, perplexity %.1f, usage %.1f%%, %.4f bits/dim under the uniform "
-                "prior\n",
-                static_cast<long long>(r.codes), static_cast<long long>(r.positions), r.perplexity, 100.0 * r.usage,
-                r.uniform_prior_bits_per_dim);
+    std::printf(
+        "  codes: K=%lld at %lld positions, perplexity %.1f, usage %.1f%%, %.4f bits/dim under the uniform "
+        "prior\n",
+        static_cast<long long>(r.codes), static_cast<long long>(r.positions), r.perplexity, 100.0 * r.usage,
+        r.uniform_prior_bits_per_dim);
   if (!r.gaussian && !r.discrete)
     std::printf("  (%s exposes no latent view: reconstruction figures only; see models/eval.h)\n", r.model.c_str());
 }
@@ -114,9 +117,7 @@ void print_comparison(const ModelEvaluation& a, const ModelEvaluation& b) {
     std::snprintf(buf, sizeof buf, "%.3f", v);
     return std::string(buf);
   };
-  auto both = [&](const char* name, auto get) {
-    row(name, a.gaussian ? get(a) : "-", b.gaussian ? get(b) : "-");
-  };
+  auto both = [&](const char* name, auto get) { row(name, a.gaussian ? get(a) : "-", b.gaussian ? get(b) : "-"); };
   both("ELBO (nats)", [&](const ModelEvaluation& r) { return pm(r.elbo); });
   both("IW-NLL (nats)", [&](const ModelEvaluation& r) { return num(-r.iw_log_px.mean); });
   both("IW bits/dim", [&](const ModelEvaluation& r) { return num(r.iw_bits_per_dim); });
@@ -137,8 +138,9 @@ void run_eval(const EvalFlags& f) {
   nlohmann::json out = a.to_json();
   std::vector<std::string> files;
   const std::string prefix = !f.plots.empty() ? f.plots
-                             : !f.json.empty() ? (fs::path(f.json).parent_path() / fs::path(f.json).stem()).string() + "-"
-                                               : "";
+                             : !f.json.empty()
+                                 ? (fs::path(f.json).parent_path() / fs::path(f.json).stem()).string() + "-"
+                                 : "";
   if (!prefix.empty()) files = write_eval_plots(a, prefix + (f.compare.empty() ? "" : "a-"));
   if (!f.compare.empty()) {
     std::printf("\n");
