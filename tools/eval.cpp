@@ -119,7 +119,7 @@ void print_comparison(const ModelEvaluation& a, const ModelEvaluation& b) {
   };
   auto both = [&](const char* name, auto get) { row(name, a.gaussian ? get(a) : "-", b.gaussian ? get(b) : "-"); };
   both("ELBO (nats)", [&](const ModelEvaluation& r) { return pm(r.elbo); });
-  both("IW-NLL (nats)", [&](const ModelEvaluation& r) { return num(-r.iw_log_px.mean); });
+  both("IW-NLL (nats)", [&](const ModelEvaluation& r) { return pm({-r.iw_log_px.mean, r.iw_log_px.se}); });
   both("IW bits/dim", [&](const ModelEvaluation& r) { return num(r.iw_bits_per_dim); });
   both("avg KL", [&](const ModelEvaluation& r) { return pm(r.surgery.avg_kl); });
   both("KL(q_agg || p)", [&](const ModelEvaluation& r) { return pm(r.surgery.marginal_kl); });
