@@ -11,5 +11,6 @@ void add_train_models(CLI::App& train);  // `lvk train vae|flowvae|...` (models/
 void add_data_command(CLI::App& app);
 void add_quantize_commands(CLI::App& app);       // quantize, kmeans
 void add_bench_quantize_command(CLI::App& app);  // bench quantize
+void add_eval_command(CLI::App& app);            // eval (models/eval.h)
 
 }  // namespace lvk::cli

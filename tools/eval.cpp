@@ -1,0 +1,196 @@
+// `lvk eval CKPT`: ELBO surgery, importance-weighted log-likelihood and latent health of a trained
+// model (models/eval.h), printed as a report, optionally as JSON and PNG plots; --compare runs a
+// second checkpoint on the same data and prints the two side by side. Flags and printing only.
+#include "models/eval.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "models/checkpoint.h"
+#include "runtime/device.h"
+#include "tools/commands.h"
+
+namespace fs = std::filesystem;
+
+namespace lvk::cli {
+
+namespace {
+
+struct EvalFlags {
+  std::string checkpoint, compare, data, json, plots, device = "auto";
+  EvalOptions options;
+};
+
+// A checkpoint file, or a run folder (its newest checkpoint).
+std::string resolve_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    const std::optional<std::string> last = latest_checkpoint(path);
+    LVK_CHECK(last.has_value(), "eval: run folder ", path, " holds no checkpoint (ckpt-*.safetensors)");
+    return *last;
+  }
+  LVK_CHECK(fs::exists(path, ec), "eval: checkpoint ", path, " does not exist");
+  return path;
+}
+
+// --data: empty (the checkpoint's held-out split) | shapes[:N] | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR.
+// Files are read from their test split.
+std::optional<io::DatasetSpec> parse_eval_data(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  io::DatasetSpec spec;
+  const size_t colon = text.find(':');
+  const std::string source = text.substr(0, colon), arg = colon == std::string::npos ? "" : text.substr(colon + 1);
+  if (source == "shapes" || source == "procedural") {
+    spec.source = "shapes";
+    spec.seed = 0x5eed;
+    if (!arg.empty()) spec.count = std::stoll(arg);
+  } else if (source == "mnist" || source == "fashion-mnist" || source == "cifar10") {
+    spec.source = source, spec.dir = arg, spec.split = "test";
+  } else {
+    fail("eval: --data '", text, "' is not shapes[:N], mnist:DIR, fashion-mnist[:DIR] or cifar10:DIR");
+  }
+  return spec;
+}
+
+std::string pm(const Estimate& e) {
+  char buf[64];
+  if (e.se > 0)
+    std::snprintf(buf, sizeof buf, "%.3f ± %.3f", e.mean, e.se);
+  else
+    std::snprintf(buf, sizeof buf, "%.3f", e.mean);
+  return buf;
+}
+
+void print_report(const ModelEvaluation& r) {
+  std::printf("eval %s (%s, step %lld) on %s, %lld images of %lld pixels, %s, %.1f s\n", r.checkpoint.c_str(),
+              r.model.c_str(), static_cast<long long>(r.step), r.data.c_str(), static_cast<long long>(r.points),
+              static_cast<long long>(r.pixels), r.device.c_str(), r.seconds);
+  std::printf("  reconstruction: mse/pixel %.5f, Bernoulli NLL of the means %.3f nats/image\n", r.recon_mse,
+              r.recon_bce);
+  if (r.gaussian) {
+    const SurgeryResult& s = r.surgery;
+    std::printf("  prior %s, latent %lld\n", r.standard_prior ? "N(0, I)" : "learned (RealNVP)",
+                static_cast<long long>(s.dim));
+    std::printf("  ELBO            %s nats  (%.4f bits/dim)\n", pm(r.elbo).c_str(), r.elbo_bits_per_dim);
+    std::printf("    E_q log p(x|z) %s\n", pm(r.recon).c_str());
+    std::printf("    avg KL         %s  (%s; MC on independent draws %s)\n", pm(s.avg_kl).c_str(),
+                s.closed_form_kl ? "closed form" : "Monte Carlo", pm(s.avg_kl_mc).c_str());
+    std::printf("  ELBO surgery (%lld points, %lld draws each):\n", static_cast<long long>(s.points),
+                static_cast<long long>(s.samples_per_point));
+    std::printf("    KL(q_agg || p)  %s\n", pm(s.marginal_kl).c_str());
+    std::printf("    I_q[x; z]       %s  (bound log n = %.3f)\n", pm(s.mutual_info).c_str(), s.log_n);
+    std::printf("    identity: avg KL %.4f = KL(q_agg||p) + MI %.4f, gap %.4f (%.1f standard errors)\n", s.avg_kl.mean,
+                s.marginal_kl.mean + s.mutual_info.mean, s.identity_gap,
+                s.identity_se > 0 ? std::fabs(s.identity_gap) / s.identity_se : 0.0);
+    std::printf(
+        "  IW log-likelihood (S=%lld, %lld images): log p(x) %s nats, NLL %.3f, %.4f bits/dim; "
+        "S-sample ELBO %s\n",
+        static_cast<long long>(r.iw_samples), static_cast<long long>(r.iw_points), pm(r.iw_log_px).c_str(),
+        -r.iw_log_px.mean, r.iw_bits_per_dim, pm(r.iw_mean_log_w).c_str());
+    std::printf("  latent health: %lld of %lld active units (Cov_x E_q[z] > %.2g); KL per dim:",
+                static_cast<long long>(r.health.active_units), static_cast<long long>(s.dim), r.health.threshold);
+    for (double v : r.health.kl_per_dim) std::printf(" %.2f", v);
+    std::printf("\n");
+  }
+  if (r.discrete)
+    std::printf(
+        "  codes: K=%lld at %lld positions, perplexity %.1f, usage %.1f%%, %.4f bits/dim under the uniform "
+        "prior\n",
+        static_cast<long long>(r.codes), static_cast<long long>(r.positions), r.perplexity, 100.0 * r.usage,
+        r.uniform_prior_bits_per_dim);
+  if (!r.gaussian && !r.discrete)
+    std::printf("  (%s exposes no latent view: reconstruction figures only; see models/eval.h)\n", r.model.c_str());
+}
+
+void print_comparison(const ModelEvaluation& a, const ModelEvaluation& b) {
+  std::printf("\n%-28s %22s %22s\n", "", ("A: " + a.model).c_str(), ("B: " + b.model).c_str());
+  auto row = [](const char* name, const std::string& x, const std::string& y) {
+    std::printf("%-28s %22s %22s\n", name, x.c_str(), y.c_str());
+  };
+  auto num = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+    return std::string(buf);
+  };
+  auto both = [&](const char* name, auto get) { row(name, a.gaussian ? get(a) : "-", b.gaussian ? get(b) : "-"); };
+  both("ELBO (nats)", [&](const ModelEvaluation& r) { return pm(r.elbo); });
+  both("IW-NLL (nats)", [&](const ModelEvaluation& r) { return pm({-r.iw_log_px.mean, r.iw_log_px.se}); });
+  both("IW bits/dim", [&](const ModelEvaluation& r) { return num(r.iw_bits_per_dim); });
+  both("avg KL", [&](const ModelEvaluation& r) { return pm(r.surgery.avg_kl); });
+  both("KL(q_agg || p)", [&](const ModelEvaluation& r) { return pm(r.surgery.marginal_kl); });
+  both("I_q[x; z]", [&](const ModelEvaluation& r) { return pm(r.surgery.mutual_info); });
+  both("active units", [&](const ModelEvaluation& r) {
+    return std::to_string(r.health.active_units) + "/" + std::to_string(r.surgery.dim);
+  });
+  row("recon mse/pixel", num(a.recon_mse), num(b.recon_mse));
+}
+
+void run_eval(const EvalFlags& f) {
+  const Device device = parse_device(f.device);
+  const std::optional<io::DatasetSpec> data = parse_eval_data(f.data);
+  const ModelEvaluation a = evaluate_checkpoint(resolve_checkpoint(f.checkpoint), data, f.options, device);
+  print_report(a);
+  nlohmann::json out = a.to_json();
+  std::vector<std::string> files;
+  const std::string prefix = !f.plots.empty() ? f.plots
+                             : !f.json.empty()
+                                 ? (fs::path(f.json).parent_path() / fs::path(f.json).stem()).string() + "-"
+                                 : "";
+  if (!prefix.empty()) files = write_eval_plots(a, prefix + (f.compare.empty() ? "" : "a-"));
+  if (!f.compare.empty()) {
+    std::printf("\n");
+    const ModelEvaluation b = evaluate_checkpoint(resolve_checkpoint(f.compare), data, f.options, device);
+    print_report(b);
+    print_comparison(a, b);
+    out = {{"a", out}, {"b", b.to_json()}};
+    if (!prefix.empty())
+      for (const std::string& file : write_eval_plots(b, prefix + "b-")) files.push_back(file);
+  }
+  if (!f.json.empty()) {
+    std::ofstream file(f.json);
+    file << out.dump(2) << "\n";
+    LVK_CHECK(file.good(), "eval: cannot write --json ", f.json);
+    files.push_back(f.json);
+  }
+  for (const std::string& file : files) std::printf("wrote %s\n", file.c_str());
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto f = std::make_shared<EvalFlags>();
+  CLI::App* cmd = app.add_subcommand("eval", "ELBO surgery, IW log-likelihood and latent health of a checkpoint");
+  cmd->add_option("checkpoint", f->checkpoint, "checkpoint file or run folder (its newest checkpoint)")->required();
+  cmd->add_option("--data", f->data,
+                  "shapes[:N] | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR (test split); default: the run's "
+                  "held-out data");
+  cmd->add_option("--points", f->options.points, "n: images for surgery, health and reconstruction")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--samples", f->options.samples, "S: importance samples per image")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd->add_option("--iw-points", f->options.iw_points, "images for the IW log-likelihood (0: min(n, 500))")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--surgery-samples", f->options.surgery_samples, "draws of z per image for q_agg expectations")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", f->options.batch, "encoder batch")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--chunk", f->options.chunk_rows, "decoder rows per chunk")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", f->options.seed, "seed of every Monte Carlo draw")->capture_default_str();
+  cmd->add_option("--json", f->json, "write the report as JSON (plots go beside it unless --plots)");
+  cmd->add_option("--plots", f->plots, "path prefix of the PNG plots");
+  cmd->add_option("--compare", f->compare, "a second checkpoint, evaluated on the same data and shown beside");
+  cmd->add_option("--device", f->device, "auto|cpu|cuda")->capture_default_str();
+  cmd->callback([f] { run_eval(*f); });
+}
+
+}  // namespace lvk::cli
