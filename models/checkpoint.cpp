@@ -53,6 +53,7 @@ void save_checkpoint(const std::string& dir, const CheckpointState& s, int keep)
       {"loader", nlohmann::json{{"seed", s.loader.seed}, {"epoch", s.loader.epoch}, {"position", s.loader.position}}
                      .dump()},
       {"nonfinite_skipped", std::to_string(s.nonfinite_skipped)},
+      {"image", nlohmann::json{s.image.channels, s.image.height, s.image.width}.dump()},
       {"config", s.config_json}};
   io::save_tensors(checkpoint_path(dir, s.step), tensors, metadata);  // atomic: throws before replacing anything
   std::vector<fs::path> all = checkpoints_in(dir);
@@ -83,8 +84,10 @@ CheckpointState load_checkpoint(const std::string& path, Device device) {
     const nlohmann::json loader = nlohmann::json::parse(meta("loader"));
     s.loader = {loader.at("seed").get<uint64_t>(), loader.at("epoch").get<int64_t>(),
                 loader.at("position").get<int64_t>()};
+    const nlohmann::json image = nlohmann::json::parse(meta("image"));
+    s.image = {image.at(0).get<int64_t>(), image.at(1).get<int64_t>(), image.at(2).get<int64_t>()};
   } catch (const std::exception& e) {
-    fail("checkpoint ", path, ": unreadable step or loader metadata (", e.what(), ")");
+    fail("checkpoint ", path, ": unreadable step, loader or image metadata (", e.what(), ")");
   }
   s.config_json = meta("config");
   for (const io::SafetensorsEntry& e : file.tensors) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "models/image_shape.h"
 #include "models/module.h"
 #include "runtime/io/dataset.h"
 
@@ -19,6 +20,7 @@ struct CheckpointState {
   io::LoaderState loader;
   int64_t nonfinite_skipped = 0;
   std::string config_json;
+  ImageShape image;  // the images the model was built for
   ParameterList params, buffers, optimizer;
 };
 

@@ -5,10 +5,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "models/checkpoint.h"
 #include "models/eval.h"
-#include "models/model_factory.h"
-#include "models/trainer.h"
+#include "models/saved_model.h"
 #include "runtime/ops/gaussian.h"
 #include "runtime/tape.h"
 
@@ -18,18 +16,6 @@ namespace {
 
 constexpr double kLn2 = 0.6931471805599453;
 constexpr int64_t kPlotPoints = 2000;  // points of the projection plot (and of the prior samples)
-
-// The split a run held out while training (models/trainer.cpp): the shapes eval seed, or "test".
-io::DatasetSpec held_out_spec(const io::DatasetSpec& trained_on) {
-  io::DatasetSpec spec = trained_on;
-  if (spec.source == "shapes") {
-    spec.seed = trained_on.seed + 0x5eed;
-    spec.count = std::max<int64_t>(512, trained_on.count / 10);
-  } else {
-    spec.split = "test";
-  }
-  return spec;
-}
 
 void check_options(const EvalOptions& o) {
   LVK_CHECK(o.points >= 1 && o.samples >= 1 && o.batch >= 1 && o.chunk_rows >= 1 && o.surgery_samples >= 1 &&
@@ -49,22 +35,15 @@ ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional
                                     const EvalOptions& o, Device device) {
   const auto start = std::chrono::steady_clock::now();
   check_options(o);
-  std::error_code ec;
-  LVK_CHECK(std::filesystem::is_regular_file(path, ec), "eval: checkpoint ", path, " does not exist or is not a file");
-  CheckpointState ckpt = load_checkpoint(path, device);
-  const nlohmann::json saved = nlohmann::json::parse(ckpt.config_json, nullptr, false);
-  LVK_CHECK(!saved.is_discarded() && saved.is_object(), "eval: ", path,
-            " has no readable run config in its metadata; was it written by `lvk train`?");
-  const TrainConfig config = TrainConfig::from_json(saved);
-  const io::DatasetSpec spec = data ? *data : held_out_spec(config.data);
+  SavedModel saved = load_saved_model(path, device);
+  const io::DatasetSpec spec = data ? *data : held_out_spec(saved.config.data);
   const io::ImageDataset images = io::open_dataset(spec);
-  const ImageShape shape{images.channels, images.height, images.width};
-  InitStream init(config.seed);
-  std::unique_ptr<GenerativeModel> model = make_model(config.model, config.model_options, shape, init, device);
-  assign_named(path.c_str(), model->parameters(), ckpt.params);
-  assign_named(path.c_str(), model->buffers(), ckpt.buffers);
-  ModelEvaluation r = evaluate_model(*model, images, config.binarize, o, device);
-  r.checkpoint = path, r.step = ckpt.step;
+  LVK_CHECK(images.channels == saved.image.channels && images.height == saved.image.height &&
+                images.width == saved.image.width,
+            "eval: ", images.name, " has images [", images.channels, ", ", images.height, ", ", images.width,
+            "] but ", saved.path, " was trained on ", saved.image.str());
+  ModelEvaluation r = evaluate_model(*saved.model, images, saved.config.binarize, o, device);
+  r.checkpoint = saved.path, r.step = saved.step;
   r.data = images.name + (spec.source == "shapes" ? "" : ":" + spec.split);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;

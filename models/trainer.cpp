@@ -46,15 +46,8 @@ void append_metrics(const std::string& path, const nlohmann::json& line) {
 // Datasets for training and held-out evaluation. A source with only a test split (e.g. the MNIST
 // test set alone) trains on its first 90% and evaluates on the rest.
 std::pair<io::ImageDataset, io::ImageDataset> open_train_eval(const io::DatasetSpec& spec) {
-  if (spec.source == "shapes") {
-    io::DatasetSpec eval = spec;
-    eval.seed = spec.seed + 0x5eed;
-    eval.count = std::max<int64_t>(512, spec.count / 10);
-    return {io::open_dataset(spec), io::open_dataset(eval)};
-  }
-  io::DatasetSpec test = spec;
-  test.split = "test";
-  io::ImageDataset held_out = io::open_dataset(test);
+  if (spec.source == "shapes") return {io::open_dataset(spec), io::open_dataset(held_out_spec(spec))};
+  io::ImageDataset held_out = io::open_dataset(held_out_spec(spec));
   try {
     return {io::open_dataset(spec), std::move(held_out)};
   } catch (const Error&) {
@@ -86,6 +79,17 @@ void write_grid(const std::string& path, const Tensor& images, int cols) {
 }
 
 }  // namespace
+
+io::DatasetSpec held_out_spec(const io::DatasetSpec& trained_on) {
+  io::DatasetSpec spec = trained_on;
+  if (spec.source == "shapes") {
+    spec.seed = trained_on.seed + 0x5eed;
+    spec.count = std::max<int64_t>(512, trained_on.count / 10);
+  } else {
+    spec.split = "test";
+  }
+  return spec;
+}
 
 nlohmann::json TrainConfig::to_json() const {
   return {{"model", model},
@@ -302,6 +306,7 @@ void Trainer::save() {
   s.loader = loader_->state();
   s.nonfinite_skipped = nonfinite_skipped_;
   s.config_json = config_.to_json().dump();
+  s.image = {train_data_.channels, train_data_.height, train_data_.width};
   s.params = model_->parameters();
   s.buffers = model_->buffers();
   s.optimizer = adam_->state();

@@ -44,6 +44,10 @@ struct TrainConfig {
   static TrainConfig from_json(const nlohmann::json& j);  // unknown keys are an error
 };
 
+// The held-out data of a run trained on `trained_on`: the test split, or for the procedural shapes
+// a disjoint set drawn with another seed.
+io::DatasetSpec held_out_spec(const io::DatasetSpec& trained_on);
+
 struct StepReport {
   int64_t step = 0, total = 0;  // 1-based step just taken
   std::vector<std::pair<std::string, double>> figures;  // loss terms, stats, lr, grad_norm

@@ -256,7 +256,8 @@ TEST_F(EvalTrained, BadCheckpointsGiveClearErrors) {
   EXPECT_LVK_ERROR(evaluate_checkpoint(checkpoint_, std::nullopt, bad, Device::cpu()), "samples=0");
   io::DatasetSpec other;
   other.source = "shapes", other.side = 16, other.count = 64;  // the model was built for 12x12
-  EXPECT_LVK_ERROR(evaluate_checkpoint(checkpoint_, other, {}, Device::cpu()), "enc.0.weight");
+  EXPECT_LVK_ERROR(evaluate_checkpoint(checkpoint_, other, {}, Device::cpu()),
+                   "has images [1, 16, 16] but " + checkpoint_ + " was trained on [1, 12, 12]");
 }
 
 // A stand-in for the VQ-VAE / dVAE: 4 positions per image whose code is the quadrant's mean pixel

@@ -2,7 +2,6 @@
 // --config JSON file; the run's full settings are written to <out>/config.json.
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -19,7 +18,7 @@ namespace {
 
 struct TrainFlags {
   std::string config_file, data, device = "auto", out;
-  std::map<std::string, std::string> set;  // model options as key=JSON value
+  std::vector<std::string> set;  // model options as KEY=VALUE, VALUE read as JSON (bare words: strings)
   int64_t steps = 0, epochs = 0, batch = 0, latent = 0, hidden = 0, channels = 0, codes = 0, code_dim = 0;
   double lr = 0;
   int64_t seed = -1;
@@ -66,7 +65,10 @@ void run_training(const std::string& kind, const TrainFlags& f) {
                                                    {"codes", f.codes},   {"code_dim", f.code_dim}};
   for (const auto& [key, value] : sizes)
     if (value) config.model_options[key] = value;
-  for (const auto& [key, value] : f.set) {
+  for (const std::string& item : f.set) {
+    const size_t eq = item.find('=');
+    LVK_CHECK(eq != std::string::npos && eq > 0, "train: --set '", item, "' is not KEY=VALUE");
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
     const nlohmann::json v = nlohmann::json::parse(value, nullptr, false);
     config.model_options[key] = v.is_discarded() ? nlohmann::json(value) : v;  // bare words are strings
   }
@@ -117,7 +119,7 @@ void add_train_models(CLI::App& train) {
     cmd->add_option("--channels", f->channels, "conv channels")->check(CLI::PositiveNumber);
     cmd->add_option("--codes", f->codes, "codebook size K (VQ and dVAE)")->check(CLI::PositiveNumber);
     cmd->add_option("--code-dim", f->code_dim, "code dimension C (VQ and dVAE)")->check(CLI::PositiveNumber);
-    cmd->add_option("--set", f->set, "model option KEY=VALUE (VALUE as JSON), repeatable")->delimiter(',');
+    cmd->add_option("--set", f->set, "model option KEY=VALUE (VALUE as JSON), repeatable");
     cmd->callback([kind, f] { run_training(kind, *f); });
   }
 }
