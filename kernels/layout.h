@@ -6,11 +6,11 @@
 
 namespace lvk::kernels {
 
-#define LVK_LAYOUT_DECLS(...)                                                                               \
-  /* out[b, j, i] = in[b, i, j] for every b < batch, i < rows, j < cols (a batch of matrix transposes). */ \
-  /* NCHW -> NHWC is (rows = C, cols = H*W); NHWC -> NCHW is (rows = H*W, cols = C). */                  \
-  void swap_last_axes(float* out /* [batch, cols, rows] */, const float* in /* [batch, rows, cols] */,      \
-                      index_t batch, index_t rows, index_t cols __VA_ARGS__);
+#define LVK_LAYOUT_DECLS(...)                                                                                         \
+  /* out[b, j, i] = in[b, i, j] for every b < batch, i < rows, j < cols (a batch of matrix transposes). */            \
+  /* NCHW -> NHWC is (rows = C, cols = H*W); NHWC -> NCHW is (rows = H*W, cols = C). */                               \
+  void swap_last_axes(float* out /* [batch, cols, rows] */, const float* in /* [batch, rows, cols] */, index_t batch, \
+                      index_t rows, index_t cols __VA_ARGS__);
 
 namespace cpu {
 LVK_LAYOUT_DECLS()

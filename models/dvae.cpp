@@ -15,10 +15,10 @@ namespace lvk {
 
 DvaeOptions DvaeOptions::from_json(const nlohmann::json& j) {
   const char* what = "dvae";
-  check_known_keys(what, j,
-                   {"codes", "code_dim", "channels", "res_blocks", "res_hidden", "hard", "temperature", "tau_max",
-                    "tau_min", "anneal_steps", "kl_weight", "kl_weight_start", "kl_warmup", "decoder",
-                    "decoder_logvar"});
+  check_known_keys(
+      what, j,
+      {"codes", "code_dim", "channels", "res_blocks", "res_hidden", "hard", "temperature", "tau_max", "tau_min",
+       "anneal_steps", "kl_weight", "kl_weight_start", "kl_warmup", "decoder", "decoder_logvar"});
   DvaeOptions o;
   read_option(what, j, "codes", o.codes);
   read_option(what, j, "code_dim", o.code_dim);
@@ -106,8 +106,8 @@ Dvae::Dvae(const DvaeOptions& o, const ImageShape& shape, InitStream& init, Devi
   enc_logits_ = std::make_unique<Conv2d>(o.channels, o.codes, 1, init, device, pointwise);
   // N(0, 1) entries like torch.nn.Embedding; kaiming_normal with fan_in 2 is exactly that, drawn on
   // the host so every device starts from the same bits.
-  codebook_ = make_parameter(init_parameter({o.codes, o.code_dim}, Init::kaiming_normal, 2, o.code_dim, init.seed(),
-                                            init.take(), device));
+  codebook_ = make_parameter(
+      init_parameter({o.codes, o.code_dim}, Init::kaiming_normal, 2, o.code_dim, init.seed(), init.take(), device));
   dec_in_ = std::make_unique<Conv2d>(o.code_dim, o.channels, 1, init, device, pointwise);
   for (int64_t i = 0; i < o.res_blocks; ++i) dec_res_.emplace_back(o.channels, o.res_hidden, init, device);
   dec_up_.emplace_back(o.channels, o.channels, 4, init, device, up);
@@ -160,10 +160,8 @@ ModelOutput Dvae::forward(const Tensor& x, const StepInfo& info) {
   result.loss = add(recon, scale(kl, w));
   result.terms = {{"recon", recon}, {"kl", kl}, {"elbo", scale(add(recon, kl), -1.0f)}};
   const std::vector<int64_t> counts = code_counts(q.index, options_.codes);
-  result.stats = {{"tau", tau},
-                  {"kl_weight", w},
-                  {"perplexity", counts_perplexity(counts)},
-                  {"usage", counts_usage(counts)}};
+  result.stats = {
+      {"tau", tau}, {"kl_weight", w}, {"perplexity", counts_perplexity(counts)}, {"usage", counts_usage(counts)}};
   return result;
 }
 

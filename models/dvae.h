@@ -7,10 +7,9 @@
 //   loss    = recon + w(step) * kl      (w warms up from kl_weight_start to kl_weight)
 // The prior is uniform and independent per position, so sampling draws each code uniformly.
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/conv_layers.h"
 #include "models/generative.h"
@@ -20,21 +19,21 @@
 namespace lvk {
 
 struct DvaeOptions {
-  int64_t codes = 512;              // K
-  int64_t code_dim = 64;            // C
-  int64_t channels = 64;            // conv width of encoder and decoder
-  int64_t res_blocks = 2;           // residual blocks in each of encoder and decoder
-  int64_t res_hidden = 32;          // their 3x3 conv width
-  bool hard = false;                // straight-through one-hot samples
+  int64_t codes = 512;                 // K
+  int64_t code_dim = 64;               // C
+  int64_t channels = 64;               // conv width of encoder and decoder
+  int64_t res_blocks = 2;              // residual blocks in each of encoder and decoder
+  int64_t res_hidden = 32;             // their 3x3 conv width
+  bool hard = false;                   // straight-through one-hot samples
   std::string temperature = "cosine";  // constant | exponential | cosine
   double tau_max = 1.0;
   double tau_min = 1.0 / 16.0;
   int64_t anneal_steps = 5000;
-  float kl_weight = 1.0f;           // w after the warm-up (1 is the ELBO)
-  float kl_weight_start = 0.0f;     // w at step 0
-  int64_t kl_warmup = 500;          // steps of the linear warm-up; 0: w = kl_weight throughout
+  float kl_weight = 1.0f;             // w after the warm-up (1 is the ELBO)
+  float kl_weight_start = 0.0f;       // w at step 0
+  int64_t kl_warmup = 500;            // steps of the linear warm-up; 0: w = kl_weight throughout
   std::string decoder = "bernoulli";  // bernoulli (logits) or gaussian (means, fixed variance)
-  float decoder_logvar = -2.0f;     // log sigma^2 of the Gaussian decoder
+  float decoder_logvar = -2.0f;       // log sigma^2 of the Gaussian decoder
 
   static DvaeOptions from_json(const nlohmann::json& j);  // unknown keys are an error
   nlohmann::json to_json() const;

@@ -11,7 +11,9 @@
 #include "models/model_factory.h"
 #include "models/trainer.h"
 #include "runtime/ops/basic.h"
+#include "runtime/ops/categorical.h"
 #include "runtime/ops/gumbel.h"
+#include "runtime/ops/nn.h"
 #include "runtime/philox.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
@@ -77,7 +79,8 @@ TEST(Dvae, BadOptionsAreNamed) {
   EXPECT_LVK_ERROR(Dvae(tiny_options(), ImageShape{1, 6, 8}, init, Device::cpu()), "multiples of 4");
   InitStream init2(1);
   Dvae model(tiny_options(), ImageShape{1, 4, 4}, init2, Device::cpu());
-  EXPECT_LVK_ERROR(model.forward(images(2, 8, 1, Device::cpu()), StepInfo{}), "dvae: expected images [B >= 1, 1, 4, 4]");
+  EXPECT_LVK_ERROR(model.forward(images(2, 8, 1, Device::cpu()), StepInfo{}),
+                   "dvae: expected images [B >= 1, 1, 4, 4]");
   EXPECT_LVK_ERROR(model.sample(0, 1, 2), "dvae: sample count n=0");
   EXPECT_LVK_ERROR(make_model("dvae", J{{"hard", 3}}, ImageShape{1, 8, 8}, init2, Device::cpu()),
                    "option 'hard' has the wrong type");
@@ -126,8 +129,7 @@ TEST(Dvae, LossTermsMatchAHandComputation) {
       y[static_cast<size_t>(r * k + j)] = static_cast<float>(std::exp(v[static_cast<size_t>(j)] - vmax) / zy);
   }
   kl /= static_cast<double>(b);
-  const std::vector<float> dec =
-      model.decode_codes(Tensor::from_vector(y, {n, k}), b).to_vector<float>();
+  const std::vector<float> dec = model.decode_codes(Tensor::from_vector(y, {n, k}), b).to_vector<float>();
   const std::vector<float> xv = x.to_vector<float>();
   double recon = 0.0;  // Bernoulli NLL: softplus(o) - x * o, summed per image
   for (size_t i = 0; i < xv.size(); ++i)
@@ -208,10 +210,26 @@ TEST(Dvae, HardSamplesAreOneHotAndStillTrainTheEncoder) {
     for (float v : p.grad().to_vector<float>()) norm += double(v) * v;
     EXPECT_GT(norm, 0.0) << name << " gets no gradient through the straight-through sample";
   }
-  // Hard reconstructions decode exactly one code per position: equal to decoding the argmax one-hot.
+  // Hard reconstructions decode exactly one code per position: the argmax one-hot.
   const Tensor r = model.reconstruct(x);
   EXPECT_EQ(r.shape(), x.shape());
   for (float v : r.to_vector<float>()) EXPECT_TRUE(v >= 0.0f && v <= 1.0f);
+  NoGrad no_grad;
+  const Tensor logits = model.encode_logits(x);
+  EXPECT_EQ(r.to_vector<float>(), sigmoid(model.decode_codes(one_hot(argmax_last(logits), 3), 2)).to_vector<float>());
+}
+
+TEST(Dvae, SoftReconstructionsDecodeThePosteriorMean) {
+  InitStream init(3);
+  Dvae model(tiny_options(), ImageShape{1, 8, 8}, init, Device::cpu());
+  const Tensor x = images(2, 8, 4, Device::cpu());
+  NoGrad no_grad;
+  const Tensor logits = model.encode_logits(x);
+  EXPECT_EQ(model.reconstruct(x).to_vector<float>(),
+            sigmoid(model.decode_codes(softmax_last(logits), 2)).to_vector<float>());
+  // Not the argmax decode: soft and hard reconstructions differ.
+  EXPECT_NE(model.reconstruct(x).to_vector<float>(),
+            sigmoid(model.decode_codes(one_hot(argmax_last(logits), 3), 2)).to_vector<float>());
 }
 
 TEST(Dvae, SamplesComeFromTheUniformPriorDeterministically) {
@@ -224,8 +242,7 @@ TEST(Dvae, SamplesComeFromTheUniformPriorDeterministically) {
   for (float v : a.to_vector<float>()) EXPECT_TRUE(v > 0.0f && v < 1.0f);
   // The prior draw itself: Gumbel-max over equal logits is uniform; 20000 positions over K = 4
   // codes, each count within 5 sigma of 5000.
-  const GumbelSoftmaxResult draw =
-      gumbel_softmax(Tensor::zeros({20000, 4}), {1.0f, true, 9, 4});
+  const GumbelSoftmaxResult draw = gumbel_softmax(Tensor::zeros({20000, 4}), {1.0f, true, 9, 4});
   const std::vector<int64_t> counts = [&] {
     std::vector<int64_t> c(4, 0);
     for (int32_t i : draw.index.to_vector<int32_t>()) ++c[static_cast<size_t>(i)];
@@ -243,9 +260,10 @@ std::string fresh_dir(const std::string& name) {
 TrainConfig dvae_config(const std::string& out) {
   TrainConfig c;
   c.model = "dvae";
-  c.model_options = {{"codes", 16},         {"code_dim", 8},   {"channels", 16},       {"res_blocks", 1},
-                     {"res_hidden", 8},     {"temperature", "exponential"}, {"tau_min", 0.25}, {"anneal_steps", 4},
-                     {"kl_weight_start", 0.0}, {"kl_warmup", 4}};
+  c.model_options = {{"codes", 16},     {"code_dim", 8},     {"channels", 16},
+                     {"res_blocks", 1}, {"res_hidden", 8},   {"temperature", "exponential"},
+                     {"tau_min", 0.25}, {"anneal_steps", 4}, {"kl_weight_start", 0.0},
+                     {"kl_warmup", 4}};
   c.data.source = "shapes";
   c.data.count = 256;
   c.data.side = 12;

@@ -29,7 +29,8 @@ TEST_P(LayoutTest, ChannelsLastMatchesNaivePermute) {
       for (int64_t ch = 0; ch < c; ++ch)
         for (int64_t i = 0; i < h; ++i)
           for (int64_t j = 0; j < w; ++j)
-            expected[static_cast<size_t>(((n * h + i) * w + j) * c + ch)] = xv[static_cast<size_t>(((n * c + ch) * h + i) * w + j)];
+            expected[static_cast<size_t>(((n * h + i) * w + j) * c + ch)] =
+                xv[static_cast<size_t>(((n * c + ch) * h + i) * w + j)];
     EXPECT_TRUE(all_close(y.to_vector<float>(), expected, 0.0, 0.0));
     // The inverse move restores x exactly.
     EXPECT_EQ(to_channels_first(y).to_vector<float>(), xv);
@@ -74,12 +75,11 @@ TEST_P(LayoutTest, SoftmaxLastMatchesNaiveAndDifferentiates) {
 
 TEST_P(LayoutTest, ArgmaxAndOneHot) {
   // Row 1 ties between columns 0 and 2: the lowest index wins.
-  const Tensor x = Tensor::from_vector<float>({0.1f, 0.5f, -1.0f, 2.0f, 1.0f, 2.0f, -3.0f, -2.0f, -2.5f}, {3, 3},
-                                              device());
+  const Tensor x =
+      Tensor::from_vector<float>({0.1f, 0.5f, -1.0f, 2.0f, 1.0f, 2.0f, -3.0f, -2.0f, -2.5f}, {3, 3}, device());
   const Tensor index = argmax_last(x);
   EXPECT_EQ(index.to_vector<int32_t>(), (std::vector<int32_t>{1, 0, 1}));
-  EXPECT_EQ(one_hot(index, 4).to_vector<float>(),
-            (std::vector<float>{0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0}));
+  EXPECT_EQ(one_hot(index, 4).to_vector<float>(), (std::vector<float>{0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0}));
   EXPECT_EQ(one_hot(index, 4).shape(), Shape({3, 4}));
   EXPECT_LVK_ERROR(one_hot(x, 3), "one_hot");
   EXPECT_LVK_ERROR(one_hot(index, 0), "one_hot: k=0");

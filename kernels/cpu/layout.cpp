@@ -1,8 +1,8 @@
 // CPU twins of kernels/layout.h. Blocked so both the reads and the writes stay within a few cache
 // lines per tile; the result is a pure permutation, so blocking cannot change a value.
-#include <algorithm>
-
 #include "kernels/layout.h"
+
+#include <algorithm>
 
 namespace lvk::kernels::cpu {
 

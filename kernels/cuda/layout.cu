@@ -23,7 +23,8 @@ __global__ void swap_last_axes_kernel(float* __restrict__ out, const float* __re
   for (int64_t b = blockIdx.z; b < batch; b += gridDim.z) {
     const float* src = in + b * plane;
     float* dst = out + b * plane;
-    for (int64_t i0 = static_cast<int64_t>(blockIdx.y) * kTile; i0 < rows; i0 += static_cast<int64_t>(gridDim.y) * kTile) {
+    for (int64_t i0 = static_cast<int64_t>(blockIdx.y) * kTile; i0 < rows;
+         i0 += static_cast<int64_t>(gridDim.y) * kTile) {
       for (int r = threadIdx.y; r < kTile; r += kRowsPerPass) {
         const int64_t i = i0 + r, j = j0 + threadIdx.x;
         if (i < rows && j < cols) tile[r][threadIdx.x] = src[i * cols + j];
