@@ -345,27 +345,42 @@ TEST(Dvae, ResumeContinuesBitIdenticallyOnTheCpu) {
     EXPECT_EQ(sa.params[i].second.to_vector<float>(), sb.params[i].second.to_vector<float>()) << sa.params[i].first;
 }
 
+// 200 steps of batch 16 on 16x16 shapes (K = 16, C = 8, 16 channels). Measured on the shared 2-core
+// CPU: the mean loss of the first 10 steps is 184.0 (soft) and 179.8 (hard), of the last 10 54.1 and
+// 62.6 (falls of 3.4x and 2.9x; recon alone 184 -> 47). The asserted 2x leaves a margin.
 TEST(Dvae, LossFallsOnTheProceduralShapes) {
-  TrainConfig c = dvae_config(fresh_dir("falls"));
-  c.model_options["anneal_steps"] = 200;
-  c.model_options["kl_warmup"] = 100;
-  c.data.side = 16;
-  c.data.count = 512;
-  c.steps = 200;
-  c.batch = 16;
-  c.warmup = 10;
-  c.checkpoint_every = 1000;
-  c.eval_every = 1000;
-  Trainer t(c, Device::cpu(), false);
-  std::vector<double> recon;
-  t.run([&](const StepReport& r) { recon.push_back(figure(r, "recon")); }, [](const EvalReport&) {});
-  ASSERT_EQ(recon.size(), 200u);
-  double first = 0.0, last = 0.0;
-  for (size_t i = 0; i < 10; ++i) first += recon[i] / 10.0, last += recon[recon.size() - 10 + i] / 10.0;
-  RecordProperty("recon_first10", std::to_string(first));
-  RecordProperty("recon_last10", std::to_string(last));
-  std::printf("dvae recon (nats/image): first 10 steps %.2f, last 10 steps %.2f\n", first, last);
-  EXPECT_LT(last, first / 2.0) << "first " << first << " last " << last;
+  for (const bool hard : {false, true}) {
+    SCOPED_TRACE(hard ? "hard" : "soft");
+    TrainConfig c = dvae_config(fresh_dir(hard ? "falls_hard" : "falls_soft"));
+    c.model_options["anneal_steps"] = 200;
+    c.model_options["kl_warmup"] = 100;
+    c.model_options["hard"] = hard;
+    c.data.side = 16;
+    c.data.count = 512;
+    c.steps = 200;
+    c.batch = 16;
+    c.warmup = 10;
+    c.checkpoint_every = 1000;
+    c.eval_every = 1000;
+    Trainer t(c, Device::cpu(), false);
+    std::vector<double> loss, recon;
+    t.run(
+        [&](const StepReport& r) {
+          loss.push_back(figure(r, "loss"));
+          recon.push_back(figure(r, "recon"));
+        },
+        [](const EvalReport&) {});
+    ASSERT_EQ(loss.size(), 200u);
+    auto mean10 = [](const std::vector<double>& v, size_t from) {
+      double m = 0.0;
+      for (size_t i = from; i < from + 10; ++i) m += v[i] / 10.0;
+      return m;
+    };
+    const double first = mean10(loss, 0), last = mean10(loss, loss.size() - 10);
+    std::printf("dvae %s: loss first 10 steps %.2f, last 10 steps %.2f (recon %.2f -> %.2f)\n", hard ? "hard" : "soft",
+                first, last, mean10(recon, 0), mean10(recon, recon.size() - 10));
+    EXPECT_LT(last, first / 2.0) << "first " << first << " last " << last;
+  }
 }
 
 TEST(DvaeCuda, OneStepMatchesTheCpu) {
