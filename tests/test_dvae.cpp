@@ -409,9 +409,11 @@ TEST(DvaeCuda, OneStepMatchesTheCpu) {
   for (size_t i = 0; i < a.terms.size(); ++i)
     EXPECT_NEAR(b.terms[i].second.item(), a.terms[i].second.item(), 1e-4 * std::fabs(a.terms[i].second.item()) + 1e-4)
         << a.terms[i].first;
+  // cuDNN/cuBLAS sum in another order than the CPU twins and the noise uses logf: float-level
+  // differences only, well inside these tolerances for gradients of order 1.
   const ParameterList pa = cpu.parameters(), pb = gpu.parameters();
   for (size_t i = 0; i < pa.size(); ++i)
-    EXPECT_TRUE(all_close(pb[i].second.grad().to(Device::cpu()), pa[i].second.grad(), 1e-4, 1e-3)) << pa[i].first;
+    EXPECT_TRUE(all_close(pb[i].second.grad().to(Device::cpu()), pa[i].second.grad(), 1e-3, 2e-3)) << pa[i].first;
   EXPECT_TRUE(all_close(gpu.sample(3, 1, 2).to(Device::cpu()), cpu.sample(3, 1, 2), 1e-4, 1e-3));
   EXPECT_TRUE(all_close(gpu.reconstruct(x.to(dev)).to(Device::cpu()), cpu.reconstruct(x), 1e-4, 1e-3));
 }
