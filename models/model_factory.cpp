@@ -1,11 +1,12 @@
 #include "models/model_factory.h"
 
+#include "models/dvae.h"
 #include "models/vae.h"
 
 namespace lvk {
 
 const std::vector<std::string>& model_kinds() {
-  static const std::vector<std::string> kinds = {"vae", "flowvae"};
+  static const std::vector<std::string> kinds = {"vae", "flowvae", "dvae"};
   return kinds;
 }
 
@@ -18,6 +19,9 @@ std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohm
     LVK_CHECK((kind == "flowvae") == (vo.prior == "realnvp"), kind, ": prior '", vo.prior, "' contradicts the model kind");
     return std::make_unique<Vae>(vo, shape, init, device);
   }
+  if (kind == "dvae")
+    return std::make_unique<Dvae>(DvaeOptions::from_json(options.is_null() ? nlohmann::json::object() : options), shape,
+                                  init, device);
   std::string known;
   for (const std::string& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
   fail("train: unknown model '", kind, "'; known models: ", known);

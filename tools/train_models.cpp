@@ -20,6 +20,7 @@ struct TrainFlags {
   std::string config_file, data, device = "auto", out;
   std::vector<std::string> set;  // model options as KEY=VALUE, VALUE read as JSON (bare words: strings)
   int64_t steps = 0, epochs = 0, batch = 0, latent = 0, hidden = 0, channels = 0, codes = 0, code_dim = 0;
+  int64_t log_every = 0, eval_every = 0, checkpoint_every = 0;
   double lr = 0;
   int64_t seed = -1;
   bool resume = false, binarize = false;
@@ -61,6 +62,9 @@ void run_training(const std::string& kind, const TrainFlags& f) {
   if (f.seed >= 0) config.seed = static_cast<uint64_t>(f.seed);
   if (!f.out.empty()) config.out = f.out;
   if (f.binarize) config.binarize = true;
+  if (f.log_every) config.log_every = f.log_every;
+  if (f.eval_every) config.eval_every = f.eval_every;
+  if (f.checkpoint_every) config.checkpoint_every = f.checkpoint_every;
   const std::pair<const char*, int64_t> sizes[] = {{"latent", f.latent}, {"hidden", f.hidden}, {"channels", f.channels},
                                                    {"codes", f.codes},   {"code_dim", f.code_dim}};
   for (const auto& [key, value] : sizes)
@@ -112,6 +116,10 @@ void add_train_models(CLI::App& train) {
     cmd->add_option("--lr", f->lr, "peak learning rate")->check(CLI::PositiveNumber);
     cmd->add_option("--seed", f->seed, "seed for weights, data order and noise")->check(CLI::NonNegativeNumber);
     cmd->add_option("--out", f->out, "run folder (default runs/<model>)");
+    cmd->add_option("--log-every", f->log_every, "steps between log lines when not on a terminal")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--eval-every", f->eval_every, "steps between held-out evaluations")->check(CLI::PositiveNumber);
+    cmd->add_option("--checkpoint-every", f->checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
     cmd->add_flag("--resume", f->resume, "continue the run in --out from its newest checkpoint");
     cmd->add_flag("--binarize", f->binarize, "dynamically binarise the images (Bernoulli decoders)");
     cmd->add_option("--latent", f->latent, "latent dimensions")->check(CLI::PositiveNumber);
