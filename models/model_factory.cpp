@@ -1,11 +1,13 @@
 #include "models/model_factory.h"
 
 #include "models/vae.h"
+#include "models/vqvae.h"
+#include "models/vqvae2.h"
 
 namespace lvk {
 
 const std::vector<std::string>& model_kinds() {
-  static const std::vector<std::string> kinds = {"vae", "flowvae"};
+  static const std::vector<std::string> kinds = {"vae", "flowvae", "vqvae", "vqvae2"};
   return kinds;
 }
 
@@ -17,6 +19,11 @@ std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohm
     VaeOptions vo = VaeOptions::from_json(o);
     LVK_CHECK((kind == "flowvae") == (vo.prior == "realnvp"), kind, ": prior '", vo.prior, "' contradicts the model kind");
     return std::make_unique<Vae>(vo, shape, init, device);
+  }
+  if (kind == "vqvae" || kind == "vqvae2") {
+    const VqVaeOptions vo = VqVaeOptions::from_json(options.is_null() ? nlohmann::json::object() : options, kind.c_str());
+    if (kind == "vqvae") return std::make_unique<VqVae>(vo, shape, init, device);
+    return std::make_unique<VqVae2>(vo, shape, init, device);
   }
   std::string known;
   for (const std::string& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
