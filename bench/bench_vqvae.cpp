@@ -44,8 +44,8 @@ void BM_vqvae_train_step(benchmark::State& state) {
     model.after_step(x, info);
   });
   state.SetItemsProcessed(state.iterations() * batch);
-  state.counters["images_per_s"] = benchmark::Counter(static_cast<double>(state.iterations() * batch),
-                                                      benchmark::Counter::kIsRate);
+  state.counters["images_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
 }
 
 BENCHMARK(BM_vqvae_train_step)

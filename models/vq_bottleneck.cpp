@@ -76,6 +76,14 @@ VqBottleneck::VqBottleneck(const VqBottleneckOptions& o, InitStream& init, Devic
       codebooks_.push_back(make_parameter(cb));
     }
   }
+  if (ema()) restarts_ = Tensor::zeros({1}, DType::f32, device);
+}
+
+int64_t VqBottleneck::total_restarts() {
+  if (!restarts_.defined()) return 0;
+  if (!restarts_read_) total_restarts_ = static_cast<int64_t>(restarts_.item());
+  restarts_read_ = true;
+  return total_restarts_;
 }
 
 std::vector<Tensor> VqBottleneck::codebooks() const {
@@ -173,11 +181,16 @@ int64_t VqBottleneck::after_step(const StepInfo& info) {
   }
   last_rows_.clear();
   last_indices_.clear();
+  if (restarted > 0) {
+    total_restarts_ = total_restarts() + restarted;
+    fill_(restarts_, static_cast<float>(total_restarts_));  // exact below 2^24 restarts
+  }
   return restarted;
 }
 
 void VqBottleneck::collect_parameters(const std::string& prefix, ParameterList& out) const {
-  for (size_t l = 0; l < codebooks_.size(); ++l) out.emplace_back(prefix + "codebook." + std::to_string(l), codebooks_[l]);
+  for (size_t l = 0; l < codebooks_.size(); ++l)
+    out.emplace_back(prefix + "codebook." + std::to_string(l), codebooks_[l]);
 }
 
 void VqBottleneck::collect_buffers(const std::string& prefix, ParameterList& out) const {
@@ -187,6 +200,7 @@ void VqBottleneck::collect_buffers(const std::string& prefix, ParameterList& out
     out.emplace_back(prefix + "ema_count." + i, ema_[l].ema_count);
     out.emplace_back(prefix + "ema_sum." + i, ema_[l].ema_sum);
   }
+  if (restarts_.defined()) out.emplace_back(prefix + "restarts", restarts_);
 }
 
 }  // namespace lvk

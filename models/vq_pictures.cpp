@@ -17,14 +17,26 @@ void code_colour(int32_t code, uint8_t rgb[3]) {
   const double p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
   double r = v, g = t, b = p;
   switch (sector % 6) {
-    case 1: r = q, g = v, b = p; break;
-    case 2: r = p, g = v, b = t; break;
-    case 3: r = p, g = q, b = v; break;
-    case 4: r = t, g = p, b = v; break;
-    case 5: r = v, g = p, b = q; break;
-    default: break;
+    case 1:
+      r = q, g = v, b = p;
+      break;
+    case 2:
+      r = p, g = v, b = t;
+      break;
+    case 3:
+      r = p, g = q, b = v;
+      break;
+    case 4:
+      r = t, g = p, b = v;
+      break;
+    case 5:
+      r = v, g = p, b = q;
+      break;
+    default:
+      break;
   }
-  rgb[0] = static_cast<uint8_t>(r * 255), rgb[1] = static_cast<uint8_t>(g * 255), rgb[2] = static_cast<uint8_t>(b * 255);
+  rgb[0] = static_cast<uint8_t>(r * 255), rgb[1] = static_cast<uint8_t>(g * 255),
+  rgb[2] = static_cast<uint8_t>(b * 255);
 }
 }  // namespace
 
@@ -42,7 +54,8 @@ io::Image code_usage_image(const std::vector<int32_t>& counts, int height, int b
   img.pixels.assign(static_cast<size_t>(img.width) * height * 3, 255);
   const int32_t top = std::max(1, *std::max_element(counts.begin(), counts.end()));
   for (size_t k = 0; k < counts.size(); ++k) {
-    const int bar = counts[k] > 0 ? std::max(1, static_cast<int>(static_cast<int64_t>(counts[k]) * (height - 2) / top)) : 0;
+    const int bar =
+        counts[k] > 0 ? std::max(1, static_cast<int>(static_cast<int64_t>(counts[k]) * (height - 2) / top)) : 0;
     for (int x = 0; x < bar_width; ++x) {
       const int col = static_cast<int>(k) * bar_width + x;
       auto put = [&](int y, uint8_t r, uint8_t g, uint8_t b) {
@@ -60,8 +73,8 @@ io::Image code_usage_image(const std::vector<int32_t>& counts, int height, int b
 }
 
 io::Image code_map_image(const Tensor& indices, int cell, int cols, int64_t max_images) {
-  LVK_CHECK(indices.rank() == 3 && indices.dtype() == DType::i32, "code_map_image: expected i32 indices [B, h, w], got ",
-            indices.str());
+  LVK_CHECK(indices.rank() == 3 && indices.dtype() == DType::i32,
+            "code_map_image: expected i32 indices [B, h, w], got ", indices.str());
   LVK_CHECK(cell >= 1 && cols >= 1 && max_images >= 1, "code_map_image: cell=", cell, " cols=", cols,
             " max_images=", max_images, ", expected all >= 1");
   const Tensor host = indices.to(Device::cpu());
@@ -70,8 +83,8 @@ io::Image code_map_image(const Tensor& indices, int cell, int cols, int64_t max_
   const int64_t c = std::min<int64_t>(cols, std::max<int64_t>(1, n)), rows = (n + c - 1) / c, pad = 2;
   const int64_t tw = w * cell, th = h * cell;
   const int64_t width = c * tw + (c + 1) * pad, height = std::max<int64_t>(1, rows) * th + (rows + 1) * pad;
-  LVK_CHECK(width <= io::kPngMaxSide && height <= io::kPngMaxSide, "code_map_image: the grid would be ", width,
-            "x", height, " pixels, over the PNG side limit; lower cell or max_images");
+  LVK_CHECK(width <= io::kPngMaxSide && height <= io::kPngMaxSide, "code_map_image: the grid would be ", width, "x",
+            height, " pixels, over the PNG side limit; lower cell or max_images");
   io::Image img;
   img.width = static_cast<int>(width);
   img.height = static_cast<int>(height);

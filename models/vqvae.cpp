@@ -16,7 +16,9 @@ std::vector<ResidualBlock> residual_stack(int64_t channels, InitStream& init, De
   return blocks;
 }
 
-Tensor constant_like(const Tensor& t, double value) { return Tensor::full(t.shape(), static_cast<float>(value), t.device()); }
+Tensor constant_like(const Tensor& t, double value) {
+  return Tensor::full(t.shape(), static_cast<float>(value), t.device());
+}
 }  // namespace
 
 VqVaeOptions VqVaeOptions::from_json(const nlohmann::json& j, const char* what) {
@@ -44,7 +46,9 @@ Tensor vq_recon_per_dim(const Tensor& out, const Tensor& x, bool gaussian) {
   return gaussian ? mse_loss(out, x, Reduction::mean) : bce_with_logits(out, x, Reduction::mean);
 }
 
-Tensor vq_decoder_image(const Tensor& out, bool gaussian) { return gaussian ? out : sigmoid(out); }
+Tensor vq_decoder_image(const Tensor& out, bool gaussian) {
+  return gaussian ? out : sigmoid(out);
+}
 
 void add_vq_terms(ModelOutput& out, const Tensor& recon_dim, bool gaussian, int64_t pixels, double kl_nats,
                   const Tensor& codebook, const Tensor& commitment) {
@@ -111,11 +115,13 @@ ModelOutput VqVae::forward(const Tensor& x, const StepInfo& info) {
   result.loss = add(recon_dim, q.commitment_loss);
   if (options_.vq.codebook == "loss") result.loss = add(result.loss, q.codebook_loss);
   const double positions = static_cast<double>(z_e.dim(2) * z_e.dim(3));
-  const double kl = positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
+  const double kl =
+      positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
   add_vq_terms(result, recon_dim, gaussian, shape_.pixels(), kl, q.codebook_loss, q.commitment_loss);
   if (options_.vq.stats)
-    result.stats = {{"perplexity", q.stats.perplexity}, {"usage", q.stats.used_fraction},
-                    {"restarts", static_cast<double>(last_restarts_)}};
+    result.stats = {{"perplexity", q.stats.perplexity},
+                    {"usage", q.stats.used_fraction},
+                    {"restarts", static_cast<double>(vq_.total_restarts())}};
   return result;
 }
 
@@ -136,7 +142,9 @@ Tensor VqVae::sample(int64_t, uint64_t, uint64_t) {
        "`lvk` first, or use `lvk reconstruct`");
 }
 
-void VqVae::after_step(const Tensor&, const StepInfo& info) { last_restarts_ = vq_.after_step(info); }
+void VqVae::after_step(const Tensor&, const StepInfo& info) {
+  vq_.after_step(info);
+}
 
 void VqVae::initialize(const Tensor& x, const StepInfo& info) {
   check_input(x);
@@ -153,11 +161,13 @@ ParameterList VqVae::buffers() const {
 void VqVae::collect_parameters(const std::string& prefix, ParameterList& out) const {
   enc1_.collect_parameters(prefix + "enc.conv1.", out);
   enc2_.collect_parameters(prefix + "enc.conv2.", out);
-  for (size_t i = 0; i < enc_res_.size(); ++i) enc_res_[i].collect_parameters(prefix + "enc.res." + std::to_string(i) + ".", out);
+  for (size_t i = 0; i < enc_res_.size(); ++i)
+    enc_res_[i].collect_parameters(prefix + "enc.res." + std::to_string(i) + ".", out);
   enc_out_.collect_parameters(prefix + "enc.out.", out);
   vq_.collect_parameters(prefix + "vq.", out);
   dec_in_.collect_parameters(prefix + "dec.in.", out);
-  for (size_t i = 0; i < dec_res_.size(); ++i) dec_res_[i].collect_parameters(prefix + "dec.res." + std::to_string(i) + ".", out);
+  for (size_t i = 0; i < dec_res_.size(); ++i)
+    dec_res_[i].collect_parameters(prefix + "dec.res." + std::to_string(i) + ".", out);
   dec_up1_.collect_parameters(prefix + "dec.up1.", out);
   dec_up2_.collect_parameters(prefix + "dec.up2.", out);
 }

@@ -17,12 +17,11 @@
 //               so KL = log K per latent position (P = H/4 * W/4 positions, L residual levels)
 //   bpd         -elbo / (D ln 2), bits per dimension, D = channels * height * width
 // Stats: perplexity and usage (fraction of codes used) of level 0 in the batch, restarts (dead
-// codes re-seeded after the previous step).
+// codes re-seeded since training began; EMA codebooks only).
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/conv_layers.h"
 #include "models/generative.h"
@@ -33,8 +32,8 @@ namespace lvk {
 
 struct VqVaeOptions {
   VqBottleneckOptions vq;
-  int64_t channels = 64;              // hidden channels of encoder and decoder
-  std::string decoder = "gaussian";   // "gaussian" (MSE) or "bernoulli" (logits)
+  int64_t channels = 64;             // hidden channels of encoder and decoder
+  std::string decoder = "gaussian";  // "gaussian" (MSE) or "bernoulli" (logits)
 
   // Unknown keys are an error; `what` names the model kind in messages.
   static VqVaeOptions from_json(const nlohmann::json& j, const char* what = "vqvae");
@@ -84,7 +83,6 @@ class VqVae : public GenerativeModel {
   Conv2d dec_in_;
   std::vector<ResidualBlock> dec_res_;
   ConvTranspose2d dec_up1_, dec_up2_;
-  int64_t last_restarts_ = 0;
 };
 
 }  // namespace lvk

@@ -103,12 +103,15 @@ ModelOutput VqVae2::forward(const Tensor& x, const StepInfo& info) {
   result.loss = add(recon_dim, commitment);
   if (options_.vq.codebook == "loss") result.loss = add(result.loss, codebook);
   const double positions = static_cast<double>(l.z_top.dim(2) * l.z_top.dim(3) + l.z_bottom.dim(2) * l.z_bottom.dim(3));
-  const double kl = positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
+  const double kl =
+      positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
   add_vq_terms(result, recon_dim, gaussian, shape_.pixels(), kl, codebook, commitment);
   if (options_.vq.stats)
-    result.stats = {{"perplexity", l.bottom.stats.perplexity}, {"usage", l.bottom.stats.used_fraction},
-                    {"perplexity_top", l.top.stats.perplexity}, {"usage_top", l.top.stats.used_fraction},
-                    {"restarts", static_cast<double>(last_restarts_)}};
+    result.stats = {{"perplexity", l.bottom.stats.perplexity},
+                    {"usage", l.bottom.stats.used_fraction},
+                    {"perplexity_top", l.top.stats.perplexity},
+                    {"usage_top", l.top.stats.used_fraction},
+                    {"restarts", static_cast<double>(vq_top_.total_restarts() + vq_bottom_.total_restarts())}};
   return result;
 }
 
@@ -125,7 +128,8 @@ Tensor VqVae2::sample(int64_t, uint64_t, uint64_t) {
 }
 
 void VqVae2::after_step(const Tensor&, const StepInfo& info) {
-  last_restarts_ = vq_top_.after_step(info) + vq_bottom_.after_step(info);
+  vq_top_.after_step(info);
+  vq_bottom_.after_step(info);
 }
 
 void VqVae2::initialize(const Tensor& x, const StepInfo& info) {

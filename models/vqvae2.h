@@ -58,10 +58,9 @@ class VqVae2 : public GenerativeModel {
   Conv2d bottom_from_enc_, bottom_from_top_;  // the 1x1 conv of concat(h_b, d_t), split
   VqBottleneck vq_bottom_;
   ConvTranspose2d top_upsample_;
-  Conv2d dec_from_bottom_, dec_from_top_;     // the 3x3 conv of concat(q_b, up(q_t)), split
+  Conv2d dec_from_bottom_, dec_from_top_;  // the 3x3 conv of concat(q_b, up(q_t)), split
   std::vector<ResidualBlock> dec_res_;
   ConvTranspose2d dec_up1_, dec_up2_;
-  int64_t last_restarts_ = 0;
 };
 
 }  // namespace lvk

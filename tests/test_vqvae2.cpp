@@ -104,7 +104,7 @@ TEST(VqVae2, TrainsOnTheProceduralSet) {
   // Measured (CPU, this seed): mean loss of the first 10 steps 0.0715, of the last 10 0.0258 (2.8x);
   // assert 2x.
   EXPECT_LT(last * 2.0, first) << "first " << first / 10 << " last " << last / 10;
-  EXPECT_EQ(t.model().buffers().size(), 6u);  // EMA (default): codebook, count, sum per level
+  EXPECT_EQ(t.model().buffers().size(), 8u);  // EMA (default): codebook, count, sum, restarts; x2
 }
 
 TEST(VqVae2, RejectsBadShapesAndSampling) {
@@ -125,10 +125,10 @@ TEST(VqPictures, UsageHistogramAndCodeMap) {
   auto px = [&](const io::Image& im, int x, int y, int ch) {
     return im.pixels[(static_cast<size_t>(y) * im.width + x) * 3 + ch];
   };
-  EXPECT_EQ(px(h, 0, 15, 0), 220);   // dead code 0: red tick
-  EXPECT_EQ(px(h, 6, 2, 2), 170);    // code 2, the largest: a bar of height - 2 pixels
+  EXPECT_EQ(px(h, 0, 15, 0), 220);  // dead code 0: red tick
+  EXPECT_EQ(px(h, 6, 2, 2), 170);   // code 2, the largest: a bar of height - 2 pixels
   EXPECT_EQ(px(h, 6, 1, 2), 255);
-  EXPECT_EQ(px(h, 3, 2, 2), 255);    // code 1 (half as used): background up there
+  EXPECT_EQ(px(h, 3, 2, 2), 255);  // code 1 (half as used): background up there
   EXPECT_EQ(px(h, 3, 14, 2), 170);
   const Tensor idx = Tensor::from_vector(std::vector<int32_t>{0, 1, 1, 0, 2, 2, 2, 2}, {2, 2, 2});
   const io::Image m = code_map_image(idx, 2, 2);
