@@ -2,11 +2,13 @@
 
 #include "models/dvae.h"
 #include "models/vae.h"
+#include "models/vqvae.h"
+#include "models/vqvae2.h"
 
 namespace lvk {
 
 const std::vector<std::string>& model_kinds() {
-  static const std::vector<std::string> kinds = {"vae", "flowvae", "dvae"};
+  static const std::vector<std::string> kinds = {"vae", "vqvae", "dvae", "flowvae", "vqvae2"};
   return kinds;
 }
 
@@ -22,6 +24,11 @@ std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohm
   if (kind == "dvae")
     return std::make_unique<Dvae>(DvaeOptions::from_json(options.is_null() ? nlohmann::json::object() : options), shape,
                                   init, device);
+  if (kind == "vqvae" || kind == "vqvae2") {
+    const VqVaeOptions vo = VqVaeOptions::from_json(options.is_null() ? nlohmann::json::object() : options, kind.c_str());
+    if (kind == "vqvae") return std::make_unique<VqVae>(vo, shape, init, device);
+    return std::make_unique<VqVae2>(vo, shape, init, device);
+  }
   std::string known;
   for (const std::string& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
   fail("train: unknown model '", kind, "'; known models: ", known);

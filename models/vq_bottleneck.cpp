@@ -1,0 +1,206 @@
+#include "models/vq_bottleneck.h"
+
+#include <cmath>
+
+#include "models/json_options.h"
+#include "runtime/ops/basic.h"
+#include "runtime/ops/nn.h"
+#include "runtime/storage.h"
+#include "runtime/tape.h"
+
+namespace lvk {
+
+void VqBottleneckOptions::read(const char* what, const nlohmann::json& j) {
+  read_option(what, j, "codes", codes);
+  read_option(what, j, "code_dim", code_dim);
+  read_option(what, j, "beta", beta);
+  read_option(what, j, "codebook", codebook);
+  read_option(what, j, "decay", decay);
+  read_option(what, j, "eps", eps);
+  read_option(what, j, "restart_threshold", restart_threshold);
+  read_option(what, j, "restart_every", restart_every);
+  read_option(what, j, "kmeans_init", kmeans_init);
+  read_option(what, j, "residual_levels", levels);
+  read_option(what, j, "cosine", cosine);
+  read_option(what, j, "stats", stats);
+  std::string p = precision == VqPrecision::fast ? "fast" : "fp32";
+  read_option(what, j, "precision", p);
+  LVK_CHECK(p == "fp32" || p == "fast", what, ": precision '", p, "' is not fp32 or fast");
+  precision = p == "fast" ? VqPrecision::fast : VqPrecision::fp32;
+  LVK_CHECK(codebook == "loss" || codebook == "ema", what, ": codebook '", codebook, "' is not loss or ema");
+  // Restarts read the EMA counts; a loss-trained codebook has none to read, so its threshold is 0.
+  if (codebook == "loss") {
+    LVK_CHECK(restart_threshold == 0.0f || !j.contains("restart_threshold"), what,
+              ": restart_threshold needs codebook 'ema' (restarts use the EMA counts), got codebook 'loss'");
+    restart_threshold = 0.0f;
+  }
+}
+
+void VqBottleneckOptions::validate(const char* what) const {
+  LVK_CHECK(codes >= 1 && code_dim >= 1, what, ": codes=", codes, " code_dim=", code_dim, ", expected both >= 1");
+  LVK_CHECK(std::isfinite(beta) && beta >= 0.0f, what, ": beta=", beta, " must be finite and >= 0");
+  LVK_CHECK(decay >= 0.0f && decay < 1.0f, what, ": decay=", decay, " must be in [0, 1)");
+  LVK_CHECK(eps >= 0.0f, what, ": eps=", eps, " must be >= 0");
+  LVK_CHECK(restart_threshold >= 0.0f, what, ": restart_threshold=", restart_threshold, " must be >= 0");
+  LVK_CHECK(restart_every >= 1, what, ": restart_every=", restart_every, " must be >= 1");
+  LVK_CHECK(levels >= 1 && levels <= 4, what, ": residual_levels=", levels, " must be in [1, 4]");
+  LVK_CHECK(!(cosine && levels > 1), what, ": cosine codebooks do not combine with residual_levels=", levels,
+            " (residuals of unit vectors are not unit vectors)");
+}
+
+void VqBottleneckOptions::write(nlohmann::json& j) const {
+  j["codes"] = codes;
+  j["code_dim"] = code_dim;
+  j["beta"] = beta;
+  j["codebook"] = codebook;
+  j["decay"] = decay;
+  j["eps"] = eps;
+  j["restart_threshold"] = codebook == "ema" ? restart_threshold : 0.0f;  // loss mode never restarts
+  j["restart_every"] = restart_every;
+  j["kmeans_init"] = kmeans_init;
+  j["residual_levels"] = levels;
+  j["cosine"] = cosine;
+  j["precision"] = precision == VqPrecision::fast ? "fast" : "fp32";
+  j["stats"] = stats;
+}
+
+VqBottleneck::VqBottleneck(const VqBottleneckOptions& o, InitStream& init, Device device, uint64_t draw)
+    : options_(o), draw_(draw) {
+  for (int64_t l = 0; l < o.levels; ++l) {
+    // U(-1/K, 1/K) like torch.nn.Embedding-based VQ-VAEs (torch_default with fan_in = K^2).
+    Tensor cb = init_parameter({o.codes, o.code_dim}, Init::torch_default, o.codes * o.codes, o.code_dim, init.seed(),
+                               init.take(), device);
+    if (ema()) {
+      ema_.push_back(vq_ema_state(cb));
+    } else {
+      codebooks_.push_back(make_parameter(cb));
+    }
+  }
+  if (ema()) restarts_ = Tensor::zeros({1}, DType::f32, device);
+}
+
+int64_t VqBottleneck::total_restarts() {
+  if (!restarts_.defined()) return 0;
+  if (!restarts_read_) total_restarts_ = static_cast<int64_t>(restarts_.item());
+  restarts_read_ = true;
+  return total_restarts_;
+}
+
+std::vector<Tensor> VqBottleneck::codebooks() const {
+  if (!ema()) return codebooks_;
+  std::vector<Tensor> out;
+  for (const VqEmaState& s : ema_) out.push_back(s.codebook);
+  return out;
+}
+
+VqOptions VqBottleneck::lookup_options() const {
+  VqOptions o;
+  o.z_q = true;
+  o.losses = true;
+  o.beta = options_.beta;
+  o.cosine = options_.cosine;
+  o.precision = options_.precision;
+  return o;
+}
+
+VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training) {
+  LVK_CHECK(z.rank() == 4 && z.dim(1) == options_.code_dim, "vq bottleneck: expected latents [B, ", options_.code_dim,
+            ", H, W], got ", z.str());
+  const std::vector<Tensor> books = codebooks();
+  Output out;
+  if (training) last_rows_.clear(), last_indices_.clear();
+  Tensor previous, rest;  // sum of the levels' z_q so far, and of levels >= 1: values only
+  for (int64_t l = 0; l < options_.levels; ++l) {
+    // r_l = z - sg(sum_{j<l} z_q_j): its gradient w.r.t. z is the identity, so each level's
+    // commitment loss pulls z.
+    const Tensor r = l == 0 ? z : sub(z, previous);
+    VqOptions lo = lookup_options();
+    lo.counts = l == 0 && options_.stats;
+    VqResult q = vq_quantize(r, books[static_cast<size_t>(l)], lo);
+    out.indices.push_back(q.indices);
+    out.codebook_loss = l == 0 ? q.codebook_loss : add(out.codebook_loss, q.codebook_loss);
+    out.commitment_loss = l == 0 ? q.commitment_loss : add(out.commitment_loss, q.commitment_loss);
+    if (l == 0) out.z_q = q.z_q;
+    {
+      NoGrad no_grad;
+      if (l > 0) rest = l == 1 ? scale(q.z_q, 1.0f) : add(rest, q.z_q);
+      previous = l == 0 ? scale(q.z_q, 1.0f) : add(previous, q.z_q);
+      if (training && ema()) {
+        last_rows_.push_back(options_.cosine ? l2_normalize_rows(r) : r);
+        last_indices_.push_back(q.indices);
+      }
+    }
+    if (lo.counts) out.stats = vq_stats(q.counts);
+  }
+  // Straight-through once: only level 0's z_q carries the gradient back to z; the deeper levels'
+  // values ride along unrecorded (their codebook and commitment losses carry their gradients).
+  if (rest.defined()) out.z_q = add(out.z_q, rest);
+  return out;
+}
+
+void VqBottleneck::initialize(const Tensor& z, uint64_t seed) {
+  if (!options_.kmeans_init) return;
+  NoGrad no_grad;
+  Tensor r = options_.cosine ? l2_normalize_rows(z) : z;
+  for (int64_t l = 0; l < options_.levels; ++l) {
+    VqKmeansOptions ko;
+    ko.iterations = 10;
+    ko.seed = seed;
+    ko.offset = 0xC0DE0000u + draw_ * 16 + static_cast<uint64_t>(l);
+    const Tensor cb = vq_kmeans(r, options_.codes, ko);
+    if (ema()) {
+      ema_[static_cast<size_t>(l)] = vq_ema_state(cb);
+    } else {
+      // Into the parameter's own storage: the optimiser already holds this tensor.
+      Tensor& p = codebooks_[static_cast<size_t>(l)];
+      copy_bytes(p.raw(), p.device(), cb.raw(), cb.device(), p.bytes());
+    }
+    if (l + 1 < options_.levels) {
+      VqOptions lo;
+      lo.losses = false;
+      r = sub(r, vq_quantize(r, cb, lo).z_q);
+    }
+  }
+}
+
+int64_t VqBottleneck::after_step(const StepInfo& info) {
+  if (!ema() || last_rows_.empty()) return 0;
+  NoGrad no_grad;
+  const VqEmaOptions eo{options_.decay, options_.eps, true};
+  // Restart only once the zero-started EMA counts have warmed up to ~63% of their mean.
+  const int64_t warm = static_cast<int64_t>(std::ceil(1.0 / (1.0 - static_cast<double>(options_.decay))));
+  const int64_t done = info.step + 1;
+  const bool restart = options_.restart_threshold > 0.0f && done >= warm && done % options_.restart_every == 0;
+  int64_t restarted = 0;
+  for (size_t l = 0; l < ema_.size(); ++l) {
+    ema_[l].steps = info.step;  // bias correction from the step count: exact across --resume
+    vq_ema_update(ema_[l], last_rows_[l], last_indices_[l], eo);
+    if (restart)
+      restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], options_.restart_threshold, info.seed,
+                                         info.noise_offset(draw_ + l));
+  }
+  last_rows_.clear();
+  last_indices_.clear();
+  if (restarted > 0) {
+    total_restarts_ = total_restarts() + restarted;
+    fill_(restarts_, static_cast<float>(total_restarts_));  // exact below 2^24 restarts
+  }
+  return restarted;
+}
+
+void VqBottleneck::collect_parameters(const std::string& prefix, ParameterList& out) const {
+  for (size_t l = 0; l < codebooks_.size(); ++l)
+    out.emplace_back(prefix + "codebook." + std::to_string(l), codebooks_[l]);
+}
+
+void VqBottleneck::collect_buffers(const std::string& prefix, ParameterList& out) const {
+  for (size_t l = 0; l < ema_.size(); ++l) {
+    const std::string i = std::to_string(l);
+    out.emplace_back(prefix + "codebook." + i, ema_[l].codebook);
+    out.emplace_back(prefix + "ema_count." + i, ema_[l].ema_count);
+    out.emplace_back(prefix + "ema_sum." + i, ema_[l].ema_sum);
+  }
+  if (restarts_.defined()) out.emplace_back(prefix + "restarts", restarts_);
+}
+
+}  // namespace lvk

@@ -1,0 +1,175 @@
+#include "models/vqvae.h"
+
+#include <cmath>
+
+#include "models/json_options.h"
+#include "runtime/ops/basic.h"
+#include "runtime/ops/nn.h"
+#include "runtime/tape.h"
+
+namespace lvk {
+
+namespace {
+std::vector<ResidualBlock> residual_stack(int64_t channels, InitStream& init, Device device) {
+  std::vector<ResidualBlock> blocks;
+  for (int i = 0; i < 2; ++i) blocks.emplace_back(channels, std::max<int64_t>(1, channels / 2), init, device);
+  return blocks;
+}
+
+Tensor constant_like(const Tensor& t, double value) {
+  return Tensor::full(t.shape(), static_cast<float>(value), t.device());
+}
+}  // namespace
+
+VqVaeOptions VqVaeOptions::from_json(const nlohmann::json& j, const char* what) {
+  check_known_keys(what, j,
+                   {"codes", "code_dim", "beta", "codebook", "decay", "eps", "restart_threshold", "restart_every",
+                    "kmeans_init", "residual_levels", "cosine", "precision", "stats", "channels", "decoder"});
+  VqVaeOptions o;
+  o.vq.read(what, j);
+  o.vq.validate(what);
+  read_option(what, j, "channels", o.channels);
+  read_option(what, j, "decoder", o.decoder);
+  LVK_CHECK(o.channels >= 1, what, ": channels=", o.channels, " must be >= 1");
+  LVK_CHECK(o.decoder == "gaussian" || o.decoder == "bernoulli", what, ": decoder '", o.decoder,
+            "' is not gaussian or bernoulli");
+  return o;
+}
+
+nlohmann::json VqVaeOptions::to_json() const {
+  nlohmann::json j = {{"channels", channels}, {"decoder", decoder}};
+  vq.write(j);
+  return j;
+}
+
+Tensor vq_recon_per_dim(const Tensor& out, const Tensor& x, bool gaussian) {
+  return gaussian ? mse_loss(out, x, Reduction::mean) : bce_with_logits(out, x, Reduction::mean);
+}
+
+Tensor vq_decoder_image(const Tensor& out, bool gaussian) {
+  return gaussian ? out : sigmoid(out);
+}
+
+void add_vq_terms(ModelOutput& out, const Tensor& recon_dim, bool gaussian, int64_t pixels, double kl_nats,
+                  const Tensor& codebook, const Tensor& commitment) {
+  NoGrad no_grad;
+  const double d = static_cast<double>(pixels);
+  // N(x; mu, 1/2): -log p = (x - mu)^2 + log(pi)/2 per pixel.
+  Tensor recon = scale(recon_dim, static_cast<float>(d));
+  if (gaussian) recon = add(recon, constant_like(recon, d * 0.5 * std::log(M_PI)));
+  const Tensor elbo = scale(add(recon, constant_like(recon, kl_nats)), -1.0f);
+  const Tensor bpd = scale(elbo, static_cast<float>(-1.0 / (d * std::log(2.0))));
+  out.terms.emplace_back("recon", recon);
+  if (gaussian) out.terms.emplace_back("mse", recon_dim);
+  out.terms.emplace_back("codebook", codebook);
+  out.terms.emplace_back("commitment", commitment);
+  out.terms.emplace_back("elbo", elbo);
+  out.terms.emplace_back("bpd", bpd);
+}
+
+VqVae::VqVae(const VqVaeOptions& o, const ImageShape& shape, InitStream& init, Device device)
+    : options_(o),
+      shape_(shape),
+      device_(device),
+      enc1_(shape.channels, o.channels, 4, init, device, ConvOptions{2, 1}),
+      enc2_(o.channels, o.channels, 4, init, device, ConvOptions{2, 1}),
+      enc_res_(residual_stack(o.channels, init, device)),
+      enc_out_(o.channels, o.vq.code_dim, 1, init, device),
+      vq_(o.vq, init, device, 8),
+      dec_in_(o.vq.code_dim, o.channels, 3, init, device, ConvOptions{1, 1}),
+      dec_res_(residual_stack(o.channels, init, device)),
+      dec_up1_(o.channels, o.channels, 4, init, device, ConvOptions{2, 1}),
+      dec_up2_(o.channels, shape.channels, 4, init, device, ConvOptions{2, 1}) {
+  LVK_CHECK(shape.height % 4 == 0 && shape.width % 4 == 0 && shape.height >= 4 && shape.width >= 4,
+            "vqvae: image sides must be positive multiples of 4 (two stride-2 convolutions), got ", shape.str());
+}
+
+void VqVae::check_input(const Tensor& x) const {
+  LVK_CHECK(x.rank() == 4 && x.dim(1) == shape_.channels && x.dim(2) == shape_.height && x.dim(3) == shape_.width,
+            "vqvae: expected images [B, ", shape_.channels, ", ", shape_.height, ", ", shape_.width, "], got ",
+            x.str());
+}
+
+Tensor VqVae::encode(const Tensor& x) const {
+  Tensor h = enc2_.forward(relu(enc1_.forward(x)));
+  for (const ResidualBlock& b : enc_res_) h = b.forward(h);
+  return enc_out_.forward(relu(h));
+}
+
+Tensor VqVae::decode(const Tensor& z_q) const {
+  Tensor h = dec_in_.forward(z_q);
+  for (const ResidualBlock& b : dec_res_) h = b.forward(h);
+  h = relu(dec_up1_.forward(relu(h)));
+  return dec_up2_.forward(h);
+}
+
+ModelOutput VqVae::forward(const Tensor& x, const StepInfo& info) {
+  check_input(x);
+  const Tensor z_e = encode(x);
+  VqBottleneck::Output q = vq_.forward(z_e, info.training);
+  const Tensor out = decode(q.z_q);
+  const bool gaussian = options_.decoder == "gaussian";
+  const Tensor recon_dim = vq_recon_per_dim(out, x, gaussian);
+  ModelOutput result;
+  // With an EMA codebook the codebook loss has no gradient to give: it is reported, not minimised.
+  result.loss = add(recon_dim, q.commitment_loss);
+  if (options_.vq.codebook == "loss") result.loss = add(result.loss, q.codebook_loss);
+  const double positions = static_cast<double>(z_e.dim(2) * z_e.dim(3));
+  const double kl =
+      positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
+  add_vq_terms(result, recon_dim, gaussian, shape_.pixels(), kl, q.codebook_loss, q.commitment_loss);
+  if (options_.vq.stats)
+    result.stats = {{"perplexity", q.stats.perplexity},
+                    {"usage", q.stats.used_fraction},
+                    {"restarts", static_cast<double>(vq_.total_restarts())}};
+  return result;
+}
+
+Tensor VqVae::reconstruct(const Tensor& x) {
+  check_input(x);
+  NoGrad no_grad;
+  return vq_decoder_image(decode(vq_.forward(encode(x), false).z_q), options_.decoder == "gaussian");
+}
+
+Tensor VqVae::codes(const Tensor& x) {
+  check_input(x);
+  NoGrad no_grad;
+  return vq_.forward(encode(x), false).indices.front();
+}
+
+Tensor VqVae::sample(int64_t, uint64_t, uint64_t) {
+  fail("vqvae has no prior over its codes to sample from; fit a prior (e.g. a PixelCNN) over the code maps of ",
+       "`lvk` first, or use `lvk reconstruct`");
+}
+
+void VqVae::after_step(const Tensor&, const StepInfo& info) {
+  vq_.after_step(info);
+}
+
+void VqVae::initialize(const Tensor& x, const StepInfo& info) {
+  check_input(x);
+  NoGrad no_grad;
+  vq_.initialize(encode(x), info.seed);
+}
+
+ParameterList VqVae::buffers() const {
+  ParameterList out;
+  vq_.collect_buffers("vq.", out);
+  return out;
+}
+
+void VqVae::collect_parameters(const std::string& prefix, ParameterList& out) const {
+  enc1_.collect_parameters(prefix + "enc.conv1.", out);
+  enc2_.collect_parameters(prefix + "enc.conv2.", out);
+  for (size_t i = 0; i < enc_res_.size(); ++i)
+    enc_res_[i].collect_parameters(prefix + "enc.res." + std::to_string(i) + ".", out);
+  enc_out_.collect_parameters(prefix + "enc.out.", out);
+  vq_.collect_parameters(prefix + "vq.", out);
+  dec_in_.collect_parameters(prefix + "dec.in.", out);
+  for (size_t i = 0; i < dec_res_.size(); ++i)
+    dec_res_[i].collect_parameters(prefix + "dec.res." + std::to_string(i) + ".", out);
+  dec_up1_.collect_parameters(prefix + "dec.up1.", out);
+  dec_up2_.collect_parameters(prefix + "dec.up2.", out);
+}
+
+}  // namespace lvk
