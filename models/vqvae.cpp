@@ -138,8 +138,8 @@ Tensor VqVae::codes(const Tensor& x) {
 }
 
 Tensor VqVae::sample(int64_t, uint64_t, uint64_t) {
-  fail("vqvae has no prior over its codes to sample from; fit a prior (e.g. a PixelCNN) over the code maps of ",
-       "`lvk` first, or use `lvk reconstruct`");
+  fail("vqvae has no prior over its codes to sample from (a code-map prior such as a PixelCNN is not part of lvk ",
+       "yet); use `lvk reconstruct` to see what it learned");
 }
 
 void VqVae::after_step(const Tensor&, const StepInfo& info) {

@@ -123,8 +123,8 @@ Tensor VqVae2::reconstruct(const Tensor& x) {
 }
 
 Tensor VqVae2::sample(int64_t, uint64_t, uint64_t) {
-  fail("vqvae2 has no prior over its codes to sample from; fit priors over the top and bottom code maps first, ",
-       "or use `lvk reconstruct`");
+  fail("vqvae2 has no prior over its codes to sample from (priors over the top and bottom code maps are not part ",
+       "of lvk yet); use `lvk reconstruct` to see what it learned");
 }
 
 void VqVae2::after_step(const Tensor&, const StepInfo& info) {

@@ -12,5 +12,6 @@ void add_data_command(CLI::App& app);
 void add_quantize_commands(CLI::App& app);       // quantize, kmeans
 void add_bench_quantize_command(CLI::App& app);  // bench quantize
 void add_eval_command(CLI::App& app);            // eval (models/eval.h)
+void add_picture_commands(CLI::App& app);        // sample, reconstruct
 
 }  // namespace lvk::cli

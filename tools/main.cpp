@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   lvk::cli::add_quantize_commands(app);
   lvk::cli::add_bench_quantize_command(app);
   lvk::cli::add_eval_command(app);
+  lvk::cli::add_picture_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

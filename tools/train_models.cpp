@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/checkpoint.h"
 #include "models/model_factory.h"
 #include "models/trainer.h"
 #include "runtime/device.h"
@@ -97,8 +98,11 @@ void run_training(const std::string& kind, const TrainFlags& f) {
                 std::printf("%s\n", line.c_str());
               });
   progress.finish();
-  std::printf("done: %lld steps; checkpoints, metrics.jsonl and pictures in %s\n",
-              static_cast<long long>(trainer.step()), config.out.c_str());
+  const std::string dir = config.out, step = std::to_string(trainer.step());
+  std::printf("done: %s steps in %s\n  reconstructions: %s/recon-%s.png\n  metrics:         %s/metrics.jsonl\n"
+              "  checkpoint:      %s\n  evaluate it:     lvk eval %s\n",
+              step.c_str(), dir.c_str(), dir.c_str(), step.c_str(), dir.c_str(),
+              checkpoint_path(dir, trainer.step()).c_str(), dir.c_str());
 }
 
 }  // namespace
