@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# End-to-end smoke test of the lvk binary (run by ctest): train, resume, sample, reconstruct,
+# evaluate, and the errors a user meets first. Usage: cli_smoke.sh LVK_BINARY
+set -uo pipefail
+LVK="$1"
+DIR=$(mktemp -d)
+trap 'rm -rf "$DIR"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect_error() {  # expect_error "message fragment" lvk-args...
+  local want="$1"; shift
+  local out
+  if out=$("$LVK" "$@" 2>&1); then fail "lvk $* succeeded; expected an error with '$want'"; fi
+  grep -qF -- "$want" <<<"$out" || fail "lvk $* said: $out; expected '$want'"
+}
+
+"$LVK" info | grep -q "default: --device auto runs on" || fail "lvk info"
+"$LVK" train vae --data shapes:256 --steps 4 --batch 16 --latent 4 --hidden 32 --eval-every 4 --out "$DIR/vae" \
+  >"$DIR/train.log" 2>&1 || { cat "$DIR/train.log"; fail "train vae"; }
+for f in config.json metrics.jsonl ckpt-00000004.safetensors recon-4.png samples-4.png; do
+  [ -s "$DIR/vae/$f" ] || fail "train vae did not write $f"
+done
+[ "$(wc -l <"$DIR/vae/metrics.jsonl")" -eq 4 ] || fail "metrics.jsonl should hold 4 lines"
+"$LVK" train vae --data shapes:256 --steps 6 --batch 16 --latent 4 --hidden 32 --eval-every 4 --out "$DIR/vae" \
+  --resume >/dev/null 2>&1 || fail "--resume"
+[ "$(wc -l <"$DIR/vae/metrics.jsonl")" -eq 6 ] || fail "a resumed run should append steps 5 and 6"
+expect_error "already holds a run" train vae --data shapes:256 --steps 4 --batch 16 --out "$DIR/vae"
+"$LVK" sample "$DIR/vae" --n 8 --out "$DIR/s.png" >/dev/null || fail "sample"
+"$LVK" reconstruct "$DIR/vae" --n 8 --out "$DIR/r.png" >/dev/null || fail "reconstruct"
+[ -s "$DIR/s.png" ] && [ -s "$DIR/r.png" ] || fail "sample/reconstruct wrote no PNG"
+"$LVK" eval "$DIR/vae" --points 64 --samples 8 --json "$DIR/eval.json" >/dev/null || fail "eval"
+grep -q '"elbo"' "$DIR/eval.json" || fail "eval JSON lacks the ELBO"
+expect_error "does not exist" sample "$DIR/nothing"
+expect_error "not a device" train vae --device gpu --steps 1 --out "$DIR/x"
+expect_error "unknown option 'latnt'" train vae --set latnt=3 --steps 1 --out "$DIR/y"
+echo "cli smoke: ok"
