@@ -8,7 +8,8 @@ namespace lvk::kernels::cpu {
 namespace {
 constexpr index_t kParallelElements = 1 << 15;  // below this, threads cost more than they save
 
-// Applies `rule` (forward or inverse) to each row and reduces its logdet terms.
+// Applies `rule` (forward or inverse, passed as a lambda so it inlines) to each row and reduces its
+// logdet terms.
 template <class Rule>
 void transform_rows(float* out, float* logdet, const float* in, const float* mask, const float* s_raw,
                     const float* t, float scale, index_t n, index_t d, Rule rule) {
@@ -28,12 +29,14 @@ void transform_rows(float* out, float* logdet, const float* in, const float* mas
 
 void coupling_forward(float* y, float* logdet, const float* x, const float* mask, const float* s_raw, const float* t,
                       float scale, index_t n, index_t d) {
-  transform_rows(y, logdet, x, mask, s_raw, t, scale, n, d, coupling::forward);
+  transform_rows(y, logdet, x, mask, s_raw, t, scale, n, d,
+                 [](float v, float m, float sr, float tt, float sc) { return coupling::forward(v, m, sr, tt, sc); });
 }
 
 void coupling_inverse(float* x, float* logdet, const float* y, const float* mask, const float* s_raw, const float* t,
                       float scale, index_t n, index_t d) {
-  transform_rows(x, logdet, y, mask, s_raw, t, scale, n, d, coupling::inverse);
+  transform_rows(x, logdet, y, mask, s_raw, t, scale, n, d,
+                 [](float v, float m, float sr, float tt, float sc) { return coupling::inverse(v, m, sr, tt, sc); });
 }
 
 void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float* dy, const float* dlogdet,
