@@ -142,5 +142,27 @@ TEST(Npy, TensorReaderRejectsUnsupportedRank) {
   std::remove(path.c_str());
 }
 
+// Interop with NumPy itself, when it is installed (skipped otherwise): numpy writes, lvk reads;
+// lvk writes, numpy reads and checks every value.
+TEST(Npy, InteroperatesWithNumpy) {
+  if (std::system("python3 -c 'import numpy' >/dev/null 2>&1") != 0) GTEST_SKIP() << "numpy is not installed";
+  const std::string from_numpy = temp_path("from_numpy.npy"), from_lvk = temp_path("from_lvk.npy");
+  const std::string write = "python3 -c \"import numpy as np; np.save('" + from_numpy +
+                            "', (np.arange(24, dtype=np.float32) / 7 - 1).reshape(2, 3, 4))\"";
+  ASSERT_EQ(std::system(write.c_str()), 0);
+  const Tensor t = io::read_npy_tensor(from_numpy);
+  ASSERT_EQ(t.shape(), (Shape{2, 3, 4}));
+  const std::vector<float> v = t.to_vector<float>();
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(v[i], static_cast<float>(i) / 7 - 1) << i;
+
+  io::write_npy(from_lvk, Tensor::from_vector<int32_t>({5, -6, 7, 2147483647, -2147483647 - 1, 0}, {3, 2}));
+  const std::string check = "python3 -c \"import numpy as np; a = np.load('" + from_lvk +
+                            "'); assert a.dtype == np.int32 and a.shape == (3, 2), (a.dtype, a.shape); "
+                            "assert a.ravel().tolist() == [5, -6, 7, 2147483647, -2147483648, 0], a\"";
+  EXPECT_EQ(std::system(check.c_str()), 0);
+  std::remove(from_numpy.c_str());
+  std::remove(from_lvk.c_str());
+}
+
 }  // namespace
 }  // namespace lvk::test
