@@ -6,7 +6,7 @@
 namespace lvk::cuda {
 
 cudaStream_t stream();              // the compute stream every op launches on
-cublasHandle_t cublas();            // bound to stream(), pure FP32 math by default
+cublasHandle_t cublas();            // bound to stream(); FP32 math (no TF32) by default
 cublasLtHandle_t cublaslt();
 cudnnHandle_t cudnn();              // bound to stream()
 
