@@ -19,8 +19,8 @@ struct VqBottleneckOptions {
   float beta = 0.25f;                // commitment weight
   std::string codebook = "ema";      // "loss" (a trained parameter) or "ema" (a buffer)
   float decay = 0.99f, eps = 1e-5f;  // EMA
-  // EMA only: codes whose EMA count (rows per batch) falls below the threshold are re-seeded from
-  // batch rows every `restart_every` steps once the EMA has warmed up (step >= 1/(1 - decay)).
+  // EMA only: codes whose bias-corrected EMA count (rows per batch) falls below the threshold are
+  // re-seeded from batch rows every `restart_every` steps.
   // 0 disables; a "loss" codebook always has 0. Each check reads K floats back to the host,
   // hence the period.
   float restart_threshold = 1.0f;

@@ -339,40 +339,43 @@ TEST(VqVae, RejectsBadOptionsAndInputs) {
   EXPECT_EQ(back.to_json(), tiny_options().to_json());
 }
 
-// The same weights and batch on both devices: one training forward and backward agree.
+// The same weights and batch on both devices: one training forward, backward and EMA update agree
+// (vqvae and vqvae2).
 class VqVaeCuda : public BackendTest {};
 
 TEST_P(VqVaeCuda, SingleStepMatchesTheCpu) {
   if (!device().is_cuda()) GTEST_SKIP() << "compares CUDA against the CPU; nothing to compare on the CPU alone";
-  VqVaeOptions o = tiny_options("ema");
-  o.channels = 16;
-  o.vq.codes = 32;
-  o.vq.code_dim = 8;
-  InitStream ia(9), ib(9);
-  VqVae cpu(o, ImageShape{1, 16, 16}, ia, Device::cpu()), gpu(o, ImageShape{1, 16, 16}, ib, device());
-  const Tensor x = random_tensor({8, 1, 16, 16}, 15, Device::cpu(), 0.0f, 1.0f);
-  const StepInfo info{0, 1, true};
-  Tape ta, tb;
-  ModelOutput oa, ob;
-  {
-    TapeRecording rec(ta);
-    oa = cpu.forward(x, info);
+  const nlohmann::json o = {{"channels", 16}, {"codes", 32}, {"code_dim", 8}, {"kmeans_init", false}};
+  for (const char* kind : {"vqvae", "vqvae2"}) {
+    SCOPED_TRACE(kind);
+    InitStream ia(9), ib(9);
+    const ImageShape shape{1, 16, 16};
+    std::unique_ptr<GenerativeModel> cpu = make_model(kind, o, shape, ia, Device::cpu());
+    std::unique_ptr<GenerativeModel> gpu = make_model(kind, o, shape, ib, device());
+    const Tensor x = random_tensor({8, 1, 16, 16}, 15, Device::cpu(), 0.0f, 1.0f);
+    const StepInfo info{0, 1, true};
+    Tape ta, tb;
+    ModelOutput oa, ob;
+    {
+      TapeRecording rec(ta);
+      oa = cpu->forward(x, info);
+    }
+    {
+      TapeRecording rec(tb);
+      ob = gpu->forward(x.to(device()), info);
+    }
+    ta.backward(oa.loss);
+    tb.backward(ob.loss);
+    EXPECT_NEAR(oa.loss.item(), ob.loss.item(), 1e-4 * std::abs(oa.loss.item()) + 1e-6);
+    const ParameterList pa = cpu->parameters(), pb = gpu->parameters();
+    for (size_t i = 0; i < pa.size(); ++i)
+      EXPECT_TRUE(all_close(pb[i].second.grad().to(Device::cpu()), pa[i].second.grad(), 1e-5, 1e-3)) << pa[i].first;
+    cpu->after_step(x, info);
+    gpu->after_step(x, info);
+    const ParameterList ba = cpu->buffers(), bb = gpu->buffers();
+    for (size_t i = 0; i < ba.size(); ++i)
+      EXPECT_TRUE(all_close(bb[i].second.to(Device::cpu()), ba[i].second, 1e-5, 1e-4)) << ba[i].first;
   }
-  {
-    TapeRecording rec(tb);
-    ob = gpu.forward(x.to(device()), info);
-  }
-  ta.backward(oa.loss);
-  tb.backward(ob.loss);
-  EXPECT_NEAR(oa.loss.item(), ob.loss.item(), 1e-4 * std::abs(oa.loss.item()) + 1e-6);
-  const ParameterList pa = cpu.parameters(), pb = gpu.parameters();
-  for (size_t i = 0; i < pa.size(); ++i)
-    EXPECT_TRUE(all_close(pb[i].second.grad().to(Device::cpu()), pa[i].second.grad(), 1e-5, 1e-3)) << pa[i].first;
-  cpu.after_step(x, info);
-  gpu.after_step(x, info);
-  const ParameterList ba = cpu.buffers(), bb = gpu.buffers();
-  for (size_t i = 0; i < ba.size(); ++i)
-    EXPECT_TRUE(all_close(bb[i].second.to(Device::cpu()), ba[i].second, 1e-5, 1e-4)) << ba[i].first;
 }
 
 LVK_INSTANTIATE_BACKENDS(VqVaeCuda);
