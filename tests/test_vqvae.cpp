@@ -261,6 +261,7 @@ TEST(VqVae, EmaCodebookTrainsAndRestartsDeadCodes) {
   EXPECT_EQ(c.restarts.front(), 0.0);
   EXPECT_GT(c.restarts.back(), 0.0);  // a running total
   EXPECT_GT(c.usage.back(), c.usage.front() + 0.25) << "usage " << c.usage.front() << " -> " << c.usage.back();
+  // Measured (CPU, this seed): 0.090 -> 0.022 (4.0x); assert 3x.
   EXPECT_LT(c.last() * 3.0, c.first()) << "first " << c.first() << " last " << c.last();
 }
 
@@ -271,6 +272,30 @@ TEST(VqVae, KmeansInitialisationUsesManyCodesFromTheFirstStep) {
   cfg.steps = 1;
   const Curve c = train(cfg);
   EXPECT_GT(c.usage.front(), 0.5);
+}
+
+// Every option combination a user can pick trains: cosine codebook, fast lookup, residual levels,
+// Bernoulli decoder (with dynamic binarisation), each for 60 steps.
+TEST(VqVae, OptionVariantsTrain) {
+  const std::vector<std::pair<const char*, nlohmann::json>> variants = {
+      {"cosine", {{"cosine", true}}},
+      {"fast", {{"precision", "fast"}}},
+      {"residual", {{"residual_levels", 3}, {"codebook", "loss"}}},
+      {"bernoulli", {{"decoder", "bernoulli"}}},
+  };
+  for (const auto& [name, extra] : variants) {
+    SCOPED_TRACE(name);
+    nlohmann::json o = kSmall;
+    o.update(extra);
+    TrainConfig cfg = train_config(fresh_dir(std::string("variant_") + name), o);
+    cfg.steps = 60;
+    cfg.binarize = std::string(name) == "bernoulli";
+    const Curve c = train(cfg);
+    ASSERT_EQ(c.loss.size(), 60u);
+    for (double l : c.loss) ASSERT_TRUE(std::isfinite(l));
+    // Measured (CPU): cosine 2.7x, fast 2.7x, residual 1.96x, bernoulli 1.97x; assert 1.5x.
+    EXPECT_LT(c.last() * 1.5, c.first()) << "first " << c.first() << " last " << c.last();
+  }
 }
 
 std::vector<double> losses_of(const std::string& metrics) {
