@@ -130,7 +130,7 @@ VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training) {
         last_indices_.push_back(q.indices);
       }
     }
-    if (lo.counts) out.stats = vq_stats(q.counts);
+    if (lo.counts) out.counts = q.counts;
   }
   // Straight-through once: only level 0's z_q carries the gradient back to z; the deeper levels'
   // values ride along unrecorded (their codebook and commitment losses carry their gradients).

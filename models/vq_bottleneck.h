@@ -47,7 +47,9 @@ class VqBottleneck : public Module {
     Tensor z_q;                             // like z; straight-through to z on the tape
     Tensor codebook_loss, commitment_loss;  // summed over levels (each as vq_quantize's)
     std::vector<Tensor> indices;            // i32 per level, [B, H, W]
-    VqStats stats;                          // level 0, when options.stats
+    // i32 [K] of level 0, when options.stats. Read it (vq_stats) only once the rest of the step
+    // is enqueued, so the host does not stall the device mid-forward.
+    Tensor counts;
   };
   // z [B, C, H, W]. With `training`, keeps the rows and assignments for after_step's EMA update.
   Output forward(const Tensor& z, bool training);
