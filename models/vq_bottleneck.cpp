@@ -130,7 +130,7 @@ VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training) {
         last_indices_.push_back(q.indices);
       }
     }
-    if (lo.counts) out.stats = vq_stats(q.counts);
+    if (lo.counts) out.counts = q.counts;
   }
   // Straight-through once: only level 0's z_q carries the gradient back to z; the deeper levels'
   // values ride along unrecorded (their codebook and commitment losses carry their gradients).
@@ -167,17 +167,20 @@ int64_t VqBottleneck::after_step(const StepInfo& info) {
   if (!ema() || last_rows_.empty()) return 0;
   NoGrad no_grad;
   const VqEmaOptions eo{options_.decay, options_.eps, true};
-  // Restart only once the zero-started EMA counts have warmed up to ~63% of their mean.
-  const int64_t warm = static_cast<int64_t>(std::ceil(1.0 / (1.0 - static_cast<double>(options_.decay))));
   const int64_t done = info.step + 1;
-  const bool restart = options_.restart_threshold > 0.0f && done >= warm && done % options_.restart_every == 0;
+  const bool restart = options_.restart_threshold > 0.0f && done % options_.restart_every == 0;
+  // The EMA counts start at zero: compare the bias-corrected count ema_count / (1 - g^t) with the
+  // threshold, i.e. the raw count with threshold * (1 - g^t), so restarts work from the first
+  // period instead of waiting ~1/(1 - g) steps while unused codes pile up.
+  const float corrected =
+      options_.restart_threshold *
+      static_cast<float>(1.0 - std::pow(static_cast<double>(options_.decay), static_cast<double>(done)));
   int64_t restarted = 0;
   for (size_t l = 0; l < ema_.size(); ++l) {
     ema_[l].steps = info.step;  // bias correction from the step count: exact across --resume
     vq_ema_update(ema_[l], last_rows_[l], last_indices_[l], eo);
     if (restart)
-      restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], options_.restart_threshold, info.seed,
-                                         info.noise_offset(draw_ + l));
+      restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], corrected, info.seed, info.noise_offset(draw_ + l));
   }
   last_rows_.clear();
   last_indices_.clear();

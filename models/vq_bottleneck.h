@@ -19,8 +19,8 @@ struct VqBottleneckOptions {
   float beta = 0.25f;                // commitment weight
   std::string codebook = "ema";      // "loss" (a trained parameter) or "ema" (a buffer)
   float decay = 0.99f, eps = 1e-5f;  // EMA
-  // EMA only: codes whose EMA count (rows per batch) falls below the threshold are re-seeded from
-  // batch rows every `restart_every` steps once the EMA has warmed up (step >= 1/(1 - decay)).
+  // EMA only: codes whose bias-corrected EMA count (rows per batch) falls below the threshold are
+  // re-seeded from batch rows every `restart_every` steps.
   // 0 disables; a "loss" codebook always has 0. Each check reads K floats back to the host,
   // hence the period.
   float restart_threshold = 1.0f;
@@ -47,7 +47,9 @@ class VqBottleneck : public Module {
     Tensor z_q;                             // like z; straight-through to z on the tape
     Tensor codebook_loss, commitment_loss;  // summed over levels (each as vq_quantize's)
     std::vector<Tensor> indices;            // i32 per level, [B, H, W]
-    VqStats stats;                          // level 0, when options.stats
+    // i32 [K] of level 0, when options.stats. Read it (vq_stats) only once the rest of the step
+    // is enqueued, so the host does not stall the device mid-forward.
+    Tensor counts;
   };
   // z [B, C, H, W]. With `training`, keeps the rows and assignments for after_step's EMA update.
   Output forward(const Tensor& z, bool training);

@@ -118,10 +118,12 @@ ModelOutput VqVae::forward(const Tensor& x, const StepInfo& info) {
   const double kl =
       positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
   add_vq_terms(result, recon_dim, gaussian, shape_.pixels(), kl, q.codebook_loss, q.commitment_loss);
-  if (options_.vq.stats)
-    result.stats = {{"perplexity", q.stats.perplexity},
-                    {"usage", q.stats.used_fraction},
+  if (options_.vq.stats) {
+    const VqStats st = vq_stats(q.counts);  // the host read, after the decoder is enqueued
+    result.stats = {{"perplexity", st.perplexity},
+                    {"usage", st.used_fraction},
                     {"restarts", static_cast<double>(vq_.total_restarts())}};
+  }
   return result;
 }
 

@@ -106,12 +106,15 @@ ModelOutput VqVae2::forward(const Tensor& x, const StepInfo& info) {
   const double kl =
       positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
   add_vq_terms(result, recon_dim, gaussian, shape_.pixels(), kl, codebook, commitment);
-  if (options_.vq.stats)
-    result.stats = {{"perplexity", l.bottom.stats.perplexity},
-                    {"usage", l.bottom.stats.used_fraction},
-                    {"perplexity_top", l.top.stats.perplexity},
-                    {"usage_top", l.top.stats.used_fraction},
+  if (options_.vq.stats) {
+    // The host reads, after the decoder is enqueued.
+    const VqStats bottom = vq_stats(l.bottom.counts), top = vq_stats(l.top.counts);
+    result.stats = {{"perplexity", bottom.perplexity},
+                    {"usage", bottom.used_fraction},
+                    {"perplexity_top", top.perplexity},
+                    {"usage_top", top.used_fraction},
                     {"restarts", static_cast<double>(vq_top_.total_restarts() + vq_bottom_.total_restarts())}};
+  }
   return result;
 }
 

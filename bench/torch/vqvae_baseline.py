@@ -13,13 +13,13 @@ EMA codebook (decay 0.99, eps 1e-5, bias-corrected as in runtime/ops/vq_learn.h)
 is dropped from the loss. Optimiser: Adam lr 2e-4, betas (0.9, 0.999), eps 1e-8, global grad-norm
 clipping at 1.0 (AdamOptions of bench_vqvae.cpp).
 
-Modes: eager and torch.compile (default mode). For each (mode, batch, side) it prints one JSON line
-with images/s (CUDA events on a GPU, wall clock on the CPU, after warm-up) and the loss/MSE after
---steps training steps from seed 0. The data is a fixed batch of U(0, 1) pixels (what the lvk
+Modes: eager and torch.compile (default mode). For each (mode, batch, side) it trains one model from
+seed 0 for --steps steps and prints one JSON line with images/s over the steps after --warmup (CUDA
+events on a GPU, wall clock on the CPU) and the loss/MSE after the last step. The data is a fixed batch of U(0, 1) pixels (what the lvk
 benchmark feeds), or with --npy FILE images [N, 1, H, W] (float in [0, 1] or uint8) cycled in order.
 
   python3 bench/torch/vqvae_baseline.py --device cuda              # batch 128, 512; sides 28, 32
-  python3 bench/torch/vqvae_baseline.py --device cpu --batch 32 --side 28 --modes eager --steps 20
+  python3 bench/torch/vqvae_baseline.py --device cpu --batch 32 --side 28 --modes eager --steps 20 --warmup 3
 (the lvk side: bench_vqvae, BM_vqvae_train_step for images/s, BM_vqvae_loss_after_steps for the
 loss and MSE after the same number of steps: 20 at batch 32 on the CPU, 200 on the GPU)
 """
@@ -146,7 +146,11 @@ def batches(args, batch, side, device):
 
 
 def run_case(args, mode, batch, side):
+    """One model from seed 0 trained for --steps steps; the steps after the first --warmup are timed
+    (so torch.compile's compilation stays out of the figure), and the loss of the last step is the
+    quality figure. One model per case keeps torch.compile to one compilation per shape."""
     device = args.device
+    assert args.steps > args.warmup, "--steps must exceed --warmup"
     torch.manual_seed(0)
     model = VqVae(ema=args.codebook == "ema").to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999), eps=1e-8)
@@ -154,36 +158,25 @@ def run_case(args, mode, batch, side):
     data = batches(args, batch, side, device)
     for _ in range(args.warmup):
         step(next(data))
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    sync()
+    timed = args.steps - args.warmup
     if device == "cuda":
+        torch.cuda.synchronize()
         start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
-        for _ in range(args.repeats):
-            step(next(data))
+        for _ in range(timed):
+            loss, mse = step(next(data))
         stop.record()
-        sync()
+        torch.cuda.synchronize()
         seconds = start.elapsed_time(stop) / 1e3
     else:
         t0 = time.perf_counter()
-        for _ in range(args.repeats):
-            step(next(data))
+        for _ in range(timed):
+            loss, mse = step(next(data))
         seconds = time.perf_counter() - t0
-    images_per_s = args.repeats * batch / seconds
-
-    # Quality: a fresh model from seed 0 trained for --steps steps.
-    torch.manual_seed(0)
-    model = VqVae(ema=args.codebook == "ema").to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999), eps=1e-8)
-    step = make_step(model, opt, mode == "compile")
-    data = batches(args, batch, side, device)
-    loss = mse = torch.tensor(math.nan)
-    for _ in range(args.steps):
-        loss, mse = step(next(data))
     return {"impl": "torch", "mode": mode, "device": device, "batch": batch, "side": side,
-            "codebook": args.codebook, "images_per_s": images_per_s, "steps": args.steps,
-            "loss_after_steps": float(loss), "mse_after_steps": float(mse), "torch": torch.__version__,
-            "gpu": torch.cuda.get_device_name() if device == "cuda" else None}
+            "codebook": args.codebook, "images_per_s": timed * batch / seconds, "timed_steps": timed,
+            "steps": args.steps, "loss_after_steps": float(loss), "mse_after_steps": float(mse),
+            "torch": torch.__version__, "gpu": torch.cuda.get_device_name() if device == "cuda" else None}
 
 
 def main():
@@ -193,9 +186,8 @@ def main():
     p.add_argument("--side", type=int, nargs="+", default=[28, 32])
     p.add_argument("--modes", nargs="+", default=["eager", "compile"], choices=["eager", "compile"])
     p.add_argument("--codebook", default="loss", choices=["loss", "ema"])
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=50)
-    p.add_argument("--steps", type=int, default=200, help="training steps before the reported loss")
+    p.add_argument("--warmup", type=int, default=10, help="untimed first steps (compilation, cuDNN plans)")
+    p.add_argument("--steps", type=int, default=200, help="training steps in all; the loss after the last is reported")
     p.add_argument("--npy", default=None, help="images [N, 1, H, W] to train on instead of U(0, 1) noise")
     args = p.parse_args()
     batches_ = args.batch or ([128, 512] if args.device == "cuda" else [32])
