@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/module.h"
+#include "runtime/io/png.h"
 
 namespace lvk {
 
@@ -54,6 +55,12 @@ class GenerativeModel : public Module {
   }
   // State that is not trained by the optimiser but must survive a checkpoint (EMA statistics).
   virtual ParameterList buffers() const { return {}; }
+  // Model-specific pictures of a held-out batch, written by the trainer at each evaluation as
+  // <name>-<step>.png (e.g. a VQ model's code map and code-usage histogram). Default: none.
+  virtual std::vector<std::pair<std::string, io::Image>> pictures(const Tensor& x) {
+    (void)x;
+    return {};
+  }
 };
 
 }  // namespace lvk

@@ -288,6 +288,11 @@ EvalReport Trainer::evaluate() {
     write_grid(recon_path, Tensor::from_vector(pair, {2 * n, first.dim(1), first.dim(2), first.dim(3)}),
                static_cast<int>(n));
     report.files.push_back(recon_path);
+    for (const auto& [name, image] : model_->pictures(first)) {
+      const std::string path = (fs::path(config_.out) / (name + "-" + std::to_string(step_) + ".png")).string();
+      io::write_png(path, image);
+      report.files.push_back(path);
+    }
   }
   try {
     const Tensor samples = model_->sample(kPictureCount, config_.seed, 0xfeed0000u + static_cast<uint64_t>(step_));

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "models/json_options.h"
+#include "models/vq_pictures.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/nn.h"
 #include "runtime/tape.h"
@@ -137,6 +138,13 @@ Tensor VqVae::codes(const Tensor& x) {
   check_input(x);
   NoGrad no_grad;
   return vq_.forward(encode(x), false).indices.front();
+}
+
+std::vector<std::pair<std::string, io::Image>> VqVae::pictures(const Tensor& x) {
+  const Tensor indices = codes(x);
+  std::vector<int32_t> counts(static_cast<size_t>(options_.vq.codes), 0);
+  for (int32_t k : indices.to_vector<int32_t>()) ++counts[static_cast<size_t>(k)];
+  return {{"codes", code_map_image(indices)}, {"usage", code_usage_image(counts)}};
 }
 
 Tensor VqVae::sample(int64_t, uint64_t, uint64_t) {

@@ -60,6 +60,8 @@ class VqVae : public GenerativeModel {
   void after_step(const Tensor& x, const StepInfo& info) override;
   void initialize(const Tensor& x, const StepInfo& info) override;
   ParameterList buffers() const override;
+  // "codes": the code maps of x; "usage": the histogram of codes over x.
+  std::vector<std::pair<std::string, io::Image>> pictures(const Tensor& x) override;
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;
 
   Tensor encode(const Tensor& x) const;    // z_e [B, C, H/4, W/4]

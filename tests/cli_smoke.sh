@@ -29,6 +29,10 @@ expect_error "already holds a run" train vae --data shapes:256 --steps 4 --batch
 [ -s "$DIR/s.png" ] && [ -s "$DIR/r.png" ] || fail "sample/reconstruct wrote no PNG"
 "$LVK" eval "$DIR/vae" --points 64 --samples 8 --json "$DIR/eval.json" >/dev/null || fail "eval"
 grep -q '"elbo"' "$DIR/eval.json" || fail "eval JSON lacks the ELBO"
+"$LVK" train vqvae --data shapes:256 --steps 2 --batch 16 --codes 16 --code-dim 8 --channels 8 --eval-every 2 \
+  --out "$DIR/vq" >/dev/null 2>&1 || fail "train vqvae"
+for f in recon-2.png codes-2.png usage-2.png; do [ -s "$DIR/vq/$f" ] || fail "train vqvae did not write $f"; done
+expect_error "no prior over its codes" sample "$DIR/vq"
 expect_error "does not exist" sample "$DIR/nothing"
 expect_error "not a device" train vae --device gpu --steps 1 --out "$DIR/x"
 expect_error "unknown option 'latnt'" train vae --set latnt=3 --steps 1 --out "$DIR/y"

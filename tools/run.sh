@@ -10,6 +10,6 @@ mkdir -p "$build_dir"
 lvk_configure_and_build "$build_dir" -DLVK_BUILD_TESTS=OFF -DLVK_BUILD_BENCH=OFF
 if [ $# -eq 0 ]; then
   "$build_dir/tools/lvk" info
-  set -- train vqvae --data procedural --steps 200 --codes 128 --out "runs/vqvae-$(date +%Y%m%d-%H%M%S)"
+  set -- train vqvae --data procedural --steps 400 --out "runs/vqvae-$(date +%Y%m%d-%H%M%S)"
 fi
 exec "$build_dir/tools/lvk" "$@"
