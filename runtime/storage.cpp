@@ -1,5 +1,7 @@
 #include "runtime/storage.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -14,6 +16,14 @@ namespace lvk {
 
 namespace {
 constexpr size_t kHostAlignment = 64;  // cache line; also enough for AVX-512 loads
+
+// Ops allocate and free activation-sized host buffers every step. glibc serves blocks above its
+// mmap threshold with fresh mappings, so each one page-faults and is zeroed by the kernel again
+// (about a tenth of a CPU flow step); keeping such blocks in the heap lets free() recycle them.
+const bool kHostHeapTuned = [] {
+  constexpr int kKeep = 256 << 20;
+  return mallopt(M_MMAP_THRESHOLD, kKeep) == 1 && mallopt(M_TRIM_THRESHOLD, kKeep) == 1;
+}();
 }
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {

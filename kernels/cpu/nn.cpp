@@ -15,21 +15,56 @@ namespace cpu {
 
 using namespace nn_math;
 
+namespace {
+// The activation as a template parameter, so the switch leaves the inner loop and the loop
+// vectorises (it ran 10x slower per element with the switch inside).
+template <Activation A>
+void bias_act_rows(float* y, float* z, const float* x, const float* bias, index_t rows, index_t cols, float slope) {
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+  for (index_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float* zr = z ? z + r * cols : nullptr;
+    for (index_t c = 0; c < cols; ++c) {
+      const float pre = xr[c] + (bias ? bias[c] : 0.0f);
+      if (zr) zr[c] = pre;
+      yr[c] = activate(A, pre, slope);
+    }
+  }
+}
+}  // namespace
+
 void bias_act_forward(float* y, float* z, const float* x, const float* bias, index_t rows, index_t cols,
                       Activation act, float slope) {
-#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
-  for (index_t r = 0; r < rows; ++r)
-    for (index_t c = 0; c < cols; ++c) {
-      const index_t i = r * cols + c;
-      const float pre = x[i] + (bias ? bias[c] : 0.0f);
-      if (z) z[i] = pre;
-      y[i] = activate(act, pre, slope);
-    }
+  switch (act) {
+    case Activation::none: return bias_act_rows<Activation::none>(y, z, x, bias, rows, cols, slope);
+    case Activation::relu: return bias_act_rows<Activation::relu>(y, z, x, bias, rows, cols, slope);
+    case Activation::leaky_relu: return bias_act_rows<Activation::leaky_relu>(y, z, x, bias, rows, cols, slope);
+    case Activation::silu: return bias_act_rows<Activation::silu>(y, z, x, bias, rows, cols, slope);
+    case Activation::tanh: return bias_act_rows<Activation::tanh>(y, z, x, bias, rows, cols, slope);
+    case Activation::sigmoid: return bias_act_rows<Activation::sigmoid>(y, z, x, bias, rows, cols, slope);
+    case Activation::gelu: return bias_act_rows<Activation::gelu>(y, z, x, bias, rows, cols, slope);
+  }
 }
 
-void act_backward(float* dz, const float* dy, const float* y, const float* z, index_t n, Activation act, float slope) {
+namespace {
+template <Activation A>
+void act_backward_n(float* dz, const float* dy, const float* y, const float* z, index_t n, float slope) {
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (index_t i = 0; i < n; ++i) dz[i] = dy[i] * activation_grad(act, y ? y[i] : 0.0f, z ? z[i] : 0.0f, slope);
+  for (index_t i = 0; i < n; ++i) dz[i] = dy[i] * activation_grad(A, y ? y[i] : 0.0f, z ? z[i] : 0.0f, slope);
+}
+}  // namespace
+
+void act_backward(float* dz, const float* dy, const float* y, const float* z, index_t n, Activation act, float slope) {
+  switch (act) {
+    case Activation::none: return act_backward_n<Activation::none>(dz, dy, y, z, n, slope);
+    case Activation::relu: return act_backward_n<Activation::relu>(dz, dy, y, z, n, slope);
+    case Activation::leaky_relu: return act_backward_n<Activation::leaky_relu>(dz, dy, y, z, n, slope);
+    case Activation::silu: return act_backward_n<Activation::silu>(dz, dy, y, z, n, slope);
+    case Activation::tanh: return act_backward_n<Activation::tanh>(dz, dy, y, z, n, slope);
+    case Activation::sigmoid: return act_backward_n<Activation::sigmoid>(dz, dy, y, z, n, slope);
+    case Activation::gelu: return act_backward_n<Activation::gelu>(dz, dy, y, z, n, slope);
+  }
 }
 
 void column_sum(float* out, const float* x, index_t rows, index_t cols, float*) {
