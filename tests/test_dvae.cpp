@@ -17,6 +17,7 @@
 #include "runtime/philox.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
+#include "tests/train_util.h"
 
 namespace fs = std::filesystem;
 
@@ -251,30 +252,23 @@ TEST(Dvae, SamplesComeFromTheUniformPriorDeterministically) {
   for (int64_t n : counts) EXPECT_NEAR(static_cast<double>(n), 5000.0, 5 * std::sqrt(20000 * 0.25 * 0.75));
 }
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("lvk_dvae_" + name);
-  fs::remove_all(dir);
-  return dir.string();
-}
+std::string fresh_dir(const std::string& name) { return fresh_run_dir("dvae_" + name); }
 
 TrainConfig dvae_config(const std::string& out) {
-  TrainConfig c;
-  c.model = "dvae";
-  c.model_options = {{"codes", 16},     {"code_dim", 8},     {"channels", 16},
-                     {"res_blocks", 1}, {"res_hidden", 8},   {"temperature", "exponential"},
-                     {"tau_min", 0.25}, {"anneal_steps", 4}, {"kl_weight_start", 0.0},
-                     {"kl_warmup", 4}};
-  c.data.source = "shapes";
-  c.data.count = 256;
-  c.data.side = 12;
-  c.steps = 6;
+  TrainConfig c = small_run("dvae",
+                            {{"codes", 16},
+                             {"code_dim", 8},
+                             {"channels", 16},
+                             {"res_blocks", 1},
+                             {"res_hidden", 8},
+                             {"temperature", "exponential"},
+                             {"tau_min", 0.25},
+                             {"anneal_steps", 4},
+                             {"kl_weight_start", 0.0},
+                             {"kl_warmup", 4}},
+                            out);
   c.batch = 8;
-  c.lr = 3e-3f;
-  c.warmup = 2;
   c.eval_every = 100;
-  c.eval_batches = 1;
-  c.checkpoint_every = 3;
-  c.out = out;
   return c;
 }
 
@@ -309,41 +303,7 @@ TEST(Dvae, TrainerReportsTheScheduledTemperatureAndKlWeight) {
   EXPECT_TRUE(fs::exists(dir + "/recon-6.png"));
 }
 
-std::vector<double> losses_of(const std::string& metrics) {
-  std::ifstream in(metrics);
-  std::vector<double> losses;
-  std::string line;
-  while (std::getline(in, line)) losses.push_back(nlohmann::json::parse(line).at("loss").get<double>());
-  return losses;
-}
-
-TEST(Dvae, ResumeContinuesBitIdenticallyOnTheCpu) {
-  const std::string straight = fresh_dir("straight"), resumed = fresh_dir("resumed");
-  auto none = [](const StepReport&) {};
-  auto no_eval = [](const EvalReport&) {};
-  {
-    Trainer t(dvae_config(straight), Device::cpu(), false);
-    t.run(none, no_eval);
-  }
-  {
-    Trainer t(dvae_config(resumed), Device::cpu(), false);
-    t.run(none, no_eval, /*stop_at=*/5);
-  }
-  {
-    Trainer t(dvae_config(resumed), Device::cpu(), true);
-    EXPECT_EQ(t.step(), 3);
-    t.run(none, no_eval);
-  }
-  const std::vector<double> a = losses_of(straight + "/metrics.jsonl"), b = losses_of(resumed + "/metrics.jsonl");
-  ASSERT_EQ(a.size(), 6u);
-  ASSERT_EQ(b.size(), 6u);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;
-  const CheckpointState sa = load_checkpoint(*latest_checkpoint(straight), Device::cpu());
-  const CheckpointState sb = load_checkpoint(*latest_checkpoint(resumed), Device::cpu());
-  ASSERT_EQ(sa.params.size(), sb.params.size());
-  for (size_t i = 0; i < sa.params.size(); ++i)
-    EXPECT_EQ(sa.params[i].second.to_vector<float>(), sb.params[i].second.to_vector<float>()) << sa.params[i].first;
-}
+TEST(Dvae, ResumeContinuesBitIdenticallyOnTheCpu) { expect_exact_resume(dvae_config(fresh_dir("resume")), 5, 3); }
 
 // 200 steps of batch 16 on 16x16 shapes (K = 16, C = 8, 16 channels). Measured on the shared 2-core
 // CPU: the mean loss of the first 10 steps is 184.0 (soft) and 179.8 (hard), of the last 10 54.1 and

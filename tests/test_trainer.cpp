@@ -6,75 +6,32 @@
 #include "models/checkpoint.h"
 #include "models/trainer.h"
 #include "tests/harness.h"
+#include "tests/train_util.h"
 
 namespace fs = std::filesystem;
 
 namespace lvk::test {
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("lvk_trainer_" + name);
-  fs::remove_all(dir);
-  return dir.string();
-}
+std::string fresh_dir(const std::string& name) { return fresh_run_dir("trainer_" + name); }
 
 TrainConfig tiny_config(const std::string& out) {
-  TrainConfig c;
-  c.model = "vae";
-  c.model_options = {{"latent", 4}, {"hidden", 32}};
-  c.data.source = "shapes";
-  c.data.count = 256;
-  c.data.side = 12;
-  c.steps = 6;
-  c.batch = 16;
-  c.lr = 3e-3f;
-  c.warmup = 2;
+  TrainConfig c = small_run("vae", {{"latent", 4}, {"hidden", 32}}, out);
   c.eval_every = 100;
   c.eval_batches = 2;
-  c.checkpoint_every = 3;
-  c.out = out;
   return c;
-}
-
-std::vector<double> losses_of(const std::string& metrics) {
-  std::ifstream in(metrics);
-  std::vector<double> losses;
-  std::string line;
-  while (std::getline(in, line)) losses.push_back(nlohmann::json::parse(line).at("loss").get<double>());
-  return losses;
 }
 
 void ignore_step(const StepReport&) {}
 void ignore_eval(const EvalReport&) {}
 
 TEST(Trainer, ResumeContinuesBitIdenticallyOnTheCpu) {
-  const std::string straight = fresh_dir("straight"), resumed = fresh_dir("resumed");
-  {
-    Trainer t(tiny_config(straight), Device::cpu(), false);
-    t.run(ignore_step, ignore_eval);
-  }
-  {
-    Trainer t(tiny_config(resumed), Device::cpu(), false);
-    t.run(ignore_step, ignore_eval, /*stop_at=*/5);  // "crashes" after step 5; last checkpoint is step 3
-  }
-  {
-    Trainer t(tiny_config(resumed), Device::cpu(), true);
-    EXPECT_EQ(t.step(), 3);
-    t.run(ignore_step, ignore_eval);
-  }
-  const std::vector<double> a = losses_of(straight + "/metrics.jsonl"), b = losses_of(resumed + "/metrics.jsonl");
-  ASSERT_EQ(a.size(), 6u);
-  ASSERT_EQ(b.size(), 6u) << "metrics of the lost steps 4-5 must be replaced, not duplicated";
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;
-  const CheckpointState sa = load_checkpoint(*latest_checkpoint(straight), Device::cpu());
-  const CheckpointState sb = load_checkpoint(*latest_checkpoint(resumed), Device::cpu());
-  ASSERT_EQ(sa.params.size(), sb.params.size());
-  for (size_t i = 0; i < sa.params.size(); ++i)
-    EXPECT_EQ(sa.params[i].second.to_vector<float>(), sb.params[i].second.to_vector<float>()) << sa.params[i].first;
-  EXPECT_EQ(sa.loader.position, sb.loader.position);
-  EXPECT_TRUE(fs::exists(straight + "/config.json"));
-  EXPECT_TRUE(fs::exists(straight + "/recon-6.png"));
-  EXPECT_TRUE(fs::exists(straight + "/samples-6.png"));
+  // Crashes after step 5; the last checkpoint is step 3.
+  expect_exact_resume(tiny_config(fresh_dir("resume")), 5, 3);
+  const std::string dir = fresh_dir("files");
+  Trainer(tiny_config(dir), Device::cpu(), false).run(ignore_step, ignore_eval);
+  for (const char* f : {"config.json", "metrics.jsonl", "recon-6.png", "samples-6.png"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
 }
 
 TEST(Trainer, KeepsOnlyTheNewestCheckpoints) {

@@ -13,17 +13,14 @@
 #include "runtime/ops/nn.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
+#include "tests/train_util.h"
 
 namespace fs = std::filesystem;
 
 namespace lvk::test {
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("lvk_vqvae_" + name);
-  fs::remove_all(dir);
-  return dir.string();
-}
+std::string fresh_dir(const std::string& name) { return fresh_run_dir("vqvae_" + name); }
 
 VqVaeOptions tiny_options(const std::string& codebook = "loss") {
   VqVaeOptions o;
@@ -197,20 +194,12 @@ TEST(VqVae, StraightThroughPassesTheDecoderGradientToTheEncoder) {
 }
 
 TrainConfig train_config(const std::string& out, nlohmann::json options) {
-  TrainConfig c;
-  c.model = "vqvae";
-  c.model_options = std::move(options);
-  c.data.source = "shapes";
+  TrainConfig c = small_run("vqvae", std::move(options), out);
   c.data.count = 512;
   c.data.side = 16;
   c.steps = 150;
-  c.batch = 16;
-  c.lr = 3e-3f;
   c.warmup = 10;
-  c.eval_every = 1000;
-  c.eval_batches = 1;
   c.checkpoint_every = 1000;
-  c.out = out;
   return c;
 }
 
@@ -298,47 +287,18 @@ TEST(VqVae, OptionVariantsTrain) {
   }
 }
 
-std::vector<double> losses_of(const std::string& metrics) {
-  std::ifstream in(metrics);
-  std::vector<double> losses;
-  std::string line;
-  while (std::getline(in, line)) losses.push_back(nlohmann::json::parse(line).at("loss").get<double>());
-  return losses;
-}
-
 TEST(VqVae, ResumeWithEmaBuffersIsBitIdenticalOnTheCpu) {
   nlohmann::json o = kSmall;
   o["codebook"] = "ema";
   o["decay"] = 0.5;
   o["restart_every"] = 2;
   o["residual_levels"] = 2;
-  const std::string straight = fresh_dir("straight"), resumed = fresh_dir("resumed");
-  TrainConfig c = train_config(straight, o);
+  TrainConfig c = train_config(fresh_dir("resume"), o);
   c.steps = 8;
   c.checkpoint_every = 4;
-  TrainConfig r = c;
-  r.out = resumed;
-  {
-    Trainer(c, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});
-  }
-  {
-    Trainer(r, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {}, 6);
-  }
-  {
-    Trainer t(r, Device::cpu(), true);
-    EXPECT_EQ(t.step(), 4);
-    t.run([](const StepReport&) {}, [](const EvalReport&) {});
-  }
-  const std::vector<double> a = losses_of(straight + "/metrics.jsonl"), b = losses_of(resumed + "/metrics.jsonl");
-  ASSERT_EQ(a.size(), 8u);
-  ASSERT_EQ(b.size(), 8u);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;
-  const CheckpointState sa = load_checkpoint(*latest_checkpoint(straight), Device::cpu());
-  const CheckpointState sb = load_checkpoint(*latest_checkpoint(resumed), Device::cpu());
-  ASSERT_EQ(sa.buffers.size(), 7u);  // codebook, ema_count, ema_sum per level; restarts
-  ASSERT_EQ(sb.buffers.size(), 7u);
-  for (size_t i = 0; i < sa.buffers.size(); ++i)
-    EXPECT_EQ(sa.buffers[i].second.to_vector<float>(), sb.buffers[i].second.to_vector<float>()) << sa.buffers[i].first;
+  const std::string resumed = expect_exact_resume(c, 6, 4);
+  const CheckpointState s = load_checkpoint(*latest_checkpoint(resumed), Device::cpu());
+  EXPECT_EQ(s.buffers.size(), 7u);  // codebook, ema_count, ema_sum per level; restarts
 }
 
 TEST(VqVae, RejectsBadOptionsAndInputs) {

@@ -12,6 +12,7 @@
 #include "runtime/ops/basic.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
+#include "tests/train_util.h"
 
 namespace fs = std::filesystem;
 
@@ -76,22 +77,12 @@ TEST(VqVae2, ParameterGradientsMatchFiniteDifferences) {
 }
 
 TEST(VqVae2, TrainsOnTheProceduralSet) {
-  const fs::path dir = fs::path(::testing::TempDir()) / "lvk_vqvae2_train";
-  fs::remove_all(dir);
-  TrainConfig c;
-  c.model = "vqvae2";
-  c.model_options = {{"channels", 16}, {"codes", 32}, {"code_dim", 8}};
-  c.data.source = "shapes";
+  TrainConfig c = small_run("vqvae2", {{"channels", 16}, {"codes", 32}, {"code_dim", 8}}, fresh_run_dir("vqvae2_train"));
   c.data.count = 512;
   c.data.side = 16;
   c.steps = 100;
-  c.batch = 16;
-  c.lr = 3e-3f;
   c.warmup = 10;
-  c.eval_every = 1000;
-  c.eval_batches = 1;
   c.checkpoint_every = 1000;
-  c.out = dir.string();
   Trainer t(c, Device::cpu(), false);
   std::vector<double> losses;
   t.run(
@@ -109,53 +100,17 @@ TEST(VqVae2, TrainsOnTheProceduralSet) {
   EXPECT_EQ(t.model().buffers().size(), 8u);  // EMA (default): codebook, count, sum, restarts; x2
 }
 
-std::vector<double> losses_of(const std::string& metrics) {
-  std::ifstream in(metrics);
-  std::vector<double> losses;
-  std::string line;
-  while (std::getline(in, line)) losses.push_back(nlohmann::json::parse(line).at("loss").get<double>());
-  return losses;
-}
-
 TEST(VqVae2, ResumeWithBothEmaCodebooksIsBitIdenticalOnTheCpu) {
-  auto config = [](const std::string& name) {
-    const fs::path dir = fs::path(::testing::TempDir()) / ("lvk_vqvae2_" + name);
-    fs::remove_all(dir);
-    TrainConfig c;
-    c.model = "vqvae2";
-    c.model_options = {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"decay", 0.5}, {"restart_every", 2}};
-    c.data.source = "shapes";
-    c.data.count = 256;
-    c.data.side = 16;
-    c.steps = 8;
-    c.batch = 8;
-    c.eval_every = 100;
-    c.eval_batches = 1;
-    c.checkpoint_every = 4;
-    c.out = dir.string();
-    return c;
-  };
-  const TrainConfig a = config("straight"), b = config("resumed");
-  {
-    Trainer(a, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});
-  }
-  {
-    Trainer(b, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {}, 6);
-  }
-  {
-    Trainer t(b, Device::cpu(), true);
-    EXPECT_EQ(t.step(), 4);
-    t.run([](const StepReport&) {}, [](const EvalReport&) {});
-  }
-  const std::vector<double> la = losses_of(a.out + "/metrics.jsonl"), lb = losses_of(b.out + "/metrics.jsonl");
-  ASSERT_EQ(la.size(), 8u);
-  ASSERT_EQ(lb.size(), 8u);
-  for (size_t i = 0; i < la.size(); ++i) EXPECT_EQ(la[i], lb[i]) << "step " << i + 1;
-  const CheckpointState sa = load_checkpoint(*latest_checkpoint(a.out), Device::cpu());
-  const CheckpointState sb = load_checkpoint(*latest_checkpoint(b.out), Device::cpu());
-  ASSERT_EQ(sa.buffers.size(), 8u);
-  for (size_t i = 0; i < sa.buffers.size(); ++i)
-    EXPECT_EQ(sa.buffers[i].second.to_vector<float>(), sb.buffers[i].second.to_vector<float>()) << sa.buffers[i].first;
+  TrainConfig c = small_run(
+      "vqvae2", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"decay", 0.5}, {"restart_every", 2}},
+      fresh_run_dir("vqvae2_resume"));
+  c.data.side = 16;
+  c.steps = 8;
+  c.batch = 8;
+  c.checkpoint_every = 4;
+  const std::string resumed = expect_exact_resume(c, 6, 4);
+  const CheckpointState s = load_checkpoint(*latest_checkpoint(resumed), Device::cpu());
+  EXPECT_EQ(s.buffers.size(), 8u);
 }
 
 TEST(VqVae2, RejectsBadShapesAndSampling) {
