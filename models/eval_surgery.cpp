@@ -13,13 +13,7 @@ namespace lvk {
 namespace {
 
 void check_posteriors(const char* op, const Tensor& mu, const Tensor& logvar) {
-  check_defined(op, "mu", mu);
-  check_defined(op, "logvar", logvar);
-  check_dtype(op, "mu", mu, DType::f32);
-  check_dtype(op, "logvar", logvar, DType::f32);
-  check_rank(op, "mu", mu, 2);
-  check_same_shape(op, mu, logvar);
-  check_same_device(op, mu, logvar);
+  check_gaussian_params(op, mu, logvar);
   LVK_CHECK(mu.dim(0) >= 1 && mu.dim(1) >= 1, op, ": needs at least one posterior of dimension >= 1, got mu ",
             mu.str());
 }

@@ -6,9 +6,7 @@
 
 namespace lvk {
 
-namespace {
-
-void check_mu_logvar(const char* op, const Tensor& mu, const Tensor& logvar) {
+void check_gaussian_params(const char* op, const Tensor& mu, const Tensor& logvar) {
   check_defined(op, "mu", mu);
   check_defined(op, "logvar", logvar);
   check_dtype(op, "mu", mu, DType::f32);
@@ -18,11 +16,13 @@ void check_mu_logvar(const char* op, const Tensor& mu, const Tensor& logvar) {
   check_same_device(op, mu, logvar);
 }
 
+namespace {
+
 }  // namespace
 
 GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, const GaussianSampleOptions& options) {
   OpScope op("gaussian_sample");
-  check_mu_logvar(op.name(), mu, logvar);
+  check_gaussian_params(op.name(), mu, logvar);
   LVK_CHECK(options.samples >= 0, op.name(), ": samples=", options.samples,
             "; expected S >= 1, or 0 for one sample without a sample dimension");
   const int64_t n = mu.dim(0), d = mu.dim(1);
@@ -59,7 +59,7 @@ GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, con
 
 Tensor gaussian_log_density(const Tensor& z, const Tensor& mu, const Tensor& logvar) {
   OpScope op("gaussian_log_density");
-  check_mu_logvar(op.name(), mu, logvar);
+  check_gaussian_params(op.name(), mu, logvar);
   check_defined(op.name(), "z", z);
   check_dtype(op.name(), "z", z, DType::f32);
   check_same_device(op.name(), z, mu);

@@ -27,6 +27,9 @@ struct GaussianSampleResult {
 // the noise is redrawn from (seed, offset) in backward, never stored.
 GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, const GaussianSampleOptions& options);
 
+// Throws naming `op` unless mu and logvar are defined f32 [N, D] tensors of one shape and device.
+void check_gaussian_params(const char* op, const Tensor& mu, const Tensor& logvar);
+
 // log N(z; mu, exp(logvar)) summed over D: z [N, D] -> [N], or z [S, N, D] -> [S, N] with mu and
 // logvar [N, D] shared by the S samples. Gradients for z, mu and logvar.
 Tensor gaussian_log_density(const Tensor& z, const Tensor& mu, const Tensor& logvar);
