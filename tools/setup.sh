@@ -38,9 +38,9 @@ lvk_configure_and_build() {
   elif [ -n "${LVK_DEFAULT_ARCHS:-}" ]; then
     args+=("-DCMAKE_CUDA_ARCHITECTURES=${LVK_DEFAULT_ARCHS}")
   fi
-  cmake -S "$LVK_ROOT" -B "$build_dir" "${args[@]}" "$@" >"$build_dir.configure.log" 2>&1 \
-    || { cat "$build_dir.configure.log"; exit 1; }
-  grep -E "^-- lvk " "$build_dir.configure.log" || true
+  cmake -S "$LVK_ROOT" -B "$build_dir" "${args[@]}" "$@" >"$build_dir/configure.log" 2>&1 \
+    || { cat "$build_dir/configure.log"; exit 1; }
+  grep -E "^-- lvk " "$build_dir/configure.log" || true
   cmake --build "$build_dir" -j "${LVK_JOBS:-$(nproc)}" 2>&1 | grep -vE "^ptxas info|^    [0-9]+ bytes stack frame|^\[" || true
   test "${PIPESTATUS[0]}" -eq 0
 }
