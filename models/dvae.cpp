@@ -172,6 +172,13 @@ Tensor Dvae::reconstruct(const Tensor& x) {
   return output_to_images(decode_codes(y, x.dim(0)));
 }
 
+Tensor Dvae::encode_codes(const Tensor& x) {
+  check_images(x);
+  NoGrad no_grad;
+  const Tensor codes = argmax_last(encode_logits(x));
+  return codes.view({x.dim(0), latent_positions()});
+}
+
 Tensor Dvae::sample(int64_t n, uint64_t seed, uint64_t offset) {
   LVK_CHECK(n >= 1, "dvae: sample count n=", n, " must be >= 1");
   NoGrad no_grad;

@@ -42,7 +42,7 @@ struct DvaeOptions {
   float kl_weight_at(int64_t step) const;
 };
 
-class Dvae : public GenerativeModel {
+class Dvae : public GenerativeModel, public DiscreteLatentModel {
  public:
   Dvae(const DvaeOptions& options, const ImageShape& shape, InitStream& init, Device device);
 
@@ -53,6 +53,10 @@ class Dvae : public GenerativeModel {
   // Codes drawn uniformly per position from Philox (seed, offset), one-hot, decoded.
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) override;
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;
+  int64_t codebook_size() const override { return options_.codes; }
+  int64_t latent_positions() const override { return latent_h_ * latent_w_; }
+  // The most probable code of q(z_p | x) at each position.
+  Tensor encode_codes(const Tensor& x) override;
 
   // Encoder logits as rows: [B * H' * W', K], position-major within each image.
   Tensor encode_logits(const Tensor& x) const;

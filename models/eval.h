@@ -50,14 +50,6 @@ class GaussianLatentModel {
   virtual Tensor log_likelihood(const Tensor& x, const Tensor& z) = 0;
 };
 
-class DiscreteLatentModel {
- public:
-  virtual ~DiscreteLatentModel() = default;
-  virtual int64_t codebook_size() const = 0;     // K
-  virtual int64_t latent_positions() const = 0;  // P code positions per image
-  // The code chosen at each position (nearest code, or the argmax of the logits): i32 [B, P].
-  virtual Tensor encode_codes(const Tensor& x) = 0;
-};
 
 // The model's Gaussian view (null when its latents are not diagonal Gaussians). The view refers
 // to `model`, which must outlive it.

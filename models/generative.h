@@ -63,4 +63,15 @@ class GenerativeModel : public Module {
   }
 };
 
+// Models whose latents are codes from a K-code codebook (VQ-VAE, dVAE) also implement this, so the
+// evaluation can report code usage, perplexity and bits/dim under the uniform prior over codes.
+class DiscreteLatentModel {
+ public:
+  virtual ~DiscreteLatentModel() = default;
+  virtual int64_t codebook_size() const = 0;     // K
+  virtual int64_t latent_positions() const = 0;  // P code positions per image
+  // The code chosen at each position (nearest code, or the argmax of the logits): i32 [B, P].
+  virtual Tensor encode_codes(const Tensor& x) = 0;
+};
+
 }  // namespace lvk

@@ -140,6 +140,11 @@ Tensor VqVae::codes(const Tensor& x) {
   return vq_.forward(encode(x), false).indices.front();
 }
 
+Tensor VqVae::encode_codes(const Tensor& x) {
+  const Tensor maps = codes(x);
+  return maps.view({maps.dim(0), maps.numel() / maps.dim(0)});
+}
+
 std::vector<std::pair<std::string, io::Image>> VqVae::pictures(const Tensor& x) {
   const Tensor indices = codes(x);
   std::vector<int32_t> counts(static_cast<size_t>(options_.vq.codes), 0);

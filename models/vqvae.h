@@ -49,7 +49,7 @@ Tensor vq_decoder_image(const Tensor& out, bool gaussian);
 // The reconstruction term per dimension (mean over elements): MSE or Bernoulli NLL.
 Tensor vq_recon_per_dim(const Tensor& out, const Tensor& x, bool gaussian);
 
-class VqVae : public GenerativeModel {
+class VqVae : public GenerativeModel, public DiscreteLatentModel {
  public:
   VqVae(const VqVaeOptions& options, const ImageShape& shape, InitStream& init, Device device);
 
@@ -60,6 +60,10 @@ class VqVae : public GenerativeModel {
   void after_step(const Tensor& x, const StepInfo& info) override;
   void initialize(const Tensor& x, const StepInfo& info) override;
   ParameterList buffers() const override;
+  // Level 0's codebook and code map (residual levels refine it).
+  int64_t codebook_size() const override { return options_.vq.codes; }
+  int64_t latent_positions() const override { return (shape_.height / 4) * (shape_.width / 4); }
+  Tensor encode_codes(const Tensor& x) override;
   // "codes": the code maps of x; "usage": the histogram of codes over x.
   std::vector<std::pair<std::string, io::Image>> pictures(const Tensor& x) override;
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;

@@ -332,5 +332,23 @@ TEST(EvalDiscrete, CodeUsagePerplexityAndUniformPriorBits) {
   EXPECT_GT(io::read_png(files[0]).width, 0);
 }
 
+// The real discrete models expose their codes to the evaluation.
+TEST(EvalDiscrete, VqVaeAndDvaeExposeTheirCodes) {
+  const ImageShape shape{1, 8, 8};
+  const Tensor x = random_tensor({3, 1, 8, 8}, 40, Device::cpu(), 0, 1);
+  for (const char* kind : {"vqvae", "dvae"}) {
+    InitStream init(41);
+    const nlohmann::json options = {{"codes", 16}, {"code_dim", 4}, {"channels", 8}};
+    std::unique_ptr<GenerativeModel> model = make_model(kind, options, shape, init, Device::cpu());
+    DiscreteLatentModel* codes = discrete_latent_view(*model);
+    ASSERT_NE(codes, nullptr) << kind;
+    EXPECT_EQ(codes->codebook_size(), 16) << kind;
+    EXPECT_EQ(codes->latent_positions(), 4) << kind;  // (8 / 4) x (8 / 4)
+    const Tensor c = codes->encode_codes(x);
+    EXPECT_EQ(c.shape(), (Shape{3, 4})) << kind;
+    for (int32_t k : c.to_vector<int32_t>()) EXPECT_TRUE(k >= 0 && k < 16) << kind << " code " << k;
+  }
+}
+
 }  // namespace
 }  // namespace lvk::test
