@@ -72,6 +72,36 @@ void check_4d(const char* op, const Tensor& x, const Tensor& w) {
 
 }  // namespace
 
+namespace {
+
+// A convolution and its adjoint (the transposed convolution) share one backward: dx applies the
+// other primitive to dy, dw is the filter gradient with the image operand of the forward
+// convolution (x for conv2d, dy for conv_transpose2d), db sums dy per channel.
+void record_conv_backward(const OpScope& op, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
+                          const kernels::ConvShape& s, bool transposed) {
+  if (!Tape::wants({x, w, b})) return;
+  Tape::recording()->record(op.name(), {x, w, b}, {y}, [x, w, b, y, s, transposed](GradBook& book) {
+    const Tensor dy = book.grad(y);
+    if (!dy.defined()) return;
+    if (book.wants(x)) {
+      Tensor dx = Tensor::empty(x.shape(), DType::f32, x.device());
+      run_conv(transposed ? Prim::forward : Prim::backward_data, x.device(), dx.data<float>(), dy.data<float>(),
+               w.data<float>(), s);
+      book.accumulate(x, dx);
+    }
+    if (book.wants(w)) {
+      Tensor dw = Tensor::empty(w.shape(), DType::f32, w.device());
+      const Tensor& image = transposed ? dy : x;
+      const Tensor& grad = transposed ? x : dy;
+      run_conv(Prim::backward_filter, w.device(), dw.data<float>(), image.data<float>(), grad.data<float>(), s);
+      book.accumulate(w, dw);
+    }
+    if (book.wants(b)) book.accumulate(b, channel_sum(dy));
+  });
+}
+
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dParams p) {
   OpScope op("conv2d");
   check_4d(op.name(), x, w);
@@ -88,23 +118,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dParams p)
   Tensor y = Tensor::empty({s.n, s.o, s.oh, s.ow}, DType::f32, x.device());
   run_conv(Prim::forward, x.device(), y.data<float>(), x.data<float>(), w.data<float>(), s);
   if (b.defined()) LVK_DISPATCH(x.device(), channel_bias_add, y.data<float>(), b.data<float>(), s.n, s.o, s.oh * s.ow);
-  if (Tape::wants({x, w, b})) {
-    Tape::recording()->record(op.name(), {x, w, b}, {y}, [x, w, b, y, s](GradBook& book) {
-      const Tensor dy = book.grad(y);
-      if (!dy.defined()) return;
-      if (book.wants(x)) {
-        Tensor dx = Tensor::empty(x.shape(), DType::f32, x.device());
-        run_conv(Prim::backward_data, x.device(), dx.data<float>(), dy.data<float>(), w.data<float>(), s);
-        book.accumulate(x, dx);
-      }
-      if (book.wants(w)) {
-        Tensor dw = Tensor::empty(w.shape(), DType::f32, w.device());
-        run_conv(Prim::backward_filter, w.device(), dw.data<float>(), x.data<float>(), dy.data<float>(), s);
-        book.accumulate(w, dw);
-      }
-      if (book.wants(b)) book.accumulate(b, channel_sum(dy));
-    });
-  }
+  record_conv_backward(op, x, w, b, y, s, false);
   return y;
 }
 
@@ -127,23 +141,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, Conv2
   Tensor y = Tensor::empty({s.n, s.c, s.h, s.w}, DType::f32, x.device());
   run_conv(Prim::backward_data, x.device(), y.data<float>(), x.data<float>(), w.data<float>(), s);
   if (b.defined()) LVK_DISPATCH(x.device(), channel_bias_add, y.data<float>(), b.data<float>(), s.n, s.c, s.h * s.w);
-  if (Tape::wants({x, w, b})) {
-    Tape::recording()->record(op.name(), {x, w, b}, {y}, [x, w, b, y, s](GradBook& book) {
-      const Tensor dy = book.grad(y);
-      if (!dy.defined()) return;
-      if (book.wants(x)) {
-        Tensor dx = Tensor::empty(x.shape(), DType::f32, x.device());
-        run_conv(Prim::forward, x.device(), dx.data<float>(), dy.data<float>(), w.data<float>(), s);
-        book.accumulate(x, dx);
-      }
-      if (book.wants(w)) {
-        Tensor dw = Tensor::empty(w.shape(), DType::f32, w.device());
-        run_conv(Prim::backward_filter, w.device(), dw.data<float>(), dy.data<float>(), x.data<float>(), s);
-        book.accumulate(w, dw);
-      }
-      if (book.wants(b)) book.accumulate(b, channel_sum(dy));
-    });
-  }
+  record_conv_backward(op, x, w, b, y, s, true);
   return y;
 }
 
