@@ -5,6 +5,9 @@
 # arguments replace the default command (e.g. tools/run.sh info, tools/run.sh train dvae).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+# Without a GPU here the CUDA backend only has to compile: one architecture is enough (a GPU that
+# is present gets its own via "native"; LVK_CUDA_ARCHS overrides both).
+export LVK_DEFAULT_ARCHS="${LVK_DEFAULT_ARCHS:-90}"
 build_dir="${LVK_BUILD_DIR:-$LVK_ROOT/build}"
 mkdir -p "$build_dir"
 lvk_configure_and_build "$build_dir" -DLVK_BUILD_TESTS=OFF -DLVK_BUILD_BENCH=OFF
