@@ -233,22 +233,27 @@ __global__ void __launch_bounds__(kThreads, kVec ? 2 : 1) vq_argmin_kernel(int32
   }
 }
 
+// Row i's code: the best of the per-slice candidates when the codes were split across blocks
+// (slices ascend in code order, so "<" keeps the lower code on ties), written to indices; else
+// the index the lookup already wrote.
+__device__ __forceinline__ int32_t resolve_code(int32_t* indices, const float* cand_score, const int32_t* cand_index,
+                                                int slices, int64_t n, int64_t i) {
+  if (!cand_score) return indices[i];
+  float best = cand_score[i];
+  int32_t k = cand_index[i];
+  for (int sl = 1; sl < slices; ++sl) {
+    const float sc = cand_score[static_cast<int64_t>(sl) * n + i];
+    if (sc < best) best = sc, k = cand_index[static_cast<int64_t>(sl) * n + i];
+  }
+  indices[i] = k;
+  return k;
+}
+
 __global__ void vq_finish_kernel(int32_t* indices, float* z_q, float* distances, int32_t* counts,
                                  const float* cand_score, const int32_t* cand_index, int slices, const float* z,
                                  const float* codebook, VqShape s) {
   LVK_GRID_STRIDE_LOOP(i, s.n) {
-    int32_t k;
-    if (cand_score) {  // slices ascend in code order: "<" keeps the earlier (lower) code on ties
-      float bs = cand_score[i];
-      k = cand_index[i];
-      for (int sl = 1; sl < slices; ++sl) {
-        const float sc = cand_score[static_cast<int64_t>(sl) * s.n + i];
-        if (sc < bs) bs = sc, k = cand_index[static_cast<int64_t>(sl) * s.n + i];
-      }
-      indices[i] = k;
-    } else {
-      k = indices[i];
-    }
+    const int32_t k = resolve_code(indices, cand_score, cand_index, slices, s.n, i);
     if (counts) atomicAdd(counts + k, 1);  // integer: exact in any order
     if (!z_q && !distances) continue;
     const float* e = codebook + static_cast<int64_t>(k) * s.c;
@@ -274,17 +279,7 @@ __global__ void vq_finish_rows_kernel(int32_t* indices, float* z_q, float* dista
   for (int64_t i = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; i < s.n; i += warps) {
     int32_t k = 0;
     if (lane == 0) {
-      if (cand_score) {
-        float bs = cand_score[i];
-        k = cand_index[i];
-        for (int sl = 1; sl < slices; ++sl) {
-          const float sc = cand_score[static_cast<int64_t>(sl) * s.n + i];
-          if (sc < bs) bs = sc, k = cand_index[static_cast<int64_t>(sl) * s.n + i];
-        }
-        indices[i] = k;
-      } else {
-        k = indices[i];
-      }
+      k = resolve_code(indices, cand_score, cand_index, slices, s.n, i);
       if (counts) atomicAdd(counts + k, 1);
     }
     k = __shfl_sync(0xffffffffu, k, 0);
