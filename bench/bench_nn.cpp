@@ -138,7 +138,7 @@ struct AdamSetup {
   }
 };
 
-kernels::AdamHyper hyper() { return {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, 0.1f, 0.001f, 1.0f}; }
+kernels::AdamHyper hyper() { return {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, 0.1f, 0.001f, 1.0f, nullptr, nullptr}; }
 
 void BM_adam_fused(benchmark::State& state) {
   Device device;

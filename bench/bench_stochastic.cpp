@@ -203,7 +203,7 @@ void BM_gaussian_fused_forward(benchmark::State& state) {
   GaussianBuffers b(state, dev);
   time_iterations(state, dev, [&] {
     LVK_DISPATCH(dev, gaussian_sample, b.z.data<float>(), b.kl.data<float>(), b.log_q.data<float>(), b.mu.data<float>(),
-                 b.lv.data<float>(), b.s, b.n, b.d, 9, 0);
+                 b.lv.data<float>(), b.s, b.n, b.d, 9, 0, nullptr);
   });
   state.SetBytesProcessed(state.iterations() * b.floor_bytes());
   state.SetItemsProcessed(state.iterations() * b.s * b.n * b.d);
@@ -239,7 +239,7 @@ void BM_gaussian_fused_backward(benchmark::State& state) {
   Tensor dmu = Tensor::empty({b.n, b.d}, DType::f32, dev), dlv = Tensor::empty({b.n, b.d}, DType::f32, dev);
   time_iterations(state, dev, [&] {
     LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(), dz.data<float>(),
-                 dkl.data<float>(), nullptr, b.mu.data<float>(), b.lv.data<float>(), b.s, b.n, b.d, 9, 0);
+                 dkl.data<float>(), nullptr, b.mu.data<float>(), b.lv.data<float>(), b.s, b.n, b.d, 9, 0, nullptr);
   });
   // Floor: read dz, mu, logvar; write dmu, dlogvar.
   state.SetBytesProcessed(state.iterations() * (b.s * b.n * b.d + 4 * b.n * b.d) * kF);

@@ -5,6 +5,7 @@
 // value (a __grid_constant__ parameter of up to kOptimTensorsPerLaunch entries, ~12 KiB, which
 // needs CUDA >= 12.1 on sm_70+), so no table copy and no host synchronisation happens. Lists
 // longer than that take one launch per kOptimTensorsPerLaunch tensors.
+#include "kernels/step.h"
 #include "kernels/twins.h"
 
 namespace lvk::kernels {
@@ -28,7 +29,24 @@ struct AdamHyper {
   float bias_correction1;  // 1 - beta1^t, computed on the host in double
   float bias_correction2;  // 1 - beta2^t
   float max_grad_norm;     // > 0: scale gradients by min(1, max_grad_norm / (norm + 1e-6))
+  // A train step's device state (kernels/step.h), or null. When given, the kernel reads the
+  // learning rate from lr_at and the bias corrections from it, and updates nothing when the step
+  // is skipped; lr and bias_correction* above are then unused.
+  const StepState* step;
+  const float* lr_at;
 };
+
+// The values one update uses: from the device step state when there is one.
+struct AdamRates {
+  bool skip;
+  float lr, step_size, inv_sqrt_bc2;
+};
+LVK_HD AdamRates adam_rates(const AdamHyper& h) {
+  const float lr = h.step ? *h.lr_at : h.lr;
+  const float bc1 = h.step ? h.step->bias_correction1 : h.bias_correction1;
+  const float bc2 = h.step ? h.step->bias_correction2 : h.bias_correction2;
+  return {h.step != nullptr && h.step->skip != 0, lr, lr / bc1, 1.0f / sqrtf(bc2)};
+}
 
 constexpr int kOptimTensorsPerLaunch = 256;
 

@@ -2,6 +2,7 @@
 // Codebook-learning kernels: the EMA codebook update, dead-code restarts, the k-means centroid
 // step and row l2-normalisation for cosine-similarity codebooks. Shapes and the z layout as in
 // kernels/vq.h. CPU twins in cpu/vq_learn.cpp, CUDA twins in cuda/vq_learn.cu.
+#include "kernels/step.h"
 #include "kernels/vq.h"
 
 namespace lvk::kernels {
@@ -10,7 +11,20 @@ struct VqEmaParams {
   float decay = 0.99f;       // gamma
   float eps = 1e-5f;         // Laplace smoothing
   float correction = 1.0f;   // 1 - gamma^t with bias correction, else 1
+  // A train step's device state, or null. When given, the update does nothing on a skipped step,
+  // and with bias_correction the correction is 1 - gamma^(step + 1) (`correction` is unused).
+  const StepState* step = nullptr;
+  bool bias_correction = true;
 };
+
+// The correction of this update, or 0 when the step is skipped (nothing may change then).
+LVK_HD float vq_ema_correction(const VqEmaParams& p) {
+  if (!p.step) return p.correction;
+  if (p.step->skip) return 0.0f;
+  return p.bias_correction ? static_cast<float>(1.0 - pow(static_cast<double>(p.decay),
+                                                          static_cast<double>(p.step->step + 1)))
+                           : 1.0f;
+}
 
 #define LVK_VQ_LEARN_DECLS(...)                                                                      \
   /* One EMA step from this batch's per-code sums and counts:                                       \

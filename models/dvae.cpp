@@ -159,9 +159,11 @@ ModelOutput Dvae::forward(const Tensor& x, const StepInfo& info) {
   ModelOutput result;
   result.loss = add(recon, scale(kl, w));
   result.terms = {{"recon", recon}, {"kl", kl}, {"elbo", scale(add(recon, kl), -1.0f)}};
-  const std::vector<int64_t> counts = code_counts(q.index, options_.codes);
-  result.stats = {
-      {"tau", tau}, {"kl_weight", w}, {"perplexity", counts_perplexity(counts)}, {"usage", counts_usage(counts)}};
+  const CodeStatistics codes = code_statistics(count_codes(q.index, options_.codes));
+  result.stats = {{"tau", Tensor::full({1}, tau, device_)},
+                  {"kl_weight", Tensor::full({1}, w, device_)},
+                  {"perplexity", codes.perplexity},
+                  {"usage", codes.usage}};
   return result;
 }
 

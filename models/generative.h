@@ -9,17 +9,24 @@
 
 #include "models/module.h"
 #include "runtime/io/png.h"
+#include "runtime/ops/step_clock.h"
 
 namespace lvk {
 
 // Where a step is, for noise and schedules. Stochastic ops of step s draw from Philox stream
-// (seed, noise_offset(s, k)) for the k-th draw of the step: a resumed run redraws the same noise.
+// (seed, (s + 1) * kDrawsPerStep + k) for the k-th draw of the step: a resumed run redraws the same
+// noise. In a train step the trainer's StepClock holds s on the device; ops given the clock then
+// take noise_offset(k) = k relative to its noise base, so a captured step replays with fresh noise.
 struct StepInfo {
   int64_t step = 0;   // 0-based optimiser step (the one about to be taken)
   uint64_t seed = 0;  // the run's seed
   bool training = true;
-  static constexpr uint64_t kDrawsPerStep = 16;
-  uint64_t noise_offset(uint64_t k) const { return (static_cast<uint64_t>(step) + 1) * kDrawsPerStep + k; }
+  const StepClock* clock = nullptr;  // the train step's device clock, when there is one
+  static constexpr uint64_t kDrawsPerStep = kernels::kDrawsPerStep;
+  // The offset of draw k for an op that is given `clock` (relative), or not (absolute).
+  uint64_t noise_offset(uint64_t k) const { return clock ? k : host_noise_offset(k); }
+  // The absolute offset, for ops that take no clock (they run outside replayable steps).
+  uint64_t host_noise_offset(uint64_t k) const { return (static_cast<uint64_t>(step) + 1) * kDrawsPerStep + k; }
 };
 
 struct ModelOutput {
@@ -27,8 +34,8 @@ struct ModelOutput {
   // Scalars for reports, per example where that is meaningful: "recon", "kl", "elbo", "codebook",
   // "commitment", ... Device tensors: reading them waits for the step.
   std::vector<std::pair<std::string, Tensor>> terms;
-  // Host-side figures a model already knows: "perplexity", "usage", "tau", ...
-  std::vector<std::pair<std::string, double>> stats;
+  // Other one-element f32 figures, also on the device: "perplexity", "usage", "tau", ...
+  std::vector<std::pair<std::string, Tensor>> stats;
 };
 
 class GenerativeModel : public Module {
@@ -46,6 +53,14 @@ class GenerativeModel : public Module {
   virtual void after_step(const Tensor& x, const StepInfo& info) {
     (void)x;
     (void)info;
+  }
+  // Whether step `info` does exactly what every other replayable step does, with all that varies
+  // read from info.clock on the device, so one captured step (a CUDA Graph) may stand in for it.
+  // Models opt in; a step that draws on host-side schedules (or restarts dead codes) says no and
+  // runs eagerly.
+  virtual bool replayable_step(const StepInfo& info) const {
+    (void)info;
+    return false;
   }
   // Called once before training on the first batch (data-dependent initialisation: k-means
   // codebooks, ActNorm).

@@ -29,6 +29,38 @@ Adam::Adam(ParameterList params, AdamOptions options) : params_(std::move(params
 
 void Adam::step(float lr) {
   LVK_CHECK(std::isfinite(lr) && lr >= 0.0f, "Adam::step: learning rate ", lr, " must be finite and >= 0");
+  ++steps_;
+  const double t = static_cast<double>(steps_);
+  kernels::AdamHyper h = hyper();
+  h.lr = lr;
+  h.bias_correction1 = static_cast<float>(1.0 - std::pow(static_cast<double>(options_.beta1), t));
+  h.bias_correction2 = static_cast<float>(1.0 - std::pow(static_cast<double>(options_.beta2), t));
+  update(h, nullptr, Tensor());
+}
+
+void Adam::step(StepClock& clock, const Tensor& loss) {
+  LVK_CHECK(clock.device() == device(), "Adam::step: the clock is on ", clock.device().str(),
+            ", the parameters on ", device().str());
+  kernels::AdamHyper h = hyper();
+  h.step = clock.state();
+  h.lr_at = clock.scalar(0).data<float>();
+  update(h, &clock, loss);
+}
+
+kernels::AdamHyper Adam::hyper() const {
+  kernels::AdamHyper h{};
+  h.beta1 = options_.beta1;
+  h.beta2 = options_.beta2;
+  h.eps = options_.eps;
+  h.weight_decay = options_.weight_decay;
+  h.decoupled = options_.decoupled_weight_decay;
+  h.max_grad_norm = options_.max_grad_norm;
+  return h;
+}
+
+Device Adam::device() const { return params_.empty() ? Device::cpu() : params_[0].second.device(); }
+
+void Adam::update(const kernels::AdamHyper& h, StepClock* clock, const Tensor& loss) {
   NoGrad no_grad;
   std::vector<Tensor> p, g, m, v;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -39,21 +71,9 @@ void Adam::step(float lr) {
     m.push_back(m_[i]);
     v.push_back(v_[i]);
   }
-  ++steps_;
-  const double t = static_cast<double>(steps_);
-  kernels::AdamHyper h{};
-  h.lr = lr;
-  h.beta1 = options_.beta1;
-  h.beta2 = options_.beta2;
-  h.eps = options_.eps;
-  h.weight_decay = options_.weight_decay;
-  h.decoupled = options_.decoupled_weight_decay;
-  h.bias_correction1 = static_cast<float>(1.0 - std::pow(static_cast<double>(options_.beta1), t));
-  h.bias_correction2 = static_cast<float>(1.0 - std::pow(static_cast<double>(options_.beta2), t));
-  h.max_grad_norm = options_.max_grad_norm;
-  if (g.empty()) return;
-  last_norm_ = global_norm(g);
-  adam_update_(p, g, m, v, h, last_norm_);
+  last_norm_ = g.empty() ? Tensor() : global_norm(g);
+  if (clock) clock->guard(loss, last_norm_, options_.beta1, options_.beta2);
+  if (!g.empty()) adam_update_(p, g, m, v, h, last_norm_);
 }
 
 void Adam::zero_grad() {

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "models/module.h"
+#include "kernels/optim.h"
+#include "runtime/ops/step_clock.h"
 
 namespace lvk {
 
@@ -26,6 +28,12 @@ class Adam {
   // stay as they are), as in PyTorch.
   void step(float lr);
   void step() { step(options_.lr); }
+  // One update driven by a train step's clock (runtime/ops/step_clock.h): the learning rate is the
+  // clock's scalar 0 and the bias corrections come from its update count, all on the device; the
+  // update is skipped there when `loss` or the gradient norm is not finite. Never waits for the
+  // device; the count lives in the clock (set_steps() brings it back for a checkpoint).
+  void step(StepClock& clock, const Tensor& loss);
+  void set_steps(int64_t steps) { steps_ = steps; }
   // Zeroes every gradient in place (keeps the buffers).
   void zero_grad();
 
@@ -41,6 +49,11 @@ class Adam {
   void load_state(const ParameterList& state);
 
  private:
+  kernels::AdamHyper hyper() const;  // the constant part of an update
+  Device device() const;
+  // Norm, optional clock guard, then the fused update of every parameter that has a gradient.
+  void update(const kernels::AdamHyper& h, StepClock* clock, const Tensor& loss);
+
   ParameterList params_;
   std::vector<Tensor> m_, v_;
   AdamOptions options_;

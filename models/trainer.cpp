@@ -1,6 +1,7 @@
 #include "models/trainer.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "runtime/nvtx.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/optim.h"
+#include "runtime/storage.h"
 #include "runtime/tape.h"
 
 namespace fs = std::filesystem;
@@ -65,13 +67,6 @@ std::pair<io::ImageDataset, io::ImageDataset> open_train_eval(const io::DatasetS
   }
 }
 
-std::vector<Tensor> gradients_of(const ParameterList& params) {
-  std::vector<Tensor> grads;
-  for (const auto& [name, p] : params)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  return grads;
-}
-
 void write_grid(const std::string& path, const Tensor& images, int cols) {
   const Tensor host = images.to(Device::cpu());
   io::write_png(path, io::make_image_grid(host.data<float>(), host.dim(0), static_cast<int>(host.dim(1)),
@@ -101,7 +96,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"weight_decay", weight_decay}, {"binarize", binarize},   {"seed", seed},
           {"out", out},               {"log_every", log_every},     {"eval_every", eval_every},
           {"eval_batches", eval_batches}, {"checkpoint_every", checkpoint_every},
-          {"keep_checkpoints", keep_checkpoints}, {"max_nonfinite", max_nonfinite}};
+          {"keep_checkpoints", keep_checkpoints}, {"max_nonfinite", max_nonfinite},
+          {"readback_every", readback_every}, {"cuda_graph", cuda_graph}};
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
@@ -109,7 +105,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   check_known_keys(what, j,
                    {"model", "model_options", "data", "steps", "epochs", "batch", "lr", "warmup", "grad_clip",
                     "weight_decay", "binarize", "seed", "out", "log_every", "eval_every", "eval_batches",
-                    "checkpoint_every", "keep_checkpoints", "max_nonfinite"});
+                    "checkpoint_every", "keep_checkpoints", "max_nonfinite", "readback_every", "cuda_graph"});
   TrainConfig c;
   read_option(what, j, "model", c.model);
   if (j.contains("model_options")) c.model_options = j.at("model_options");
@@ -138,6 +134,8 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   read_option(what, j, "checkpoint_every", c.checkpoint_every);
   read_option(what, j, "keep_checkpoints", c.keep_checkpoints);
   read_option(what, j, "max_nonfinite", c.max_nonfinite);
+  read_option(what, j, "readback_every", c.readback_every);
+  read_option(what, j, "cuda_graph", c.cuda_graph);
   return c;
 }
 
@@ -148,6 +146,7 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   LVK_CHECK(std::isfinite(c.lr) && c.lr > 0, "train: lr=", c.lr, " must be finite and > 0");
   LVK_CHECK(c.eval_every >= 1 && c.checkpoint_every >= 1 && c.log_every >= 1 && c.eval_batches >= 1,
             "train: eval_every, checkpoint_every, log_every and eval_batches must be >= 1");
+  LVK_CHECK(c.readback_every >= 0, "train: readback_every=", c.readback_every, " must be >= 0 (0: automatic)");
   std::tie(train_data_, eval_data_) = open_train_eval(c.data);
   LVK_CHECK(train_data_.count >= c.batch, "train: ", train_data_.name, " has ", train_data_.count,
             " images, fewer than one batch of ", c.batch);
@@ -160,6 +159,10 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   adam_ = std::make_unique<Adam>(model_->parameters(), AdamOptions{c.lr, 0.9f, 0.999f, 1e-8f, c.weight_decay, true,
                                                                    c.grad_clip});
   schedule_ = LrSchedule::cosine(c.lr, c.warmup, total_steps_, c.lr * 0.05f);
+  std::vector<float> lr_table(static_cast<size_t>(total_steps_));
+  for (int64_t s = 0; s < total_steps_; ++s) lr_table[static_cast<size_t>(s)] = schedule_.lr_at(s);
+  clock_ = std::make_unique<StepClock>(device, lr_table, total_steps_, 1);
+  readback_every_ = c.readback_every > 0 ? c.readback_every : (device.is_cuda() ? c.log_every : 1);
 
   std::error_code dir_error;
   fs::create_directories(c.out, dir_error);
@@ -183,6 +186,12 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
     nonfinite_skipped_ = s.nonfinite_skipped;
     loader_->restore(s.loader);
     truncate_metrics(metrics_path(c), step_);
+    kernels::StepState clock{};
+    clock.step = step_;
+    clock.adam_steps = static_cast<int32_t>(adam_->steps());
+    clock.skipped_total = static_cast<int32_t>(nonfinite_skipped_);
+    clock_->write(clock);
+    unread_from_ = step_;
   } else {
     LVK_CHECK(!last.has_value(), "train: ", c.out, " already holds a run (", *last,
               "); pass --resume to continue it, or choose another --out");
@@ -196,60 +205,114 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
 
 Trainer::~Trainer() = default;
 
-StepReport Trainer::train_step() {
+void Trainer::enqueue_step(const StepInfo& info) {
   // NVTX ranges name the phases so an Nsight Systems timeline reads like the step.
-  const StepInfo info{step_, config_.seed, true};
-  io::Batch batch;
-  {
-    NvtxRange range("train.data");
-    batch = loader_->next();
-  }
-  StepReport report;
-  report.total = total_steps_;
-  report.images = batch.images.dim(0);
+  clock_->begin();
   Tape tape;
   ModelOutput out;
   {
     NvtxRange range("train.forward");
     TapeRecording rec(tape);
-    out = model_->forward(batch.images, info);
+    out = model_->forward(input_, info);
   }
-  const double loss = out.loss.item();
-  double grad_norm = NAN;
-  if (std::isfinite(loss)) {
+  {
+    // Also for a non-finite loss: the guard below then skips the update on the device.
     NvtxRange range("train.backward");
     tape.backward(out.loss);
-    grad_norm = global_norm(gradients_of(model_->parameters())).item();
   }
-  if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
-    adam_->zero_grad();
-    ++nonfinite_skipped_;
-    ++step_;
-    LVK_CHECK(++consecutive_nonfinite_ < config_.max_nonfinite, "train: ", consecutive_nonfinite_,
-              " consecutive steps had a non-finite ", std::isfinite(loss) ? "gradient" : "loss", " (last at step ",
-              step_, "); stopping without writing a checkpoint. The last good one is still in ", config_.out,
-              "; try a lower --lr");
-    report.step = step_;
-    report.skipped = true;
-    report.figures = {{"loss", loss}, {"skipped", static_cast<double>(nonfinite_skipped_)}};
-    return report;
-  }
-  consecutive_nonfinite_ = 0;
-  const float lr = schedule_.lr_at(step_);
   {
     NvtxRange range("train.optimizer");
-    adam_->step(lr);
+    adam_->step(*clock_, out.loss);
     adam_->zero_grad();
-    model_->after_step(batch.images, info);
+    model_->after_step(input_, info);
   }
+  std::vector<std::string> names = {"loss"};
+  std::vector<Tensor> figures = {out.loss};
+  for (const auto& list : {out.terms, out.stats})
+    for (const auto& [name, t] : list) names.push_back(name), figures.push_back(t);
+  const Tensor norm = adam_->last_grad_norm();
+  names.insert(names.end(), {"grad_norm", "lr", "skipped"});
+  figures.insert(figures.end(), {norm.defined() ? norm : Tensor::full({1}, NAN, device_), clock_->scalar(0),
+                                 clock_->skipped_flag()});
+  if (!ring_) {
+    figure_names_ = names;
+    ring_ = std::make_unique<ScalarRing>(device_, readback_every_, static_cast<int>(names.size()));
+  }
+  LVK_CHECK(names == figure_names_, "train: ", model_->kind(), " changed the figures it reports between steps");
+  ring_->record(*clock_, figures);
+  clock_->end();
+}
+
+bool Trainer::wants_graph(const StepInfo& info) const {
+  return device_.is_cuda() && config_.cuda_graph && !graph_failed_ && model_->replayable_step(info);
+}
+
+void Trainer::take_step() {
+  const StepInfo info{step_, config_.seed, true, clock_.get()};
+  {
+    NvtxRange range("train.data");
+    const io::Batch batch = loader_->next();
+    if (!input_.defined()) input_ = Tensor::empty(batch.images.shape(), DType::f32, device_);
+    LVK_CHECK(batch.images.shape() == input_.shape(), "train: batch ", batch.images.str(), " differs from the first ",
+              input_.str());
+    copy_bytes(input_.raw(), device_, batch.images.raw(), batch.images.device(), input_.bytes());
+  }
+  if (wants_graph(info)) {
+    // A few eager steps first: they fill the cuDNN/cuBLAS caches and allocate the gradients,
+    // which then live outside the graph.
+    constexpr int kWarmupSteps = 2;
+    if (!graph_ && replayable_warmup_ >= kWarmupSteps) {
+      auto graph = std::make_unique<CapturedWork>();
+      std::string why;
+      if (graph->capture([&] { enqueue_step(info); }, why)) {
+        graph_ = std::move(graph);
+      } else {
+        graph_failed_ = true;
+        graph_note_ = "CUDA Graph capture failed (" + why + "); training continues with eager steps";
+        std::fprintf(stderr, "lvk train: %s\n", graph_note_.c_str());
+      }
+    }
+    if (graph_) {
+      graph_->replay();
+      ++graph_steps_;
+      ++step_;
+      return;
+    }
+    ++replayable_warmup_;
+  }
+  enqueue_step(info);
+  ++eager_steps_;
   ++step_;
-  report.step = step_;
-  report.figures.emplace_back("loss", loss);
-  for (const auto& [name, t] : out.terms) report.figures.emplace_back(name, t.item());
-  for (const auto& stat : out.stats) report.figures.push_back(stat);
-  report.figures.emplace_back("grad_norm", grad_norm);
-  report.figures.emplace_back("lr", lr);
-  return report;
+}
+
+std::vector<StepReport> Trainer::read_back() {
+  std::vector<StepReport> reports;
+  if (unread_from_ >= step_) return reports;
+  const std::vector<std::vector<float>> rows = ring_->read(unread_from_, step_ - 1);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    StepReport r;
+    r.step = unread_from_ + static_cast<int64_t>(i) + 1;
+    r.total = total_steps_;
+    r.images = input_.dim(0);
+    for (size_t j = 0; j + 1 < figure_names_.size(); ++j) r.figures.emplace_back(figure_names_[j], rows[i][j]);
+    r.skipped = rows[i].back() != 0.0f;
+    reports.push_back(std::move(r));
+  }
+  unread_from_ = step_;
+  nonfinite_skipped_ = clock_->read().skipped_total;
+  return reports;
+}
+
+void Trainer::stop_if_nonfinite(const std::vector<StepReport>& reports) const {
+  int run = consecutive_nonfinite_;
+  for (const StepReport& r : reports) {
+    run = r.skipped ? run + 1 : 0;
+    if (run < config_.max_nonfinite) continue;
+    const bool loss_finite = std::isfinite(r.figures.front().second);
+    fail("train: ", run, " consecutive steps had a non-finite ", loss_finite ? "gradient" : "loss", " (last at step ",
+         r.step, "); stopping without writing a checkpoint. The last good one is still in ", config_.out,
+         "; try a lower --lr");
+  }
 }
 
 EvalReport Trainer::evaluate() {
@@ -267,8 +330,8 @@ EvalReport Trainer::evaluate() {
     if (b == 0) first = batch.images;
     const ModelOutput out = model_->forward(batch.images, StepInfo{step_, config_.seed, false});
     std::vector<std::pair<std::string, double>> row = {{"loss", out.loss.item()}};
-    for (const auto& [name, t] : out.terms) row.emplace_back(name, t.item());
-    for (const auto& stat : out.stats) row.push_back(stat);
+    for (const auto& list : {out.terms, out.stats})
+      for (const auto& [name, t] : list) row.emplace_back(name, t.item());
     if (sums.empty()) sums = row;
     else
       for (size_t i = 0; i < row.size() && i < sums.size(); ++i) sums[i].second += row[i].second;
@@ -306,6 +369,9 @@ EvalReport Trainer::evaluate() {
 }
 
 void Trainer::save() {
+  const kernels::StepState clock = clock_->read();
+  adam_->set_steps(clock.adam_steps);
+  nonfinite_skipped_ = clock.skipped_total;
   CheckpointState s;
   s.step = step_;
   s.loader = loader_->state();
@@ -322,18 +388,28 @@ void Trainer::run(const std::function<void(const StepReport&)>& on_step,
                   const std::function<void(const EvalReport&)>& on_eval, int64_t stop_at) {
   const std::string metrics = metrics_path(config_);
   while (step_ < total_steps_ && step_ != stop_at) {
-    const StepReport r = train_step();
-    on_step(r);
-    nlohmann::json line = {{"step", r.step}, {"images", r.images}, {"skipped", r.skipped}};
-    for (const auto& [name, v] : r.figures) line[name] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-    if (step_ % config_.eval_every == 0 || step_ == total_steps_) {
-      const EvalReport e = evaluate();
-      on_eval(e);
-      for (const auto& [name, v] : e.figures) line["eval"][name] = v;
+    take_step();
+    const bool last = step_ == total_steps_ || step_ == stop_at;
+    const bool eval_now = step_ % config_.eval_every == 0 || step_ == total_steps_;
+    const bool save_now = (step_ % config_.checkpoint_every == 0 || step_ == total_steps_) && step_ != stop_at;
+    if (!last && !eval_now && !save_now && step_ - unread_from_ < readback_every_) continue;
+    const std::vector<StepReport> reports = read_back();
+    for (const StepReport& r : reports) {
+      on_step(r);
+      nlohmann::json line = {{"step", r.step}, {"images", r.images}, {"skipped", r.skipped}};
+      for (const auto& [name, v] : r.figures)
+        line[name] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+      if (r.step == step_ && eval_now) {
+        const EvalReport e = evaluate();
+        on_eval(e);
+        for (const auto& [name, v] : e.figures) line["eval"][name] = v;
+      }
+      append_metrics(metrics, line);
     }
-    append_metrics(metrics, line);
+    stop_if_nonfinite(reports);
+    for (const StepReport& r : reports) consecutive_nonfinite_ = r.skipped ? consecutive_nonfinite_ + 1 : 0;
     // A skipped step changed nothing worth saving; the next good step will be.
-    if (!r.skipped && (step_ % config_.checkpoint_every == 0 || step_ == total_steps_) && step_ != stop_at) save();
+    if (save_now && !reports.empty() && !reports.back().skipped) save();
   }
 }
 

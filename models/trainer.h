@@ -1,6 +1,12 @@
 #pragma once
 // The training loop of `lvk train`: data, AdamW with warm-up and cosine decay, gradient clipping,
 // non-finite step skipping, held-out evaluation, metrics (JSONL), pictures and checkpoints.
+//
+// A step never waits for the device. What changes per step (step number, noise, learning rate,
+// the non-finite guard) lives in a device StepClock; each step's figures go to a device ring that
+// the host reads every `readback_every` steps (and before evaluations and checkpoints). On CUDA,
+// a model's replayable steps are captured once as a CUDA Graph and replayed; when capture is not
+// possible the step runs eagerly, with the reason printed once.
 // A run lives in one folder: config.json (every setting), metrics.jsonl, ckpt-*.safetensors,
 // samples-*.png and recon-*.png. Resuming continues from the newest checkpoint, and on the CPU it
 // is bit-identical to a run that was never interrupted.
@@ -15,7 +21,9 @@
 
 #include "models/generative.h"
 #include "models/optim.h"
+#include "runtime/cuda_graph.h"
 #include "runtime/io/dataset.h"
+#include "runtime/ops/step_clock.h"
 
 namespace lvk {
 
@@ -39,6 +47,8 @@ struct TrainConfig {
   int64_t checkpoint_every = 500;
   int keep_checkpoints = 3;
   int max_nonfinite = 5;  // consecutive skipped steps that stop the run
+  int64_t readback_every = 0;  // steps between reads of the figures; 0: every step on the CPU, log_every on CUDA
+  bool cuda_graph = true;      // capture the train step as a CUDA Graph (CUDA only)
 
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);  // unknown keys are an error
@@ -78,9 +88,18 @@ class Trainer {
   GenerativeModel& model() { return *model_; }
   // Writes a checkpoint now (also done every checkpoint_every steps and at the end).
   void save();
+  // How steps ran so far: "graph" replays, "eager" steps, and why capture was not used (empty
+  // when it was, or was never tried).
+  int64_t graph_steps() const { return graph_steps_; }
+  int64_t eager_steps() const { return eager_steps_; }
+  const std::string& graph_note() const { return graph_note_; }
 
  private:
-  StepReport train_step();
+  void take_step();                          // enqueues one step: replayed, captured or eager
+  void enqueue_step(const StepInfo& info);   // the step's work, all on the device
+  bool wants_graph(const StepInfo& info) const;
+  std::vector<StepReport> read_back();       // reports of the steps not read yet (synchronises)
+  void stop_if_nonfinite(const std::vector<StepReport>& reports) const;
   EvalReport evaluate();
 
   TrainConfig config_;
@@ -91,7 +110,19 @@ class Trainer {
   std::unique_ptr<Adam> adam_;
   LrSchedule schedule_;
   int64_t step_ = 0, total_steps_ = 0, nonfinite_skipped_ = 0;
-  int consecutive_nonfinite_ = 0;
+
+  std::unique_ptr<StepClock> clock_;
+  std::unique_ptr<ScalarRing> ring_;      // made by the first step, which names the figures
+  std::vector<std::string> figure_names_;  // ring columns; the last is "skipped"
+  Tensor input_;                           // the step's batch, at a fixed address for replays
+  int64_t unread_from_ = 0;                // first step whose figures the host has not read
+  int64_t readback_every_ = 1;
+  int consecutive_nonfinite_ = 0;          // as of the last read
+  std::unique_ptr<CapturedWork> graph_;
+  bool graph_failed_ = false;
+  int replayable_warmup_ = 0;  // eager replayable steps before capture (cuDNN/cuBLAS caches, gradients)
+  int64_t graph_steps_ = 0, eager_steps_ = 0;
+  std::string graph_note_;
 };
 
 }  // namespace lvk

@@ -65,7 +65,7 @@ void VqBottleneckOptions::write(nlohmann::json& j) const {
 }
 
 VqBottleneck::VqBottleneck(const VqBottleneckOptions& o, InitStream& init, Device device, uint64_t draw)
-    : options_(o), draw_(draw) {
+    : options_(o), draw_(draw), device_(device) {
   for (int64_t l = 0; l < o.levels; ++l) {
     // U(-1/K, 1/K) like torch.nn.Embedding-based VQ-VAEs (torch_default with fan_in = K^2).
     Tensor cb = init_parameter({o.codes, o.code_dim}, Init::torch_default, o.codes * o.codes, o.code_dim, init.seed(),
@@ -166,9 +166,11 @@ void VqBottleneck::initialize(const Tensor& z, uint64_t seed) {
 int64_t VqBottleneck::after_step(const StepInfo& info) {
   if (!ema() || last_rows_.empty()) return 0;
   NoGrad no_grad;
-  const VqEmaOptions eo{options_.decay, options_.eps, true};
+  const VqEmaOptions eo{options_.decay, options_.eps, true, info.clock};
   const int64_t done = info.step + 1;
-  const bool restart = options_.restart_threshold > 0.0f && done % options_.restart_every == 0;
+  // A restart step waits for the device anyway (it counts dead codes on the host); it must not
+  // re-seed codes from the rows of a skipped, non-finite step.
+  const bool restart = restarts_at(info.step) && !(info.clock && info.clock->read().skip);
   // The EMA counts start at zero: compare the bias-corrected count ema_count / (1 - g^t) with the
   // threshold, i.e. the raw count with threshold * (1 - g^t), so restarts work from the first
   // period instead of waiting ~1/(1 - g) steps while unused codes pile up.
@@ -180,7 +182,7 @@ int64_t VqBottleneck::after_step(const StepInfo& info) {
     ema_[l].steps = info.step;  // bias correction from the step count: exact across --resume
     vq_ema_update(ema_[l], last_rows_[l], last_indices_[l], eo);
     if (restart)
-      restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], corrected, info.seed, info.noise_offset(draw_ + l));
+      restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], corrected, info.seed, info.host_noise_offset(draw_ + l));
   }
   last_rows_.clear();
   last_indices_.clear();
@@ -189,6 +191,14 @@ int64_t VqBottleneck::after_step(const StepInfo& info) {
     fill_(restarts_, static_cast<float>(total_restarts_));  // exact below 2^24 restarts
   }
   return restarted;
+}
+
+bool VqBottleneck::restarts_at(int64_t step) const {
+  return ema() && options_.restart_threshold > 0.0f && (step + 1) % options_.restart_every == 0;
+}
+
+Tensor VqBottleneck::restarts() const {
+  return restarts_.defined() ? restarts_ : Tensor::zeros({1}, DType::f32, device_);
 }
 
 void VqBottleneck::collect_parameters(const std::string& prefix, ParameterList& out) const {

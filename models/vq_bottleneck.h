@@ -29,7 +29,7 @@ struct VqBottleneckOptions {
   int64_t levels = 1;       // residual VQ levels (each its own codebook)
   bool cosine = false;
   VqPrecision precision = VqPrecision::fp32;
-  bool stats = true;  // perplexity/usage: K counts read back at the end of the forward
+  bool stats = true;  // perplexity/usage of level 0 from its K counts, on the device
 
   // Reads the bottleneck's keys of `j` (the caller checks for unknown keys); `what` names the model.
   void read(const char* what, const nlohmann::json& j);
@@ -47,16 +47,20 @@ class VqBottleneck : public Module {
     Tensor z_q;                             // like z; straight-through to z on the tape
     Tensor codebook_loss, commitment_loss;  // summed over levels (each as vq_quantize's)
     std::vector<Tensor> indices;            // i32 per level, [B, H, W]
-    // i32 [K] of level 0, when options.stats. Read it (vq_stats) only once the rest of the step
-    // is enqueued, so the host does not stall the device mid-forward.
-    Tensor counts;
+    Tensor counts;  // i32 [K] of level 0, when options.stats
   };
   // z [B, C, H, W]. With `training`, keeps the rows and assignments for after_step's EMA update.
   Output forward(const Tensor& z, bool training);
   // Data-dependent initialisation from the first batch's latents (k-means, when enabled).
   void initialize(const Tensor& z, uint64_t seed);
   // EMA update and dead-code restarts from the last training forward; returns codes restarted.
+  // With info.clock the EMA update reads the step and the skip flag on the device; a restart step
+  // counts its dead codes on the host (the one synchronisation, every restart_every steps).
   int64_t after_step(const StepInfo& info);
+  // Whether after_step(step) restarts dead codes (such a step is not replayable).
+  bool restarts_at(int64_t step) const;
+  // Codes restarted since training began, as a device scalar f32 [1] (zero without EMA).
+  Tensor restarts() const;
   // Codes restarted since training began (kept across --resume in the "restarts" buffer; the
   // first call after a resume reads it back once).
   int64_t total_restarts();
@@ -72,6 +76,7 @@ class VqBottleneck : public Module {
 
   VqBottleneckOptions options_;
   uint64_t draw_;
+  Device device_;
   std::vector<Tensor> codebooks_;                 // loss mode: parameters
   std::vector<VqEmaState> ema_;                   // ema mode: codebook and statistics (buffers)
   std::vector<Tensor> last_rows_, last_indices_;  // from the last training forward

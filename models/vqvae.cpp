@@ -5,6 +5,7 @@
 #include "models/json_options.h"
 #include "models/vq_pictures.h"
 #include "runtime/ops/basic.h"
+#include "runtime/ops/categorical.h"
 #include "runtime/ops/nn.h"
 #include "runtime/tape.h"
 
@@ -120,10 +121,8 @@ ModelOutput VqVae::forward(const Tensor& x, const StepInfo& info) {
       positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
   add_vq_terms(result, recon_dim, gaussian, shape_.pixels(), kl, q.codebook_loss, q.commitment_loss);
   if (options_.vq.stats) {
-    const VqStats st = vq_stats(q.counts);  // the host read, after the decoder is enqueued
-    result.stats = {{"perplexity", st.perplexity},
-                    {"usage", st.used_fraction},
-                    {"restarts", static_cast<double>(vq_.total_restarts())}};
+    const CodeStatistics st = code_statistics(q.counts);
+    result.stats = {{"perplexity", st.perplexity}, {"usage", st.usage}, {"restarts", vq_.restarts()}};
   }
   return result;
 }

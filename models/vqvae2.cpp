@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "runtime/ops/basic.h"
+#include "runtime/ops/categorical.h"
 #include "runtime/ops/nn.h"
 #include "runtime/tape.h"
 
@@ -107,13 +108,12 @@ ModelOutput VqVae2::forward(const Tensor& x, const StepInfo& info) {
       positions * static_cast<double>(options_.vq.levels) * std::log(static_cast<double>(options_.vq.codes));
   add_vq_terms(result, recon_dim, gaussian, shape_.pixels(), kl, codebook, commitment);
   if (options_.vq.stats) {
-    // The host reads, after the decoder is enqueued.
-    const VqStats bottom = vq_stats(l.bottom.counts), top = vq_stats(l.top.counts);
+    const CodeStatistics bottom = code_statistics(l.bottom.counts), top = code_statistics(l.top.counts);
     result.stats = {{"perplexity", bottom.perplexity},
-                    {"usage", bottom.used_fraction},
+                    {"usage", bottom.usage},
                     {"perplexity_top", top.perplexity},
-                    {"usage_top", top.used_fraction},
-                    {"restarts", static_cast<double>(vq_top_.total_restarts() + vq_bottom_.total_restarts())}};
+                    {"usage_top", top.usage},
+                    {"restarts", add(vq_top_.restarts(), vq_bottom_.restarts())}};
   }
   return result;
 }

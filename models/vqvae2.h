@@ -28,6 +28,9 @@ class VqVae2 : public GenerativeModel {
   Tensor reconstruct(const Tensor& x) override;
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) override;
   void after_step(const Tensor& x, const StepInfo& info) override;
+  bool replayable_step(const StepInfo& info) const override {
+    return !vq_top_.restarts_at(info.step) && !vq_bottom_.restarts_at(info.step);
+  }
   void initialize(const Tensor& x, const StepInfo& info) override;
   ParameterList buffers() const override;
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;

@@ -145,7 +145,7 @@ TEST(Dvae, LossTermsMatchAHandComputation) {
   };
   auto stat = [&](const char* name) -> double {
     for (const auto& [key, v] : out.stats)
-      if (key == name) return v;
+      if (key == name) return static_cast<double>(v.item());
     ADD_FAILURE() << "no stat " << name;
     return NAN;
   };
@@ -158,8 +158,8 @@ TEST(Dvae, LossTermsMatchAHandComputation) {
   double entropy = 0.0, used = 0.0;
   for (int64_t c : counts)
     if (c > 0) entropy -= (c / double(n)) * std::log(c / double(n)), used += 1.0;
-  EXPECT_NEAR(stat("perplexity"), std::exp(entropy), 1e-12);
-  EXPECT_NEAR(stat("usage"), used / k, 1e-12);
+  EXPECT_NEAR(stat("perplexity"), std::exp(entropy), 1e-6 * std::exp(entropy));  // an f32 device figure
+  EXPECT_NEAR(stat("usage"), used / k, 1e-7);
   // The KL bounds: 0 <= KL <= positions * log K per image.
   EXPECT_GE(term("kl"), 0.0);
   EXPECT_LE(term("kl"), 4 * std::log(3.0) + 1e-5);

@@ -102,7 +102,7 @@ TEST(VqVae, LossTermsMatchTheOpsComputedSeparately) {
   // Stats from the counts: 8 positions over K = 8 codes.
   double used = 0;
   for (const auto& [name, v] : out.stats)
-    if (name == "usage") used = v;
+    if (name == "usage") used = v.item();
   EXPECT_GT(used, 0.0);
   EXPECT_LE(used, 1.0);
 }

@@ -14,7 +14,8 @@ constexpr index_t kParallelMin = 1 << 15;
 }  // namespace
 
 void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const float* logvar, index_t s, index_t n,
-                     index_t d, uint64_t seed, uint64_t offset) {
+                     index_t d, uint64_t seed, uint64_t offset_in, const uint64_t* offset_base) {
+  const uint64_t offset = offset_in + (offset_base ? *offset_base : 0);  // the step clock's noise base
   const index_t rows = s * n;
 #pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
   for (index_t row = 0; row < rows; ++row) {
@@ -44,7 +45,8 @@ void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const f
 
 void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const float* dkl, const float* dlog_q,
                               const float* mu, const float* logvar, index_t s, index_t n, index_t d, uint64_t seed,
-                              uint64_t offset) {
+                              uint64_t offset_in, const uint64_t* offset_base) {
+  const uint64_t offset = offset_in + (offset_base ? *offset_base : 0);  // the step clock's noise base
   const index_t plane = n * d;
 #pragma omp parallel for if (plane * s >= kParallelMin) schedule(static)
   for (index_t e = 0; e < plane; ++e) {

@@ -20,8 +20,8 @@ void grad_norm(float* out, const OptimTensor* tensors, int count, index_t, float
 
 void adam_step(const OptimTensor* tensors, int count, index_t, AdamHyper h, const float* norm) {
   const float clip = (h.max_grad_norm > 0.0f && norm) ? std::fmin(1.0f, h.max_grad_norm / (norm[0] + 1e-6f)) : 1.0f;
-  const float step_size = h.lr / h.bias_correction1;
-  const float inv_sqrt_bc2 = 1.0f / std::sqrt(h.bias_correction2);
+  const AdamRates r = adam_rates(h);
+  if (r.skip) return;
   for (int t = 0; t < count; ++t) {
     const OptimTensor& T = tensors[t];
 #pragma omp parallel for schedule(static) if (T.n > (1 << 16))
@@ -29,14 +29,14 @@ void adam_step(const OptimTensor* tensors, int count, index_t, AdamHyper h, cons
       float p = T.param[i];
       float g = T.grad[i] * clip;
       if (h.decoupled)
-        p -= h.lr * h.weight_decay * p;
+        p -= r.lr * h.weight_decay * p;
       else
         g += h.weight_decay * p;
       const float m = h.beta1 * T.m[i] + (1.0f - h.beta1) * g;
       const float v = h.beta2 * T.v[i] + (1.0f - h.beta2) * g * g;
       T.m[i] = m;
       T.v[i] = v;
-      T.param[i] = p - step_size * m / (std::sqrt(v) * inv_sqrt_bc2 + h.eps);
+      T.param[i] = p - r.step_size * m / (std::sqrt(v) * r.inv_sqrt_bc2 + h.eps);
     }
   }
 }

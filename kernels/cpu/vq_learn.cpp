@@ -9,17 +9,19 @@ namespace lvk::kernels::cpu {
 
 void vq_ema_update(float* codebook, float* ema_count, float* ema_sum, const float* sums, const int32_t* counts,
                    VqEmaParams p, index_t k, index_t c, float* /*workspace*/) {
+  const float correction = vq_ema_correction(p);
+  if (correction == 0.0f) return;  // a skipped step
   const float g = p.decay, h = 1.0f - p.decay;
   for (index_t j = 0; j < k; ++j) ema_count[j] = g * ema_count[j] + h * static_cast<float>(counts[j]);
   for (index_t o = 0; o < k * c; ++o) ema_sum[o] = g * ema_sum[o] + h * sums[o];
   double total = 0.0;  // the same double sequential sum as kernels::cpu::sum
   for (index_t j = 0; j < k; ++j) total += ema_count[j];
-  const float n = static_cast<float>(total) / p.correction;
+  const float n = static_cast<float>(total) / correction;
   for (index_t j = 0; j < k; ++j) {
     if (ema_count[j] == 0.0f) continue;
-    const float nk = ema_count[j] / p.correction;
+    const float nk = ema_count[j] / correction;
     const float smoothed = (nk + p.eps) / (n + static_cast<float>(k) * p.eps) * n;
-    for (index_t ch = 0; ch < c; ++ch) codebook[j * c + ch] = ema_sum[j * c + ch] / p.correction / smoothed;
+    for (index_t ch = 0; ch < c; ++ch) codebook[j * c + ch] = ema_sum[j * c + ch] / correction / smoothed;
   }
 }
 

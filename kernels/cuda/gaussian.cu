@@ -46,7 +46,8 @@ __device__ __forceinline__ void load2(float (&out)[2], const float* p, int64_t c
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     sample_kernel(float* __restrict__ z, float* __restrict__ kl, float* __restrict__ log_q,
                   const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d,
-                  uint64_t seed, uint64_t offset, bool vec2) {
+                  uint64_t seed, uint64_t offset_in, const uint64_t* offset_base, bool vec2) {
+  const uint64_t offset = offset_in + (offset_base ? *offset_base : 0);  // the step clock's noise base
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;  // = sample*n + r
   if (row >= s * n) return;                                                                  // whole warps
   const int lane = static_cast<int>(threadIdx.x & 31);
@@ -88,7 +89,8 @@ __global__ void sample_backward_kernel(float* __restrict__ dmu, float* __restric
                                        const float* __restrict__ dz, const float* __restrict__ dkl,
                                        const float* __restrict__ dlog_q, const float* __restrict__ mu,
                                        const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d, uint64_t seed,
-                                       uint64_t offset) {
+                                       uint64_t offset_in, const uint64_t* offset_base) {
+  const uint64_t offset = offset_in + (offset_base ? *offset_base : 0);  // the step clock's noise base
   const int64_t plane = n * d, pairs = (plane + 1) / 2;
   LVK_GRID_STRIDE_LOOP(p, pairs) {
     const int64_t e0 = 2 * p;
@@ -193,21 +195,21 @@ unsigned warp_rows_grid(int64_t rows) {
 }  // namespace
 
 void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const float* logvar, index_t s, index_t n,
-                     index_t d, uint64_t seed, uint64_t offset, cudaStream_t stream) {
+                     index_t d, uint64_t seed, uint64_t offset, const uint64_t* offset_base, cudaStream_t stream) {
   if (s * n == 0) return;
   const bool vec2 = d % 2 == 0 && aligned8(z) && aligned8(mu) && aligned8(logvar);
   sample_kernel<<<warp_rows_grid(s * n), kWarpsPerBlock * 32, 0, stream>>>(z, kl, log_q, mu, logvar, s, n, d, seed,
-                                                                           offset, vec2);
+                                                                           offset, offset_base, vec2);
   LVK_LAUNCH_CHECK(sample_kernel);
 }
 
 void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const float* dkl, const float* dlog_q,
                               const float* mu, const float* logvar, index_t s, index_t n, index_t d, uint64_t seed,
-                              uint64_t offset, cudaStream_t stream) {
+                              uint64_t offset, const uint64_t* offset_base, cudaStream_t stream) {
   const int64_t pairs = (n * d + 1) / 2;
   if (pairs == 0) return;
   sample_backward_kernel<<<grid_for(pairs), kBlock, 0, stream>>>(dmu, dlogvar, dz, dkl, dlog_q, mu, logvar, s, n, d,
-                                                                 seed, offset);
+                                                                 seed, offset, offset_base);
   LVK_LAUNCH_CHECK(sample_backward_kernel);
 }
 

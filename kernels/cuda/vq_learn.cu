@@ -10,8 +10,9 @@ namespace lvk::kernels::cuda {
 namespace {
 
 __global__ void ema_accumulate_kernel(float* ema_count, float* ema_sum, const float* sums, const int32_t* counts,
-                                      float decay, int64_t k, int64_t c) {
-  const float h = 1.0f - decay;
+                                      VqEmaParams p, int64_t k, int64_t c) {
+  if (vq_ema_correction(p) == 0.0f) return;  // a skipped step
+  const float decay = p.decay, h = 1.0f - decay;
   LVK_GRID_STRIDE_LOOP(o, k * c) {
     ema_sum[o] = decay * ema_sum[o] + h * sums[o];
     if (o < k) ema_count[o] = decay * ema_count[o] + h * static_cast<float>(counts[o]);
@@ -20,14 +21,16 @@ __global__ void ema_accumulate_kernel(float* ema_count, float* ema_sum, const fl
 
 __global__ void ema_apply_kernel(float* codebook, const float* ema_count, const float* ema_sum, const float* total,
                                  VqEmaParams p, int64_t k, int64_t c) {
-  const float n = __ldg(total) / p.correction;
+  const float correction = vq_ema_correction(p);
+  if (correction == 0.0f) return;
+  const float n = __ldg(total) / correction;
   LVK_GRID_STRIDE_LOOP(o, k * c) {
     const int64_t j = o / c;
     const float count = ema_count[j];
     if (count == 0.0f) continue;
-    const float nk = count / p.correction;
+    const float nk = count / correction;
     const float smoothed = (nk + p.eps) / (n + static_cast<float>(k) * p.eps) * n;
-    codebook[o] = ema_sum[o] / p.correction / smoothed;
+    codebook[o] = ema_sum[o] / correction / smoothed;
   }
 }
 
@@ -87,7 +90,7 @@ void vq_ema_update(float* codebook, float* ema_count, float* ema_sum, const floa
                    VqEmaParams p, index_t k, index_t c, float* workspace, cudaStream_t stream) {
   if (k == 0) return;
   const int64_t kc = k * std::max<int64_t>(c, 1);
-  ema_accumulate_kernel<<<grid_for(kc), kBlock, 0, stream>>>(ema_count, ema_sum, sums, counts, p.decay, k,
+  ema_accumulate_kernel<<<grid_for(kc), kBlock, 0, stream>>>(ema_count, ema_sum, sums, counts, p, k,
                                                             std::max<int64_t>(c, 1));
   LVK_LAUNCH_CHECK(ema_accumulate_kernel);
   sum(workspace, ema_count, k, workspace + 1, stream);

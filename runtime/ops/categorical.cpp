@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "kernels/code_stats.h"
 #include "kernels/gumbel.h"
 #include "runtime/op.h"
 
@@ -102,6 +103,27 @@ double counts_usage(const std::vector<int64_t>& counts) {
   int64_t used = 0;
   for (int64_t c : counts) used += c > 0 ? 1 : 0;
   return static_cast<double>(used) / static_cast<double>(counts.size());
+}
+
+Tensor count_codes(const Tensor& index, int64_t k) {
+  OpScope op("count_codes");
+  check_defined(op.name(), "index", index);
+  check_dtype(op.name(), "index", index, DType::i32);
+  LVK_CHECK(k >= 1 && k <= INT32_MAX, op.name(), ": k=", k, " must be in [1, 2^31)");
+  Tensor counts = Tensor::empty({k}, DType::i32, index.device());
+  LVK_DISPATCH(index.device(), count_codes, counts.data<int32_t>(), index.data<int32_t>(), index.numel(), k);
+  return counts;
+}
+
+CodeStatistics code_statistics(const Tensor& counts) {
+  OpScope op("code_statistics");
+  check_defined(op.name(), "counts", counts);
+  check_dtype(op.name(), "counts", counts, DType::i32);
+  LVK_CHECK(counts.rank() == 1 && counts.numel() >= 1, op.name(), ": counts must be [K >= 1], got ", counts.str());
+  CodeStatistics st{Tensor::empty({1}, DType::f32, counts.device()), Tensor::empty({1}, DType::f32, counts.device())};
+  LVK_DISPATCH(counts.device(), code_statistics, st.perplexity.data<float>(), st.usage.data<float>(),
+               counts.data<int32_t>(), counts.numel());
+  return st;
 }
 
 }  // namespace lvk

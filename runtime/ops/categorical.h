@@ -27,4 +27,13 @@ double counts_perplexity(const std::vector<int64_t>& counts);
 // Fraction of codes with a nonzero count.
 double counts_usage(const std::vector<int64_t>& counts);
 
+// The same statistics without leaving the device (what a train step reports): counts i32 [k] of
+// index i32 [...], indices outside [0, k) not counted (a row with no code).
+Tensor count_codes(const Tensor& index, int64_t k);
+struct CodeStatistics {
+  Tensor perplexity, usage;  // f32 [1] each, on the counts' device
+};
+// From counts i32 [k]: as counts_perplexity and counts_usage.
+CodeStatistics code_statistics(const Tensor& counts);
+
 }  // namespace lvk

@@ -16,10 +16,6 @@ void check_gaussian_params(const char* op, const Tensor& mu, const Tensor& logva
   check_same_device(op, mu, logvar);
 }
 
-namespace {
-
-}  // namespace
-
 GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, const GaussianSampleOptions& options) {
   OpScope op("gaussian_sample");
   check_gaussian_params(op.name(), mu, logvar);
@@ -34,13 +30,17 @@ GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, con
   r.kl = Tensor::empty({n}, DType::f32, dev);
   r.log_q = Tensor::empty(sample_dim ? Shape{s, n} : Shape{n}, DType::f32, dev);
   const uint64_t seed = options.seed, offset = options.offset;
+  if (options.clock)
+    LVK_CHECK(options.clock->device() == dev, op.name(), ": the step clock is on ", options.clock->device().str(),
+              ", mu on ", dev.str());
+  const uint64_t* base = options.clock ? options.clock->noise_base() : nullptr;
   LVK_DISPATCH(dev, gaussian_sample, r.z.data<float>(), r.kl.data<float>(), r.log_q.data<float>(), mu.data<float>(),
-               logvar.data<float>(), s, n, d, seed, offset);
+               logvar.data<float>(), s, n, d, seed, offset, base);
 
   if (Tape::wants({mu, logvar})) {
     const Tensor z = r.z, kl = r.kl, log_q = r.log_q;
     Tape::recording()->record(
-        op.name(), {mu, logvar}, {z, kl, log_q}, [mu, logvar, z, kl, log_q, s, n, d, seed, offset](GradBook& book) {
+        op.name(), {mu, logvar}, {z, kl, log_q}, [mu, logvar, z, kl, log_q, s, n, d, seed, offset, base](GradBook& book) {
           const Tensor dz = book.grad(z), dkl = book.grad(kl), dlq = book.grad(log_q);
           if (!dz.defined() && !dkl.defined() && !dlq.defined()) return;
           const Device dev = mu.device();
@@ -49,7 +49,7 @@ GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, con
           LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(),
                        data_or_null(dz), data_or_null(dkl),
                        data_or_null(dlq), mu.data<float>(), logvar.data<float>(), s, n, d,
-                       seed, offset);
+                       seed, offset, base);
           book.accumulate(mu, dmu);
           book.accumulate(logvar, dlv);
         });

@@ -5,6 +5,7 @@
 // gradient is zero outside that range.
 #include <cstdint>
 
+#include "runtime/ops/step_clock.h"
 #include "runtime/tensor.h"
 
 namespace lvk {
@@ -15,6 +16,8 @@ struct GaussianSampleOptions {
   int64_t samples = 0;
   uint64_t seed = 0;
   uint64_t offset = 0;  // Philox stream offset: advance it per call for fresh noise
+  // With a train step's clock, `offset` counts from the clock's noise base, read on the device.
+  const StepClock* clock = nullptr;
 };
 
 struct GaussianSampleResult {

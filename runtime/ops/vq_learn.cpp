@@ -114,6 +114,12 @@ void vq_ema_update(VqEmaState& state, const Tensor& z, const Tensor& indices, co
   p.correction = options.bias_correction
                      ? static_cast<float>(1.0 - std::pow(static_cast<double>(options.decay), static_cast<double>(state.steps)))
                      : 1.0f;
+  p.bias_correction = options.bias_correction;
+  if (options.clock) {
+    LVK_CHECK(options.clock->device() == z.device(), op.name(), ": the step clock is on ",
+              options.clock->device().str(), ", z on ", z.device().str());
+    p.step = options.clock->state();
+  }
   const Device device = z.device();
   Tensor ws;
 #if LVK_WITH_CUDA

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/ops/step_clock.h"
 #include "runtime/ops/vq.h"
 
 namespace lvk {
@@ -15,6 +16,9 @@ struct VqEmaOptions {
   float decay = 0.99f;           // gamma
   float eps = 1e-5f;             // Laplace smoothing of the counts
   bool bias_correction = true;   // divide the EMAs by 1 - gamma^t (they start at zero)
+  // A train step's clock: t is then its step + 1 (read on the device) and a skipped step leaves
+  // the state unchanged.
+  const StepClock* clock = nullptr;
 };
 
 // The codebook plus its EMA statistics; ema_count f32 [K] and ema_sum f32 [K, C] start at zero.
