@@ -6,6 +6,7 @@
 #include "runtime/error.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/optim.h"
+#include "runtime/storage.h"
 #include "runtime/tape.h"
 
 namespace lvk {
@@ -71,8 +72,13 @@ void Adam::update(const kernels::AdamHyper& h, StepClock* clock, const Tensor& l
     m.push_back(m_[i]);
     v.push_back(v_[i]);
   }
-  last_norm_ = g.empty() ? Tensor() : global_norm(g);
-  if (clock) clock->guard(loss, last_norm_, options_.beta1, options_.beta2);
+  if (!g.empty()) {
+    // Into one persistent scalar: its address stays valid for a captured step's later readers.
+    const Tensor norm = global_norm(g);
+    if (!last_norm_.defined()) last_norm_ = Tensor::empty({1}, DType::f32, norm.device());
+    copy_bytes(last_norm_.raw(), last_norm_.device(), norm.raw(), norm.device(), sizeof(float));
+  }
+  if (clock) clock->guard(loss, g.empty() ? Tensor() : last_norm_, options_.beta1, options_.beta2);
   if (!g.empty()) adam_update_(p, g, m, v, h, last_norm_);
 }
 

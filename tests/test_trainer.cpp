@@ -79,6 +79,65 @@ TEST(Trainer, StopsOnRepeatedNonFiniteStepsWithoutSavingThem) {
   EXPECT_EQ(*last, checkpoint_path(dir, 1)) << "no checkpoint may follow the first (last good) step";
 }
 
+std::vector<std::string> metric_lines(const std::string& dir) {
+  std::ifstream in(dir + "/metrics.jsonl");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(Trainer, ReadingFiguresBackInBatchesChangesNothing) {
+  // A VQ-VAE with EMA restarts (every 4 steps), an evaluation and checkpoints inside the windows.
+  TrainConfig every = small_run("vqvae", {{"channels", 8}, {"codes", 16}, {"code_dim", 4},
+                                          {"restart_every", 4}},
+                                fresh_dir("readback1"));
+  every.steps = 11;
+  every.eval_every = 7;
+  every.checkpoint_every = 5;
+  every.readback_every = 1;
+  TrainConfig batched = every;
+  batched.out = fresh_dir("readback4");
+  batched.readback_every = 4;
+  std::vector<int64_t> seen;
+  Trainer(every, Device::cpu(), false).run(ignore_step, ignore_eval);
+  Trainer(batched, Device::cpu(), false).run([&](const StepReport& r) { seen.push_back(r.step); }, ignore_eval);
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  const std::vector<std::string> a = metric_lines(every.out), b = metric_lines(batched.out);
+  ASSERT_EQ(a.size(), 11u);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a[6].find("\"eval\""), std::string::npos) << "step 7 carries the evaluation: " << a[6];
+  for (const char* figure : {"\"perplexity\"", "\"usage\"", "\"restarts\"", "\"grad_norm\"", "\"lr\""})
+    EXPECT_NE(a[0].find(figure), std::string::npos) << figure << " missing from " << a[0];
+  EXPECT_EQ(latest_checkpoint(batched.out), checkpoint_path(batched.out, 11));
+}
+
+// On a GPU: replaying the captured step must train like eager steps (same kernels, values read
+// from the device clock), for a model with noise (VAE) and one with EMA restarts (VQ-VAE).
+TEST(Trainer, CudaGraphReplayMatchesEagerSteps) {
+  LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
+  for (const auto& [model, options] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"vae", {{"latent", 4}, {"hidden", 32}}},
+                                                           {"vqvae", {{"channels", 8}, {"codes", 16},
+                                                                      {"code_dim", 4}, {"restart_every", 5}}}}) {
+    TrainConfig eager = small_run(model, options, fresh_dir("eager_" + model));
+    eager.steps = 14;
+    eager.cuda_graph = false;
+    TrainConfig graph = eager;
+    graph.out = fresh_dir("graph_" + model);
+    graph.cuda_graph = true;
+    Trainer e(eager, Device::cuda(0), false);
+    e.run(ignore_step, ignore_eval);
+    Trainer g(graph, Device::cuda(0), false);
+    g.run(ignore_step, ignore_eval);
+    EXPECT_EQ(g.graph_note(), "") << model;
+    EXPECT_GT(g.graph_steps(), 6) << model;
+    EXPECT_EQ(e.graph_steps(), 0) << model;
+    const std::vector<double> a = metric_losses(eager.out), b = metric_losses(graph.out);
+    ASSERT_EQ(a.size(), b.size()) << model;
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * std::fabs(a[i]) + 1e-5) << model << " step " << i + 1;
+  }
+}
+
 TEST(Trainer, RejectsBadSettings) {
   TrainConfig c = tiny_config(fresh_dir("bad"));
   c.model = "gan";

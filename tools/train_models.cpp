@@ -21,7 +21,8 @@ struct TrainFlags {
   std::string config_file, data, device = "auto", out;
   std::vector<std::string> set;  // model options as KEY=VALUE, VALUE read as JSON (bare words: strings)
   int64_t steps = 0, epochs = 0, batch = 0, latent = 0, hidden = 0, channels = 0, codes = 0, code_dim = 0;
-  int64_t log_every = 0, eval_every = 0, checkpoint_every = 0;
+  int64_t log_every = 0, eval_every = 0, checkpoint_every = 0, readback_every = 0;
+  std::string cuda_graph;  // on|off; empty: the config's (on)
   double lr = 0;
   int64_t seed = -1;
   bool resume = false, binarize = false;
@@ -66,6 +67,8 @@ void run_training(const std::string& kind, const TrainFlags& f) {
   if (f.log_every) config.log_every = f.log_every;
   if (f.eval_every) config.eval_every = f.eval_every;
   if (f.checkpoint_every) config.checkpoint_every = f.checkpoint_every;
+  if (f.readback_every) config.readback_every = f.readback_every;
+  if (!f.cuda_graph.empty()) config.cuda_graph = f.cuda_graph == "on";
   const std::pair<const char*, int64_t> sizes[] = {{"latent", f.latent}, {"hidden", f.hidden}, {"channels", f.channels},
                                                    {"codes", f.codes},   {"code_dim", f.code_dim}};
   for (const auto& [key, value] : sizes)
@@ -98,6 +101,10 @@ void run_training(const std::string& kind, const TrainFlags& f) {
                 std::printf("%s\n", line.c_str());
               });
   progress.finish();
+  if (device.is_cuda())
+    std::printf("steps: %lld replayed from a CUDA Graph, %lld eager%s%s\n", static_cast<long long>(trainer.graph_steps()),
+                static_cast<long long>(trainer.eager_steps()), trainer.graph_note().empty() ? "" : "; ",
+                trainer.graph_note().c_str());
   const std::string dir = config.out, step = std::to_string(trainer.step());
   std::printf("done: %s steps in %s\n  reconstructions: %s/recon-%s.png\n  metrics:         %s/metrics.jsonl\n"
               "  checkpoint:      %s\n  evaluate it:     lvk eval %s\n",
@@ -124,6 +131,11 @@ void add_train_models(CLI::App& train) {
         ->check(CLI::PositiveNumber);
     cmd->add_option("--eval-every", f->eval_every, "steps between held-out evaluations")->check(CLI::PositiveNumber);
     cmd->add_option("--checkpoint-every", f->checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
+    cmd->add_option("--readback-every", f->readback_every,
+                    "steps between reads of the step figures from the device (default: log-every on CUDA, 1 on the CPU)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--cuda-graph", f->cuda_graph, "on|off: capture the train step as a CUDA Graph (default on)")
+        ->check(CLI::IsMember({"on", "off"}));
     cmd->add_flag("--resume", f->resume, "continue the run in --out from its newest checkpoint");
     cmd->add_flag("--binarize", f->binarize, "dynamically binarise the images (Bernoulli decoders)");
     cmd->add_option("--latent", f->latent, "latent dimensions")->check(CLI::PositiveNumber);

@@ -1,8 +1,8 @@
 #pragma once
 // Scratch memory for library calls on the compute stream (cuBLASLt, cuDNN). One grow-only buffer
-// per device: every user runs on the same stream, so consecutive calls may share it, and a buffer
-// replaced by a larger one is freed stream-ordered after the work that used it. The buffer lives
-// until exit on purpose (no teardown-order hazards with the CUDA runtime).
+// per device: every user runs on the same stream, so consecutive calls may share it. Buffers live
+// until exit on purpose, replaced ones too: a captured CUDA Graph keeps using the address it saw
+// (and exit-time frees would race the CUDA runtime's teardown).
 #include <cstddef>
 
 #include "runtime/device.h"
