@@ -1,7 +1,6 @@
 #include "models/trainer.h"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,8 +12,6 @@
 #include "runtime/io/png.h"
 #include "runtime/nvtx.h"
 #include "runtime/ops/basic.h"
-#include "runtime/ops/optim.h"
-#include "runtime/storage.h"
 #include "runtime/tape.h"
 
 namespace fs = std::filesystem;
@@ -161,8 +158,9 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   schedule_ = LrSchedule::cosine(c.lr, c.warmup, total_steps_, c.lr * 0.05f);
   std::vector<float> lr_table(static_cast<size_t>(total_steps_));
   for (int64_t s = 0; s < total_steps_; ++s) lr_table[static_cast<size_t>(s)] = schedule_.lr_at(s);
-  clock_ = std::make_unique<StepClock>(device, lr_table, total_steps_, 1);
   readback_every_ = c.readback_every > 0 ? c.readback_every : (device.is_cuda() ? c.log_every : 1);
+  step_runner_ = std::make_unique<TrainStep>(*model_, *adam_, lr_table, device,
+                                             TrainStepOptions{c.seed, readback_every_, c.cuda_graph});
 
   std::error_code dir_error;
   fs::create_directories(c.out, dir_error);
@@ -190,7 +188,7 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
     clock.step = step_;
     clock.adam_steps = static_cast<int32_t>(adam_->steps());
     clock.skipped_total = static_cast<int32_t>(nonfinite_skipped_);
-    clock_->write(clock);
+    step_runner_->clock().write(clock);
     unread_from_ = step_;
   } else {
     LVK_CHECK(!last.has_value(), "train: ", c.out, " already holds a run (", *last,
@@ -205,101 +203,33 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
 
 Trainer::~Trainer() = default;
 
-void Trainer::enqueue_step(const StepInfo& info) {
-  // NVTX ranges name the phases so an Nsight Systems timeline reads like the step.
-  clock_->begin();
-  Tape tape;
-  ModelOutput out;
-  {
-    NvtxRange range("train.forward");
-    TapeRecording rec(tape);
-    out = model_->forward(input_, info);
-  }
-  {
-    // Also for a non-finite loss: the guard below then skips the update on the device.
-    NvtxRange range("train.backward");
-    tape.backward(out.loss);
-  }
-  {
-    NvtxRange range("train.optimizer");
-    adam_->step(*clock_, out.loss);
-    adam_->zero_grad();
-    model_->after_step(input_, info);
-  }
-  std::vector<std::string> names = {"loss"};
-  std::vector<Tensor> figures = {out.loss};
-  for (const auto& list : {out.terms, out.stats})
-    for (const auto& [name, t] : list) names.push_back(name), figures.push_back(t);
-  const Tensor norm = adam_->last_grad_norm();
-  names.insert(names.end(), {"grad_norm", "lr", "skipped"});
-  figures.insert(figures.end(), {norm.defined() ? norm : Tensor::full({1}, NAN, device_), clock_->scalar(0),
-                                 clock_->skipped_flag()});
-  if (!ring_) {
-    figure_names_ = names;
-    ring_ = std::make_unique<ScalarRing>(device_, readback_every_, static_cast<int>(names.size()));
-  }
-  LVK_CHECK(names == figure_names_, "train: ", model_->kind(), " changed the figures it reports between steps");
-  ring_->record(*clock_, figures);
-  clock_->end();
-}
-
-bool Trainer::wants_graph(const StepInfo& info) const {
-  return device_.is_cuda() && config_.cuda_graph && !graph_failed_ && model_->replayable_step(info);
-}
-
 void Trainer::take_step() {
-  const StepInfo info{step_, config_.seed, true, clock_.get()};
+  io::Batch batch;
   {
     NvtxRange range("train.data");
-    const io::Batch batch = loader_->next();
-    if (!input_.defined()) input_ = Tensor::empty(batch.images.shape(), DType::f32, device_);
-    LVK_CHECK(batch.images.shape() == input_.shape(), "train: batch ", batch.images.str(), " differs from the first ",
-              input_.str());
-    copy_bytes(input_.raw(), device_, batch.images.raw(), batch.images.device(), input_.bytes());
+    batch = loader_->next();
   }
-  if (wants_graph(info)) {
-    // A few eager steps first: they fill the cuDNN/cuBLAS caches and allocate the gradients,
-    // which then live outside the graph.
-    constexpr int kWarmupSteps = 2;
-    if (!graph_ && replayable_warmup_ >= kWarmupSteps) {
-      auto graph = std::make_unique<CapturedWork>();
-      std::string why;
-      if (graph->capture([&] { enqueue_step(info); }, why)) {
-        graph_ = std::move(graph);
-      } else {
-        graph_failed_ = true;
-        graph_note_ = "CUDA Graph capture failed (" + why + "); training continues with eager steps";
-        std::fprintf(stderr, "lvk train: %s\n", graph_note_.c_str());
-      }
-    }
-    if (graph_) {
-      graph_->replay();
-      ++graph_steps_;
-      ++step_;
-      return;
-    }
-    ++replayable_warmup_;
-  }
-  enqueue_step(info);
-  ++eager_steps_;
+  step_runner_->take(batch.images, step_);
+  images_per_step_ = batch.images.dim(0);
   ++step_;
 }
 
 std::vector<StepReport> Trainer::read_back() {
   std::vector<StepReport> reports;
   if (unread_from_ >= step_) return reports;
-  const std::vector<std::vector<float>> rows = ring_->read(unread_from_, step_ - 1);
+  const std::vector<std::vector<float>> rows = step_runner_->read(unread_from_, step_ - 1);
+  const std::vector<std::string>& names = step_runner_->figure_names();
   for (size_t i = 0; i < rows.size(); ++i) {
     StepReport r;
     r.step = unread_from_ + static_cast<int64_t>(i) + 1;
     r.total = total_steps_;
-    r.images = input_.dim(0);
-    for (size_t j = 0; j + 1 < figure_names_.size(); ++j) r.figures.emplace_back(figure_names_[j], rows[i][j]);
+    r.images = images_per_step_;
+    for (size_t j = 0; j + 1 < names.size(); ++j) r.figures.emplace_back(names[j], rows[i][j]);
     r.skipped = rows[i].back() != 0.0f;
     reports.push_back(std::move(r));
   }
   unread_from_ = step_;
-  nonfinite_skipped_ = clock_->read().skipped_total;
+  nonfinite_skipped_ = step_runner_->clock().read().skipped_total;
   return reports;
 }
 
@@ -369,7 +299,7 @@ EvalReport Trainer::evaluate() {
 }
 
 void Trainer::save() {
-  const kernels::StepState clock = clock_->read();
+  const kernels::StepState clock = step_runner_->clock().read();
   adam_->set_steps(clock.adam_steps);
   nonfinite_skipped_ = clock.skipped_total;
   CheckpointState s;

@@ -21,9 +21,8 @@
 
 #include "models/generative.h"
 #include "models/optim.h"
-#include "runtime/cuda_graph.h"
+#include "models/train_step.h"
 #include "runtime/io/dataset.h"
-#include "runtime/ops/step_clock.h"
 
 namespace lvk {
 
@@ -90,14 +89,12 @@ class Trainer {
   void save();
   // How steps ran so far: "graph" replays, "eager" steps, and why capture was not used (empty
   // when it was, or was never tried).
-  int64_t graph_steps() const { return graph_steps_; }
-  int64_t eager_steps() const { return eager_steps_; }
-  const std::string& graph_note() const { return graph_note_; }
+  int64_t graph_steps() const { return step_runner_->graph_steps(); }
+  int64_t eager_steps() const { return step_runner_->eager_steps(); }
+  const std::string& graph_note() const { return step_runner_->graph_note(); }
 
  private:
-  void take_step();                          // enqueues one step: replayed, captured or eager
-  void enqueue_step(const StepInfo& info);   // the step's work, all on the device
-  bool wants_graph(const StepInfo& info) const;
+  void take_step();                          // the next batch, then one enqueued step
   std::vector<StepReport> read_back();       // reports of the steps not read yet (synchronises)
   void stop_if_nonfinite(const std::vector<StepReport>& reports) const;
   EvalReport evaluate();
@@ -111,18 +108,11 @@ class Trainer {
   LrSchedule schedule_;
   int64_t step_ = 0, total_steps_ = 0, nonfinite_skipped_ = 0;
 
-  std::unique_ptr<StepClock> clock_;
-  std::unique_ptr<ScalarRing> ring_;      // made by the first step, which names the figures
-  std::vector<std::string> figure_names_;  // ring columns; the last is "skipped"
-  Tensor input_;                           // the step's batch, at a fixed address for replays
-  int64_t unread_from_ = 0;                // first step whose figures the host has not read
+  std::unique_ptr<TrainStep> step_runner_;
+  int64_t images_per_step_ = 0;
+  int64_t unread_from_ = 0;        // first step whose figures the host has not read
   int64_t readback_every_ = 1;
-  int consecutive_nonfinite_ = 0;          // as of the last read
-  std::unique_ptr<CapturedWork> graph_;
-  bool graph_failed_ = false;
-  int replayable_warmup_ = 0;  // eager replayable steps before capture (cuDNN/cuBLAS caches, gradients)
-  int64_t graph_steps_ = 0, eager_steps_ = 0;
-  std::string graph_note_;
+  int consecutive_nonfinite_ = 0;  // as of the last read
 };
 
 }  // namespace lvk

@@ -1,0 +1,97 @@
+#include "models/train_step.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "runtime/nvtx.h"
+#include "runtime/storage.h"
+#include "runtime/tape.h"
+
+namespace lvk {
+
+TrainStep::TrainStep(GenerativeModel& model, Adam& adam, const std::vector<float>& lr_table, Device device,
+                     TrainStepOptions options)
+    : model_(model),
+      adam_(adam),
+      device_(device),
+      options_(options),
+      clock_(device, lr_table, static_cast<int64_t>(lr_table.size()), 1) {
+  LVK_CHECK(options.ring_rows >= 1, "TrainStep: ring_rows=", options.ring_rows, " must be >= 1");
+}
+
+void TrainStep::enqueue(const StepInfo& info) {
+  // NVTX ranges name the phases so an Nsight Systems timeline reads like the step.
+  clock_.begin();
+  Tape tape;
+  ModelOutput out;
+  {
+    NvtxRange range("train.forward");
+    TapeRecording rec(tape);
+    out = model_.forward(input_, info);
+  }
+  {
+    // Also for a non-finite loss: the guard then skips the update on the device.
+    NvtxRange range("train.backward");
+    tape.backward(out.loss);
+  }
+  {
+    NvtxRange range("train.optimizer");
+    adam_.step(clock_, out.loss);
+    adam_.zero_grad();
+    model_.after_step(input_, info);
+  }
+  std::vector<std::string> names = {"loss"};
+  std::vector<Tensor> figures = {out.loss};
+  for (const auto& list : {out.terms, out.stats})
+    for (const auto& [name, t] : list) names.push_back(name), figures.push_back(t);
+  const Tensor norm = adam_.last_grad_norm();
+  names.insert(names.end(), {"grad_norm", "lr", "skipped"});
+  figures.insert(figures.end(), {norm.defined() ? norm : Tensor::full({1}, NAN, device_), clock_.scalar(0),
+                                 clock_.skipped_flag()});
+  if (!ring_) {
+    names_ = names;
+    ring_ = std::make_unique<ScalarRing>(device_, options_.ring_rows, static_cast<int>(names.size()));
+  }
+  LVK_CHECK(names == names_, "train: ", model_.kind(), " changed the figures it reports between steps");
+  ring_->record(clock_, figures);
+  clock_.end();
+}
+
+void TrainStep::take(const Tensor& x, int64_t step) {
+  {
+    NvtxRange range("train.data");
+    if (!input_.defined()) input_ = Tensor::empty(x.shape(), DType::f32, device_);
+    LVK_CHECK(x.shape() == input_.shape() && x.dtype() == DType::f32, "train: batch ", x.str(),
+              " differs from the first ", input_.str());
+    copy_bytes(input_.raw(), device_, x.raw(), x.device(), input_.bytes());
+  }
+  const StepInfo info{step, options_.seed, true, &clock_};
+  const bool replayable =
+      device_.is_cuda() && options_.cuda_graph && !graph_failed_ && model_.replayable_step(info);
+  if (replayable && !graph_ && warmed_up_ >= options_.warmup_steps) {
+    auto graph = std::make_unique<CapturedWork>();
+    std::string why;
+    if (graph->capture([&] { enqueue(info); }, why)) {
+      graph_ = std::move(graph);
+    } else {
+      graph_failed_ = true;
+      graph_note_ = "CUDA Graph capture failed (" + why + "); training continues with eager steps";
+      std::fprintf(stderr, "lvk train: %s\n", graph_note_.c_str());
+    }
+  }
+  if (replayable && graph_) {
+    graph_->replay();
+    ++graph_steps_;
+    return;
+  }
+  if (replayable) ++warmed_up_;
+  enqueue(info);
+  ++eager_steps_;
+}
+
+std::vector<std::vector<float>> TrainStep::read(int64_t first, int64_t last) const {
+  LVK_CHECK(ring_ != nullptr, "TrainStep::read: no step was taken");
+  return ring_->read(first, last);
+}
+
+}  // namespace lvk

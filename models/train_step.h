@@ -1,0 +1,69 @@
+#pragma once
+// One optimiser step of a GenerativeModel exactly as `lvk train` takes it, for the trainer and the
+// benchmarks alike: forward on the tape, backward, Adam(W) driven by the device StepClock (its
+// learning-rate table, non-finite guard and update count), the model's after_step, the step's
+// figures into a device ScalarRing. Nothing waits for the device.
+//
+// On CUDA, a step the model calls replayable is captured as a CUDA Graph after a few eager warm-up
+// steps (which fill the cuDNN/cuBLAS caches and allocate the gradients outside the graph) and
+// replayed from then on; when capture fails the reason is kept and steps stay eager.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/generative.h"
+#include "models/optim.h"
+#include "runtime/cuda_graph.h"
+#include "runtime/ops/step_clock.h"
+
+namespace lvk {
+
+struct TrainStepOptions {
+  uint64_t seed = 0;        // the run's seed (noise streams)
+  int64_t ring_rows = 1;    // steps whose figures the ring holds between reads
+  bool cuda_graph = true;   // capture replayable steps (CUDA only)
+  int warmup_steps = 2;     // eager replayable steps before the capture
+};
+
+class TrainStep {
+ public:
+  // lr_table: the learning rate of each step (later steps keep the last). The model and the
+  // optimiser must outlive this object.
+  TrainStep(GenerativeModel& model, Adam& adam, const std::vector<float>& lr_table, Device device,
+            TrainStepOptions options);
+
+  // Enqueues step `step` (0-based) on the images x [B, C, H, W], which are copied into the step's
+  // input buffer; every step must have the first one's shape.
+  void take(const Tensor& x, int64_t step);
+
+  // Figures of steps first..last (0-based, at most ring_rows of them), in figure_names() order
+  // (the last, "skipped", is 1 for a skipped step). Synchronises.
+  std::vector<std::vector<float>> read(int64_t first, int64_t last) const;
+  // "loss", the model's terms and stats, "grad_norm", "lr", "skipped"; empty before the first step.
+  const std::vector<std::string>& figure_names() const { return names_; }
+
+  StepClock& clock() { return clock_; }
+  int64_t graph_steps() const { return graph_steps_; }
+  int64_t eager_steps() const { return eager_steps_; }
+  const std::string& graph_note() const { return graph_note_; }  // why capture failed, if it did
+
+ private:
+  void enqueue(const StepInfo& info);
+
+  GenerativeModel& model_;
+  Adam& adam_;
+  Device device_;
+  TrainStepOptions options_;
+  StepClock clock_;
+  std::unique_ptr<ScalarRing> ring_;  // made by the first step, which names the figures
+  std::vector<std::string> names_;
+  Tensor input_;  // at a fixed address, as replays need
+  std::unique_ptr<CapturedWork> graph_;
+  bool graph_failed_ = false;
+  int warmed_up_ = 0;
+  int64_t graph_steps_ = 0, eager_steps_ = 0;
+  std::string graph_note_;
+};
+
+}  // namespace lvk
