@@ -27,8 +27,8 @@ expect_error "already holds a run" train vae --data shapes:256 --steps 4 --batch
 "$LVK" sample "$DIR/vae" --n 8 --out "$DIR/s.png" >/dev/null || fail "sample"
 "$LVK" reconstruct "$DIR/vae" --n 8 --out "$DIR/r.png" >/dev/null || fail "reconstruct"
 [ -s "$DIR/s.png" ] && [ -s "$DIR/r.png" ] || fail "sample/reconstruct wrote no PNG"
-"$LVK" eval "$DIR/vae" --points 64 --samples 8 --json "$DIR/eval.json" >/dev/null || fail "eval"
-grep -q '"elbo"' "$DIR/eval.json" || fail "eval JSON lacks the ELBO"
+"$LVK" eval "$DIR/vae" --points 64 --samples 8 --json "$DIR/reports/eval.json" >/dev/null || fail "eval"
+grep -q '"elbo"' "$DIR/reports/eval.json" || fail "eval JSON (in a folder eval made) lacks the ELBO"
 "$LVK" train vqvae --data shapes:256 --steps 2 --batch 16 --codes 16 --code-dim 8 --channels 8 --eval-every 2 \
   --out "$DIR/vq" >/dev/null 2>&1 || fail "train vqvae"
 for f in recon-2.png codes-2.png usage-2.png; do [ -s "$DIR/vq/$f" ] || fail "train vqvae did not write $f"; done

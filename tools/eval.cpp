@@ -6,13 +6,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "models/checkpoint.h"
 #include "runtime/device.h"
+#include "runtime/io/atomic_file.h"
 #include "tools/commands.h"
 
 namespace fs = std::filesystem;
@@ -141,6 +141,13 @@ void run_eval(const EvalFlags& f) {
                              : !f.json.empty()
                                  ? (fs::path(f.json).parent_path() / fs::path(f.json).stem()).string() + "-"
                                  : "";
+  // The folders named by --json / --plots are made as needed.
+  for (const std::string& target : {f.json, prefix}) {
+    const fs::path dir = fs::path(target).parent_path();
+    std::error_code error;
+    if (!target.empty() && !dir.empty()) fs::create_directories(dir, error);
+    LVK_CHECK(!error, "eval: cannot create the folder ", dir.string(), " for ", target, ": ", error.message());
+  }
   if (!prefix.empty()) files = write_eval_plots(a, prefix + (f.compare.empty() ? "" : "a-"));
   if (!f.compare.empty()) {
     std::printf("\n");
@@ -152,9 +159,8 @@ void run_eval(const EvalFlags& f) {
       for (const std::string& file : write_eval_plots(b, prefix + "b-")) files.push_back(file);
   }
   if (!f.json.empty()) {
-    std::ofstream file(f.json);
-    file << out.dump(2) << "\n";
-    LVK_CHECK(file.good(), "eval: cannot write --json ", f.json);
+    const std::string text = out.dump(2) + "\n";
+    io::write_file_atomic(f.json, text.data(), text.size());
     files.push_back(f.json);
   }
   for (const std::string& file : files) std::printf("wrote %s\n", file.c_str());
