@@ -2,8 +2,8 @@
 # tools/gpu-check.sh OUTDIR: prove the CUDA half of lvk on a machine with an NVIDIA Hopper GPU.
 # Uses binaries from build-gpu/ when they were built elsewhere and carried (tools/gpu-prepare.sh),
 # else builds for sm_90 here. Then: the whole test suite with CUDA required (no skips), compute-
-# sanitizer memcheck and racecheck over the CUDA tests (LVK_SYNC_ALLOC=1), the benchmarks and the
-# PyTorch comparisons. Full logs and JSON go to OUTDIR (at most 8 files); a short table is last.
+# sanitizer memcheck and racecheck over the CUDA tests (LVK_SYNC_ALLOC=1), the benchmarks, the
+# PyTorch comparisons and a short `lvk train vqvae` with and without the CUDA Graph. Full logs and JSON go to OUTDIR (at most 8 files); a short table is last.
 set -uo pipefail
 OUT="${1:?usage: tools/gpu-check.sh OUTDIR}"
 mkdir -p "$OUT"
@@ -85,6 +85,21 @@ for py in "$ROOT"/bench/torch/*.py; do
   LVK_BENCH_DIR="$OUT/.bench" timeout 90 python3 "$py" >> "$OUT/torch.log" 2>&1 && row "torch/$(basename "$py")" ok "($(elapsed))" \
     || row "torch/$(basename "$py")" FAIL "see torch.log"
 done
+# 6. `lvk train vqvae` on the GPU, the step replayed from a CUDA Graph and eager, same seed: wall
+#    time (start-up and one evaluation included), how the steps ran, and the last losses agree.
+for g in on off; do
+  t0=$(date +%s.%N)
+  timeout 120 "$BUILD/tools/lvk" train vqvae --device cuda --data procedural --steps 300 --batch 128 --eval-every 300 \
+    --checkpoint-every 300 --log-every 100 --cuda-graph "$g" --out "$OUT/.train-$g" > "$OUT/.train-$g.log" 2>&1
+  rc=$?
+  wall=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
+  loss=$(tail -1 "$OUT/.train-$g/metrics.jsonl" 2>/dev/null | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['loss']:.5f}\")" 2>/dev/null)
+  steps=$(grep -o 'steps: .*' "$OUT/.train-$g.log" | head -1)
+  { echo "== lvk train vqvae --cuda-graph $g: rc $rc, ${wall}s, last loss ${loss:-?}"; cat "$OUT/.train-$g.log"; } >> "$OUT/bench.log"
+  row "train graph $g" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" "${wall}s for 300 x 128; loss ${loss:-?}; ${steps:-no step line}"
+done
+rm -rf "$OUT"/.train-*
+
 python3 - "$OUT" "$COMMIT" <<'PY' 2>>"$OUT/bench.log"
 import json, glob, os, subprocess, sys, datetime
 out, commit = sys.argv[1], sys.argv[2]
