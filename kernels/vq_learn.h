@@ -17,6 +17,29 @@ struct VqEmaParams {
   bool bias_correction = true;
 };
 
+// A dead-code restart: codes with usage_k < threshold restart from batch row r_k = floor(u_k N),
+// u_k the k-th Philox uniform of (seed, offset).
+struct VqRestartParams {
+  float threshold = 1.0f;
+  uint64_t seed = 0, offset = 0;
+  // A train step's device state, or null. When given, a skipped step restarts nothing, `offset`
+  // counts from the step's noise base, and with decay > 0 the threshold is scaled by
+  // 1 - decay^(step + 1) (compared with EMA counts that start at zero).
+  const StepState* step = nullptr;
+  float decay = 0.0f;
+  float* restarted = nullptr;  // nullable f32 [1]: += the number of codes restarted
+};
+
+// The threshold and offset of a restart; a negative threshold restarts nothing (usage >= 0).
+LVK_HD float vq_restart_threshold(const VqRestartParams& p) {
+  if (!p.step) return p.threshold;
+  if (p.step->skip) return -1.0f;
+  return p.decay > 0.0f ? p.threshold * static_cast<float>(1.0 - pow(static_cast<double>(p.decay),
+                                                                     static_cast<double>(p.step->step + 1)))
+                        : p.threshold;
+}
+LVK_HD uint64_t vq_restart_offset(const VqRestartParams& p) { return p.offset + (p.step ? p.step->noise_base : 0); }
+
 // The correction of this update, or 0 when the step is skipped (nothing may change then).
 LVK_HD float vq_ema_correction(const VqEmaParams& p) {
   if (!p.step) return p.correction;
@@ -36,12 +59,10 @@ LVK_HD float vq_ema_correction(const VqEmaParams& p) {
   void vq_ema_update(float* codebook /* [K, C] */, float* ema_count /* [K] */, float* ema_sum /* [K, C] */, \
                      const float* sums /* [K, C] */, const int32_t* counts /* [K] */, VqEmaParams p,       \
                      index_t k, index_t c, float* workspace __VA_ARGS__);                            \
-  /* Codes with usage_k < threshold restart from row r_k of z, r_k = floor(u_k N), u_k the k-th      \
-     Philox uniform of (seed, offset). When ema_sum is given it restarts as one observation          \
-     (ema_sum_k = z_r, usage_k = 1). */                                                             \
+  /* Codes below the threshold restart as VqRestartParams says. When ema_sum is given a code         \
+     restarts as one observation (ema_sum_k = z_r, usage_k = 1). */                                 \
   void vq_restart(float* codebook /* [K, C] */, float* ema_sum /* [K, C] or null */,                 \
-                  float* usage /* [K] */, const float* z, float threshold, uint64_t seed,            \
-                  uint64_t offset, VqShape shape __VA_ARGS__);                                      \
+                  float* usage /* [K] */, const float* z, VqRestartParams p, VqShape shape __VA_ARGS__); \
   /* codebook_k = sums_k / counts_k where counts_k > 0 (empty clusters keep their centre). */        \
   void vq_centroid_update(float* codebook /* [K, C] */, const float* sums /* [K, C] */,             \
                           const int32_t* counts /* [K] */, index_t k, index_t c __VA_ARGS__);        \

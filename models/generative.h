@@ -54,13 +54,13 @@ class GenerativeModel : public Module {
     (void)x;
     (void)info;
   }
-  // Whether step `info` does exactly what every other replayable step does, with all that varies
-  // read from info.clock on the device, so one captured step (a CUDA Graph) may stand in for it.
-  // Models opt in; a step that draws on host-side schedules (or restarts dead codes) says no and
-  // runs eagerly.
-  virtual bool replayable_step(const StepInfo& info) const {
+  // Which captured step (a CUDA Graph) may stand in for step `info`: steps of one variant do
+  // exactly the same work, all that varies read from info.clock on the device (a VQ model's steps
+  // that restart dead codes are a second variant). -1, the default: the step reads host-side
+  // values and runs eagerly. Models opt in.
+  virtual int replay_variant(const StepInfo& info) const {
     (void)info;
-    return false;
+    return -1;
   }
   // Called once before training on the first batch (data-dependent initialisation: k-means
   // codebooks, ActNorm).

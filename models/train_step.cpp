@@ -66,25 +66,27 @@ void TrainStep::take(const Tensor& x, int64_t step) {
     copy_bytes(input_.raw(), device_, x.raw(), x.device(), input_.bytes());
   }
   const StepInfo info{step, options_.seed, true, &clock_};
-  const bool replayable =
-      device_.is_cuda() && options_.cuda_graph && !graph_failed_ && model_.replayable_step(info);
-  if (replayable && !graph_ && warmed_up_ >= options_.warmup_steps) {
-    auto graph = std::make_unique<CapturedWork>();
-    std::string why;
-    if (graph->capture([&] { enqueue(info); }, why)) {
-      graph_ = std::move(graph);
-    } else {
-      graph_failed_ = true;
-      graph_note_ = "CUDA Graph capture failed (" + why + "); training continues with eager steps";
-      std::fprintf(stderr, "lvk train: %s\n", graph_note_.c_str());
+  const int variant = device_.is_cuda() && options_.cuda_graph && !graph_failed_ ? model_.replay_variant(info) : -1;
+  if (variant >= 0) {
+    std::unique_ptr<CapturedWork>& graph = graphs_[variant];
+    if (!graph && warmed_up_[variant] >= options_.warmup_steps) {
+      auto captured = std::make_unique<CapturedWork>();
+      std::string why;
+      if (captured->capture([&] { enqueue(info); }, why)) {
+        graph = std::move(captured);
+      } else {
+        graph_failed_ = true;
+        graph_note_ = "CUDA Graph capture failed (" + why + "); training continues with eager steps";
+        std::fprintf(stderr, "lvk train: %s\n", graph_note_.c_str());
+      }
     }
+    if (graph) {
+      graph->replay();
+      ++graph_steps_;
+      return;
+    }
+    ++warmed_up_[variant];
   }
-  if (replayable && graph_) {
-    graph_->replay();
-    ++graph_steps_;
-    return;
-  }
-  if (replayable) ++warmed_up_;
   enqueue(info);
   ++eager_steps_;
 }

@@ -4,10 +4,12 @@
 // learning-rate table, non-finite guard and update count), the model's after_step, the step's
 // figures into a device ScalarRing. Nothing waits for the device.
 //
-// On CUDA, a step the model calls replayable is captured as a CUDA Graph after a few eager warm-up
-// steps (which fill the cuDNN/cuBLAS caches and allocate the gradients outside the graph) and
-// replayed from then on; when capture fails the reason is kept and steps stay eager.
+// On CUDA, each replay variant of the model's steps (GenerativeModel::replay_variant) is captured
+// as a CUDA Graph after a few eager warm-up steps of that variant (which fill the cuDNN/cuBLAS
+// caches and allocate the gradients outside the graph) and replayed from then on; when a capture
+// fails the reason is kept and every step runs eagerly.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +25,7 @@ struct TrainStepOptions {
   uint64_t seed = 0;        // the run's seed (noise streams)
   int64_t ring_rows = 1;    // steps whose figures the ring holds between reads
   bool cuda_graph = true;   // capture replayable steps (CUDA only)
-  int warmup_steps = 2;     // eager replayable steps before the capture
+  int warmup_steps = 2;     // eager steps of a variant before its capture
 };
 
 class TrainStep {
@@ -59,9 +61,9 @@ class TrainStep {
   std::unique_ptr<ScalarRing> ring_;  // made by the first step, which names the figures
   std::vector<std::string> names_;
   Tensor input_;  // at a fixed address, as replays need
-  std::unique_ptr<CapturedWork> graph_;
+  std::map<int, std::unique_ptr<CapturedWork>> graphs_;  // by replay variant
+  std::map<int, int> warmed_up_;
   bool graph_failed_ = false;
-  int warmed_up_ = 0;
   int64_t graph_steps_ = 0, eager_steps_ = 0;
   std::string graph_note_;
 };

@@ -40,7 +40,7 @@ class Vae : public GenerativeModel {
   std::string kind() const override { return options_.prior == "realnvp" ? "flowvae" : "vae"; }
   ModelOutput forward(const Tensor& x, const StepInfo& info) override;
   Tensor reconstruct(const Tensor& x) override;
-  bool replayable_step(const StepInfo&) const override { return true; }
+  int replay_variant(const StepInfo&) const override { return 0; }
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) override;
   void initialize(const Tensor& x, const StepInfo& info) override;
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;

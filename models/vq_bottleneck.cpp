@@ -79,13 +79,6 @@ VqBottleneck::VqBottleneck(const VqBottleneckOptions& o, InitStream& init, Devic
   if (ema()) restarts_ = Tensor::zeros({1}, DType::f32, device);
 }
 
-int64_t VqBottleneck::total_restarts() {
-  if (!restarts_.defined()) return 0;
-  if (!restarts_read_) total_restarts_ = static_cast<int64_t>(restarts_.item());
-  restarts_read_ = true;
-  return total_restarts_;
-}
-
 std::vector<Tensor> VqBottleneck::codebooks() const {
   if (!ema()) return codebooks_;
   std::vector<Tensor> out;
@@ -163,34 +156,31 @@ void VqBottleneck::initialize(const Tensor& z, uint64_t seed) {
   }
 }
 
-int64_t VqBottleneck::after_step(const StepInfo& info) {
-  if (!ema() || last_rows_.empty()) return 0;
+void VqBottleneck::after_step(const StepInfo& info) {
+  if (!ema() || last_rows_.empty()) return;
   NoGrad no_grad;
   const VqEmaOptions eo{options_.decay, options_.eps, true, info.clock};
-  const int64_t done = info.step + 1;
-  // A restart step waits for the device anyway (it counts dead codes on the host); it must not
-  // re-seed codes from the rows of a skipped, non-finite step.
-  const bool restart = restarts_at(info.step) && !(info.clock && info.clock->read().skip);
+  const bool restart = restarts_at(info.step);
   // The EMA counts start at zero: compare the bias-corrected count ema_count / (1 - g^t) with the
   // threshold, i.e. the raw count with threshold * (1 - g^t), so restarts work from the first
   // period instead of waiting ~1/(1 - g) steps while unused codes pile up.
+  const double t = static_cast<double>(info.step + 1);
   const float corrected =
-      options_.restart_threshold *
-      static_cast<float>(1.0 - std::pow(static_cast<double>(options_.decay), static_cast<double>(done)));
+      options_.restart_threshold * static_cast<float>(1.0 - std::pow(static_cast<double>(options_.decay), t));
   int64_t restarted = 0;
   for (size_t l = 0; l < ema_.size(); ++l) {
     ema_[l].steps = info.step;  // bias correction from the step count: exact across --resume
     vq_ema_update(ema_[l], last_rows_[l], last_indices_[l], eo);
-    if (restart)
-      restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], corrected, info.seed, info.host_noise_offset(draw_ + l));
+    if (!restart) continue;
+    if (info.clock)  // on the device: skipped steps restart nothing, the count lands in restarts_
+      vq_restart_dead_codes_(ema_[l], last_rows_[l], options_.restart_threshold, options_.decay, info.seed,
+                             info.noise_offset(draw_ + l), *info.clock, restarts_);
+    else
+      restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], corrected, info.seed, info.noise_offset(draw_ + l));
   }
   last_rows_.clear();
   last_indices_.clear();
-  if (restarted > 0) {
-    total_restarts_ = total_restarts() + restarted;
-    fill_(restarts_, static_cast<float>(total_restarts_));  // exact below 2^24 restarts
-  }
-  return restarted;
+  if (restarted > 0) accumulate_into(restarts_, Tensor::full({1}, static_cast<float>(restarted), device_));
 }
 
 bool VqBottleneck::restarts_at(int64_t step) const {

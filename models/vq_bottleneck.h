@@ -53,17 +53,14 @@ class VqBottleneck : public Module {
   Output forward(const Tensor& z, bool training);
   // Data-dependent initialisation from the first batch's latents (k-means, when enabled).
   void initialize(const Tensor& z, uint64_t seed);
-  // EMA update and dead-code restarts from the last training forward; returns codes restarted.
-  // With info.clock the EMA update reads the step and the skip flag on the device; a restart step
-  // counts its dead codes on the host (the one synchronisation, every restart_every steps).
-  int64_t after_step(const StepInfo& info);
-  // Whether after_step(step) restarts dead codes (such a step is not replayable).
+  // EMA update and dead-code restarts from the last training forward. With info.clock both stay
+  // on the device (step, skip flag, noise base and the restart count read and written there).
+  void after_step(const StepInfo& info);
+  // Whether after_step(step) restarts dead codes (a step with more work than the others).
   bool restarts_at(int64_t step) const;
-  // Codes restarted since training began, as a device scalar f32 [1] (zero without EMA).
+  // Codes restarted since training began, as a device scalar f32 [1] (zero without EMA); kept
+  // across --resume in the "restarts" buffer.
   Tensor restarts() const;
-  // Codes restarted since training began (kept across --resume in the "restarts" buffer; the
-  // first call after a resume reads it back once).
-  int64_t total_restarts();
 
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;
   void collect_buffers(const std::string& prefix, ParameterList& out) const;
@@ -80,9 +77,7 @@ class VqBottleneck : public Module {
   std::vector<Tensor> codebooks_;                 // loss mode: parameters
   std::vector<VqEmaState> ema_;                   // ema mode: codebook and statistics (buffers)
   std::vector<Tensor> last_rows_, last_indices_;  // from the last training forward
-  Tensor restarts_;                               // f32 [1] (ema mode): total_restarts_ as a checkpointed buffer
-  int64_t total_restarts_ = 0;
-  bool restarts_read_ = false;
+  Tensor restarts_;                               // f32 [1] (ema mode): codes restarted, a checkpointed buffer
 };
 
 }  // namespace lvk

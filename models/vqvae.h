@@ -58,7 +58,7 @@ class VqVae : public GenerativeModel, public DiscreteLatentModel {
   Tensor reconstruct(const Tensor& x) override;
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) override;
   void after_step(const Tensor& x, const StepInfo& info) override;
-  bool replayable_step(const StepInfo& info) const override { return !vq_.restarts_at(info.step); }
+  int replay_variant(const StepInfo& info) const override { return vq_.restarts_at(info.step) ? 1 : 0; }
   void initialize(const Tensor& x, const StepInfo& info) override;
   ParameterList buffers() const override;
   // Level 0's codebook and code map (residual levels refine it).

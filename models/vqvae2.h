@@ -28,8 +28,8 @@ class VqVae2 : public GenerativeModel {
   Tensor reconstruct(const Tensor& x) override;
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) override;
   void after_step(const Tensor& x, const StepInfo& info) override;
-  bool replayable_step(const StepInfo& info) const override {
-    return !vq_top_.restarts_at(info.step) && !vq_bottom_.restarts_at(info.step);
+  int replay_variant(const StepInfo& info) const override {
+    return (vq_top_.restarts_at(info.step) ? 1 : 0) + (vq_bottom_.restarts_at(info.step) ? 2 : 0);
   }
   void initialize(const Tensor& x, const StepInfo& info) override;
   ParameterList buffers() const override;

@@ -178,6 +178,41 @@ TEST_P(StepClockTest, ClockDrivenEmaMatchesTheHostCorrectionAndSkipsNonFiniteSte
   EXPECT_TRUE(all_close(driven.ema_count, host.ema_count, 0, 0));
 }
 
+TEST_P(StepClockTest, ClockDrivenRestartsMatchTheHostOnesAndCountOnTheDevice) {
+  const Tensor z = random_tensor({30, 4}, 8, device());
+  // Usage: codes 1, 4 and 6 are dead at threshold 0.5 * (1 - 0.9^4) = 0.17195.
+  const std::vector<float> usage = {1.0f, 0.1f, 2.0f, 0.3f, 0.0f, 0.5f, 0.17f, 1.0f};
+  auto fresh = [&] {
+    VqEmaState st = vq_ema_state(random_tensor({8, 4}, 9, device()));
+    st.ema_count = Tensor::from_vector(usage, {8}, device());
+    st.ema_sum = random_tensor({8, 4}, 10, device());
+    return st;
+  };
+  const int64_t step = 3;
+  const uint64_t draw = 2;
+  const float corrected = 0.5f * static_cast<float>(1.0 - std::pow(static_cast<double>(0.9f), step + 1.0));
+  VqEmaState host = fresh(), driven = fresh();
+  const int64_t dead = vq_restart_dead_codes(host, z, corrected, 5, (step + 1) * kernels::kDrawsPerStep + draw);
+  EXPECT_EQ(dead, 3);
+  StepClock clock(device(), {1.0f}, 1, 1);
+  kernels::StepState s{};
+  s.step = step;
+  clock.write(s);
+  clock.begin();
+  Tensor restarted = Tensor::full({1}, 10.0f, device());
+  vq_restart_dead_codes_(driven, z, 0.5f, 0.9f, 5, draw, clock, restarted);
+  EXPECT_EQ(restarted.item(), 13.0f);
+  EXPECT_TRUE(all_close(driven.codebook, host.codebook, 0, 0));
+  EXPECT_TRUE(all_close(driven.ema_sum, host.ema_sum, 0, 0));
+  EXPECT_TRUE(all_close(driven.ema_count, host.ema_count, 0, 0));
+  // A skipped step restarts nothing.
+  VqEmaState untouched = fresh();
+  clock.guard(scalar(NAN, device()), Tensor(), 0.9f, 0.999f);
+  vq_restart_dead_codes_(untouched, z, 0.5f, 0.9f, 5, draw, clock, restarted);
+  EXPECT_EQ(restarted.item(), 13.0f);
+  EXPECT_EQ(untouched.ema_count.to_vector<float>(), usage);
+}
+
 TEST_P(StepClockTest, DeviceCodeStatisticsMatchTheHostOnes) {
   const std::vector<int32_t> codes = {0, 3, 3, 7, -1, 3, 0, 9, 1};  // -1: a row without a code; 9 >= K
   const Tensor index = Tensor::from_vector(codes, {3, 3}, device());

@@ -25,12 +25,15 @@ void vq_ema_update(float* codebook, float* ema_count, float* ema_sum, const floa
   }
 }
 
-void vq_restart(float* codebook, float* ema_sum, float* usage, const float* z, float threshold, uint64_t seed,
-                uint64_t offset, VqShape s) {
+void vq_restart(float* codebook, float* ema_sum, float* usage, const float* z, VqRestartParams p, VqShape s) {
   if (s.n == 0) return;
+  const float threshold = vq_restart_threshold(p);
+  const uint64_t offset = vq_restart_offset(p);
+  float restarted = 0.0f;
   for (index_t j = 0; j < s.k; ++j) {
     if (!(usage[j] < threshold)) continue;
-    const index_t r = vq_restart_row(philox_uniform(seed, offset, static_cast<uint64_t>(j)), s.n);
+    restarted += 1.0f;
+    const index_t r = vq_restart_row(philox_uniform(p.seed, offset, static_cast<uint64_t>(j)), s.n);
     for (index_t ch = 0; ch < s.c; ++ch) {
       const float v = z[vq_offset(r, ch, s)];
       codebook[j * s.c + ch] = v;
@@ -38,6 +41,7 @@ void vq_restart(float* codebook, float* ema_sum, float* usage, const float* z, f
     }
     if (ema_sum) usage[j] = 1.0f;
   }
+  if (p.restarted) *p.restarted += restarted;
 }
 
 void vq_centroid_update(float* codebook, const float* sums, const int32_t* counts, index_t k, index_t c) {

@@ -34,20 +34,29 @@ __global__ void ema_apply_kernel(float* codebook, const float* ema_count, const 
   }
 }
 
-__global__ void restart_kernel(float* codebook, float* ema_sum, const float* usage, const float* z, float threshold,
-                               uint64_t seed, uint64_t offset, VqShape s) {
+__global__ void restart_kernel(float* codebook, float* ema_sum, const float* usage, const float* z, VqRestartParams p,
+                               VqShape s) {
+  const float threshold = vq_restart_threshold(p);
+  const uint64_t offset = vq_restart_offset(p);
   LVK_GRID_STRIDE_LOOP(o, s.k * s.c) {
     const int64_t j = o / s.c, ch = o % s.c;
     if (!(usage[j] < threshold)) continue;
-    const int64_t r = vq_restart_row(philox_uniform(seed, offset, static_cast<uint64_t>(j)), s.n);
+    const int64_t r = vq_restart_row(philox_uniform(p.seed, offset, static_cast<uint64_t>(j)), s.n);
     const float v = z[vq_offset(r, ch, s)];
     codebook[o] = v;
     if (ema_sum) ema_sum[o] = v;
   }
 }
 
-__global__ void restart_usage_kernel(float* usage, float threshold, int64_t k) {
-  LVK_GRID_STRIDE_LOOP(j, k) if (usage[j] < threshold) usage[j] = 1.0f;
+// After every reader of usage has run: counts the restarted codes (integer-valued float adds,
+// exact in any order) and, for EMA state, resets their usage to one observation.
+__global__ void restart_usage_kernel(float* usage, bool reset, VqRestartParams p, int64_t k) {
+  const float threshold = vq_restart_threshold(p);
+  LVK_GRID_STRIDE_LOOP(j, k) {
+    if (!(usage[j] < threshold)) continue;
+    if (p.restarted) atomicAdd(p.restarted, 1.0f);
+    if (reset) usage[j] = 1.0f;
+  }
 }
 
 __global__ void centroid_kernel(float* codebook, const float* sums, const int32_t* counts, int64_t k, int64_t c) {
@@ -99,13 +108,13 @@ void vq_ema_update(float* codebook, float* ema_count, float* ema_sum, const floa
   LVK_LAUNCH_CHECK(ema_apply_kernel);
 }
 
-void vq_restart(float* codebook, float* ema_sum, float* usage, const float* z, float threshold, uint64_t seed,
-                uint64_t offset, VqShape s, cudaStream_t stream) {
+void vq_restart(float* codebook, float* ema_sum, float* usage, const float* z, VqRestartParams p, VqShape s,
+                cudaStream_t stream) {
   if (s.n == 0 || s.k == 0 || s.c == 0) return;
-  restart_kernel<<<grid_for(s.k * s.c), kBlock, 0, stream>>>(codebook, ema_sum, usage, z, threshold, seed, offset, s);
+  restart_kernel<<<grid_for(s.k * s.c), kBlock, 0, stream>>>(codebook, ema_sum, usage, z, p, s);
   LVK_LAUNCH_CHECK(restart_kernel);
-  if (ema_sum) {  // after every reader of usage has run
-    restart_usage_kernel<<<grid_for(s.k), kBlock, 0, stream>>>(usage, threshold, s.k);
+  if (ema_sum || p.restarted) {
+    restart_usage_kernel<<<grid_for(s.k), kBlock, 0, stream>>>(usage, ema_sum != nullptr, p, s.k);
     LVK_LAUNCH_CHECK(restart_usage_kernel);
   }
 }

@@ -131,8 +131,7 @@ void vq_ema_update(VqEmaState& state, const Tensor& z, const Tensor& indices, co
 }
 
 namespace {
-int64_t restart(const char* op, Tensor& codebook, Tensor* ema_sum, const Tensor& usage, const Tensor& z,
-                float threshold, uint64_t seed, uint64_t offset) {
+kernels::VqShape restart_shape(const char* op, const Tensor& codebook, const Tensor& usage, const Tensor& z) {
   kernels::VqShape s = rows_shape(op, z);
   check_codebook_matches(op, codebook, z, s);
   check_dtype(op, "usage", usage, DType::f32);
@@ -140,14 +139,42 @@ int64_t restart(const char* op, Tensor& codebook, Tensor* ema_sum, const Tensor&
   s.k = codebook.dim(0);
   LVK_CHECK(usage.numel() == s.k, op, ": usage ", usage.str(), " must have K=", s.k, " entries");
   LVK_CHECK(s.n > 0, op, ": cannot restart codes from an empty batch ", z.str());
+  return s;
+}
+
+int64_t restart(const char* op, Tensor& codebook, Tensor* ema_sum, const Tensor& usage, const Tensor& z,
+                float threshold, uint64_t seed, uint64_t offset) {
+  const kernels::VqShape s = restart_shape(op, codebook, usage, z);
   int64_t dead = 0;
   for (float u : usage.to_vector<float>()) dead += u < threshold;
   if (dead == 0) return 0;
+  kernels::VqRestartParams p;
+  p.threshold = threshold;
+  p.seed = seed;
+  p.offset = offset;
   LVK_DISPATCH(z.device(), vq_restart, codebook.data<float>(), ema_sum ? ema_sum->data<float>() : nullptr,
-               usage.data<float>(), z.data<float>(), threshold, seed, offset, s);
+               usage.data<float>(), z.data<float>(), p, s);
   return dead;
 }
 }  // namespace
+
+void vq_restart_dead_codes_(VqEmaState& state, const Tensor& z, float threshold, float decay, uint64_t seed,
+                            uint64_t offset, const StepClock& clock, Tensor& restarted) {
+  OpScope op("vq_restart_dead_codes");
+  const kernels::VqShape s = restart_shape(op.name(), state.codebook, state.ema_count, z);
+  check_dtype(op.name(), "restarted", restarted, DType::f32);
+  LVK_CHECK(restarted.numel() == 1 && restarted.device() == z.device() && clock.device() == z.device(), op.name(),
+            ": restarted ", restarted.str(), " and the clock must be one element and the clock on ", z.device().str());
+  kernels::VqRestartParams p;
+  p.threshold = threshold;
+  p.seed = seed;
+  p.offset = offset;
+  p.step = clock.state();
+  p.decay = decay;
+  p.restarted = restarted.data<float>();
+  LVK_DISPATCH(z.device(), vq_restart, state.codebook.data<float>(), state.ema_sum.data<float>(),
+               state.ema_count.data<float>(), z.data<float>(), p, s);
+}
 
 int64_t vq_restart_dead_codes(Tensor& codebook, const Tensor& usage, const Tensor& z, float threshold, uint64_t seed,
                               uint64_t offset) {

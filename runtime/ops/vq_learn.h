@@ -40,6 +40,12 @@ void vq_ema_update(VqEmaState& state, const Tensor& z, const Tensor& indices, co
 int64_t vq_restart_dead_codes(Tensor& codebook, const Tensor& usage, const Tensor& z, float threshold, uint64_t seed,
                               uint64_t offset);
 int64_t vq_restart_dead_codes(VqEmaState& state, const Tensor& z, float threshold, uint64_t seed, uint64_t offset);
+// The EMA restart inside a train step, without leaving the device: nothing happens on a step the
+// clock skips, `offset` counts from the clock's noise base, the threshold is scaled by
+// 1 - decay^(step + 1) when decay > 0 (bias-corrected counts), and the number of codes restarted
+// is added to `restarted` (f32 [1]).
+void vq_restart_dead_codes_(VqEmaState& state, const Tensor& z, float threshold, float decay, uint64_t seed,
+                            uint64_t offset, const StepClock& clock, Tensor& restarted);
 
 // --- k-means ---------------------------------------------------------------------------------------
 struct VqKmeansOptions {
