@@ -105,7 +105,7 @@ void BM_gumbel_fused_forward(benchmark::State& state) {
   const bool hard = state.range(3) != 0;
   time_iterations(state, dev, [&] {
     LVK_DISPATCH(dev, gumbel_softmax_forward, b.y.data<float>(), nullptr, b.index.data<int32_t>(), b.kl.data<float>(),
-                 b.logits.data<float>(), n, k, kTau, 7, 0, hard);
+                 b.logits.data<float>(), n, k, kTau, 7, 0, hard, kernels::GumbelDeviceArgs{});
   });
   report(state, n * k, 2 * kF);
 }
@@ -146,10 +146,11 @@ void BM_gumbel_fused_backward(benchmark::State& state) {
   const bool with_kl = state.range(3) != 0;
   Tensor dkl = uniform({n}, 3, 0, dev);
   LVK_DISPATCH(dev, gumbel_softmax_forward, b.y.data<float>(), nullptr, b.index.data<int32_t>(), b.kl.data<float>(),
-               b.logits.data<float>(), n, k, kTau, 7, 0, false);
+               b.logits.data<float>(), n, k, kTau, 7, 0, false, kernels::GumbelDeviceArgs{});
   time_iterations(state, dev, [&] {
     LVK_DISPATCH(dev, gumbel_softmax_backward, b.dlogits.data<float>(), b.dy.data<float>(), b.y.data<float>(),
-                 with_kl ? dkl.data<float>() : nullptr, b.logits.data<float>(), n, k, kTau);
+                 with_kl ? dkl.data<float>() : nullptr, b.logits.data<float>(), n, k, kTau,
+                 kernels::GumbelDeviceArgs{});
   });
   report(state, n * k, (with_kl ? 4 : 3) * kF);  // read y, dy (and logits), write dlogits
 }

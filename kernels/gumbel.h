@@ -11,6 +11,7 @@
 // A -inf logit is a masked category (q = y = 0 there). A row whose logits are all -inf has no
 // distribution: its y is all zeros, its index -1 and its kl 0, and its gradients are zero.
 #include "kernels/twins.h"
+#include "runtime/philox.h"
 
 namespace lvk::kernels {
 
@@ -18,17 +19,29 @@ namespace lvk::kernels {
 // rows take a slower streaming kernel that reads the logits three times.
 constexpr index_t kGumbelMaxK = 16384;
 
+// What a train step supplies on the device (kernels/step.h) instead of host arguments, or nulls:
+// the temperature (replacing tau) and the noise base (added to offset).
+struct GumbelDeviceArgs {
+  const float* tau = nullptr;
+  const uint64_t* offset_base = nullptr;
+};
+LVK_HD float gumbel_inv_tau(float tau, const GumbelDeviceArgs& d) { return 1.0f / (d.tau ? *d.tau : tau); }
+LVK_HD uint64_t gumbel_offset(uint64_t offset, const GumbelDeviceArgs& d) {
+  return offset + (d.offset_base ? *d.offset_base : 0);
+}
+
 #define LVK_GUMBEL_DECLS(...)                                                                                         \
   /* y: the sample (one-hot when hard); y_soft: the relaxed sample, written only when non-null */                     \
   /* (the hard variant's straight-through backward needs it); index, kl: per row. */                                  \
   void gumbel_softmax_forward(float* y /* [N, K] */, float* y_soft /* [N, K] or null */, int32_t* index /* [N] */,    \
                               float* kl /* [N] */, const float* logits /* [N, K] */, index_t n, index_t k, float tau, \
-                              uint64_t seed, uint64_t offset, bool hard __VA_ARGS__);                                 \
+                              uint64_t seed, uint64_t offset, bool hard, GumbelDeviceArgs dev __VA_ARGS__);          \
   /* dlogits = y*(dy - sum(y*dy))/tau + dkl * q*(log q + H(q)), written. dy (with y_soft) and */                      \
   /* dkl (with logits) may each be null; the missing term is zero. */                                                 \
   void gumbel_softmax_backward(float* dlogits /* [N, K] */, const float* dy /* [N, K] or null */,                     \
                                const float* y_soft /* [N, K] */, const float* dkl /* [N] or null */,                  \
-                               const float* logits /* [N, K] */, index_t n, index_t k, float tau __VA_ARGS__);        \
+                               const float* logits /* [N, K] */, index_t n, index_t k, float tau,                     \
+                               GumbelDeviceArgs dev __VA_ARGS__);                                                     \
   /* Unfused building blocks: the passes a PyTorch user runs one by one (benchmark baseline). */                      \
   /* g: Gumbel noise with the fused kernel's layout. */                                                               \
   void gumbel_noise(float* g /* [N, K] */, index_t n, index_t k, uint64_t seed, uint64_t offset __VA_ARGS__);         \

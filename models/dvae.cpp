@@ -149,19 +149,25 @@ Tensor Dvae::output_to_images(const Tensor& out) const {
 ModelOutput Dvae::forward(const Tensor& x, const StepInfo& info) {
   const int64_t b = x.defined() && x.rank() == 4 ? x.dim(0) : 0;
   const Tensor logits = encode_logits(x);
+  // In a train step the temperature and KL weight are the clock's columns 1 and 2 (on the device);
+  // elsewhere (evaluation, tests) they come from the schedules here.
+  const bool clocked = info.clock != nullptr;
+  LVK_CHECK(!clocked || info.clock->scalar_count() == 3, "dvae: the step clock has ", info.clock->scalar_count(),
+            " scalar columns; expected 3 (learning rate, tau, KL weight from step_scalars())");
   const float tau = tau_.at(info.step), w = options_.kl_weight_at(info.step);
-  const GumbelSoftmaxResult q = gumbel_softmax(logits, {tau, options_.hard, info.seed, info.noise_offset(0)});
+  GumbelSoftmaxOptions go{tau, options_.hard, info.seed, info.noise_offset(0), info.clock, clocked ? 1 : -1};
+  const GumbelSoftmaxResult q = gumbel_softmax(logits, go);
   const Tensor out = decode_codes(q.y, b);
   const Tensor recon = options_.decoder == "bernoulli"
                            ? bce_with_logits(out, x, Reduction::batch_mean)
                            : gaussian_nll(x, out, options_.decoder_logvar, Reduction::batch_mean);
   const Tensor kl = scale(sum(q.kl), 1.0f / static_cast<float>(b));  // summed over positions, per image
   ModelOutput result;
-  result.loss = add(recon, scale(kl, w));
+  result.loss = add(recon, clocked ? mul(kl, info.clock->scalar(2).view(kl.shape())) : scale(kl, w));
   result.terms = {{"recon", recon}, {"kl", kl}, {"elbo", scale(add(recon, kl), -1.0f)}};
   const CodeStatistics codes = code_statistics(count_codes(q.index, options_.codes));
-  result.stats = {{"tau", Tensor::full({1}, tau, device_)},
-                  {"kl_weight", Tensor::full({1}, w, device_)},
+  result.stats = {{"tau", clocked ? info.clock->scalar(1) : Tensor::full({1}, tau, device_)},
+                  {"kl_weight", clocked ? info.clock->scalar(2) : Tensor::full({1}, w, device_)},
                   {"perplexity", codes.perplexity},
                   {"usage", codes.usage}};
   return result;

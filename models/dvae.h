@@ -50,6 +50,11 @@ class Dvae : public GenerativeModel, public DiscreteLatentModel {
   ModelOutput forward(const Tensor& x, const StepInfo& info) override;
   // Decodes the argmax codes (hard) or the posterior-mean mixture sum_k q_k e_k (soft).
   Tensor reconstruct(const Tensor& x) override;
+  // Temperature and KL weight come from the step clock (columns 1 and 2): every step is alike.
+  int replay_variant(const StepInfo&) const override { return 0; }
+  std::vector<float> step_scalars(int64_t step) const override {
+    return {tau_.at(step), options_.kl_weight_at(step)};
+  }
   // Codes drawn uniformly per position from Philox (seed, offset), one-hot, decoded.
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) override;
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;

@@ -62,6 +62,12 @@ class GenerativeModel : public Module {
     (void)info;
     return -1;
   }
+  // Scheduled scalars of step `step` that a step reads from info.clock, as its scalar columns 1, 2,
+  // ... (column 0 is the learning rate): the dVAE's temperature and KL weight. Default: none.
+  virtual std::vector<float> step_scalars(int64_t step) const {
+    (void)step;
+    return {};
+  }
   // Called once before training on the first batch (data-dependent initialisation: k-means
   // codebooks, ActNorm).
   virtual void initialize(const Tensor& x, const StepInfo& info) {

@@ -9,13 +9,31 @@
 
 namespace lvk {
 
+namespace {
+// Row s: the learning rate of step s, then the model's scheduled scalars of step s.
+std::vector<float> schedule_table(const GenerativeModel& model, const std::vector<float>& lr_table) {
+  LVK_CHECK(!lr_table.empty(), "TrainStep: the learning-rate table is empty");
+  std::vector<float> table;
+  const size_t columns = 1 + model.step_scalars(0).size();
+  for (size_t s = 0; s < lr_table.size(); ++s) {
+    table.push_back(lr_table[s]);
+    const std::vector<float> extra = model.step_scalars(static_cast<int64_t>(s));
+    LVK_CHECK(extra.size() + 1 == columns, "TrainStep: ", model.kind(), " gave ", extra.size(),
+              " scheduled scalars at step ", s, " but ", columns - 1, " at step 0");
+    table.insert(table.end(), extra.begin(), extra.end());
+  }
+  return table;
+}
+}  // namespace
+
 TrainStep::TrainStep(GenerativeModel& model, Adam& adam, const std::vector<float>& lr_table, Device device,
                      TrainStepOptions options)
     : model_(model),
       adam_(adam),
       device_(device),
       options_(options),
-      clock_(device, lr_table, static_cast<int64_t>(lr_table.size()), 1) {
+      clock_(device, schedule_table(model, lr_table), static_cast<int64_t>(lr_table.size()),
+             1 + static_cast<int>(model.step_scalars(0).size())) {
   LVK_CHECK(options.ring_rows >= 1, "TrainStep: ring_rows=", options.ring_rows, " must be >= 1");
 }
 

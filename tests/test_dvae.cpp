@@ -279,6 +279,45 @@ double figure(const StepReport& r, const std::string& name) {
   return NAN;
 }
 
+// In a train step the temperature, KL weight and noise come from the device clock; the step's loss
+// terms and gradients must be those of the host schedules at that step.
+TEST(Dvae, ClockDrivenStepMatchesTheHostSchedules) {
+  InitStream init(3);
+  Dvae model(tiny_options(), ImageShape{1, 4, 4}, init, Device::cpu());
+  const Tensor x = images(2, 4, 5, Device::cpu());
+  std::vector<float> table;
+  for (int64_t s = 0; s < 6; ++s) {
+    table.push_back(1e-3f);
+    for (float v : model.step_scalars(s)) table.push_back(v);
+  }
+  StepClock clock(Device::cpu(), table, 6, 3);
+  for (int64_t step : {0, 2, 5}) {
+    kernels::StepState st{};
+    st.step = step;
+    clock.write(st);
+    clock.begin();
+    auto run = [&](const StepInfo& info) {
+      Tape tape;
+      ModelOutput out;
+      {
+        TapeRecording rec(tape);
+        out = model.forward(x, info);
+      }
+      tape.backward(out.loss);
+      std::vector<float> values = {out.loss.item()};
+      for (const auto& list : {out.terms, out.stats})
+        for (const auto& [name, t] : list) values.push_back(t.item());
+      const Tensor g = model.parameters().front().second.grad();
+      for (float v : g.to_vector<float>()) values.push_back(v);
+      for (const auto& [name, p] : model.parameters()) p.set_grad(Tensor());
+      return values;
+    };
+    const std::vector<float> host = run(StepInfo{step, 7, true});
+    const std::vector<float> clocked = run(StepInfo{step, 7, true, &clock});
+    EXPECT_EQ(clocked, host) << "step " << step;
+  }
+}
+
 TEST(Dvae, TrainerReportsTheScheduledTemperatureAndKlWeight) {
   const std::string dir = fresh_dir("schedules");
   Trainer t(dvae_config(dir), Device::cpu(), false);

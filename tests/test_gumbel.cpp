@@ -365,7 +365,7 @@ TEST_P(GumbelSoftmaxTest, UnfusedCompositionAgrees) {
   Tensor dx = Tensor::empty({n, k}, DType::f32, device()), fused = Tensor::empty({n, k}, DType::f32, device());
   LVK_DISPATCH(device(), softmax_rows_backward, dx.data<float>(), dy.data<float>(), y.data<float>(), n, k);
   LVK_DISPATCH(device(), gumbel_softmax_backward, fused.data<float>(), dy.data<float>(), y.data<float>(), nullptr,
-               l.data<float>(), n, k, opt.tau);
+               l.data<float>(), n, k, opt.tau, kernels::GumbelDeviceArgs{});
   EXPECT_TRUE(all_close(fused, scale(dx, 1.0f / opt.tau), 1e-6, 1e-4));
 }
 

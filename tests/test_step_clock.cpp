@@ -7,8 +7,10 @@
 #include "runtime/ops/basic.h"
 #include "runtime/ops/categorical.h"
 #include "runtime/ops/gaussian.h"
+#include "runtime/ops/gumbel.h"
 #include "runtime/ops/step_clock.h"
 #include "runtime/ops/vq_learn.h"
+#include "runtime/tape.h"
 #include "tests/harness.h"
 
 namespace lvk::test {
@@ -152,6 +154,37 @@ TEST_P(StepClockTest, ClockNoiseIsTheHostOffsetOfTheSameStep) {
   // And the backward redraws the same noise.
   EXPECT_TRUE(check_gradients([&](const std::vector<Tensor>& x) { return gaussian_sample(x[0], x[1], {0, 11, k, &clock}).z; },
                               {mu, lv}));
+}
+
+TEST_P(StepClockTest, ClockTemperatureAndNoiseMatchHostArgumentsInGumbelSoftmax) {
+  const Tensor logits = random_tensor({7, 20}, 12, device(), -2.0f, 2.0f);
+  StepClock clock(device(), {1.0f, 0.3f}, 1, 2);  // column 1: tau
+  kernels::StepState s{};
+  s.step = 4;
+  clock.write(s);
+  clock.begin();
+  for (bool hard : {false, true}) {
+    const GumbelSoftmaxOptions host{0.3f, hard, 9, 5 * kernels::kDrawsPerStep + 1};
+    GumbelSoftmaxOptions driven{1.0f, hard, 9, 1, &clock, 1};  // tau here is ignored
+    const GumbelSoftmaxResult a = gumbel_softmax(logits, host), b = gumbel_softmax(logits, driven);
+    EXPECT_TRUE(all_close(b.y, a.y, 0, 0)) << "hard " << hard;
+    EXPECT_EQ(b.index.to_vector<int32_t>(), a.index.to_vector<int32_t>());
+    // The backward's 1/tau is the clock's too.
+    auto grad = [&](const GumbelSoftmaxOptions& o) {
+      Tensor l = logits.clone();
+      l.set_requires_grad(true);
+      Tape tape;
+      Tensor loss;
+      {
+        TapeRecording rec(tape);
+        const GumbelSoftmaxResult r = gumbel_softmax(l, o);
+        loss = sum(mul(r.y, random_tensor({7, 20}, 13, device())));
+      }
+      tape.backward(loss);
+      return l.grad();
+    };
+    EXPECT_TRUE(all_close(grad(driven), grad(host), 0, 0)) << "hard " << hard;
+  }
 }
 
 TEST_P(StepClockTest, ClockDrivenEmaMatchesTheHostCorrectionAndSkipsNonFiniteSteps) {

@@ -112,11 +112,14 @@ TEST(Trainer, ReadingFiguresBackInBatchesChangesNothing) {
 }
 
 // On a GPU: replaying the captured step must train like eager steps (same kernels, values read
-// from the device clock), for a model with noise (VAE) and one with EMA restarts (VQ-VAE).
+// from the device clock), for models with noise (VAE), scheduled temperature and KL weight (dVAE)
+// and EMA restarts (VQ-VAE: two captured variants).
 TEST(Trainer, CudaGraphReplayMatchesEagerSteps) {
   LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
   for (const auto& [model, options] :
        std::vector<std::pair<std::string, nlohmann::json>>{{"vae", {{"latent", 4}, {"hidden", 32}}},
+                                                           {"dvae", {{"codes", 8}, {"code_dim", 4}, {"channels", 8},
+                                                                     {"anneal_steps", 10}, {"kl_warmup", 5}}},
                                                            {"vqvae", {{"channels", 8}, {"codes", 16},
                                                                       {"code_dim", 4}, {"restart_every", 5}}}}) {
     TrainConfig eager = small_run(model, options, fresh_dir("eager_" + model));

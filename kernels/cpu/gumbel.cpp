@@ -38,8 +38,9 @@ double row_entropy(const float* l, index_t k, float mx, double& log_s) {
 }  // namespace
 
 void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, const float* logits, index_t n,
-                            index_t k, float tau, uint64_t seed, uint64_t offset, bool hard) {
-  const float inv_tau = 1.0f / tau;
+                            index_t k, float tau, uint64_t seed, uint64_t offset_in, bool hard, GumbelDeviceArgs dev) {
+  const float inv_tau = gumbel_inv_tau(tau, dev);
+  const uint64_t offset = gumbel_offset(offset_in, dev);
   const uint64_t blocks = gumbel_blocks_per_row(k);
 #pragma omp parallel if (n * k >= kParallelMin)
   {
@@ -92,8 +93,8 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
 }
 
 void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_soft, const float* dkl,
-                             const float* logits, index_t n, index_t k, float tau) {
-  const float inv_tau = 1.0f / tau;
+                             const float* logits, index_t n, index_t k, float tau, GumbelDeviceArgs dev) {
+  const float inv_tau = gumbel_inv_tau(tau, dev);
 #pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r) {
     float* dl = dlogits + r * k;

@@ -78,8 +78,10 @@ constexpr int rows_per_block() {
 template <int G, int C>
 __global__ void __launch_bounds__(G > 32 ? G : 256)
     gumbel_forward_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
-                          float* __restrict__ kl, const float* __restrict__ logits, int64_t n, int64_t k, float inv_tau,
-                          float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
+                          float* __restrict__ kl, const float* __restrict__ logits, int64_t n, int64_t k, float host_tau,
+                          float log_k, uint64_t seed, uint64_t host_offset, GumbelDeviceArgs dev, bool hard, bool vec4) {
+  const float inv_tau = gumbel_inv_tau(host_tau, dev);
+  const uint64_t offset = gumbel_offset(host_offset, dev);
   __shared__ float smem_max[G > 32 ? G / 32 : 1];
   __shared__ RowStats smem_stats[G > 32 ? G / 32 : 1];
   const int lane = static_cast<int>(threadIdx.x) % G;
@@ -162,8 +164,11 @@ constexpr int kStreamThreads = 512;
 
 __global__ void __launch_bounds__(kStreamThreads, 1)
     gumbel_forward_streaming_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
-                                    float* __restrict__ kl, const float* __restrict__ logits, int64_t k, float inv_tau,
-                                    float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4) {
+                                    float* __restrict__ kl, const float* __restrict__ logits, int64_t k, float host_tau,
+                                    float log_k, uint64_t seed, uint64_t host_offset, GumbelDeviceArgs dev, bool hard,
+                                    bool vec4) {
+  const float inv_tau = gumbel_inv_tau(host_tau, dev);
+  const uint64_t offset = gumbel_offset(host_offset, dev);
   constexpr int G = kStreamThreads;
   __shared__ float smem_max[G / 32];
   __shared__ RowStats smem_stats[G / 32];
@@ -263,7 +268,8 @@ template <int G>
 __global__ void __launch_bounds__(G > 32 ? G : 256)
     gumbel_backward_kernel(float* __restrict__ dlogits, const float* __restrict__ dy, const float* __restrict__ y,
                            const float* __restrict__ dkl, const float* __restrict__ logits, int64_t n, int64_t k,
-                           float inv_tau, bool vec4) {
+                           float host_tau, GumbelDeviceArgs dev, bool vec4) {
+  const float inv_tau = gumbel_inv_tau(host_tau, dev);
   __shared__ BackStats smem[G > 32 ? G / 32 : 1];
   const int lane = static_cast<int>(threadIdx.x) % G;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * rows_per_block<G>() + threadIdx.x / G;
@@ -324,13 +330,13 @@ bool aligned16(const void* p) {
 
 template <int G, int C>
 void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const float* logits, int64_t n, int64_t k,
-                    float inv_tau, float log_k, uint64_t seed, uint64_t offset, bool hard, bool vec4,
+                    float tau, float log_k, uint64_t seed, uint64_t offset, GumbelDeviceArgs dev, bool hard, bool vec4,
                     cudaStream_t stream) {
   constexpr int kRows = rows_per_block<G>();
   const auto blocks = static_cast<unsigned>((n + kRows - 1) / kRows);
   constexpr int kThreads = G > 32 ? G : 256;
   gumbel_forward_kernel<G, C>
-      <<<blocks, kThreads, 0, stream>>>(y, y_soft, index, kl, logits, n, k, inv_tau, log_k, seed, offset, hard, vec4);
+      <<<blocks, kThreads, 0, stream>>>(y, y_soft, index, kl, logits, n, k, tau, log_k, seed, offset, dev, hard, vec4);
   LVK_LAUNCH_CHECK(gumbel_forward_kernel);
 }
 
@@ -344,13 +350,13 @@ void launch_rows(int64_t n, dim3& grid, dim3& block) {
 }  // namespace
 
 void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, const float* logits, index_t n,
-                            index_t k, float tau, uint64_t seed, uint64_t offset, bool hard, cudaStream_t stream) {
+                            index_t k, float tau, uint64_t seed, uint64_t offset, bool hard, GumbelDeviceArgs dev,
+                            cudaStream_t stream) {
   if (n == 0) return;
-  const float inv_tau = 1.0f / tau;
   const auto log_k = static_cast<float>(std::log(static_cast<double>(k)));
   const bool vec4 = k % 4 == 0 && aligned16(logits) && aligned16(y) && (!y_soft || aligned16(y_soft));
 #define LVK_GUMBEL_FWD(G, C) \
-  launch_forward<G, C>(y, y_soft, index, kl, logits, n, k, inv_tau, log_k, seed, offset, hard, vec4, stream)
+  launch_forward<G, C>(y, y_soft, index, kl, logits, n, k, tau, log_k, seed, offset, dev, hard, vec4, stream)
   if (k <= 16)
     LVK_GUMBEL_FWD(4, 1);
   else if (k <= 32)
@@ -375,23 +381,23 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
     LVK_GUMBEL_FWD(512, 8);
   else {
     gumbel_forward_streaming_kernel<<<static_cast<unsigned>(n), kStreamThreads, 0, stream>>>(
-        y, y_soft, index, kl, logits, k, inv_tau, log_k, seed, offset, hard, vec4);
+        y, y_soft, index, kl, logits, k, tau, log_k, seed, offset, dev, hard, vec4);
     LVK_LAUNCH_CHECK(gumbel_forward_streaming_kernel);
   }
 #undef LVK_GUMBEL_FWD
 }
 
 void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_soft, const float* dkl,
-                             const float* logits, index_t n, index_t k, float tau, cudaStream_t stream) {
+                             const float* logits, index_t n, index_t k, float tau, GumbelDeviceArgs dev,
+                             cudaStream_t stream) {
   if (n == 0) return;
-  const float inv_tau = 1.0f / tau;
   const bool vec4 =
       k % 4 == 0 && aligned16(dlogits) && (!dy || (aligned16(dy) && aligned16(y_soft))) && (!dkl || aligned16(logits));
   dim3 grid, block;
 #define LVK_GUMBEL_BWD(G)                                                                                         \
   do {                                                                                                            \
     launch_rows<G>(n, grid, block);                                                                               \
-    gumbel_backward_kernel<G><<<grid, block, 0, stream>>>(dlogits, dy, y_soft, dkl, logits, n, k, inv_tau, vec4); \
+    gumbel_backward_kernel<G><<<grid, block, 0, stream>>>(dlogits, dy, y_soft, dkl, logits, n, k, tau, dev, vec4); \
     LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                                     \
   } while (0)
   if (k <= 16)

@@ -40,23 +40,30 @@ GumbelSoftmaxResult gumbel_softmax(const Tensor& logits, const GumbelSoftmaxOpti
   r.y = Tensor::empty(logits.shape(), DType::f32, dev);
   r.index = Tensor::empty(row_shape(logits.shape()), DType::i32, dev);
   r.kl = Tensor::empty(row_shape(logits.shape()), DType::f32, dev);
+  kernels::GumbelDeviceArgs on_device;
+  if (options.clock) {
+    LVK_CHECK(options.clock->device() == dev, op.name(), ": the step clock is on ", options.clock->device().str(),
+              ", the logits on ", dev.str());
+    on_device.offset_base = options.clock->noise_base();
+    if (options.tau_column >= 0) on_device.tau = options.clock->scalar(options.tau_column).data<float>();
+  }
   const bool record = Tape::wants({logits});
   // The hard sample's straight-through backward needs the soft sample: kept only when recording.
   Tensor y_soft = options.hard && record ? Tensor::empty(logits.shape(), DType::f32, dev) : r.y;
   LVK_DISPATCH(dev, gumbel_softmax_forward, r.y.data<float>(), options.hard && record ? y_soft.data<float>() : nullptr,
                r.index.data<int32_t>(), r.kl.data<float>(), logits.data<float>(), n, k, options.tau, options.seed,
-               options.offset, options.hard);
+               options.offset, options.hard, on_device);
 
   if (record) {
     const float tau = options.tau;
     const Tensor y = r.y, kl = r.kl;
-    Tape::recording()->record(op.name(), {logits}, {y, kl}, [logits, y, kl, y_soft, tau, n, k](GradBook& book) {
+    Tape::recording()->record(op.name(), {logits}, {y, kl}, [logits, y, kl, y_soft, tau, on_device, n, k](GradBook& book) {
       const Tensor dy = book.grad(y), dkl = book.grad(kl);
       if (!dy.defined() && !dkl.defined()) return;
       Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, logits.device());
       LVK_DISPATCH(logits.device(), gumbel_softmax_backward, dlogits.data<float>(),
                    data_or_null(dy), y_soft.data<float>(),
-                   data_or_null(dkl), logits.data<float>(), n, k, tau);
+                   data_or_null(dkl), logits.data<float>(), n, k, tau, on_device);
       book.accumulate(logits, dlogits);
     });
   }

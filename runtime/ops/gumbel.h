@@ -3,6 +3,7 @@
 // mixture that turns a relaxed sample into an embedding. Kernels and noise layout: kernels/gumbel.h.
 #include <cstdint>
 
+#include "runtime/ops/step_clock.h"
 #include "runtime/tensor.h"
 
 namespace lvk {
@@ -12,6 +13,10 @@ struct GumbelSoftmaxOptions {
   bool hard = false;  // forward one-hot of the argmax, backward the soft sample's (straight-through)
   uint64_t seed = 0;
   uint64_t offset = 0;  // Philox stream offset: advance it per call for fresh noise
+  // With a train step's clock, `offset` counts from its noise base, and with tau_column >= 0 the
+  // temperature is the clock's scalar of that column (tau is then unused), all read on the device.
+  const StepClock* clock = nullptr;
+  int tau_column = -1;
 };
 
 struct GumbelSoftmaxResult {
