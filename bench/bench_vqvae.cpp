@@ -80,6 +80,7 @@ BENCHMARK(BM_vqvae_loss_after_steps)
     ->Args({0, 32, 28, 20})
     ->Args({0, 32, 28, 1})
     ->Args({0, 32, 28, 5})
+    ->Args({0, 32, 28, 200})
     ->ArgsProduct({{1}, {128, 512}, {28, 32}, {200}})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
