@@ -1,7 +1,10 @@
-// CPU twins of kernels/nn_conv.h: im2col + sgemm per image. col2im gathers each input pixel's
-// contributions in a fixed loop order, so results repeat bit for bit.
+// CPU twins of kernels/nn_conv.h: im2col + sgemm over a group of images at once (one GEMM with
+// many columns runs far better than one per small image), the groups fixed by the shape alone.
+// col2im gathers each input pixel's contributions in a fixed loop order, so results repeat bit for
+// bit.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -28,12 +31,12 @@ ValidRange valid_outputs(index_t k, index_t stride, index_t pad, index_t w, inde
 
 // Row r = (ci, ky, kx) of col holds x[ci, oy*sh - ph + ky, ox*sw - pw + kx] (0 outside x). The
 // valid column range is found once per row, so the copy loops carry no bounds tests.
-void im2col(float* col, const float* x, const ConvShape& s) {
-  const index_t ohw = s.oh * s.ow;
-#pragma omp parallel for schedule(static) if (s.c * s.kh * s.kw * ohw > (1 << 16))
+// `ld` is the distance between rows of col (>= oh * ow: images of a group side by side).
+void im2col(float* col, const float* x, const ConvShape& s, index_t ld) {
+#pragma omp parallel for schedule(static) if (s.c * s.kh * s.kw * s.oh * s.ow > (1 << 16))
   for (index_t r = 0; r < s.c * s.kh * s.kw; ++r) {
     const index_t ci = r / (s.kh * s.kw), ky = (r / s.kw) % s.kh, kx = r % s.kw;
-    float* out = col + r * ohw;
+    float* out = col + r * ld;
     const float* plane = x + ci * s.h * s.w;
     const ValidRange cols = valid_outputs(kx, s.sw, s.pw, s.w, s.ow);
     for (index_t oy = 0; oy < s.oh; ++oy) {
@@ -56,15 +59,14 @@ void im2col(float* col, const float* x, const ConvShape& s) {
 }
 
 // x[ci, iy, ix] = sum of col entries that im2col read from (ci, iy, ix): the adjoint of im2col.
-void col2im(float* x, const float* col, const ConvShape& s) {
-  const index_t ohw = s.oh * s.ow;
+void col2im(float* x, const float* col, const ConvShape& s, index_t ld) {
 #pragma omp parallel for schedule(static) if (s.c * s.h * s.w > (1 << 14))
   for (index_t ci = 0; ci < s.c; ++ci) {
     float* plane = x + ci * s.h * s.w;
     std::memset(plane, 0, sizeof(float) * s.h * s.w);
     for (index_t ky = 0; ky < s.kh; ++ky)
       for (index_t kx = 0; kx < s.kw; ++kx) {
-        const float* in = col + ((ci * s.kh + ky) * s.kw + kx) * ohw;
+        const float* in = col + ((ci * s.kh + ky) * s.kw + kx) * ld;
         const ValidRange cols = valid_outputs(kx, s.sw, s.pw, s.w, s.ow);
         for (index_t oy = 0; oy < s.oh; ++oy) {
           const index_t iy = oy * s.sh - s.ph + ky;
@@ -84,43 +86,64 @@ void col2im(float* x, const float* col, const ConvShape& s) {
 }  // namespace
 
 namespace {
-// A 1x1, stride-1, unpadded convolution: its im2col matrix is the image itself.
-bool pointwise(const ConvShape& s) {
-  return s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 && s.pw == 0;
+// Images per GEMM: at most ~4 MiB of im2col columns, so that the GEMM sees many columns.
+index_t images_per_gemm(const ConvShape& s) {
+  const index_t per_image = std::max<index_t>(1, s.c * s.kh * s.kw * s.oh * s.ow);
+  return std::clamp<index_t>((index_t{1} << 20) / per_image, 1, std::max<index_t>(s.n, 1));
+}
+
+// Uninitialised floats (every element is written before it is read; zeroing them cost 8% of a
+// VQ-VAE step).
+struct Scratch {
+  explicit Scratch(index_t n) : data_(new float[static_cast<size_t>(n)]) {}
+  float* data() const { return data_.get(); }
+  std::unique_ptr<float[]> data_;
+};
+
+// Between a batch's [g, rows, cols] layout and a group's [rows, g * cols] (images side by side).
+void to_side_by_side(float* dst, const float* src, index_t g, index_t rows, index_t cols) {
+  for (index_t j = 0; j < g; ++j)
+    for (index_t r = 0; r < rows; ++r)
+      std::memcpy(dst + (r * g + j) * cols, src + (j * rows + r) * cols, sizeof(float) * cols);
+}
+void from_side_by_side(float* dst, const float* src, index_t g, index_t rows, index_t cols) {
+  for (index_t j = 0; j < g; ++j)
+    for (index_t r = 0; r < rows; ++r)
+      std::memcpy(dst + (j * rows + r) * cols, src + (r * g + j) * cols, sizeof(float) * cols);
 }
 }  // namespace
 
 void conv_forward(float* y, const float* x, const float* w, const ConvShape& s) {
-  const index_t ckk = s.c * s.kh * s.kw, ohw = s.oh * s.ow;
-  std::vector<float> col(pointwise(s) ? 0 : static_cast<size_t>(ckk * ohw));
-  for (index_t i = 0; i < s.n; ++i) {
-    const float* image = x + i * s.c * s.h * s.w;
-    if (!pointwise(s)) im2col(col.data(), image, s);
-    sgemm(y + i * s.o * ohw, w, pointwise(s) ? image : col.data(), GemmShape{s.o, ohw, ckk, false, false}, 1.0f,
-          0.0f);
+  const index_t ckk = s.c * s.kh * s.kw, ohw = s.oh * s.ow, group = images_per_gemm(s);
+  const Scratch col(ckk * ohw * group), out(s.o * ohw * group);
+  for (index_t i = 0; i < s.n; i += group) {
+    const index_t g = std::min(group, s.n - i);
+    for (index_t j = 0; j < g; ++j) im2col(col.data() + j * ohw, x + (i + j) * s.c * s.h * s.w, s, g * ohw);
+    sgemm(out.data(), w, col.data(), GemmShape{s.o, g * ohw, ckk, false, false}, 1.0f, 0.0f);
+    from_side_by_side(y + i * s.o * ohw, out.data(), g, s.o, ohw);
   }
 }
 
 void conv_backward_data(float* dx, const float* dy, const float* w, const ConvShape& s) {
-  const index_t ckk = s.c * s.kh * s.kw, ohw = s.oh * s.ow;
-  std::vector<float> col(pointwise(s) ? 0 : static_cast<size_t>(ckk * ohw));
-  for (index_t i = 0; i < s.n; ++i) {
-    float* image = dx + i * s.c * s.h * s.w;
-    sgemm(pointwise(s) ? image : col.data(), w, dy + i * s.o * ohw, GemmShape{ckk, ohw, s.o, true, false}, 1.0f,
-          0.0f);
-    if (!pointwise(s)) col2im(image, col.data(), s);
+  const index_t ckk = s.c * s.kh * s.kw, ohw = s.oh * s.ow, group = images_per_gemm(s);
+  const Scratch col(ckk * ohw * group), grad(s.o * ohw * group);
+  for (index_t i = 0; i < s.n; i += group) {
+    const index_t g = std::min(group, s.n - i);
+    to_side_by_side(grad.data(), dy + i * s.o * ohw, g, s.o, ohw);
+    sgemm(col.data(), w, grad.data(), GemmShape{ckk, g * ohw, s.o, true, false}, 1.0f, 0.0f);
+    for (index_t j = 0; j < g; ++j) col2im(dx + (i + j) * s.c * s.h * s.w, col.data() + j * ohw, s, g * ohw);
   }
 }
 
 void conv_backward_filter(float* dw, const float* x, const float* dy, const ConvShape& s) {
-  const index_t ckk = s.c * s.kh * s.kw, ohw = s.oh * s.ow;
+  const index_t ckk = s.c * s.kh * s.kw, ohw = s.oh * s.ow, group = images_per_gemm(s);
   std::memset(dw, 0, sizeof(float) * static_cast<size_t>(s.o * ckk));
-  std::vector<float> col(pointwise(s) ? 0 : static_cast<size_t>(ckk * ohw));
-  for (index_t i = 0; i < s.n; ++i) {
-    const float* image = x + i * s.c * s.h * s.w;
-    if (!pointwise(s)) im2col(col.data(), image, s);
-    sgemm(dw, dy + i * s.o * ohw, pointwise(s) ? image : col.data(), GemmShape{s.o, ckk, ohw, false, true}, 1.0f,
-          1.0f);
+  const Scratch col(ckk * ohw * group), grad(s.o * ohw * group);
+  for (index_t i = 0; i < s.n; i += group) {
+    const index_t g = std::min(group, s.n - i);
+    for (index_t j = 0; j < g; ++j) im2col(col.data() + j * ohw, x + (i + j) * s.c * s.h * s.w, s, g * ohw);
+    to_side_by_side(grad.data(), dy + i * s.o * ohw, g, s.o, ohw);
+    sgemm(dw, grad.data(), col.data(), GemmShape{s.o, ckk, g * ohw, false, true}, 1.0f, 1.0f);
   }
 }
 
