@@ -48,6 +48,25 @@ LVK_HD AdamRates adam_rates(const AdamHyper& h) {
   return {h.step != nullptr && h.step->skip != 0, lr, lr / bc1, 1.0f / sqrtf(bc2)};
 }
 
+// The gradient scale of global-norm clipping (norm: nullable device/host scalar).
+LVK_HD float adam_clip(const AdamHyper& h, const float* norm) {
+  return (h.max_grad_norm > 0.0f && norm) ? fminf(1.0f, h.max_grad_norm / (*norm + 1e-6f)) : 1.0f;
+}
+
+// One element's update, shared by both twins: parameter p, gradient g (clipped here), moments m, v.
+LVK_HD void adam_element(float* p, float g, float* m, float* v, const AdamHyper& h, const AdamRates& r) {
+  float x = *p;
+  if (h.decoupled)
+    x -= r.lr * h.weight_decay * x;
+  else
+    g += h.weight_decay * x;
+  const float m1 = h.beta1 * *m + (1.0f - h.beta1) * g;
+  const float v1 = h.beta2 * *v + (1.0f - h.beta2) * g * g;
+  *m = m1;
+  *v = v1;
+  *p = x - r.step_size * m1 / (sqrtf(v1) * r.inv_sqrt_bc2 + h.eps);
+}
+
 constexpr int kOptimTensorsPerLaunch = 256;
 
 // Floats of scratch space the CUDA grad_norm needs for `count` tensors of `total` elements.

@@ -67,23 +67,13 @@ __global__ void __launch_bounds__(kNormBlock) finish_norm(float* out, const floa
 }
 
 __global__ void adam_kernel(const __grid_constant__ OptimChunk chunk, int64_t total, AdamHyper h, const float* norm) {
-  const float clip = (h.max_grad_norm > 0.0f && norm) ? fminf(1.0f, h.max_grad_norm / (__ldg(norm) + 1e-6f)) : 1.0f;
+  const float clip = adam_clip(h, norm);
   const AdamRates r = adam_rates(h);
   if (r.skip) return;
   LVK_GRID_STRIDE_LOOP(i, total) {
     const OptimTensor& t = find_tensor(chunk, i);
     const int64_t j = i - t.start;
-    float p = t.param[j];
-    float g = t.grad[j] * clip;
-    if (h.decoupled)
-      p -= r.lr * h.weight_decay * p;
-    else
-      g += h.weight_decay * p;
-    const float m = h.beta1 * t.m[j] + (1.0f - h.beta1) * g;
-    const float v = h.beta2 * t.v[j] + (1.0f - h.beta2) * g * g;
-    t.m[j] = m;
-    t.v[j] = v;
-    t.param[j] = p - r.step_size * m / (sqrtf(v) * r.inv_sqrt_bc2 + h.eps);
+    adam_element(t.param + j, t.grad[j] * clip, t.m + j, t.v + j, h, r);
   }
 }
 
