@@ -1,10 +1,14 @@
 // The training loop: exact resume on the CPU, refusing to clobber a run, non-finite steps,
 // bad settings, and the run folder's files.
+#include <sys/resource.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
 #include "models/checkpoint.h"
 #include "models/trainer.h"
+#include "runtime/io/atomic_file.h"
 #include "tests/harness.h"
 #include "tests/train_util.h"
 
@@ -154,6 +158,33 @@ TEST(Trainer, CudaGraphReplayMatchesEagerSteps) {
       EXPECT_NEAR(lb, la, 1e-3 * std::fabs(la) + 1e-5) << model << " step " << i + 1;
     }
   }
+}
+
+// A checkpoint that cannot be written (here a file-size limit stands in for a full disk) is a
+// clear error and leaves the previous checkpoint as it was, with no temporary file behind.
+TEST(Trainer, AFailedCheckpointWriteKeepsThePreviousOne) {
+  const std::string dir = fresh_dir("full_disk");
+  TrainConfig c = tiny_config(dir);
+  c.checkpoint_every = 2;
+  Trainer t(c, Device::cpu(), false);
+  t.run(ignore_step, ignore_eval, 3);  // checkpoint at step 2, then one more step
+  const std::string kept = checkpoint_path(dir, 2);
+  ASSERT_EQ(latest_checkpoint(dir), kept);
+  const std::vector<uint8_t> before = io::read_file(kept, 1 << 30);
+  std::signal(SIGXFSZ, SIG_IGN);  // the failing write returns EFBIG instead of killing the process
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit small = old;
+  small.rlim_cur = 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  EXPECT_LVK_ERROR(t.save(), "failed");
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  EXPECT_EQ(latest_checkpoint(dir), kept);
+  EXPECT_EQ(io::read_file(kept, 1 << 30), before);
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+  t.save();  // with room again, the run saves where it is
+  EXPECT_EQ(latest_checkpoint(dir), checkpoint_path(dir, 3));
 }
 
 TEST(Trainer, RejectsBadSettings) {
