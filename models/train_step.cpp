@@ -84,8 +84,8 @@ void TrainStep::take(const Tensor& x, int64_t step) {
     copy_bytes(input_.raw(), device_, x.raw(), x.device(), input_.bytes());
   }
   const StepInfo info{step, options_.seed, true, &clock_};
-  const int variant = device_.is_cuda() && options_.cuda_graph && !graph_failed_ ? model_.replay_variant(info) : -1;
-  if (variant >= 0) {
+  const int variant = device_.is_cuda() && options_.cuda_graph ? model_.replay_variant(info) : -1;
+  if (variant >= 0 && !failed_.count(variant)) {
     std::unique_ptr<CapturedWork>& graph = graphs_[variant];
     if (!graph && warmed_up_[variant] >= options_.warmup_steps) {
       auto captured = std::make_unique<CapturedWork>();
@@ -93,8 +93,9 @@ void TrainStep::take(const Tensor& x, int64_t step) {
       if (captured->capture([&] { enqueue(info); }, why)) {
         graph = std::move(captured);
       } else {
-        graph_failed_ = true;
-        graph_note_ = "CUDA Graph capture failed (" + why + "); training continues with eager steps";
+        failed_.insert(variant);
+        graph_note_ = "CUDA Graph capture of step variant " + std::to_string(variant) + " failed (" + why +
+                      "); those steps run eagerly";
         std::fprintf(stderr, "lvk train: %s\n", graph_note_.c_str());
       }
     }

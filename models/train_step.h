@@ -7,10 +7,11 @@
 // On CUDA, each replay variant of the model's steps (GenerativeModel::replay_variant) is captured
 // as a CUDA Graph after a few eager warm-up steps of that variant (which fill the cuDNN/cuBLAS
 // caches and allocate the gradients outside the graph) and replayed from then on; when a capture
-// fails the reason is kept and every step runs eagerly.
+// fails the reason is kept and that variant's steps run eagerly.
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,7 @@ class TrainStep {
   Tensor input_;  // at a fixed address, as replays need
   std::map<int, std::unique_ptr<CapturedWork>> graphs_;  // by replay variant
   std::map<int, int> warmed_up_;
-  bool graph_failed_ = false;
+  std::set<int> failed_;  // variants whose capture failed: they stay eager
   int64_t graph_steps_ = 0, eager_steps_ = 0;
   std::string graph_note_;
 };
