@@ -115,7 +115,36 @@ merged = {"commit": commit, "date": datetime.datetime.utcnow().isoformat() + "Z"
 for f in sorted(glob.glob(os.path.join(out, ".bench", "*.json"))):
     merged["benchmarks"][os.path.basename(f)[:-5]] = json.load(open(f))
 json.dump(merged, open(os.path.join(out, "bench.json"), "w"), indent=1)
+# Issue 7's targets side by side: lvk's train step (eager / CUDA Graph) against PyTorch eager and
+# torch.compile at each batch and side, and the MSE after 200 steps.
+lvk = {}
+for b in merged["benchmarks"].get("bench_vqvae", {}).get("benchmarks", []):
+    parts = b["name"].split("/")
+    if parts[0] == "BM_vqvae_train_step" and parts[1] == "1" and parts[4] == "0":
+        lvk[(int(parts[2]), int(parts[3]), "graph" if parts[5] == "1" else "eager")] = b.get("images_per_s")
+    if parts[0] == "BM_vqvae_loss_after_steps" and parts[1] == "1":
+        lvk[(int(parts[2]), int(parts[3]), "mse")] = b.get("mse")
+torch = {}
+for line in open(os.path.join(out, "torch.log"), errors="replace"):
+    try: r = json.loads(line)
+    except ValueError: continue
+    if r.get("impl") == "torch" and r.get("codebook") == "loss" and "batch" in r and r.get("device") == "cuda":
+        torch[(r["batch"], r["side"], r["mode"])] = r
+rows = []
+for (batch, side, kind), ips in sorted(lvk.items()):
+    if kind != "graph" or not ips: continue
+    te, tc = torch.get((batch, side, "eager"), {}), torch.get((batch, side, "compile"), {})
+    ratio = lambda t: f"{ips / t['images_per_s']:.2f}x" if t.get("images_per_s") else "n/a"
+    mse, tmse = lvk.get((batch, side, "mse")), te.get("mse_after_steps")
+    gap = f"{(mse / tmse - 1) * 100:+.1f}%" if mse and tmse else "n/a"
+    ok = te.get("images_per_s") and tc.get("images_per_s") and ips >= 2 * te["images_per_s"] and ips >= 1.3 * tc["images_per_s"]
+    rows.append(f"{'vqvae b%d s%d' % (batch, side):<22} {'ok' if ok else 'MISS':<5} lvk graph {ips:.0f} img/s "
+                f"(eager {lvk.get((batch, side, 'eager')) or 0:.0f}); vs torch eager {ratio(te)}, compile {ratio(tc)}; "
+                f"MSE@200 vs eager {gap}")
+open(os.path.join(out, ".compare.txt"), "w").write("\n".join(rows) + ("\n" if rows else ""))
 PY
+while IFS= read -r line; do ROWS+=("$line"); done < "$OUT/.compare.txt" 2>/dev/null
+rm -f "$OUT/.compare.txt"
 rm -rf "$OUT/.bench"
 
 echo
