@@ -7,8 +7,8 @@
 // ask the host whether its loss was finite.
 //
 // One step: step_begin (copies this step's row of the schedule table into the scalar slots and
-// derives the noise base), forward, backward, the gradient norm, step_guard (decides skip, counts,
-// Adam's bias corrections), the optimiser and EMA updates (no-ops when skipped), record_scalars
+// derives the noise base), forward, backward, the gradient norm, step_guard (decides skip; Adam's
+// count and bias corrections), the optimiser and EMA updates (no-ops when skipped), record_scalars
 // (this step's figures into the readback ring), step_end (step += 1). The same helpers below run
 // in both twins, so the CPU and CUDA decisions are identical.
 #include <cmath>
@@ -30,14 +30,10 @@ struct StepState {
   uint64_t noise_base;          // (step + 1) * kDrawsPerStep: offset of the step's draw 0
   int32_t skip;                 // 1: the loss or the gradient norm is not finite; nothing is updated
   int32_t adam_steps;           // updates applied so far (Adam's t)
-  int32_t skipped_total;        // skipped steps since the run began
-  int32_t consecutive_skipped;  // skipped steps in a row, up to this one
-  int32_t worst_consecutive;    // longest such run since the host last reset it
   float bias_correction1;       // 1 - beta1^t and 1 - beta2^t for this step's update
   float bias_correction2;
-  int32_t reserved;
 };
-static_assert(sizeof(StepState) == 48, "StepState is stored as i32[12]");
+static_assert(sizeof(StepState) == 32, "StepState is stored as i32[8]");
 constexpr int kStepStateWords = sizeof(StepState) / 4;
 
 // Destinations of the scheduled scalars (one-element f32 tensors), passed by value.
@@ -63,17 +59,11 @@ LVK_HD void step_guard_apply(StepState& s, float* skipped_flag, float loss, floa
   const bool finite = std::isfinite(loss) && std::isfinite(grad_norm);
   s.skip = finite ? 0 : 1;
   *skipped_flag = finite ? 0.0f : 1.0f;
-  if (finite) {
-    s.consecutive_skipped = 0;
-    s.adam_steps += 1;
-    const double t = static_cast<double>(s.adam_steps);
-    s.bias_correction1 = static_cast<float>(1.0 - pow(static_cast<double>(beta1), t));
-    s.bias_correction2 = static_cast<float>(1.0 - pow(static_cast<double>(beta2), t));
-  } else {
-    s.skipped_total += 1;
-    s.consecutive_skipped += 1;
-    if (s.consecutive_skipped > s.worst_consecutive) s.worst_consecutive = s.consecutive_skipped;
-  }
+  if (!finite) return;
+  s.adam_steps += 1;
+  const double t = static_cast<double>(s.adam_steps);
+  s.bias_correction1 = static_cast<float>(1.0 - pow(static_cast<double>(beta1), t));
+  s.bias_correction2 = static_cast<float>(1.0 - pow(static_cast<double>(beta2), t));
 }
 
 #define LVK_STEP_DECLS(...)                                                                                      \

@@ -187,7 +187,6 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
     kernels::StepState clock{};
     clock.step = step_;
     clock.adam_steps = static_cast<int32_t>(adam_->steps());
-    clock.skipped_total = static_cast<int32_t>(nonfinite_skipped_);
     step_runner_->clock().write(clock);
     unread_from_ = step_;
   } else {
@@ -226,22 +225,21 @@ std::vector<StepReport> Trainer::read_back() {
     r.images = images_per_step_;
     for (size_t j = 0; j + 1 < names.size(); ++j) r.figures.emplace_back(names[j], rows[i][j]);
     r.skipped = rows[i].back() != 0.0f;
+    nonfinite_skipped_ += r.skipped;
     reports.push_back(std::move(r));
   }
   unread_from_ = step_;
-  nonfinite_skipped_ = step_runner_->clock().read().skipped_total;
   return reports;
 }
 
-void Trainer::stop_if_nonfinite(const std::vector<StepReport>& reports) const {
-  int run = consecutive_nonfinite_;
+void Trainer::track_nonfinite(const std::vector<StepReport>& reports) {
   for (const StepReport& r : reports) {
-    run = r.skipped ? run + 1 : 0;
-    if (run < config_.max_nonfinite) continue;
+    consecutive_nonfinite_ = r.skipped ? consecutive_nonfinite_ + 1 : 0;
+    if (consecutive_nonfinite_ < config_.max_nonfinite) continue;
     const bool loss_finite = std::isfinite(r.figures.front().second);
-    fail("train: ", run, " consecutive steps had a non-finite ", loss_finite ? "gradient" : "loss", " (last at step ",
-         r.step, "); stopping without writing a checkpoint. The last good one is still in ", config_.out,
-         "; try a lower --lr");
+    fail("train: ", consecutive_nonfinite_, " consecutive steps had a non-finite ", loss_finite ? "gradient" : "loss",
+         " (last at step ", r.step, "); stopping without writing a checkpoint. The last good one is still in ",
+         config_.out, "; try a lower --lr");
   }
 }
 
@@ -301,7 +299,6 @@ EvalReport Trainer::evaluate() {
 void Trainer::save() {
   const kernels::StepState clock = step_runner_->clock().read();
   adam_->set_steps(clock.adam_steps);
-  nonfinite_skipped_ = clock.skipped_total;
   CheckpointState s;
   s.step = step_;
   s.loader = loader_->state();
@@ -336,8 +333,7 @@ void Trainer::run(const std::function<void(const StepReport&)>& on_step,
       }
       append_metrics(metrics, line);
     }
-    stop_if_nonfinite(reports);
-    for (const StepReport& r : reports) consecutive_nonfinite_ = r.skipped ? consecutive_nonfinite_ + 1 : 0;
+    track_nonfinite(reports);
     // A skipped step changed nothing worth saving; the next good step will be.
     if (save_now && !reports.empty() && !reports.back().skipped) save();
   }

@@ -96,7 +96,8 @@ class Trainer {
  private:
   void take_step();                          // the next batch, then one enqueued step
   std::vector<StepReport> read_back();       // reports of the steps not read yet (synchronises)
-  void stop_if_nonfinite(const std::vector<StepReport>& reports) const;
+  // Counts skipped steps in a row; max_nonfinite of them stop the run with an error.
+  void track_nonfinite(const std::vector<StepReport>& reports);
   EvalReport evaluate();
 
   TrainConfig config_;
