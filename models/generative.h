@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "models/module.h"
 #include "runtime/io/png.h"
 #include "runtime/ops/step_clock.h"
@@ -40,7 +42,7 @@ struct ModelOutput {
 
 class GenerativeModel : public Module {
  public:
-  // "vae", "vqvae", "dvae", "flowvae", "vqvae2".
+  // "vae", "vqvae", "dvae", "flowvae", "vqvae2", "vqprior".
   virtual std::string kind() const = 0;
   // Loss terms of a batch x [B, C, H, W] with values in [0, 1]; ops record on the active tape.
   virtual ModelOutput forward(const Tensor& x, const StepInfo& info) = 0;
@@ -76,6 +78,9 @@ class GenerativeModel : public Module {
   }
   // State that is not trained by the optimiser but must survive a checkpoint (EMA statistics).
   virtual ParameterList buffers() const { return {}; }
+  // The options to record in the run config in place of the ones given, or null to keep those: a
+  // model built from another run (the vqprior) records what it read, so its checkpoints stand alone.
+  virtual nlohmann::json resolved_options() const { return nullptr; }
   // Model-specific pictures of a held-out batch, written by the trainer at each evaluation as
   // <name>-<step>.png (e.g. a VQ model's code map and code-usage histogram). Default: none.
   virtual std::vector<std::pair<std::string, io::Image>> pictures(const Tensor& x) {

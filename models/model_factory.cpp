@@ -1,5 +1,6 @@
 #include "models/model_factory.h"
 
+#include "models/code_prior.h"
 #include "models/dvae.h"
 #include "models/vae.h"
 #include "models/vqvae.h"
@@ -8,7 +9,7 @@
 namespace lvk {
 
 const std::vector<std::string>& model_kinds() {
-  static const std::vector<std::string> kinds = {"vae", "vqvae", "dvae", "flowvae", "vqvae2"};
+  static const std::vector<std::string> kinds = {"vae", "vqvae", "dvae", "flowvae", "vqvae2", "vqprior"};
   return kinds;
 }
 
@@ -29,6 +30,9 @@ std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohm
     if (kind == "vqvae") return std::make_unique<VqVae>(vo, shape, init, device);
     return std::make_unique<VqVae2>(vo, shape, init, device);
   }
+  if (kind == "vqprior")
+    return std::make_unique<VqPrior>(VqPriorOptions::from_json(options.is_null() ? nlohmann::json::object() : options),
+                                     shape, init, device);
   std::string known;
   for (const std::string& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
   fail("train: unknown model '", kind, "'; known models: ", known);

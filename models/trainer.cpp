@@ -153,6 +153,7 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   const ImageShape shape{train_data_.channels, train_data_.height, train_data_.width};
   InitStream init(c.seed);
   model_ = make_model(c.model, c.model_options, shape, init, device);
+  if (nlohmann::json resolved = model_->resolved_options(); !resolved.is_null()) config_.model_options = resolved;
   adam_ = std::make_unique<Adam>(model_->parameters(), AdamOptions{c.lr, 0.9f, 0.999f, 1e-8f, c.weight_decay, true,
                                                                    c.grad_clip});
   schedule_ = LrSchedule::cosine(c.lr, c.warmup, total_steps_, c.lr * 0.05f);

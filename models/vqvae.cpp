@@ -6,6 +6,8 @@
 #include "models/vq_pictures.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/categorical.h"
+#include "runtime/ops/layout.h"
+#include "runtime/ops/vq_learn.h"
 #include "runtime/ops/nn.h"
 #include "runtime/tape.h"
 
@@ -139,6 +141,19 @@ Tensor VqVae::codes(const Tensor& x) {
   return vq_.forward(encode(x), false).indices.front();
 }
 
+Tensor VqVae::decode_codes(const Tensor& codes) const {
+  const int64_t h = shape_.height / 4, w = shape_.width / 4;
+  LVK_CHECK(codes.rank() == 3 && codes.dtype() == DType::i32 && codes.dim(1) == h && codes.dim(2) == w,
+            "vqvae: decode_codes expects code maps i32 [B, ", h, ", ", w, "], got ", codes.str());
+  NoGrad no_grad;
+  Tensor book = vq_.codebooks().front();
+  if (options_.vq.cosine) book = l2_normalize_rows(book);  // the lookup's z_q is the normalised code
+  // One-hot rows times the codebook: an exact gather (each sum has one nonzero term).
+  const Tensor rows = matmul(one_hot(codes.view({codes.numel()}), options_.vq.codes), book);
+  const Tensor z_q = to_channels_first(rows.view({codes.dim(0), h, w, options_.vq.code_dim}));
+  return vq_decoder_image(decode(z_q), options_.decoder == "gaussian");
+}
+
 Tensor VqVae::encode_codes(const Tensor& x) {
   const Tensor maps = codes(x);
   return maps.view({maps.dim(0), maps.numel() / maps.dim(0)});
@@ -152,8 +167,8 @@ std::vector<std::pair<std::string, io::Image>> VqVae::pictures(const Tensor& x) 
 }
 
 Tensor VqVae::sample(int64_t, uint64_t, uint64_t) {
-  fail("vqvae has no prior over its codes to sample from (a code-map prior such as a PixelCNN is not part of lvk ",
-       "yet); use `lvk reconstruct` to see what it learned");
+  fail("vqvae has no prior over its codes to sample from; fit one to this run with `lvk train vqprior --set ",
+       "vqvae=RUN --data <the same data>` and sample that run, or use `lvk reconstruct` to see what it learned");
 }
 
 void VqVae::after_step(const Tensor&, const StepInfo& info) {

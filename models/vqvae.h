@@ -73,6 +73,9 @@ class VqVae : public GenerativeModel, public DiscreteLatentModel {
   Tensor decode(const Tensor& z_q) const;  // means or logits, image-shaped
   // The code map of a batch: level-0 indices i32 [B, H/4, W/4] (not recorded).
   Tensor codes(const Tensor& x);
+  // Images in [0, 1] decoded from code maps i32 [B, H/4, W/4] (level-0 codebook rows; what a prior
+  // over the codes samples). Not recorded.
+  Tensor decode_codes(const Tensor& codes) const;
   VqBottleneck& bottleneck() { return vq_; }
   const VqVaeOptions& options() const { return options_; }
 

@@ -33,6 +33,9 @@ grep -q '"elbo"' "$DIR/reports/eval.json" || fail "eval JSON (in a folder eval m
   --out "$DIR/vq" >/dev/null 2>&1 || fail "train vqvae"
 for f in recon-2.png codes-2.png usage-2.png; do [ -s "$DIR/vq/$f" ] || fail "train vqvae did not write $f"; done
 expect_error "no prior over its codes" sample "$DIR/vq"
+"$LVK" train vqprior --set vqvae="$DIR/vq" --data shapes:256 --steps 2 --batch 16 --hidden 8 --set layers=1 \
+  --eval-every 2 --out "$DIR/vqp" >/dev/null 2>&1 || fail "train vqprior"
+"$LVK" sample "$DIR/vqp" --n 4 --out "$DIR/vqp.png" >/dev/null && [ -s "$DIR/vqp.png" ] || fail "sample vqprior"
 expect_error "does not exist" sample "$DIR/nothing"
 expect_error "not a device" train vae --device gpu --steps 1 --out "$DIR/x"
 expect_error "unknown option 'latnt'" train vae --set latnt=3 --steps 1 --out "$DIR/y"
