@@ -14,12 +14,12 @@
 
 namespace lvk::kernels {
 
-#define LVK_CATEGORICAL_NLL_DECLS(...)                                                                          \
-  void categorical_nll_forward(float* nll /* [N] */, float* lse /* [N] */, const float* logits /* [N, K] */,    \
-                               const int32_t* target /* [N] */, index_t n, index_t k __VA_ARGS__);              \
-  /* dlogits written (not accumulated). */                                                                      \
-  void categorical_nll_backward(float* dlogits /* [N, K] */, const float* dnll /* [N] */,                       \
-                                const float* logits /* [N, K] */, const float* lse /* [N] */,                   \
+#define LVK_CATEGORICAL_NLL_DECLS(...)                                                                       \
+  void categorical_nll_forward(float* nll /* [N] */, float* lse /* [N] */, const float* logits /* [N, K] */, \
+                               const int32_t* target /* [N] */, index_t n, index_t k __VA_ARGS__);           \
+  /* dlogits written (not accumulated). */                                                                   \
+  void categorical_nll_backward(float* dlogits /* [N, K] */, const float* dnll /* [N] */,                    \
+                                const float* logits /* [N, K] */, const float* lse /* [N] */,                \
                                 const int32_t* target /* [N] */, index_t n, index_t k __VA_ARGS__);
 
 namespace cpu {

@@ -46,8 +46,9 @@ std::unique_ptr<VqVae> vqvae_for(VqPriorOptions& options, const ImageShape& shap
   }
   LVK_CHECK(same_shape(image, shape), "vqprior: the data has images ", shape.str(), " but the VQ-VAE ", options.vqvae,
             " was trained on ", image.str(), "; train the prior on the VQ-VAE's data");
-  LVK_CHECK(vqvae->options().vq.levels == 1, "vqprior: the VQ-VAE ", options.vqvae, " has residual_levels=",
-            vqvae->options().vq.levels, "; the prior models a single code map (residual_levels 1)");
+  LVK_CHECK(vqvae->options().vq.levels == 1, "vqprior: the VQ-VAE ", options.vqvae,
+            " has residual_levels=", vqvae->options().vq.levels,
+            "; the prior models a single code map (residual_levels 1)");
   return vqvae;
 }
 
@@ -108,7 +109,9 @@ ModelOutput VqPrior::forward(const Tensor& x, const StepInfo&) {
   return out;
 }
 
-Tensor VqPrior::reconstruct(const Tensor& x) { return vqvae_->reconstruct(x); }
+Tensor VqPrior::reconstruct(const Tensor& x) {
+  return vqvae_->reconstruct(x);
+}
 
 Tensor VqPrior::sample(int64_t n, uint64_t seed, uint64_t offset) {
   LVK_CHECK(n >= 1, "vqprior: sample n=", n, " must be >= 1");
@@ -124,7 +127,8 @@ Tensor VqPrior::sample(int64_t n, uint64_t seed, uint64_t offset) {
     g.seed = seed;
     g.offset = offset * static_cast<uint64_t>(positions) + static_cast<uint64_t>(p);
     const std::vector<int32_t> index = gumbel_softmax(rows, g).index.to_vector<int32_t>();
-    for (int64_t b = 0; b < n; ++b) maps[static_cast<size_t>(b * positions + p)] = index[static_cast<size_t>(b * positions + p)];
+    for (int64_t b = 0; b < n; ++b)
+      maps[static_cast<size_t>(b * positions + p)] = index[static_cast<size_t>(b * positions + p)];
   }
   return vqvae_->decode_codes(Tensor::from_vector(maps, {n, rows_, cols_}, device_));
 }

@@ -10,9 +10,8 @@
 // Loss: mean over images of the summed NLL of the codes, in nats. Terms: "nll" (nats per image)
 // and "bpd" = nll / (pixels ln 2), the code prior's bits per pixel of the image.
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "models/generative.h"
 #include "models/image_shape.h"

@@ -63,7 +63,8 @@ Tensor PixelCnn::logit_rows(const Tensor& codes) const {
 
 void PixelCnn::collect_parameters(const std::string& prefix, ParameterList& out) const {
   input_.collect_parameters(prefix + "in.", out);
-  for (size_t i = 0; i < blocks_.size(); ++i) blocks_[i].collect_parameters(prefix + "res." + std::to_string(i) + ".", out);
+  for (size_t i = 0; i < blocks_.size(); ++i)
+    blocks_[i].collect_parameters(prefix + "res." + std::to_string(i) + ".", out);
   output_.collect_parameters(prefix + "out.", out);
 }
 

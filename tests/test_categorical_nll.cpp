@@ -70,7 +70,7 @@ TEST_P(CategoricalNll, ExtremeLogitsStayFinite) {
   }
   tape.backward(total);
   const std::vector<float> v = nll.to_vector<float>();
-  EXPECT_NEAR(v[0], 2e4, 1.0);                  // -log softmax: the gap to the max
+  EXPECT_NEAR(v[0], 2e4, 1.0);  // -log softmax: the gap to the max
   EXPECT_NEAR(v[1], 5e3 + std::log1p(std::exp(-1.0)), 1e-2);
   for (float g : logits.grad().to_vector<float>()) EXPECT_TRUE(std::isfinite(g));
 }
@@ -101,8 +101,7 @@ TEST(CategoricalNllCpu, TargetOutsideTheRowIsAnError) {
   const Tensor logits = random_tensor({2, 3}, 1, Device::cpu());
   EXPECT_LVK_ERROR(categorical_nll(logits, Tensor::from_vector(std::vector<int32_t>{0, 3}, {2})),
                    "target[1]=3 is outside [0, 3)");
-  EXPECT_LVK_ERROR(categorical_nll(logits, Tensor::from_vector(std::vector<int32_t>{-1, 0}, {2})),
-                   "target[0]=-1");
+  EXPECT_LVK_ERROR(categorical_nll(logits, Tensor::from_vector(std::vector<int32_t>{-1, 0}, {2})), "target[0]=-1");
 }
 
 TEST(CategoricalNllCuda, MatchesTheCpuTwinAndMarksBadTargets) {

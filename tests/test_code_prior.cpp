@@ -2,10 +2,10 @@
 // after it), decode_codes against reconstruct, training on the codes of a tiny VQ-VAE trained on
 // the procedural shapes, samples (shape, range, determinism), a checkpoint that loads back
 // without the VQ-VAE's run and samples identically, bad options.
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
-
-#include <unistd.h>
 
 #include "models/code_prior.h"
 #include "models/model_factory.h"
@@ -34,7 +34,9 @@ std::vector<float> at_position(const Tensor& y, int64_t p) {  // y [1, C, H, W] 
 
 // A position that p must see: the one above it, or in the first row the one to its left
 // (-1: none). The end of the row above may lie outside a 5 x 5 kernel's reach.
-int64_t seen_before(int64_t p) { return p >= kW ? p - kW : p - 1; }
+int64_t seen_before(int64_t p) {
+  return p >= kW ? p - kW : p - 1;
+}
 
 // x [1, C, H, W] with every channel at positions >= from (or > from) replaced by other values.
 Tensor perturb_from(const Tensor& x, int64_t from, uint32_t seed) {
@@ -52,7 +54,8 @@ void expect_causal(char type) {
   const Tensor y = conv.forward(x);
   const int64_t blind = type == 'A' ? 0 : 1;  // type A must not see p itself, type B may
   for (int64_t p = 0; p < kP; ++p) {
-    EXPECT_EQ(at_position(conv.forward(perturb_from(x, p + blind, 10 + static_cast<uint32_t>(p))), p), at_position(y, p))
+    EXPECT_EQ(at_position(conv.forward(perturb_from(x, p + blind, 10 + static_cast<uint32_t>(p))), p),
+              at_position(y, p))
         << "type " << type << ": the output at position " << p << " saw a later position";
     // Not vacuous: p itself (type B), or the position above it (left of it in row 0) is seen.
     const int64_t seen = type == 'B' ? p : seen_before(p);
@@ -63,8 +66,12 @@ void expect_causal(char type) {
   }
 }
 
-TEST(MaskedConv, TypeASeesOnlyEarlierPositions) { expect_causal('A'); }
-TEST(MaskedConv, TypeBSeesEarlierPositionsAndItself) { expect_causal('B'); }
+TEST(MaskedConv, TypeASeesOnlyEarlierPositions) {
+  expect_causal('A');
+}
+TEST(MaskedConv, TypeBSeesEarlierPositionsAndItself) {
+  expect_causal('B');
+}
 
 TEST(MaskedConv, MaskedTapsGetNoGradient) {
   InitStream init(1);
@@ -93,7 +100,8 @@ TEST(PixelCnn, LogitsAtAPositionIgnoreTheCodesFromItOn) {
   const Tensor base = net.logits(Tensor::from_vector(codes, {1, kH, kW}));
   for (int64_t p = 0; p < kP; ++p) {
     std::vector<int32_t> changed = codes;
-    for (int64_t q = p; q < kP; ++q) changed[static_cast<size_t>(q)] = static_cast<int32_t>((changed[static_cast<size_t>(q)] + 1 + q) % k);
+    for (int64_t q = p; q < kP; ++q)
+      changed[static_cast<size_t>(q)] = static_cast<int32_t>((changed[static_cast<size_t>(q)] + 1 + q) % k);
     EXPECT_EQ(at_position(net.logits(Tensor::from_vector(changed, {1, kH, kW})), p), at_position(base, p))
         << "the logits at position " << p << " depend on a code at or after it";
     if (const int64_t q = seen_before(p); q >= 0) {  // and they do depend on an earlier code
@@ -125,16 +133,20 @@ class VqPriorTraining : public ::testing::Test {
     const std::string tag = std::to_string(getpid());
     vq_dir_ = new std::string(fresh_run_dir("vqprior_vqvae_" + tag));
     TrainConfig vq = small_run("vqvae",
-                               {{"codes", 8}, {"code_dim", 4}, {"channels", 8}, {"decoder", "bernoulli"},
-                                {"codebook", "loss"}, {"kmeans_init", true}},
+                               {{"codes", 8},
+                                {"code_dim", 4},
+                                {"channels", 8},
+                                {"decoder", "bernoulli"},
+                                {"codebook", "loss"},
+                                {"kmeans_init", true}},
                                *vq_dir_);
     vq.steps = 40;
     vq.checkpoint_every = 40;
     Trainer(vq, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});
 
     prior_dir_ = new std::string(fresh_run_dir("vqprior_prior_" + tag));
-    TrainConfig pc = small_run("vqprior", {{"vqvae", *vq_dir_}, {"hidden", 16}, {"layers", 2}, {"kernel", 5}},
-                               *prior_dir_);
+    TrainConfig pc =
+        small_run("vqprior", {{"vqvae", *vq_dir_}, {"hidden", 16}, {"layers", 2}, {"kernel", 5}}, *prior_dir_);
     pc.steps = kPriorSteps;
     pc.checkpoint_every = kPriorSteps;
     pc.warmup = 10;
@@ -220,7 +232,8 @@ TEST_F(VqPriorTraining, BadOptionsAreClearErrors) {
   EXPECT_LVK_ERROR(make_model("vqprior", {{"vqvae", *vq_dir_}}, ImageShape{1, 16, 16}, init, Device::cpu()),
                    "the data has images [1, 16, 16] but the VQ-VAE");
   // A run that is not a VQ-VAE.
-  TrainConfig vae = small_run("vae", {{"latent", 2}, {"hidden", 8}}, fresh_run_dir("vqprior_vae_" + std::to_string(getpid())));
+  TrainConfig vae =
+      small_run("vae", {{"latent", 2}, {"hidden", 8}}, fresh_run_dir("vqprior_vae_" + std::to_string(getpid())));
   vae.steps = 1;
   vae.checkpoint_every = 1;
   Trainer(vae, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});

@@ -12,11 +12,12 @@ namespace {
 constexpr index_t kParallelMin = 1 << 15;
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-bool in_range(int32_t t, index_t k) { return t >= 0 && static_cast<index_t>(t) < k; }
+bool in_range(int32_t t, index_t k) {
+  return t >= 0 && static_cast<index_t>(t) < k;
+}
 }  // namespace
 
-void categorical_nll_forward(float* nll, float* lse, const float* logits, const int32_t* target, index_t n,
-                             index_t k) {
+void categorical_nll_forward(float* nll, float* lse, const float* logits, const int32_t* target, index_t n, index_t k) {
 #pragma omp parallel for schedule(static) if (n * k >= kParallelMin)
   for (index_t r = 0; r < n; ++r) {
     const float* l = logits + r * k;

@@ -36,7 +36,9 @@ struct MergeLse {
   }
 };
 
-__device__ __forceinline__ bool in_range(int32_t t, int64_t k) { return t >= 0 && static_cast<int64_t>(t) < k; }
+__device__ __forceinline__ bool in_range(int32_t t, int64_t k) {
+  return t >= 0 && static_cast<int64_t>(t) < k;
+}
 
 __global__ void __launch_bounds__(kBlock)
     categorical_nll_forward_kernel(float* __restrict__ nll, float* __restrict__ lse, const float* __restrict__ logits,

@@ -14,8 +14,8 @@ Tensor categorical_nll(const Tensor& logits, const Tensor& target) {
   check_same_device(op.name(), logits, target);
   LVK_CHECK(logits.rank() == 2 && logits.dim(1) >= 1, op.name(), ": logits must be [N, K] with K >= 1, got ",
             logits.str());
-  LVK_CHECK(target.rank() == 1 && target.dim(0) == logits.dim(0), op.name(), ": target must be [N] = [",
-            logits.dim(0), "] for logits ", logits.str(), ", got ", target.str());
+  LVK_CHECK(target.rank() == 1 && target.dim(0) == logits.dim(0), op.name(), ": target must be [N] = [", logits.dim(0),
+            "] for logits ", logits.str(), ", got ", target.str());
   const int64_t n = logits.dim(0), k = logits.dim(1);
   LVK_CHECK(k <= INT32_MAX, op.name(), ": K=", k, " does not fit the i32 target");
   if (target.device().is_cpu()) {
