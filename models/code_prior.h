@@ -38,6 +38,8 @@ class VqPrior : public GenerativeModel {
 
   std::string kind() const override { return "vqprior"; }
   ModelOutput forward(const Tensor& x, const StepInfo& info) override;
+  // Nothing in a step depends on the step: one captured graph serves them all.
+  int replay_variant(const StepInfo&) const override { return 0; }
   Tensor reconstruct(const Tensor& x) override;
   // Draws the H' x W' codes of n maps in raster order (one network pass per position, Gumbel-max
   // with Philox (seed, offset * positions + p) at position p), then decodes them with the VQ-VAE.
