@@ -2,8 +2,6 @@
 // after it), decode_codes against reconstruct, training on the codes of a tiny VQ-VAE trained on
 // the procedural shapes, samples (shape, range, determinism), a checkpoint that loads back
 // without the VQ-VAE's run and samples identically, bad options.
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 
@@ -116,22 +114,10 @@ TEST(PixelCnn, LogitsAtAPositionIgnoreTheCodesFromItOn) {
 // A tiny VQ-VAE (bernoulli decoder: images in [0, 1]) trained once for the suite, then the prior.
 class VqPriorTraining : public ::testing::Test {
  protected:
-  // gtest skips (and ctest then counts as skipped) the tests of a suite whose SetUpTestSuite throws:
-  // keep the error and fail each test with it instead.
-  static void SetUpTestSuite() {
-    try {
-      train_both();
-    } catch (const std::exception& e) {
-      setup_error_ = new std::string(e.what());
-    }
-  }
-  void SetUp() override {
-    if (setup_error_) FAIL() << "training the suite's runs failed: " << *setup_error_;
-  }
+  static void SetUpTestSuite() { setup_->run(train_both); }
+  void SetUp() override { LVK_FAIL_IF_SUITE_SETUP_FAILED(*setup_); }
   static void train_both() {
-    // Per process: ctest runs each test of the suite in its own process, side by side.
-    const std::string tag = std::to_string(getpid());
-    vq_dir_ = new std::string(fresh_run_dir("vqprior_vqvae_" + tag));
+    vq_dir_ = new std::string(process_run_dir("vqprior_vqvae"));
     TrainConfig vq = small_run("vqvae",
                                {{"codes", 8},
                                 {"code_dim", 4},
@@ -144,7 +130,7 @@ class VqPriorTraining : public ::testing::Test {
     vq.checkpoint_every = 40;
     Trainer(vq, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});
 
-    prior_dir_ = new std::string(fresh_run_dir("vqprior_prior_" + tag));
+    prior_dir_ = new std::string(process_run_dir("vqprior_prior"));
     TrainConfig pc =
         small_run("vqprior", {{"vqvae", *vq_dir_}, {"hidden", 16}, {"layers", 2}, {"kernel", 5}}, *prior_dir_);
     pc.steps = kPriorSteps;
@@ -154,7 +140,6 @@ class VqPriorTraining : public ::testing::Test {
     prior_->run([](const StepReport&) {}, [](const EvalReport&) {});
   }
   static void TearDownTestSuite() {
-    delete setup_error_;
     delete prior_;
     for (const std::string* dir : {vq_dir_, prior_dir_})
       if (dir) fs::remove_all(*dir);
@@ -165,12 +150,12 @@ class VqPriorTraining : public ::testing::Test {
   static std::string* vq_dir_;
   static std::string* prior_dir_;
   static Trainer* prior_;
-  static std::string* setup_error_;
+  static SuiteSetup* setup_;
 };
 std::string* VqPriorTraining::vq_dir_ = nullptr;
 std::string* VqPriorTraining::prior_dir_ = nullptr;
 Trainer* VqPriorTraining::prior_ = nullptr;
-std::string* VqPriorTraining::setup_error_ = nullptr;
+SuiteSetup* VqPriorTraining::setup_ = new SuiteSetup;  // leaked: outlives every test
 
 TEST_F(VqPriorTraining, LossFalls) {
   const std::vector<double> losses = metric_losses(*prior_dir_);
@@ -233,7 +218,7 @@ TEST_F(VqPriorTraining, BadOptionsAreClearErrors) {
                    "the data has images [1, 16, 16] but the VQ-VAE");
   // A run that is not a VQ-VAE.
   TrainConfig vae =
-      small_run("vae", {{"latent", 2}, {"hidden", 8}}, fresh_run_dir("vqprior_vae_" + std::to_string(getpid())));
+      small_run("vae", {{"latent", 2}, {"hidden", 8}}, process_run_dir("vqprior_vae"));
   vae.steps = 1;
   vae.checkpoint_every = 1;
   Trainer(vae, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});

@@ -14,6 +14,7 @@
 #include "runtime/ops/gaussian.h"
 #include "runtime/ops/row_loss.h"
 #include "tests/harness.h"
+#include "tests/train_util.h"
 
 namespace fs = std::filesystem;
 
@@ -153,9 +154,10 @@ TEST(EvalHealth, CountsActiveUnitsAndKlPerDimension) {
 // A VAE trained for a few steps on small shapes, shared by the model-level tests.
 class EvalTrained : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = (fs::path(::testing::TempDir()) / "lvk_eval_vae").string();
-    fs::remove_all(dir_);
+  static void SetUpTestSuite() { setup_.run(train); }
+  void SetUp() override { LVK_FAIL_IF_SUITE_SETUP_FAILED(setup_); }
+  static void train() {
+    dir_ = process_run_dir("eval_vae");
     TrainConfig c;
     c.model = "vae";
     c.model_options = {{"latent", 4}, {"hidden", 48}};
@@ -168,8 +170,10 @@ class EvalTrained : public ::testing::Test {
     checkpoint_ = *latest_checkpoint(dir_);
   }
   static std::string dir_, checkpoint_;
+  static SuiteSetup setup_;
 };
 std::string EvalTrained::dir_, EvalTrained::checkpoint_;
+SuiteSetup EvalTrained::setup_;
 
 TEST_F(EvalTrained, ImportanceWeightingBoundsTheElboAndImprovesWithS) {
   CheckpointState s = load_checkpoint(checkpoint_, Device::cpu());

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,18 @@ std::string fresh_run_dir(const std::string& name) {
   const fs::path dir = fs::path(::testing::TempDir()) / ("lvk_run_" + name);
   fs::remove_all(dir);
   return dir.string();
+}
+
+std::string process_run_dir(const std::string& name) {
+  return fresh_run_dir(name + "_" + std::to_string(::getpid()));
+}
+
+void SuiteSetup::run(const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const std::exception& e) {
+    error_ = e.what();
+  }
 }
 
 TrainConfig small_run(const std::string& model, nlohmann::json options, const std::string& out) {

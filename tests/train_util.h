@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the training tests: short runs on the procedural shapes, and the exact-resume check
 // every model must pass.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,25 @@ namespace lvk::test {
 
 // An empty run folder under the test temp directory.
 std::string fresh_run_dir(const std::string& name);
+// The same for a folder that a suite's shared setup trains into: ctest runs each test of a suite in
+// its own process, side by side, so the name carries the process id.
+std::string process_run_dir(const std::string& name);
+
+// Shared training done in a suite's SetUpTestSuite. gtest skips every test of a suite whose
+// SetUpTestSuite throws (and ctest counts them as skipped, hiding the failure), so the work runs
+// here, the error is kept, and each test's SetUp fails with it: LVK_FAIL_IF_SUITE_SETUP_FAILED.
+class SuiteSetup {
+ public:
+  void run(const std::function<void()>& work);
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string error_;
+};
+#define LVK_FAIL_IF_SUITE_SETUP_FAILED(setup) \
+  do {                                        \
+    if (!(setup).error().empty()) FAIL() << "the suite's shared setup failed: " << (setup).error(); \
+  } while (0)
 
 // A few small steps of `model` on 256 procedural 12 x 12 images: steps 6, batch 16, lr 3e-3,
 // warm-up 2, checkpoints every 3 steps, evaluation only at the end. Tests adjust what they need.
