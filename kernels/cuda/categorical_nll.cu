@@ -18,23 +18,6 @@ namespace {
 constexpr float kInf = __builtin_huge_valf();
 constexpr int kRowsPerBlock = kBlock / 32;
 
-// Running logsumexp of the values seen: m = their max, s = sum exp(v - m).
-struct Lse {
-  float m, s;
-};
-
-__device__ __forceinline__ Lse shfl_xor(const Lse& v, int mask) {
-  return {cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask)};
-}
-
-struct MergeLse {
-  // Commutative bit for bit: both sides rescale to the same max the same way.
-  __device__ __forceinline__ Lse operator()(const Lse& a, const Lse& b) const {
-    const float m = fmaxf(a.m, b.m);
-    if (m == -kInf) return {m, 0.0f};
-    return {m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
-  }
-};
 
 __device__ __forceinline__ bool in_range(int32_t t, int64_t k) {
   return t >= 0 && static_cast<int64_t>(t) < k;
@@ -47,7 +30,7 @@ __global__ void __launch_bounds__(kBlock)
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
   if (row >= n) return;  // whole warps leave together: no shuffle misses a lane
   const float* l = logits + row * k;
-  Lse acc{-kInf, 0.0f};
+  MaxSum acc{-kInf, 0.0f};
   for (int64_t j = lane; j < k; j += 32) {
     const float v = __ldg(l + j);
     if (v == -kInf) continue;  // masked category
@@ -58,7 +41,7 @@ __global__ void __launch_bounds__(kBlock)
       acc.s += expf(v - acc.m);
     }
   }
-  acc = warp_allreduce<32>(acc, MergeLse{});
+  acc = warp_allreduce<32>(acc, MergeMaxSum{});
   if (lane != 0) return;
   const float row_lse = acc.m + logf(acc.s);  // an all -inf row: -inf + log 0 = -inf, as on the CPU
   const int32_t t = target[row];

@@ -14,20 +14,6 @@ namespace {
 
 constexpr float kInf = __builtin_huge_valf();
 
-struct MaxSum {
-  float m, s;
-};
-__device__ __forceinline__ MaxSum shfl_xor(const MaxSum& v, int mask) {
-  return {cuda::shfl_xor(v.m, mask), cuda::shfl_xor(v.s, mask)};
-}
-struct MergeMaxSum {
-  __device__ __forceinline__ MaxSum operator()(const MaxSum& a, const MaxSum& b) const {
-    const float m = fmaxf(a.m, b.m);
-    const float sa = a.m == -kInf ? 0.0f : a.s * expf(a.m - m);
-    const float sb = b.m == -kInf ? 0.0f : b.s * expf(b.m - m);
-    return {m, sa + sb};
-  }
-};
 struct ArgMax {
   float v;
   int i;

@@ -14,6 +14,23 @@ __device__ __forceinline__ int shfl_xor(int v, int mask) {
   return __shfl_xor_sync(0xffffffffu, v, mask);
 }
 
+// A running log-sum-exp: m = the max of the values seen, s = sum exp(v - m) (m = -inf, s = 0 for
+// none). MergeMaxSum combines two partials; it is commutative bit for bit, as the reductions need.
+struct MaxSum {
+  float m, s;
+};
+__device__ __forceinline__ MaxSum shfl_xor(const MaxSum& v, int mask) {
+  return {shfl_xor(v.m, mask), shfl_xor(v.s, mask)};
+}
+struct MergeMaxSum {
+  __device__ __forceinline__ MaxSum operator()(const MaxSum& a, const MaxSum& b) const {
+    const float m = fmaxf(a.m, b.m);
+    const float sa = a.m == -__builtin_huge_valf() ? 0.0f : a.s * expf(a.m - m);
+    const float sb = b.m == -__builtin_huge_valf() ? 0.0f : b.s * expf(b.m - m);
+    return {m, sa + sb};
+  }
+};
+
 // All 32 lanes of the warp must call this (sub-warp groups of G lanes reduce side by side).
 template <int G, class T, class Op>
 __device__ __forceinline__ T warp_allreduce(T v, Op op) {
