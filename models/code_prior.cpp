@@ -98,6 +98,21 @@ Tensor VqPrior::codes(const Tensor& x) {
   return vqvae_->encode_codes(x).view({x.dim(0), rows_, cols_});
 }
 
+int64_t VqPrior::codebook_size() const { return vqvae_->codebook_size(); }
+
+Tensor VqPrior::encode_codes(const Tensor& x) { return vqvae_->encode_codes(x); }
+
+Tensor VqPrior::code_nll(const Tensor& codes) {
+  LVK_CHECK(codes.rank() == 2 && codes.dim(1) == rows_ * cols_, "vqprior: code_nll expects i32 [B, ", rows_ * cols_,
+            "], got ", codes.str());
+  NoGrad no_grad;
+  const Tensor maps = codes.view({codes.dim(0), rows_, cols_});
+  const Tensor nll = categorical_nll(net_.logit_rows(maps), codes.view({codes.numel()}));
+  // Per image: the row sums of [B, P] (a ones-vector matmul, the same on both devices).
+  return matmul(nll.view({codes.dim(0), rows_ * cols_}), Tensor::full({rows_ * cols_, 1}, 1.0f, device_))
+      .view({codes.dim(0)});
+}
+
 ModelOutput VqPrior::forward(const Tensor& x, const StepInfo&) {
   const Tensor maps = codes(x);
   const Tensor nll = categorical_nll(net_.logit_rows(maps), maps.view({maps.numel()}));

@@ -31,7 +31,7 @@ struct VqPriorOptions {
   nlohmann::json to_json() const;
 };
 
-class VqPrior : public GenerativeModel {
+class VqPrior : public GenerativeModel, public DiscreteLatentModel {
  public:
   VqPrior(const VqPriorOptions& options, const ImageShape& shape, InitStream& init, Device device);
   ~VqPrior() override;
@@ -41,6 +41,11 @@ class VqPrior : public GenerativeModel {
   // Nothing in a step depends on the step: one captured graph serves them all.
   int replay_variant(const StepInfo&) const override { return 0; }
   Tensor reconstruct(const Tensor& x) override;
+  // The VQ-VAE's codes, and their NLL under this prior (lvk eval's learned-prior bits/dim).
+  int64_t codebook_size() const override;
+  int64_t latent_positions() const override { return rows_ * cols_; }
+  Tensor encode_codes(const Tensor& x) override;
+  Tensor code_nll(const Tensor& codes) override;
   // Draws the H' x W' codes of n maps in raster order (one network pass per position, Gumbel-max
   // with Philox (seed, offset * positions + p) at position p), then decodes them with the VQ-VAE.
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) override;

@@ -141,6 +141,11 @@ struct ModelEvaluation {
   double perplexity = 0.0, usage = 0.0;  // exp(entropy of code frequencies); fraction of codes used
   // (recon NLL + P log K) / (pixels ln 2): the uniform prior's bits/dim with a Bernoulli decoder.
   double uniform_prior_bits_per_dim = 0.0;
+  // With a learned prior over the codes (DiscreteLatentModel::code_nll): its NLL of the codes in
+  // nats per image, and (recon NLL + that) / (pixels ln 2).
+  bool learned_prior = false;
+  Estimate prior_code_nll;
+  double learned_prior_bits_per_dim = 0.0;
   double seconds = 0.0;
 
   nlohmann::json to_json() const;

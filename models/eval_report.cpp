@@ -160,6 +160,8 @@ nlohmann::json ModelEvaluation::to_json() const {
     j["codes"] = {{"codebook_size", codes}, {"positions", positions},
                   {"counts", code_counts},  {"perplexity", perplexity},
                   {"usage", usage},         {"uniform_prior_bits_per_dim", uniform_prior_bits_per_dim}};
+    if (learned_prior)
+      j["codes"]["learned_prior"] = {{"code_nll", est(prior_code_nll)}, {"bits_per_dim", learned_prior_bits_per_dim}};
   }
   return j;
 }

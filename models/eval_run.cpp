@@ -71,7 +71,7 @@ ModelEvaluation evaluate_model(GenerativeModel& model_ref, const io::ImageDatase
     r.code_counts.assign(static_cast<size_t>(r.codes), 0);
   }
   std::vector<float> mu_all, logvar_all;
-  std::vector<double> recon_terms;
+  std::vector<double> recon_terms, prior_terms;
   std::vector<Tensor> kept;  // batches for the importance-weighted pass
   const int64_t iw_points = std::min(r.points, o.iw_points > 0 ? o.iw_points : std::min<int64_t>(r.points, 500));
   double se_sum = 0.0, bce_sum = 0.0;
@@ -101,7 +101,12 @@ ModelEvaluation evaluate_model(GenerativeModel& model_ref, const io::ImageDatase
       if (seen < iw_points) kept.push_back(x);
     }
     if (discrete) {
-      const std::vector<int32_t> codes = discrete->encode_codes(x).to_vector<int32_t>();
+      const Tensor code_maps = discrete->encode_codes(x);
+      if (const Tensor nll = discrete->code_nll(code_maps); nll.defined()) {
+        const std::vector<float> v = nll.to_vector<float>();
+        prior_terms.insert(prior_terms.end(), v.begin(), v.end());
+      }
+      const std::vector<int32_t> codes = code_maps.to_vector<int32_t>();
       for (int32_t c : codes) {
         LVK_CHECK(c >= 0 && c < r.codes, "eval: ", r.model, " returned code ", c, " outside [0, ", r.codes, ")");
         ++r.code_counts[static_cast<size_t>(c)];
@@ -159,6 +164,11 @@ ModelEvaluation evaluate_model(GenerativeModel& model_ref, const io::ImageDatase
     r.usage = static_cast<double>(used) / static_cast<double>(r.codes);
     r.uniform_prior_bits_per_dim =
         (r.recon_bce + r.positions * std::log(static_cast<double>(r.codes))) / (r.pixels * kLn2);
+    r.learned_prior = !prior_terms.empty();
+    if (r.learned_prior) {
+      r.prior_code_nll = estimate_of(prior_terms);
+      r.learned_prior_bits_per_dim = (r.recon_bce + r.prior_code_nll.mean) / (r.pixels * kLn2);
+    }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;

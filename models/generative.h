@@ -98,6 +98,12 @@ class DiscreteLatentModel {
   virtual int64_t latent_positions() const = 0;  // P code positions per image
   // The code chosen at each position (nearest code, or the argmax of the logits): i32 [B, P].
   virtual Tensor encode_codes(const Tensor& x) = 0;
+  // -log p(codes) in nats per image under a learned prior over code maps (f32 [B] for codes
+  // i32 [B, P]), or undefined when the model has none (the uniform prior is then all there is).
+  virtual Tensor code_nll(const Tensor& codes) {
+    (void)codes;
+    return Tensor();
+  }
 };
 
 }  // namespace lvk

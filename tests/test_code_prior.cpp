@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "models/code_prior.h"
+#include "models/eval.h"
 #include "models/model_factory.h"
 #include "models/pixelcnn.h"
 #include "models/saved_model.h"
@@ -166,6 +167,26 @@ TEST_F(VqPriorTraining, LossFalls) {
   EXPECT_GT(first, 12.0);
   EXPECT_LT(last, 0.5 * first) << "first 10 steps " << first << " nats, last 10 " << last;
   std::printf("vqprior loss: first 10 steps %.3f nats/image, last 10 %.3f\n", first, last);
+}
+
+// lvk eval reports the codes' NLL under the learned prior beside the uniform prior's.
+TEST_F(VqPriorTraining, EvaluationReportsTheLearnedPriorsCodeNll) {
+  const io::ImageDataset data = io::open_dataset(held_out_spec(prior_->config().data));
+  EvalOptions o;
+  o.points = 64;
+  const ModelEvaluation r = evaluate_model(prior_->model(), data, false, o, Device::cpu());
+  ASSERT_TRUE(r.discrete);
+  ASSERT_TRUE(r.learned_prior);
+  const double uniform = 9 * std::log(8.0);  // 3 x 3 positions of K = 8 codes
+  EXPECT_GT(r.prior_code_nll.mean, 0.0);
+  EXPECT_LT(r.prior_code_nll.mean, 0.8 * uniform) << "the trained prior must beat uniform codes";
+  EXPECT_NEAR(r.learned_prior_bits_per_dim, (r.recon_bce + r.prior_code_nll.mean) / (144 * std::log(2.0)), 1e-9);
+  EXPECT_LT(r.learned_prior_bits_per_dim, r.uniform_prior_bits_per_dim);
+  // The same codes under the VQ-VAE alone: no learned prior.
+  auto& prior = static_cast<VqPrior&>(prior_->model());
+  const ModelEvaluation plain = evaluate_model(prior.vqvae(), data, false, o, Device::cpu());
+  EXPECT_FALSE(plain.learned_prior);
+  EXPECT_EQ(plain.code_counts, r.code_counts);
 }
 
 TEST_F(VqPriorTraining, DecodeCodesIsTheReconstruction) {

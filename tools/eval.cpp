@@ -103,6 +103,9 @@ void print_report(const ModelEvaluation& r) {
         "prior\n",
         static_cast<long long>(r.codes), static_cast<long long>(r.positions), r.perplexity, 100.0 * r.usage,
         r.uniform_prior_bits_per_dim);
+  if (r.learned_prior)
+    std::printf("  learned prior: code NLL %s nats/image (uniform: %.3f), %.4f bits/dim\n", pm(r.prior_code_nll).c_str(),
+                static_cast<double>(r.positions) * std::log(static_cast<double>(r.codes)), r.learned_prior_bits_per_dim);
   if (!r.gaussian && !r.discrete)
     std::printf("  (%s exposes no latent view: reconstruction figures only; see models/eval.h)\n", r.model.c_str());
 }
