@@ -22,23 +22,6 @@ namespace {
 
 std::string fresh_dir(const std::string& name) { return fresh_run_dir("vqvae_" + name); }
 
-VqVaeOptions tiny_options(const std::string& codebook = "loss") {
-  VqVaeOptions o;
-  o.channels = 4;
-  o.vq.codes = 8;
-  o.vq.code_dim = 3;
-  o.vq.codebook = codebook;
-  o.vq.kmeans_init = false;
-  return o;
-}
-
-double term(const ModelOutput& out, const std::string& name) {
-  for (const auto& [n, t] : out.terms)
-    if (n == name) return t.item();
-  ADD_FAILURE() << "no term " << name;
-  return NAN;
-}
-
 double stat(const StepReport& r, const std::string& name) {
   for (const auto& [n, v] : r.figures)
     if (n == name) return v;
@@ -49,7 +32,7 @@ double stat(const StepReport& r, const std::string& name) {
 TEST(VqVae, LossTermsMatchTheOpsComputedSeparately) {
   const ImageShape shape{1, 8, 8};
   InitStream init(3);
-  VqVae model(tiny_options(), shape, init, Device::cpu());
+  VqVae model(tiny_vq_options(), shape, init, Device::cpu());
   const Tensor x = random_tensor({2, 1, 8, 8}, 11, Device::cpu(), 0.0f, 1.0f);
   const ModelOutput out = model.forward(x, StepInfo{0, 0, false});
 
@@ -89,13 +72,13 @@ TEST(VqVae, LossTermsMatchTheOpsComputedSeparately) {
   mse /= static_cast<double>(r.size());
 
   const double d = 64.0, kl = 4.0 * std::log(8.0);
-  EXPECT_NEAR(term(out, "codebook"), vq_mean, 1e-6 + 1e-5 * vq_mean);
-  EXPECT_NEAR(term(out, "commitment"), 0.25 * vq_mean, 1e-6 + 1e-5 * vq_mean);
-  EXPECT_NEAR(term(out, "mse"), mse, 1e-5 * mse);
+  EXPECT_NEAR(output_term(out, "codebook"), vq_mean, 1e-6 + 1e-5 * vq_mean);
+  EXPECT_NEAR(output_term(out, "commitment"), 0.25 * vq_mean, 1e-6 + 1e-5 * vq_mean);
+  EXPECT_NEAR(output_term(out, "mse"), mse, 1e-5 * mse);
   const double recon = d * (mse + 0.5 * std::log(M_PI));
-  EXPECT_NEAR(term(out, "recon"), recon, 1e-4 * recon);
-  EXPECT_NEAR(term(out, "elbo"), -(recon + kl), 1e-4 * (recon + kl));
-  EXPECT_NEAR(term(out, "bpd"), (recon + kl) / (d * std::log(2.0)), 1e-4);
+  EXPECT_NEAR(output_term(out, "recon"), recon, 1e-4 * recon);
+  EXPECT_NEAR(output_term(out, "elbo"), -(recon + kl), 1e-4 * (recon + kl));
+  EXPECT_NEAR(output_term(out, "bpd"), (recon + kl) / (d * std::log(2.0)), 1e-4);
   EXPECT_NEAR(out.loss.item(), mse + 1.25 * vq_mean, 1e-5 * (mse + vq_mean));
   // The reconstruction is the decoded nearest codes.
   EXPECT_TRUE(all_close(model.reconstruct(x), recon_img, 1e-6, 1e-5));
@@ -108,7 +91,7 @@ TEST(VqVae, LossTermsMatchTheOpsComputedSeparately) {
 }
 
 TEST(VqVae, BernoulliDecoderReportsTheBernoulliNll) {
-  VqVaeOptions o = tiny_options();
+  VqVaeOptions o = tiny_vq_options();
   o.decoder = "bernoulli";
   o.vq.levels = 2;
   InitStream init(4);
@@ -117,8 +100,8 @@ TEST(VqVae, BernoulliDecoderReportsTheBernoulliNll) {
   const ModelOutput out = model.forward(x, StepInfo{0, 0, false});
   const Tensor logits = model.decode(model.bottleneck().forward(model.encode(x), false).z_q);
   const double bce = bce_with_logits(logits, x, Reduction::batch_mean).item();
-  EXPECT_NEAR(term(out, "recon"), bce, 1e-4 * bce);
-  EXPECT_NEAR(term(out, "elbo"), -(bce + 4.0 * 2.0 * std::log(8.0)), 1e-3);  // two residual levels
+  EXPECT_NEAR(output_term(out, "recon"), bce, 1e-4 * bce);
+  EXPECT_NEAR(output_term(out, "elbo"), -(bce + 4.0 * 2.0 * std::log(8.0)), 1e-3);  // two residual levels
   const Tensor img = model.reconstruct(x);
   for (float v : img.to_vector<float>()) ASSERT_TRUE(v >= 0.0f && v <= 1.0f);
 }
@@ -128,7 +111,7 @@ TEST(VqVae, BernoulliDecoderReportsTheBernoulliNll) {
 // encoder weights through the commitment term, the codebook through the codebook term.
 TEST(VqVae, ParameterGradientsMatchFiniteDifferences) {
   InitStream init(5);
-  VqVae model(tiny_options(), ImageShape{1, 8, 8}, init, Device::cpu());
+  VqVae model(tiny_vq_options(), ImageShape{1, 8, 8}, init, Device::cpu());
   const Tensor x = random_tensor({2, 1, 8, 8}, 13, Device::cpu(), 0.0f, 1.0f);
   const StepInfo info{0, 0, false};
   auto named = [&](const std::string& name) {
@@ -159,7 +142,7 @@ TEST(VqVae, ParameterGradientsMatchFiniteDifferences) {
 // gradient the decoder gives its input z_q.
 TEST(VqVae, StraightThroughPassesTheDecoderGradientToTheEncoder) {
   InitStream init(6);
-  VqVae model(tiny_options(), ImageShape{1, 8, 8}, init, Device::cpu());
+  VqVae model(tiny_vq_options(), ImageShape{1, 8, 8}, init, Device::cpu());
   const Tensor x = random_tensor({2, 1, 8, 8}, 14, Device::cpu(), 0.0f, 1.0f);
   Tensor z = model.encode(x);
   z.set_requires_grad(true);
@@ -317,11 +300,11 @@ TEST(VqVae, RejectsBadOptionsAndInputs) {
   EXPECT_LVK_ERROR(make({{"beta", "big"}}), "option 'beta' has the wrong type");
   EXPECT_LVK_ERROR(make_model("vqvae", nlohmann::json::object(), ImageShape{1, 30, 30}, init, Device::cpu()),
                    "multiples of 4");
-  VqVae model(tiny_options(), shape, init, Device::cpu());
+  VqVae model(tiny_vq_options(), shape, init, Device::cpu());
   EXPECT_LVK_ERROR(model.sample(4, 0, 0), "vqvae has no prior over its codes to sample from");
   EXPECT_LVK_ERROR(model.forward(Tensor::zeros({2, 3, 8, 8}), StepInfo{}), "vqvae: expected images [B, 1, 8, 8]");
-  const VqVaeOptions back = VqVaeOptions::from_json(tiny_options().to_json());
-  EXPECT_EQ(back.to_json(), tiny_options().to_json());
+  const VqVaeOptions back = VqVaeOptions::from_json(tiny_vq_options().to_json());
+  EXPECT_EQ(back.to_json(), tiny_vq_options().to_json());
 }
 
 // The same weights and batch on both devices: one training forward, backward and EMA update agree

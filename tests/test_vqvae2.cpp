@@ -19,36 +19,19 @@ namespace fs = std::filesystem;
 namespace lvk::test {
 namespace {
 
-VqVaeOptions tiny() {
-  VqVaeOptions o;
-  o.channels = 4;
-  o.vq.codes = 8;
-  o.vq.code_dim = 3;
-  o.vq.codebook = "loss";
-  o.vq.kmeans_init = false;
-  return o;
-}
-
-double term(const ModelOutput& out, const std::string& name) {
-  for (const auto& [n, t] : out.terms)
-    if (n == name) return t.item();
-  ADD_FAILURE() << "no term " << name;
-  return NAN;
-}
-
 TEST(VqVae2, TwoLevelsOfLatentsAndTheirElboConstant) {
   // 28x28: bottom 7x7, top ceil(7/2) = 4x4, upsampled back to 7x7.
   InitStream init(1);
-  VqVae2 model(tiny(), ImageShape{1, 28, 28}, init, Device::cpu());
+  VqVae2 model(tiny_vq_options(), ImageShape{1, 28, 28}, init, Device::cpu());
   const Tensor x = random_tensor({2, 1, 28, 28}, 3, Device::cpu(), 0.0f, 1.0f);
   VqVae2::Latents l = model.encode(x, false);
   EXPECT_EQ(l.z_top.shape(), (Shape{2, 3, 4, 4}));
   EXPECT_EQ(l.z_bottom.shape(), (Shape{2, 3, 7, 7}));
   EXPECT_EQ(l.top.indices.front().shape(), (Shape{2, 4, 4}));
   const ModelOutput out = model.forward(x, StepInfo{0, 0, false});
-  const double recon = term(out, "recon"), kl = (16.0 + 49.0) * std::log(8.0);
-  EXPECT_NEAR(term(out, "elbo"), -(recon + kl), 1e-3);
-  EXPECT_NEAR(out.loss.item(), term(out, "mse") + 1.25 * term(out, "codebook"), 1e-5);
+  const double recon = output_term(out, "recon"), kl = (16.0 + 49.0) * std::log(8.0);
+  EXPECT_NEAR(output_term(out, "elbo"), -(recon + kl), 1e-3);
+  EXPECT_NEAR(out.loss.item(), output_term(out, "mse") + 1.25 * output_term(out, "codebook"), 1e-5);
   EXPECT_EQ(model.reconstruct(x).shape(), x.shape());
   bool has_top = false;
   for (const auto& [n, v] : out.stats) has_top = has_top || n == "usage_top";
@@ -57,7 +40,7 @@ TEST(VqVae2, TwoLevelsOfLatentsAndTheirElboConstant) {
 
 TEST(VqVae2, ParameterGradientsMatchFiniteDifferences) {
   InitStream init(2);
-  VqVae2 model(tiny(), ImageShape{1, 16, 16}, init, Device::cpu());
+  VqVae2 model(tiny_vq_options(), ImageShape{1, 16, 16}, init, Device::cpu());
   const Tensor x = random_tensor({2, 1, 16, 16}, 4, Device::cpu(), 0.0f, 1.0f);
   auto named = [&](const std::string& name) {
     for (const auto& [n, t] : model.parameters())
@@ -119,7 +102,7 @@ TEST(VqVae2, RejectsBadShapesAndSampling) {
                    "vqvae2: codes=-1");
   EXPECT_LVK_ERROR(make_model("vqvae2", nlohmann::json::object(), ImageShape{1, 16, 20}, init, Device::cpu()),
                    "same parity");
-  VqVae2 model(tiny(), ImageShape{1, 16, 16}, init, Device::cpu());
+  VqVae2 model(tiny_vq_options(), ImageShape{1, 16, 16}, init, Device::cpu());
   EXPECT_LVK_ERROR(model.sample(1, 0, 0), "vqvae2 has no prior");
   EXPECT_LVK_ERROR(model.forward(Tensor::zeros({1, 1, 8, 8}), StepInfo{}), "vqvae2: expected images");
 }

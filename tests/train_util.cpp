@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,23 @@ TrainConfig small_run(const std::string& model, nlohmann::json options, const st
   c.checkpoint_every = 3;
   c.out = out;
   return c;
+}
+
+double output_term(const ModelOutput& out, const std::string& name) {
+  for (const auto& [n, t] : out.terms)
+    if (n == name) return t.item();
+  ADD_FAILURE() << "no term " << name;
+  return NAN;
+}
+
+VqVaeOptions tiny_vq_options(const std::string& codebook) {
+  VqVaeOptions o;
+  o.channels = 4;
+  o.vq.codes = 8;
+  o.vq.code_dim = 3;
+  o.vq.codebook = codebook;
+  o.vq.kmeans_init = false;
+  return o;
 }
 
 std::vector<double> metric_losses(const std::string& run_dir) {

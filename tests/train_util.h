@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/trainer.h"
+#include "models/vqvae.h"
 
 namespace lvk::test {
 
@@ -36,6 +37,11 @@ class SuiteSetup {
 // A few small steps of `model` on 256 procedural 12 x 12 images: steps 6, batch 16, lr 3e-3,
 // warm-up 2, checkpoints every 3 steps, evaluation only at the end. Tests adjust what they need.
 TrainConfig small_run(const std::string& model, nlohmann::json options, const std::string& out);
+
+// The value of loss term `name` of a model's output (a failure when it has none).
+double output_term(const ModelOutput& out, const std::string& name);
+// Small VQ-VAE options for the VQ model tests: 4 channels, K = 8 codes of C = 3, no k-means.
+VqVaeOptions tiny_vq_options(const std::string& codebook = "loss");
 
 // The "loss" of every line of <run>/metrics.jsonl.
 std::vector<double> metric_losses(const std::string& run_dir);
