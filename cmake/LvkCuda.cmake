@@ -1,7 +1,12 @@
 # Decide whether the CUDA backend is built. AUTO builds it whenever nvcc is found, with or
-# without a GPU: every CUDA file must compile and link on every CI run.
+# without a GPU: every CUDA file must compile and link on every CI run. EMU builds the same CUDA
+# sources with the host compiler against the emulated GPU of emu/ (no nvcc, no GPU needed).
 set(LVK_WITH_CUDA OFF)
-if(NOT LVK_CUDA STREQUAL "OFF")
+set(LVK_EMU OFF)
+if(LVK_CUDA STREQUAL "EMU")
+  set(LVK_WITH_CUDA ON)
+  set(LVK_EMU ON)
+elseif(NOT LVK_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
@@ -15,7 +20,17 @@ if(NOT LVK_CUDA STREQUAL "OFF")
 endif()
 
 add_library(lvk_cuda_deps INTERFACE)
-if(LVK_WITH_CUDA)
+if(LVK_EMU)
+  add_subdirectory(${PROJECT_SOURCE_DIR}/emu ${PROJECT_BINARY_DIR}/emu)
+  target_link_libraries(lvk_cuda_deps INTERFACE lvk_emu)
+  target_compile_definitions(lvk_cuda_deps INTERFACE LVK_WITH_CUDA=1 LVK_EMU=1)
+  set(LVK_CUDA_ARCHS_SUMMARY "emulated sm_90")
+  set(LVK_CUDA_BACKEND_SUMMARY "EMU")
+  # How a .cu file is compiled in this mode: as C++ seen from the device side.
+  # nvcc includes cuda_runtime.h into every .cu file by itself; so does this mode.
+  set(LVK_EMU_CU_OPTIONS -x c++ -D__CUDACC__ -D__CUDA_ARCH__=900 -fno-strict-aliasing -include cuda_runtime.h)
+elseif(LVK_WITH_CUDA)
+  set(LVK_CUDA_BACKEND_SUMMARY "ON")
   set(CMAKE_CUDA_STANDARD 17)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   set(LVK_CUDA_ARCHS_SUMMARY "${CMAKE_CUDA_ARCHITECTURES}")
@@ -33,6 +48,7 @@ if(LVK_WITH_CUDA)
     list(APPEND LVK_CUDA_FLAGS -Xptxas=-v)
   endif()
 else()
+  set(LVK_CUDA_BACKEND_SUMMARY "OFF")
   set(LVK_CUDA_ARCHS_SUMMARY "none")
   target_compile_definitions(lvk_cuda_deps INTERFACE LVK_WITH_CUDA=0)
 endif()

@@ -25,7 +25,9 @@ LVK_HD uint64_t gumbel_blocks_per_row(int64_t k) {
   return static_cast<uint64_t>((k + 3) / 4);
 }
 
-// Gumbel(0, 1) from a uniform strictly inside (0, 1): -log(-log u), within [-2.81, 16.64].
+// Gumbel(0, 1) from a uniform strictly inside (0, 1): -log(-log u), within [-2.81, 16.64]. In the
+// arch-dependent inline namespace (runtime/philox.h), as are the functions that call box_muller.
+inline namespace LVK_ARCH_NAMESPACE {
 LVK_HD float gumbel_from_uniform(float u) {
 #if defined(__CUDA_ARCH__)
   return -logf(-logf(u));
@@ -33,6 +35,7 @@ LVK_HD float gumbel_from_uniform(float u) {
   return -std::log(-std::log(u));
 #endif
 }
+}  // namespace LVK_ARCH_NAMESPACE
 
 LVK_HD float clamp_logvar(float lv) {
   return lv < kLogvarMin ? kLogvarMin : (lv > kLogvarMax ? kLogvarMax : lv);
@@ -41,6 +44,8 @@ LVK_HD float clamp_logvar(float lv) {
 LVK_HD float logvar_mask(float lv) {
   return (lv >= kLogvarMin && lv <= kLogvarMax) ? 1.0f : 0.0f;
 }
+
+inline namespace LVK_ARCH_NAMESPACE {
 
 // Standard normal number i of the Gaussian layout above.
 LVK_HD float gaussian_eps(uint64_t seed, uint64_t offset, uint64_t i) {
@@ -61,4 +66,5 @@ LVK_HD void gaussian_eps_pair(uint64_t seed, uint64_t offset, uint64_t i, float&
   }
 }
 
+}  // namespace LVK_ARCH_NAMESPACE
 }  // namespace lvk::kernels

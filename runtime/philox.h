@@ -22,6 +22,19 @@
 #define LVK_HD inline
 #endif
 
+// Inline functions whose bodies depend on __CUDA_ARCH__, and every inline function that calls one,
+// are declared inside `inline namespace LVK_ARCH_NAMESPACE { ... }`. Call sites are unchanged, but
+// the device-side and host-side definitions get different mangled names, so they cannot collide
+// when one program links device-side code compiled by a host compiler (the emulated CUDA build
+// compiles the .cu files with __CUDA_ARCH__ defined, the .cpp files without) - otherwise the
+// linker would keep one of the two at random and a CPU twin could run the device formula. Types
+// never go in there: they appear in kernel signatures, which must mangle the same on both sides.
+#if defined(__CUDA_ARCH__)
+#define LVK_ARCH_NAMESPACE device_code
+#else
+#define LVK_ARCH_NAMESPACE host_code
+#endif
+
 namespace lvk {
 
 struct PhiloxBlock {
@@ -32,6 +45,7 @@ namespace philox_detail {
 constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
 constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
 
+inline namespace LVK_ARCH_NAMESPACE {
 LVK_HD uint32_t mulhi(uint32_t a, uint32_t b) {
 #if defined(__CUDA_ARCH__)
   return __umulhi(a, b);
@@ -39,7 +53,16 @@ LVK_HD uint32_t mulhi(uint32_t a, uint32_t b) {
   return static_cast<uint32_t>((static_cast<uint64_t>(a) * b) >> 32);
 #endif
 }
+}  // namespace LVK_ARCH_NAMESPACE
 }  // namespace philox_detail
+
+// A 32-bit word to a uniform in [2^-24, 1 - 2^-24], exact in f32.
+LVK_HD float philox_to_uniform(uint32_t word) {
+  return static_cast<float>(((word >> 9) << 1) | 1u) * 5.9604644775390625e-8f;  // (2k+1) * 2^-24
+}
+
+// Everything below calls mulhi or box_muller (see LVK_ARCH_NAMESPACE above).
+inline namespace LVK_ARCH_NAMESPACE {
 
 // The raw bijection: 10 rounds on a 128-bit counter under a 64-bit key.
 LVK_HD PhiloxBlock philox4x32_10(PhiloxBlock ctr, uint32_t key0, uint32_t key1) {
@@ -61,11 +84,6 @@ LVK_HD PhiloxBlock philox_block(uint64_t seed, uint64_t offset, uint64_t block) 
   PhiloxBlock ctr{{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), static_cast<uint32_t>(offset),
                    static_cast<uint32_t>(offset >> 32)}};
   return philox4x32_10(ctr, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
-}
-
-// A 32-bit word to a uniform in [2^-24, 1 - 2^-24], exact in f32.
-LVK_HD float philox_to_uniform(uint32_t word) {
-  return static_cast<float>(((word >> 9) << 1) | 1u) * 5.9604644775390625e-8f;  // (2k+1) * 2^-24
 }
 
 // The j-th uniform of the stream (seed, offset).
@@ -90,4 +108,5 @@ LVK_HD float philox_normal(uint64_t seed, uint64_t offset, uint64_t i) {
   return box_muller(philox_to_uniform(b.v[0]), philox_to_uniform(b.v[1]));
 }
 
+}  // namespace LVK_ARCH_NAMESPACE
 }  // namespace lvk

@@ -26,14 +26,15 @@ __global__ void backward_kernel(float* __restrict__ din, float* __restrict__ dsc
 void actnorm_apply(float* y, const float* x, const float* log_scale, const float* bias, index_t rows, index_t cols,
                    bool inverse, cudaStream_t stream) {
   if (rows * cols == 0) return;
-  apply_kernel<<<grid_for(rows * cols), kBlock, 0, stream>>>(y, x, log_scale, bias, rows, cols, inverse);
+  launch<apply_kernel>(grid_for(rows * cols), kBlock, 0, stream, y, x, log_scale, bias, rows, cols, inverse);
   LVK_LAUNCH_CHECK(apply_kernel);
 }
 
 void actnorm_backward(float* din, float* dscaled, const float* dout, const float* t, const float* log_scale,
                       index_t rows, index_t cols, bool inverse, cudaStream_t stream) {
   if (rows * cols == 0) return;
-  backward_kernel<<<grid_for(rows * cols), kBlock, 0, stream>>>(din, dscaled, dout, t, log_scale, rows, cols, inverse);
+  launch<backward_kernel>(grid_for(rows * cols), kBlock, 0, stream, din, dscaled, dout, t, log_scale, rows, cols,
+                          inverse);
   LVK_LAUNCH_CHECK(backward_kernel);
 }
 

@@ -51,12 +51,12 @@ void count_codes(int32_t* counts, const int32_t* index, index_t n, index_t k, cu
   if (k == 0) return;
   LVK_CUDA_CHECK(cudaMemsetAsync(counts, 0, static_cast<size_t>(k) * sizeof(int32_t), stream));
   if (n == 0) return;
-  count_codes_kernel<<<grid_for(n), kBlock, 0, stream>>>(counts, index, n, k);
+  launch<count_codes_kernel>(grid_for(n), kBlock, 0, stream, counts, index, n, k);
   LVK_LAUNCH_CHECK(count_codes_kernel);
 }
 
 void code_statistics(float* perplexity, float* usage, const int32_t* counts, index_t k, cudaStream_t stream) {
-  code_statistics_kernel<<<1, kStatsBlock, 0, stream>>>(perplexity, usage, counts, k);
+  launch<code_statistics_kernel>(1, kStatsBlock, 0, stream, perplexity, usage, counts, k);
   LVK_LAUNCH_CHECK(code_statistics_kernel);
 }
 

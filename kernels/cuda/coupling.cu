@@ -85,9 +85,10 @@ void launch_transform(float* out, float* logdet, const float* in, const float* m
   const int g = group_size(d);
   const int64_t rows_per_block = kCouplingBlock / g;
   const unsigned grid = grid_for((n + rows_per_block - 1) / rows_per_block * kCouplingBlock, kCouplingBlock);
-#define LVK_LAUNCH_GROUP(G)                                                                         \
-  case G:                                                                                           \
-    transform_kernel<G, kInverse><<<grid, kCouplingBlock, 0, stream>>>(out, logdet, in, mask, s_raw, t, scale, n, d); \
+#define LVK_LAUNCH_GROUP(G)                                                                                        \
+  case G:                                                                                                          \
+    launch<transform_kernel<G, kInverse>>(grid, kCouplingBlock, 0, stream, out, logdet, in, mask, s_raw, t, scale, \
+                                          n, d);                                                                   \
     break;
   switch (g) {
     LVK_LAUNCH_GROUP(1)
@@ -117,8 +118,8 @@ void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float*
                                const float* x, const float* mask, const float* s_raw, float scale, index_t n,
                                index_t d, cudaStream_t stream) {
   if (n * d == 0) return;
-  grads_kernel<false><<<grid_for(n * d), kBlock, 0, stream>>>(dx, ds_raw, dt, dy, dlogdet, x, mask, s_raw, nullptr,
-                                                              scale, n, d);
+  launch<grads_kernel<false>>(grid_for(n * d), kBlock, 0, stream, dx, ds_raw, dt, dy, dlogdet, x, mask, s_raw, nullptr,
+                              scale, n, d);
   LVK_LAUNCH_CHECK(grads_kernel);
 }
 
@@ -126,8 +127,8 @@ void coupling_inverse_backward(float* dy, float* ds_raw, float* dt, const float*
                                const float* y, const float* mask, const float* s_raw, const float* t, float scale,
                                index_t n, index_t d, cudaStream_t stream) {
   if (n * d == 0) return;
-  grads_kernel<true><<<grid_for(n * d), kBlock, 0, stream>>>(dy, ds_raw, dt, dx, dlogdet, y, mask, s_raw, t, scale,
-                                                             n, d);
+  launch<grads_kernel<true>>(grid_for(n * d), kBlock, 0, stream, dy, ds_raw, dt, dx, dlogdet, y, mask, s_raw, t, scale,
+                             n, d);
   LVK_LAUNCH_CHECK(grads_kernel);
 }
 

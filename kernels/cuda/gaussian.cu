@@ -198,8 +198,8 @@ void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const f
                      index_t d, uint64_t seed, uint64_t offset, const uint64_t* offset_base, cudaStream_t stream) {
   if (s * n == 0) return;
   const bool vec2 = d % 2 == 0 && aligned8(z) && aligned8(mu) && aligned8(logvar);
-  sample_kernel<<<warp_rows_grid(s * n), kWarpsPerBlock * 32, 0, stream>>>(z, kl, log_q, mu, logvar, s, n, d, seed,
-                                                                           offset, offset_base, vec2);
+  launch<sample_kernel>(warp_rows_grid(s * n), kWarpsPerBlock * 32, 0, stream, z, kl, log_q, mu, logvar, s, n, d, seed,
+                        offset, offset_base, vec2);
   LVK_LAUNCH_CHECK(sample_kernel);
 }
 
@@ -208,8 +208,8 @@ void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const
                               uint64_t offset, const uint64_t* offset_base, cudaStream_t stream) {
   const int64_t pairs = (n * d + 1) / 2;
   if (pairs == 0) return;
-  sample_backward_kernel<<<grid_for(pairs), kBlock, 0, stream>>>(dmu, dlogvar, dz, dkl, dlog_q, mu, logvar, s, n, d,
-                                                                 seed, offset, offset_base);
+  launch<sample_backward_kernel>(grid_for(pairs), kBlock, 0, stream, dmu, dlogvar, dz, dkl, dlog_q, mu, logvar, s, n,
+                                 d, seed, offset, offset_base);
   LVK_LAUNCH_CHECK(sample_backward_kernel);
 }
 
@@ -217,7 +217,7 @@ void gaussian_log_density(float* out, const float* z, const float* mu, const flo
                           index_t d, cudaStream_t stream) {
   if (s * n == 0) return;
   const bool vec4 = d % 4 == 0 && aligned16(z) && aligned16(mu) && aligned16(logvar);
-  log_density_kernel<<<warp_rows_grid(s * n), kWarpsPerBlock * 32, 0, stream>>>(out, z, mu, logvar, s, n, d, vec4);
+  launch<log_density_kernel>(warp_rows_grid(s * n), kWarpsPerBlock * 32, 0, stream, out, z, mu, logvar, s, n, d, vec4);
   LVK_LAUNCH_CHECK(log_density_kernel);
 }
 
@@ -225,7 +225,8 @@ void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const 
                                    const float* mu, const float* logvar, index_t s, index_t n, index_t d,
                                    cudaStream_t stream) {
   if (n * d == 0) return;
-  log_density_backward_kernel<<<grid_for(n * d), kBlock, 0, stream>>>(dz, dmu, dlogvar, dout, z, mu, logvar, s, n, d);
+  launch<log_density_backward_kernel>(grid_for(n * d), kBlock, 0, stream, dz, dmu, dlogvar, dout, z, mu, logvar, s, n,
+                                      d);
   LVK_LAUNCH_CHECK(log_density_backward_kernel);
 }
 
@@ -238,14 +239,14 @@ void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset, c
     eps[2 * p] = e0;
     if (2 * p + 1 < count) eps[2 * p + 1] = e1;
   };
-  map_kernel<<<grid_for(pairs), kBlock, 0, stream>>>(pairs, body);
+  launch<map_kernel<decltype(body)>>(grid_for(pairs), kBlock, 0, stream, pairs, body);
   LVK_LAUNCH_CHECK(map_kernel);
 }
 
 void gaussian_std(float* sigma, const float* logvar, index_t count, cudaStream_t stream) {
   if (count == 0) return;
   auto body = [=] __device__(int64_t i) { sigma[i] = expf(0.5f * clamp_logvar(logvar[i])); };
-  map_kernel<<<grid_for(count), kBlock, 0, stream>>>(count, body);
+  launch<map_kernel<decltype(body)>>(grid_for(count), kBlock, 0, stream, count, body);
   LVK_LAUNCH_CHECK(map_kernel);
 }
 

@@ -335,8 +335,8 @@ void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const fl
   constexpr int kRows = rows_per_block<G>();
   const auto blocks = static_cast<unsigned>((n + kRows - 1) / kRows);
   constexpr int kThreads = G > 32 ? G : 256;
-  gumbel_forward_kernel<G, C>
-      <<<blocks, kThreads, 0, stream>>>(y, y_soft, index, kl, logits, n, k, tau, log_k, seed, offset, dev, hard, vec4);
+  launch<gumbel_forward_kernel<G, C>>(blocks, kThreads, 0, stream, y, y_soft, index, kl, logits, n, k, tau, log_k,
+                                      seed, offset, dev, hard, vec4);
   LVK_LAUNCH_CHECK(gumbel_forward_kernel);
 }
 
@@ -380,8 +380,8 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
   else if (k <= kGumbelMaxK)  // not 1024 x 4: that caps registers at 64, which spills on sm_8x
     LVK_GUMBEL_FWD(512, 8);
   else {
-    gumbel_forward_streaming_kernel<<<static_cast<unsigned>(n), kStreamThreads, 0, stream>>>(
-        y, y_soft, index, kl, logits, k, tau, log_k, seed, offset, dev, hard, vec4);
+    launch<gumbel_forward_streaming_kernel>(static_cast<unsigned>(n), kStreamThreads, 0, stream, y, y_soft, index, kl,
+                                            logits, k, tau, log_k, seed, offset, dev, hard, vec4);
     LVK_LAUNCH_CHECK(gumbel_forward_streaming_kernel);
   }
 #undef LVK_GUMBEL_FWD
@@ -394,11 +394,12 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
   const bool vec4 =
       k % 4 == 0 && aligned16(dlogits) && (!dy || (aligned16(dy) && aligned16(y_soft))) && (!dkl || aligned16(logits));
   dim3 grid, block;
-#define LVK_GUMBEL_BWD(G)                                                                                         \
-  do {                                                                                                            \
-    launch_rows<G>(n, grid, block);                                                                               \
-    gumbel_backward_kernel<G><<<grid, block, 0, stream>>>(dlogits, dy, y_soft, dkl, logits, n, k, tau, dev, vec4); \
-    LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                                     \
+#define LVK_GUMBEL_BWD(G)                                                                                       \
+  do {                                                                                                          \
+    launch_rows<G>(n, grid, block);                                                                             \
+    launch<gumbel_backward_kernel<G>>(grid, block, 0, stream, dlogits, dy, y_soft, dkl, logits, n, k, tau, dev, \
+                                      vec4);                                                                    \
+    LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                                   \
   } while (0)
   if (k <= 16)
     LVK_GUMBEL_BWD(4);

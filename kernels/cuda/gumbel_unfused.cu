@@ -92,14 +92,14 @@ unsigned row_blocks(int64_t n, int64_t k) {
 }  // namespace
 
 // Launches KERNEL<32> (a warp per row) or KERNEL<256> (a block per row) by k.
-#define LVK_ROW_LAUNCH(KERNEL, ...)                                                   \
-  do {                                                                                \
-    if (n == 0) return;                                                               \
-    if (k <= 1024)                                                                    \
-      KERNEL<32><<<row_blocks(n, k), kRowThreads, 0, stream>>>(__VA_ARGS__);          \
-    else                                                                              \
-      KERNEL<kRowThreads><<<row_blocks(n, k), kRowThreads, 0, stream>>>(__VA_ARGS__); \
-    LVK_LAUNCH_CHECK(KERNEL);                                                         \
+#define LVK_ROW_LAUNCH(KERNEL, ...)                                                       \
+  do {                                                                                    \
+    if (n == 0) return;                                                                   \
+    if (k <= 1024)                                                                        \
+      launch<KERNEL<32>>(row_blocks(n, k), kRowThreads, 0, stream, __VA_ARGS__);          \
+    else                                                                                  \
+      launch<KERNEL<kRowThreads>>(row_blocks(n, k), kRowThreads, 0, stream, __VA_ARGS__); \
+    LVK_LAUNCH_CHECK(KERNEL);                                                             \
   } while (0)
 
 void softmax_rows(float* y, const float* x, index_t n, index_t k, cudaStream_t stream) {
@@ -119,7 +119,7 @@ void one_hot(float* y, const int32_t* index, index_t n, index_t k, cudaStream_t 
   const int64_t total = n * k;
   if (total == 0) return;
   auto body = [=] __device__(int64_t i) { y[i] = (i % k) == __ldg(index + i / k) ? 1.0f : 0.0f; };
-  map_kernel<<<grid_for(total), kBlock, 0, stream>>>(total, body);
+  launch<map_kernel<decltype(body)>>(grid_for(total), kBlock, 0, stream, total, body);
   LVK_LAUNCH_CHECK(map_kernel);
 }
 
@@ -134,7 +134,7 @@ void gumbel_noise(float* g, index_t n, index_t k, uint64_t seed, uint64_t offset
     for (int w = 0; w < 4; ++w)
       if (4 * c + w < k) g[r * k + 4 * c + w] = gumbel_from_uniform(philox_to_uniform(b.v[w]));
   };
-  map_kernel<<<grid_for(chunks), kBlock, 0, stream>>>(chunks, body);
+  launch<map_kernel<decltype(body)>>(grid_for(chunks), kBlock, 0, stream, chunks, body);
   LVK_LAUNCH_CHECK(map_kernel);
 }
 

@@ -4,12 +4,28 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "runtime/cuda_check.h"
+
+#if defined(LVK_EMU)
+#include "lvk_emu/launch.h"
+#endif
 
 namespace lvk::kernels::cuda {
 
 constexpr int kBlock = 256;
+
+// Launches Kernel<<<grid, block, shared_bytes, stream>>>(args...). Every launch goes through here so
+// that the emulated CUDA build (LVK_EMU) can run the same source on the CPU.
+template <auto Kernel, class... Args>
+inline void launch(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+#if defined(LVK_EMU)
+  lvk_emu::launch<Kernel>(grid, block, shared_bytes, stream, std::forward<Args>(args)...);
+#else
+  Kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+#endif
+}
 
 // Blocks for a grid-stride loop over n elements: enough to fill the GPU, never more than needed.
 inline unsigned grid_for(int64_t n, int block = kBlock) {
@@ -34,7 +50,7 @@ __global__ void map_kernel(int64_t n, F f) {
 template <class F>
 void launch_map(int64_t n, cudaStream_t stream, F f) {
   if (n == 0) return;
-  detail::map_kernel<<<grid_for(n), kBlock, 0, stream>>>(n, f);
+  launch<detail::map_kernel<F>>(grid_for(n), kBlock, 0, stream, n, f);
   LVK_LAUNCH_CHECK(map_kernel);
 }
 

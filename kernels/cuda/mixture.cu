@@ -127,10 +127,10 @@ void gaussian_mixture_log_density(float* out, const float* z, const float* mu, c
   if (m == 0 || n == 0) return;
   float* precision = workspace;
   float* constant = workspace + n * d;
-  prepare_components<<<grid_for(n * 32, kBlock), kBlock, 0, stream>>>(precision, constant, logvar, n, d);
+  launch<prepare_components>(grid_for(n * 32, kBlock), kBlock, 0, stream, precision, constant, logvar, n, d);
   LVK_LAUNCH_CHECK(prepare_components);
   const auto blocks = static_cast<unsigned>((m + kTileJ - 1) / kTileJ);
-  mixture_kernel<<<blocks, dim3(kSide, kSide), 0, stream>>>(out, z, mu, precision, constant, m, n, d);
+  launch<mixture_kernel>(blocks, dim3(kSide, kSide), 0, stream, out, z, mu, precision, constant, m, n, d);
   LVK_LAUNCH_CHECK(mixture_kernel);
 }
 

@@ -86,14 +86,14 @@ void bias_act_forward(float* y, float* z, const float* x, const float* bias, ind
                       Activation act, float slope, cudaStream_t stream) {
   const int64_t n = rows * cols;
   if (n == 0) return;
-  bias_act_kernel<<<grid_for(n), kBlock, 0, stream>>>(y, z, x, bias, rows, cols, act, slope);
+  launch<bias_act_kernel>(grid_for(n), kBlock, 0, stream, y, z, x, bias, rows, cols, act, slope);
   LVK_LAUNCH_CHECK(bias_act_kernel);
 }
 
 void act_backward(float* dz, const float* dy, const float* y, const float* z, index_t n, Activation act, float slope,
                   cudaStream_t stream) {
   if (n == 0) return;
-  act_backward_kernel<<<grid_for(n), kBlock, 0, stream>>>(dz, dy, y, z, n, act, slope);
+  launch<act_backward_kernel>(grid_for(n), kBlock, 0, stream, dz, dy, y, z, n, act, slope);
   LVK_LAUNCH_CHECK(act_backward_kernel);
 }
 
@@ -107,23 +107,23 @@ void column_sum(float* out, const float* x, index_t rows, index_t cols, float* w
   const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
   const dim3 grid(static_cast<unsigned>((cols + kColTile - 1) / kColTile), static_cast<unsigned>(chunks));
   LVK_CHECK(grid.x <= 2147483647u, "column_sum: cols=", cols, " too large");
-  column_partials<<<grid, dim3(kColTile, kColRows), 0, stream>>>(workspace, x, rows, cols, rows_per_chunk);
+  launch<column_partials>(grid, dim3(kColTile, kColRows), 0, stream, workspace, x, rows, cols, rows_per_chunk);
   LVK_LAUNCH_CHECK(column_partials);
-  column_finish<<<grid_for(cols), kBlock, 0, stream>>>(out, workspace, chunks, cols);
+  launch<column_finish>(grid_for(cols), kBlock, 0, stream, out, workspace, chunks, cols);
   LVK_LAUNCH_CHECK(column_finish);
 }
 
 void loss_terms(float* terms, const float* a, const float* b, const float* c, index_t n, LossKind kind, float param,
                 cudaStream_t stream) {
   if (n == 0) return;
-  loss_terms_kernel<<<grid_for(n), kBlock, 0, stream>>>(terms, a, b, c, n, kind, param);
+  launch<loss_terms_kernel>(grid_for(n), kBlock, 0, stream, terms, a, b, c, n, kind, param);
   LVK_LAUNCH_CHECK(loss_terms_kernel);
 }
 
 void loss_backward(float* da, float* db, float* dc, const float* a, const float* b, const float* c, const float* dloss,
                    float factor, index_t n, LossKind kind, float param, cudaStream_t stream) {
   if (n == 0) return;
-  loss_backward_kernel<<<grid_for(n), kBlock, 0, stream>>>(da, db, dc, a, b, c, dloss, factor, n, kind, param);
+  launch<loss_backward_kernel>(grid_for(n), kBlock, 0, stream, da, db, dc, a, b, c, dloss, factor, n, kind, param);
   LVK_LAUNCH_CHECK(loss_backward_kernel);
 }
 

@@ -156,14 +156,14 @@ __global__ void __launch_bounds__(kChannelBlock)
 void channel_bias_add(float* y, const float* b, index_t n, index_t ch, index_t hw, cudaStream_t stream) {
   const int64_t total = n * ch * hw;
   if (total == 0) return;
-  channel_bias_kernel<<<grid_for(total), kBlock, 0, stream>>>(y, b, total, ch, hw);
+  launch<channel_bias_kernel>(grid_for(total), kBlock, 0, stream, y, b, total, ch, hw);
   LVK_LAUNCH_CHECK(channel_bias_kernel);
 }
 
 void channel_sum(float* out, const float* x, index_t n, index_t ch, index_t hw, cudaStream_t stream) {
   if (ch == 0) return;
   LVK_CHECK(ch <= 0x7fffffff, "channel_sum: ch=", ch, " too large");
-  channel_sum_kernel<<<static_cast<unsigned>(ch), kChannelBlock, 0, stream>>>(out, x, n, ch, hw);
+  launch<channel_sum_kernel>(static_cast<unsigned>(ch), kChannelBlock, 0, stream, out, x, n, ch, hw);
   LVK_LAUNCH_CHECK(channel_sum_kernel);
 }
 

@@ -105,17 +105,17 @@ void grad_norm(float* out, const OptimTensor* tensors, int count, index_t total,
   int64_t partials = 0;
   for_each_chunk(tensors, count, [&](const OptimChunk& chunk, int64_t chunk_total) {
     const auto blocks = static_cast<unsigned>(norm_partials(chunk_total));
-    grad_sq_partials<<<blocks, kNormBlock, 0, stream>>>(workspace + partials, chunk, chunk_total);
+    launch<grad_sq_partials>(blocks, kNormBlock, 0, stream, workspace + partials, chunk, chunk_total);
     LVK_LAUNCH_CHECK(grad_sq_partials);
     partials += blocks;
   });
-  finish_norm<<<1, kNormBlock, 0, stream>>>(out, workspace, partials);
+  launch<finish_norm>(1, kNormBlock, 0, stream, out, workspace, partials);
   LVK_LAUNCH_CHECK(finish_norm);
 }
 
 void adam_step(const OptimTensor* tensors, int count, index_t, AdamHyper h, const float* norm, cudaStream_t stream) {
   for_each_chunk(tensors, count, [&](const OptimChunk& chunk, int64_t chunk_total) {
-    adam_kernel<<<grid_for(chunk_total), kBlock, 0, stream>>>(chunk, chunk_total, h, norm);
+    launch<adam_kernel>(grid_for(chunk_total), kBlock, 0, stream, chunk, chunk_total, h, norm);
     LVK_LAUNCH_CHECK(adam_kernel);
   });
 }

@@ -30,7 +30,7 @@ index_t fma_spin(float* out, index_t iterations, cudaStream_t stream) {
   LVK_CUDA_CHECK(cudaGetDevice(&dev));
   LVK_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
   const int blocks = sms * kBlocksPerSm;
-  fma_spin_kernel<<<blocks, kThreads, 0, stream>>>(out, iterations);
+  launch<fma_spin_kernel>(blocks, kThreads, 0, stream, out, iterations);
   LVK_LAUNCH_CHECK(fma_spin_kernel);
   return static_cast<index_t>(blocks) * kThreads * kChains * 2 * iterations;
 }

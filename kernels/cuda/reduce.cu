@@ -35,9 +35,9 @@ void two_pass_sum(float* out, const float* x, index_t n, float* workspace, F f, 
     return;
   }
   const auto blocks = static_cast<unsigned>(sum_workspace_size(n));
-  block_sums<<<blocks, kSumBlock, 0, stream>>>(workspace, x, n, f);
+  launch<block_sums<F>>(blocks, kSumBlock, 0, stream, workspace, x, n, f);
   LVK_LAUNCH_CHECK(block_sums);
-  block_sums<<<1, kSumBlock, 0, stream>>>(out, workspace, blocks);
+  launch<block_sums<Identity>>(1, kSumBlock, 0, stream, out, workspace, blocks, Identity{});
   LVK_LAUNCH_CHECK(block_sums);
 }
 

@@ -28,23 +28,23 @@ __global__ void step_end_kernel(StepState* state) { state->step += 1; }
 }  // namespace
 
 void step_begin(StepState* state, StepScalarSlots slots, const float* table, index_t rows, cudaStream_t stream) {
-  step_begin_kernel<<<1, 1, 0, stream>>>(state, slots, table, rows);
+  launch<step_begin_kernel>(1, 1, 0, stream, state, slots, table, rows);
   LVK_LAUNCH_CHECK(step_begin_kernel);
 }
 
 void step_guard(StepState* state, float* skipped_flag, const float* loss, const float* grad_norm, float beta1,
                 float beta2, cudaStream_t stream) {
-  step_guard_kernel<<<1, 1, 0, stream>>>(state, skipped_flag, loss, grad_norm, beta1, beta2);
+  launch<step_guard_kernel>(1, 1, 0, stream, state, skipped_flag, loss, grad_norm, beta1, beta2);
   LVK_LAUNCH_CHECK(step_guard_kernel);
 }
 
 void record_scalars(float* ring, index_t rows, const StepState* state, RecordedScalars sources, cudaStream_t stream) {
-  record_scalars_kernel<<<1, kMaxRecordedScalars, 0, stream>>>(ring, rows, state, sources);
+  launch<record_scalars_kernel>(1, kMaxRecordedScalars, 0, stream, ring, rows, state, sources);
   LVK_LAUNCH_CHECK(record_scalars_kernel);
 }
 
 void step_end(StepState* state, cudaStream_t stream) {
-  step_end_kernel<<<1, 1, 0, stream>>>(state);
+  launch<step_end_kernel>(1, 1, 0, stream, state);
   LVK_LAUNCH_CHECK(step_end_kernel);
 }
 

@@ -38,6 +38,7 @@
 #include <math_constants.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/vq.h"
@@ -304,12 +305,12 @@ void launch_finish(int32_t* indices, float* z_q, float* distances, int32_t* coun
                    const int32_t* cand_index, int slices, const float* z, const float* codebook, const VqShape& s,
                    cudaStream_t stream) {
   if (s.hw == 1) {
-    vq_finish_rows_kernel<<<grid_for(s.n * 32), kBlock, 0, stream>>>(indices, z_q, distances, counts, cand_score,
-                                                                     cand_index, slices, z, codebook, s);
+    launch<vq_finish_rows_kernel>(grid_for(s.n * 32), kBlock, 0, stream, indices, z_q, distances, counts, cand_score,
+                                  cand_index, slices, z, codebook, s);
     LVK_LAUNCH_CHECK(vq_finish_rows_kernel);
   } else {
-    vq_finish_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(indices, z_q, distances, counts, cand_score, cand_index,
-                                                          slices, z, codebook, s);
+    launch<vq_finish_kernel>(grid_for(s.n), kBlock, 0, stream, indices, z_q, distances, counts, cand_score, cand_index,
+                             slices, z, codebook, s);
     LVK_LAUNCH_CHECK(vq_finish_kernel);
   }
 }
@@ -368,21 +369,24 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
     cand_score = reinterpret_cast<float*>(ws + off);
     cand_index = reinterpret_cast<int32_t*>(ws + off + align256(static_cast<size_t>(p.slices) * s.n * sizeof(float)));
   }
-  vq_norms_kernel<<<grid_for(s.k), kBlock, 0, stream>>>(norms, codebook, s.k, s.c);
+  launch<vq_norms_kernel>(grid_for(s.k), kBlock, 0, stream, norms, codebook, s.k, s.c);
   LVK_LAUNCH_CHECK(vq_norms_kernel);
 
   const bool aligned = reinterpret_cast<uintptr_t>(z) % 16 == 0 && reinterpret_cast<uintptr_t>(codebook) % 16 == 0;
   const bool vec = s.c % 4 == 0 && aligned;
   const dim3 grid(static_cast<unsigned>(p.row_tiles), static_cast<unsigned>(p.slices));
   LVK_CHECK(p.row_tiles < (int64_t{1} << 31), "vq_nearest: N=", s.n, " exceeds the grid limit");
-  auto launch = [&](auto kernel) {
-    kernel<<<grid, kThreads, 0, stream>>>(indices, cand_score, cand_index, z, codebook, norms, s, p.tiles_per_slice);
+  // nchw and vec_loads are std::bool_constant tags: the kernel is a template argument of launch.
+  auto launch_argmin = [&](auto nchw, auto vec_loads) {
+    launch<vq_argmin_kernel<decltype(nchw)::value, decltype(vec_loads)::value>>(
+        grid, kThreads, 0, stream, indices, cand_score, cand_index, z, codebook, norms, s, p.tiles_per_slice);
     LVK_LAUNCH_CHECK(vq_argmin_kernel);
   };
+  using std::false_type, std::true_type;
   if (s.hw != 1)
-    vec ? launch(vq_argmin_kernel<true, true>) : launch(vq_argmin_kernel<true, false>);
+    vec ? launch_argmin(true_type{}, true_type{}) : launch_argmin(true_type{}, false_type{});
   else
-    vec ? launch(vq_argmin_kernel<false, true>) : launch(vq_argmin_kernel<false, false>);
+    vec ? launch_argmin(false_type{}, true_type{}) : launch_argmin(false_type{}, false_type{});
 
   if (p.slices > 1 || z_q || distances || counts)
     launch_finish(indices, z_q, distances, counts, cand_score, cand_index, p.slices, z, codebook, s, stream);

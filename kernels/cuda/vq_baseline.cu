@@ -40,14 +40,14 @@ __global__ void argmin_kernel(int32_t* indices, const float* dots, const float* 
 
 void vq_codebook_norms(float* norms, const float* codebook, index_t k, index_t c, cudaStream_t stream) {
   if (k == 0) return;
-  norms_kernel<<<grid_for(k), kBlock, 0, stream>>>(norms, codebook, k, c);
+  launch<norms_kernel>(grid_for(k), kBlock, 0, stream, norms, codebook, k, c);
   LVK_LAUNCH_CHECK(norms_kernel);
 }
 
 void vq_argmin_scores(int32_t* indices, const float* dots, const float* norms, index_t n, index_t k,
                       cudaStream_t stream) {
   if (n == 0) return;
-  argmin_kernel<<<grid_for(n * 32), kBlock, 0, stream>>>(indices, dots, norms, n, k);
+  launch<argmin_kernel>(grid_for(n * 32), kBlock, 0, stream, indices, dots, norms, n, k);
   LVK_LAUNCH_CHECK(argmin_kernel);
 }
 

@@ -25,6 +25,7 @@
 #include <math_constants.h>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/mma.cuh"
 #include "kernels/vq.h"
 
 namespace lvk::kernels::cuda {
@@ -41,18 +42,6 @@ __global__ void fast_norms_kernel(float* norms, const float* codebook, int64_t k
     for (int64_t ch = 0; ch < c; ++ch) acc = fmaf(codebook[j * c + ch], codebook[j * c + ch], acc);
     norms[j] = acc;
   }
-}
-
-__device__ __forceinline__ void mma_bf16(float* d, const uint32_t* a, const uint32_t* b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-  __trap();  // the host refuses to launch below sm_80
-#endif
 }
 
 __global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t* __restrict__ slots,
@@ -133,8 +122,8 @@ __global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t*
         const int n = wn * 64 + nt * 8 + g;
         const uint32_t b[2] = {*reinterpret_cast<const uint32_t*>(&bs[buf][n][2 * t]),
                                *reinterpret_cast<const uint32_t*>(&bs[buf][n][2 * t + 8])};
-        mma_bf16(acc[0][nt], a[0], b);
-        mma_bf16(acc[1][nt], a[1], b);
+        mma_m16n8k16_bf16(acc[0][nt], a[0], b);
+        mma_m16n8k16_bf16(acc[1][nt], a[1], b);
       }
       if (more) store(buf ^ 1);
       __syncthreads();
@@ -223,11 +212,12 @@ void vq_nearest_fast(int32_t* indices, float* z_q, float* distances, int32_t* co
   auto* ws = static_cast<char*>(workspace);
   float* norms = reinterpret_cast<float*>(ws);
   int32_t* slots = reinterpret_cast<int32_t*>(ws + align256(static_cast<size_t>(s.k) * sizeof(float)));
-  fast_norms_kernel<<<grid_for(s.k), kBlock, 0, stream>>>(norms, codebook, s.k, s.c);
+  launch<fast_norms_kernel>(grid_for(s.k), kBlock, 0, stream, norms, codebook, s.k, s.c);
   LVK_LAUNCH_CHECK(fast_norms_kernel);
-  vq_fast_shortlist_kernel<<<static_cast<unsigned>(row_tiles), kThreads, 0, stream>>>(slots, z, codebook, norms, s);
+  launch<vq_fast_shortlist_kernel>(static_cast<unsigned>(row_tiles), kThreads, 0, stream, slots, z, codebook, norms, s);
   LVK_LAUNCH_CHECK(vq_fast_shortlist_kernel);
-  vq_fast_recheck_kernel<<<grid_for(s.n * kVqFastSlots), kBlock, 0, stream>>>(indices, slots, z, codebook, norms, s);
+  launch<vq_fast_recheck_kernel>(grid_for(s.n * kVqFastSlots), kBlock, 0, stream, indices, slots, z, codebook, norms,
+                                 s);
   LVK_LAUNCH_CHECK(vq_fast_recheck_kernel);
   if (z_q || distances || counts) vq_gather_outputs(indices, z_q, distances, counts, z, codebook, s, stream);
 }

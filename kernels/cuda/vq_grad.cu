@@ -166,9 +166,9 @@ void vq_cluster_sums(float* sums, int32_t* counts, const float* z, const int32_t
     return;
   }
   SortBuffers b = carve(workspace, s);
-  histogram_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(counts, indices, s.n);
+  launch<histogram_kernel>(grid_for(s.n), kBlock, 0, stream, counts, indices, s.n);
   LVK_LAUNCH_CHECK(histogram_kernel);
-  iota_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(b.rows_in, s.n);
+  launch<iota_kernel>(grid_for(s.n), kBlock, 0, stream, b.rows_in, s.n);
   LVK_LAUNCH_CHECK(iota_kernel);
   size_t temp = b.temp_bytes;
   LVK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(b.temp, temp, indices, b.keys_out, b.rows_in, b.rows_out,
@@ -177,9 +177,9 @@ void vq_cluster_sums(float* sums, int32_t* counts, const float* z, const int32_t
   LVK_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(b.temp, temp, counts, b.offsets, static_cast<int>(s.k), stream));
   const int channels = static_cast<int>(std::min<int64_t>(s.c, kSumThreads));
   const dim3 grid(static_cast<unsigned>(chunks(s.n)), static_cast<unsigned>((s.c + channels - 1) / channels));
-  chunk_sum_kernel<<<grid, channels, 0, stream>>>(sums, b.first, b.last, b.keys_out, b.rows_out, z, s);
+  launch<chunk_sum_kernel>(grid, channels, 0, stream, sums, b.first, b.last, b.keys_out, b.rows_out, z, s);
   LVK_LAUNCH_CHECK(chunk_sum_kernel);
-  piece_sum_kernel<<<grid_for(s.k * s.c), kBlock, 0, stream>>>(sums, b.first, b.last, b.offsets, counts, s);
+  launch<piece_sum_kernel>(grid_for(s.k * s.c), kBlock, 0, stream, sums, b.first, b.last, b.offsets, counts, s);
   LVK_LAUNCH_CHECK(piece_sum_kernel);
 }
 
@@ -191,15 +191,15 @@ void vq_codebook_grad(float* dcodebook, const float* z, const float* codebook, c
   int32_t* counts =
       reinterpret_cast<int32_t*>(p + sort_bytes(s) + align256(static_cast<size_t>(s.k * s.c) * sizeof(float)));
   vq_cluster_sums(sums, counts, z, indices, s, workspace, stream);
-  codebook_grad_kernel<<<grid_for(s.k * s.c), kBlock, 0, stream>>>(dcodebook, codebook, sums, counts, g, scale, s.k,
-                                                                  s.c);
+  launch<codebook_grad_kernel>(grid_for(s.k * s.c), kBlock, 0, stream, dcodebook, codebook, sums, counts, g, scale,
+                               s.k, s.c);
   LVK_LAUNCH_CHECK(codebook_grad_kernel);
 }
 
 void vq_commitment_grad(float* dz, const float* z, const float* codebook, const int32_t* indices, const float* g,
                         float scale, VqShape s, cudaStream_t stream) {
   if (s.n == 0 || s.c == 0) return;
-  commitment_grad_kernel<<<grid_for(s.n * s.c), kBlock, 0, stream>>>(dz, z, codebook, indices, g, scale, s);
+  launch<commitment_grad_kernel>(grid_for(s.n * s.c), kBlock, 0, stream, dz, z, codebook, indices, g, scale, s);
   LVK_LAUNCH_CHECK(commitment_grad_kernel);
 }
 

@@ -99,22 +99,22 @@ void vq_ema_update(float* codebook, float* ema_count, float* ema_sum, const floa
                    VqEmaParams p, index_t k, index_t c, float* workspace, cudaStream_t stream) {
   if (k == 0) return;
   const int64_t kc = k * std::max<int64_t>(c, 1);
-  ema_accumulate_kernel<<<grid_for(kc), kBlock, 0, stream>>>(ema_count, ema_sum, sums, counts, p, k,
-                                                            std::max<int64_t>(c, 1));
+  launch<ema_accumulate_kernel>(grid_for(kc), kBlock, 0, stream, ema_count, ema_sum, sums, counts, p, k,
+                                std::max<int64_t>(c, 1));
   LVK_LAUNCH_CHECK(ema_accumulate_kernel);
   sum(workspace, ema_count, k, workspace + 1, stream);
   if (c == 0) return;
-  ema_apply_kernel<<<grid_for(k * c), kBlock, 0, stream>>>(codebook, ema_count, ema_sum, workspace, p, k, c);
+  launch<ema_apply_kernel>(grid_for(k * c), kBlock, 0, stream, codebook, ema_count, ema_sum, workspace, p, k, c);
   LVK_LAUNCH_CHECK(ema_apply_kernel);
 }
 
 void vq_restart(float* codebook, float* ema_sum, float* usage, const float* z, VqRestartParams p, VqShape s,
                 cudaStream_t stream) {
   if (s.n == 0 || s.k == 0 || s.c == 0) return;
-  restart_kernel<<<grid_for(s.k * s.c), kBlock, 0, stream>>>(codebook, ema_sum, usage, z, p, s);
+  launch<restart_kernel>(grid_for(s.k * s.c), kBlock, 0, stream, codebook, ema_sum, usage, z, p, s);
   LVK_LAUNCH_CHECK(restart_kernel);
   if (ema_sum || p.restarted) {
-    restart_usage_kernel<<<grid_for(s.k), kBlock, 0, stream>>>(usage, ema_sum != nullptr, p, s.k);
+    launch<restart_usage_kernel>(grid_for(s.k), kBlock, 0, stream, usage, ema_sum != nullptr, p, s.k);
     LVK_LAUNCH_CHECK(restart_usage_kernel);
   }
 }
@@ -122,20 +122,20 @@ void vq_restart(float* codebook, float* ema_sum, float* usage, const float* z, V
 void vq_centroid_update(float* codebook, const float* sums, const int32_t* counts, index_t k, index_t c,
                         cudaStream_t stream) {
   if (k * c == 0) return;
-  centroid_kernel<<<grid_for(k * c), kBlock, 0, stream>>>(codebook, sums, counts, k, c);
+  launch<centroid_kernel>(grid_for(k * c), kBlock, 0, stream, codebook, sums, counts, k, c);
   LVK_LAUNCH_CHECK(centroid_kernel);
 }
 
 void l2_normalize_rows(float* y, float* norms, const float* x, VqShape s, cudaStream_t stream) {
   if (s.n == 0) return;
-  normalize_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(y, norms, x, s);
+  launch<normalize_kernel>(grid_for(s.n), kBlock, 0, stream, y, norms, x, s);
   LVK_LAUNCH_CHECK(normalize_kernel);
 }
 
 void l2_normalize_rows_backward(float* dx, const float* dy, const float* y, const float* norms, VqShape s,
                                 cudaStream_t stream) {
   if (s.n == 0) return;
-  normalize_backward_kernel<<<grid_for(s.n), kBlock, 0, stream>>>(dx, dy, y, norms, s);
+  launch<normalize_backward_kernel>(grid_for(s.n), kBlock, 0, stream, dx, dy, y, norms, s);
   LVK_LAUNCH_CHECK(normalize_backward_kernel);
 }
 

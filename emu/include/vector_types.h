@@ -1,0 +1,2 @@
+#pragma once
+#include "lvk_emu/vector_types.h"
