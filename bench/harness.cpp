@@ -20,6 +20,10 @@ bool pick_device(benchmark::State& state, int which, Device& device) {
     state.SkipWithError(("no usable CUDA device: " + cuda_status().reason).c_str());
     return false;
   }
+  if (cuda_status().emulated) {
+    state.SkipWithError("the CUDA device is emulated on the CPU (LVK_CUDA=EMU): its timings are not GPU figures");
+    return false;
+  }
   device = Device::cuda(0);
   return true;
 }

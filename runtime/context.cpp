@@ -19,6 +19,9 @@ namespace {
 CudaStatus probe_cuda() {
   CudaStatus s;
   s.built = true;
+#if defined(LVK_EMU)
+  s.emulated = true;
+#endif
   cudaRuntimeGetVersion(&s.runtime_version);
   if (cudaDriverGetVersion(&s.driver_version) != cudaSuccess) s.driver_version = 0;
   int count = 0;

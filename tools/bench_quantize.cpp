@@ -15,6 +15,7 @@
 #include "kernels/peak.h"
 #include "kernels/vq.h"
 #include "kernels/vq_baseline.h"
+#include "runtime/context.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "tools/commands.h"
@@ -96,6 +97,8 @@ struct Row {
 
 void run_bench(const BenchArgs& a) {
   const Device device = parse_device(a.device);
+  LVK_CHECK(!(device.is_cuda() && cuda_status().emulated), "lvk bench quantize: ", device.str(),
+            " is emulated on the CPU (LVK_CUDA=EMU); its timings are not GPU figures. Use --device cpu, or a GPU build");
   kernels::VqShape s;
   s.n = a.n, s.k = a.k, s.c = a.c;
   const Tensor z = uniform({s.n, s.c}, 11, 0, device), e = uniform({s.k, s.c}, 11, 1, device);

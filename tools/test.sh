@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
-# Set up, build (tests and benchmarks included) and run the whole test suite. CUDA tests skip with
-# their reason where no GPU is usable. CI runs exactly this. LVK_CUDA=OFF tests a CPU-only build.
+# Set up, build (tests and benchmarks included) and run the whole test suite. CI runs exactly this.
+#  1. The regular build: nvcc compiles every CUDA file when present; CUDA tests run on a GPU, or skip
+#     with their reason where none is usable. LVK_CUDA=OFF tests a CPU-only build.
+#  2. The emulated GPU (LVK_CUDA=EMU, AddressSanitizer): the same CUDA sources built by g++ run on the
+#     CPU, every CUDA test required to run, under two thread schedules (forward, then reverse: a
+#     result that depends on the order is a race). LVK_EMU_TESTS=0 skips this part.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+jobs="${LVK_JOBS:-$(nproc)}"
+
 # Without a GPU (CI) one architecture compiles and links every CUDA file at a quarter of the time.
 export LVK_DEFAULT_ARCHS="${LVK_DEFAULT_ARCHS:-90}"
 build_dir="${LVK_BUILD_DIR:-$LVK_ROOT/build-test}"
 mkdir -p "$build_dir"
 lvk_configure_and_build "$build_dir"
 "$build_dir/tools/lvk" info
-cd "$build_dir"
-ctest --output-on-failure -j "${LVK_JOBS:-$(nproc)}" --timeout 900
+(cd "$build_dir" && ctest --output-on-failure -j "$jobs" --timeout 900)
+
+if [ "${LVK_EMU_TESTS:-1}" != "0" ] && [ "${LVK_CUDA:-AUTO}" != "OFF" ]; then
+  emu_dir="${LVK_EMU_BUILD_DIR:-$LVK_ROOT/build-emu-asan}"
+  mkdir -p "$emu_dir"
+  echo "== emulated CUDA (LVK_CUDA=EMU, AddressSanitizer) =="
+  LVK_CUDA=EMU lvk_configure_and_build "$emu_dir" -DLVK_SANITIZE=address -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DLVK_BUILD_BENCH=OFF
+  "$emu_dir/tools/lvk" info
+  export LVK_REQUIRE_CUDA=1 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+  echo "== emulated CUDA: every test, schedule forward =="
+  (cd "$emu_dir" && LVK_EMU_SCHEDULE=forward ctest --output-on-failure -j "$jobs" --timeout 900)
+  echo "== emulated CUDA: the CUDA tests again, schedule reverse =="
+  (cd "$emu_dir" && LVK_EMU_SCHEDULE=reverse ctest --output-on-failure -j "$jobs" --timeout 900 -R 'cuda|Cuda|emu')
+fi

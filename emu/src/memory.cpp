@@ -20,7 +20,9 @@ struct Block {
   GraphMemory* graph = nullptr;
   bool live = true;
 };
-std::map<uintptr_t, Block> g_blocks;
+// Never destroyed: device memory a program still holds at exit stays reachable for the leak
+// checker, as it would be on a device (the driver frees it with the context).
+std::map<uintptr_t, Block>& g_blocks = *new std::map<uintptr_t, Block>;
 
 std::map<uintptr_t, Block>::iterator containing(const void* p) {
   const auto v = reinterpret_cast<uintptr_t>(p);
