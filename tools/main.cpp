@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   lvk::cli::add_bench_quantize_command(app);
   lvk::cli::add_eval_command(app);
   lvk::cli::add_picture_commands(app);
+  lvk::cli::add_verify_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
