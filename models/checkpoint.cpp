@@ -83,6 +83,12 @@ void save_checkpoint(const std::string& dir, const CheckpointState& s, int keep)
   }
 }
 
+std::vector<std::string> list_checkpoints(const std::string& dir) {
+  std::vector<std::string> paths;
+  for (const fs::path& p : checkpoints_in(dir)) paths.push_back(p.string());
+  return paths;
+}
+
 std::optional<std::string> latest_checkpoint(const std::string& dir) {
   std::vector<fs::path> all = checkpoints_in(dir);
   if (all.empty()) return std::nullopt;

@@ -33,6 +33,8 @@ struct CheckpointState {
 std::string checkpoint_path(const std::string& dir, int64_t step);
 // Writes the checkpoint, then deletes all but the newest `keep` checkpoints in `dir`.
 void save_checkpoint(const std::string& dir, const CheckpointState& state, int keep);
+// The checkpoints in `dir` (ckpt-*.safetensors), oldest first.
+std::vector<std::string> list_checkpoints(const std::string& dir);
 // The newest checkpoint in `dir`, if any.
 std::optional<std::string> latest_checkpoint(const std::string& dir);
 // Everything in a checkpoint file, tensors on `device`. Throws naming the file when it is not an
