@@ -119,6 +119,7 @@ struct EvalOptions {
 
 struct ModelEvaluation {
   std::string checkpoint, model, data, device;
+  std::string integrity_note;  // SavedModel::integrity_note
   int64_t step = 0, pixels = 0, points = 0;
   // Every model (from reconstruct()): mean squared error per pixel and Bernoulli NLL per image of
   // the reconstruction means.

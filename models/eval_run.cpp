@@ -44,6 +44,7 @@ ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional
             "] but ", saved.path, " was trained on ", saved.image.str());
   ModelEvaluation r = evaluate_model(*saved.model, images, saved.config.binarize, o, device);
   r.checkpoint = saved.path, r.step = saved.step;
+  r.integrity_note = saved.integrity_note;
   // Dataset names already carry their split ("fashion-mnist:test").
   r.data = images.name;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

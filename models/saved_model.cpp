@@ -24,6 +24,7 @@ SavedModel load_saved_model(const std::string& path, Device device) {
             ": no readable run config in its metadata; was it written by `lvk train`?");
   saved.config = TrainConfig::from_json(config);
   saved.step = ckpt.step;
+  saved.integrity_note = ckpt.integrity_note;
   saved.image = ckpt.image;
   InitStream init(saved.config.seed);
   saved.model = make_model(saved.config.model, saved.config.model_options, saved.image, init, device);

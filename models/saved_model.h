@@ -17,10 +17,13 @@ struct SavedModel {
   int64_t step = 0;
   ImageShape image;
   std::unique_ptr<GenerativeModel> model;
+  std::string integrity_note;  // why the file was trusted without checksums; empty when verified
 };
 
 // `path` is a checkpoint file or a run folder (its newest checkpoint is used). Throws lvk::Error
-// naming the path when it is missing, not an lvk checkpoint, or does not fit its own config.
+// naming the path when it is missing, not an lvk checkpoint, damaged (naming the tensor), or does
+// not fit its own config. A damaged file is refused, never replaced by an older one: the caller
+// asked for this model.
 SavedModel load_saved_model(const std::string& path, Device device);
 
 }  // namespace lvk

@@ -10,6 +10,7 @@
 #include "models/model_factory.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/png.h"
+#include "runtime/memory_budget.h"
 #include "runtime/nvtx.h"
 #include "runtime/ops/basic.h"
 #include "runtime/tape.h"
@@ -145,11 +146,23 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
             "train: eval_every, checkpoint_every, log_every and eval_batches must be >= 1");
   LVK_CHECK(c.readback_every >= 0, "train: readback_every=", c.readback_every, " must be >= 0 (0: automatic)");
   std::tie(train_data_, eval_data_) = open_train_eval(c.data);
+  check_fits_in_memory("train: batch", c.batch, train_data_.image_size(), "float", sizeof(float));
   LVK_CHECK(train_data_.count >= c.batch, "train: ", train_data_.name, " has ", train_data_.count,
             " images, fewer than one batch of ", c.batch);
   loader_ = std::make_unique<io::DataLoader>(train_data_, io::LoaderOptions{c.batch, c.seed, true, true, c.binarize},
                                              device);
-  total_steps_ = c.epochs > 0 ? c.epochs * loader_->batches_per_epoch() : c.steps;
+  total_steps_ = c.steps;
+  const std::string epochs_text = c.epochs > 0 ? " (epochs " + std::to_string(c.epochs) + " × " +
+                                                     std::to_string(loader_->batches_per_epoch()) + " batches)"
+                                               : "";
+  if (c.epochs > 0)
+    LVK_CHECK(!__builtin_mul_overflow(c.epochs, loader_->batches_per_epoch(), &total_steps_), "train: the steps",
+              epochs_text, " overflow a 64-bit counter");
+  // The schedule is tabulated per step (the device step clock reads it), so the step count is a size.
+  const double lr_table_bytes = static_cast<double>(total_steps_) * sizeof(float);
+  LVK_CHECK(fits_in_memory(lr_table_bytes), "train: ", total_steps_, " steps", epochs_text,
+            " need a learning-rate table of ", human_bytes(lr_table_bytes), ", this machine has ",
+            human_bytes(static_cast<double>(physical_memory_bytes())));
   const ImageShape shape{train_data_.channels, train_data_.height, train_data_.width};
   InitStream init(c.seed);
   model_ = make_model(c.model, c.model_options, shape, init, device);
@@ -167,19 +180,25 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   fs::create_directories(c.out, dir_error);
   LVK_CHECK(!dir_error && fs::is_directory(c.out), "train: cannot create the run folder ", c.out, ": ",
             dir_error ? dir_error.message() : "a file of that name exists");
+  for (const std::string& path : io::remove_stale_temp_files(c.out))
+    notes_.push_back("removed " + path + ", left by a run that was killed while writing it");
   const std::optional<std::string> last = latest_checkpoint(c.out);
   if (resume) {
     LVK_CHECK(last.has_value(), "train: --resume, but ", c.out, " holds no checkpoint (ckpt-*.safetensors)");
-    CheckpointState s = load_checkpoint(*last, device);
+    ResumePoint point = load_newest_intact_checkpoint(c.out, device);
+    for (const std::string& why : point.skipped) notes_.push_back("resume: skipped a damaged checkpoint: " + why);
+    if (!point.state.integrity_note.empty()) notes_.push_back(point.state.integrity_note);
+    CheckpointState& s = point.state;
+    const std::string& resumed_from = point.path;
     const nlohmann::json saved = nlohmann::json::parse(s.config_json, nullptr, false);
     LVK_CHECK(!saved.is_discarded() && saved.value("model", "") == c.model &&
                   saved.value("model_options", nlohmann::json()) == c.model_options &&
                   saved.value("data", nlohmann::json()) == c.to_json()["data"] && saved.value("batch", 0) == c.batch &&
                   saved.value("seed", uint64_t{0}) == c.seed,
-              "train: ", *last, " was written by a run with a different model, data, batch or seed; ",
+              "train: ", resumed_from, " was written by a run with a different model, data, batch or seed; ",
               "resume with the same settings (see ", c.out, "/config.json)");
-    assign_named(last->c_str(), model_->parameters(), s.params);
-    assign_named(last->c_str(), model_->buffers(), s.buffers);
+    assign_named(resumed_from.c_str(), model_->parameters(), s.params);
+    assign_named(resumed_from.c_str(), model_->buffers(), s.buffers);
     adam_->load_state(s.optimizer);
     step_ = s.step;
     nonfinite_skipped_ = s.nonfinite_skipped;

@@ -92,6 +92,9 @@ class Trainer {
   int64_t graph_steps() const { return step_runner_->graph_steps(); }
   int64_t eager_steps() const { return step_runner_->eager_steps(); }
   const std::string& graph_note() const { return step_runner_->graph_note(); }
+  // What the constructor found and dealt with, for the user: stale temp files removed, damaged
+  // checkpoints skipped on resume, a checkpoint trusted without checksums.
+  const std::vector<std::string>& notes() const { return notes_; }
 
  private:
   void take_step();                          // the next batch, then one enqueued step
@@ -114,6 +117,7 @@ class Trainer {
   int64_t unread_from_ = 0;        // first step whose figures the host has not read
   int64_t readback_every_ = 1;
   int consecutive_nonfinite_ = 0;  // as of the last read
+  std::vector<std::string> notes_;
 };
 
 }  // namespace lvk

@@ -93,6 +93,9 @@ VqOptions VqBottleneck::lookup_options() const {
   o.beta = options_.beta;
   o.cosine = options_.cosine;
   o.precision = options_.precision;
+  // A NaN latent already makes the loss non-finite, which the train step skips; checking here would
+  // make every step wait for the device and could not run inside a captured CUDA Graph.
+  o.nonfinite = VqNonfinite::propagate;
   return o;
 }
 

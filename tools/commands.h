@@ -1,5 +1,7 @@
 #pragma once
 // Each subcommand registers itself on the app; main() only parses and reports errors.
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace lvk::cli {
@@ -13,5 +15,9 @@ void add_quantize_commands(CLI::App& app);       // quantize, kmeans
 void add_bench_quantize_command(CLI::App& app);  // bench quantize
 void add_eval_command(CLI::App& app);            // eval (models/eval.h)
 void add_picture_commands(CLI::App& app);        // sample, reconstruct
+void add_verify_command(CLI::App& app);          // verify (checkpoint integrity)
+
+// "lvk: note: <text>" on stderr; nothing when `text` is empty.
+void print_note(const std::string& text);
 
 }  // namespace lvk::cli

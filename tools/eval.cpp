@@ -137,6 +137,7 @@ void run_eval(const EvalFlags& f) {
   const Device device = parse_device(f.device);
   const std::optional<io::DatasetSpec> data = parse_eval_data(f.data);
   const ModelEvaluation a = evaluate_checkpoint(resolve_checkpoint(f.checkpoint), data, f.options, device);
+  print_note(a.integrity_note);
   print_report(a);
   nlohmann::json out = a.to_json();
   std::vector<std::string> files;
@@ -155,6 +156,7 @@ void run_eval(const EvalFlags& f) {
   if (!f.compare.empty()) {
     std::printf("\n");
     const ModelEvaluation b = evaluate_checkpoint(resolve_checkpoint(f.compare), data, f.options, device);
+    print_note(b.integrity_note);
     print_report(b);
     print_comparison(a, b);
     out = {{"a", out}, {"b", b.to_json()}};

@@ -5,6 +5,7 @@
 
 #include "runtime/context.h"
 #include "runtime/io/npy.h"
+#include "runtime/ops/basic.h"
 #include "runtime/ops/vq.h"
 #include "runtime/ops/vq_learn.h"
 #include "tools/commands.h"
@@ -40,7 +41,7 @@ Tensor load_codebook(const std::string& path, const std::string& tensor_name, De
 }
 
 struct QuantizeArgs {
-  std::string input, codebook, codebook_name, output, z_q, distances, device = "auto", mode = "fp32";
+  std::string input, codebook, codebook_name, output, z_q, distances, device = "auto", mode = "fp32", nonfinite = "error";
   bool cosine = false;
 };
 
@@ -57,14 +58,21 @@ void run_quantize(const QuantizeArgs& a) {
   o.losses = false;
   o.cosine = a.cosine;
   o.precision = a.mode == "fast" ? VqPrecision::fast : VqPrecision::fp32;
+  o.nonfinite = a.nonfinite == "skip" ? VqNonfinite::skip : VqNonfinite::error;
+  check_finite("quantize", ("codebook " + a.codebook).c_str(), e);
   const VqResult r = vq_quantize(z, e, o);
   io::write_npy(a.output, r.indices);
   if (o.z_q) io::write_npy(a.z_q, r.z_q);
   if (o.distances) io::write_npy(a.distances, r.distances);
   const VqStats st = vq_stats(r.counts);
-  std::printf("quantized %lld vectors (C=%lld) against K=%lld codes on %s: perplexity %.2f, %.1f%% of codes used\n",
-              static_cast<long long>(r.indices.numel()), static_cast<long long>(z.dim(1)),
+  int64_t skipped = 0;
+  if (o.nonfinite == VqNonfinite::skip)
+    for (int32_t k : r.indices.to_vector<int32_t>()) skipped += k < 0;
+  std::printf("quantized %lld vectors (C=%lld) against K=%lld codes on %s: perplexity %.2f, %.1f%% of codes used",
+              static_cast<long long>(r.indices.numel() - skipped), static_cast<long long>(z.dim(1)),
               static_cast<long long>(e.dim(0)), device.str().c_str(), st.perplexity, 100.0 * st.used_fraction);
+  if (skipped > 0) std::printf("; %lld with NaN or Inf skipped (index -1)", static_cast<long long>(skipped));
+  std::printf("\n");
 }
 
 struct KmeansArgs {
@@ -107,6 +115,9 @@ void add_quantize_commands(CLI::App& app) {
   q->add_option("--distances", qa->distances, "also write ||z - e_k*||^2 per vector (float32 .npy)");
   q->add_option("--device", qa->device, "auto, cpu or cuda[:N]");
   q->add_option("--mode", qa->mode, "fp32 (exact FFMA) or fast (BF16 tensor-core shortlist + fp32 re-check)")->check(CLI::IsMember({"fp32", "fast"}));
+  q->add_option("--nonfinite", qa->nonfinite,
+                "rows with NaN or Inf: error (refuse the input) or skip (index -1, left out of the statistics)")
+      ->check(CLI::IsMember({"error", "skip"}));
   q->add_flag("--cosine", qa->cosine, "l2-normalise vectors and codes first (cosine-similarity codebook)");
   q->callback([qa] { run_quantize(*qa); });
 

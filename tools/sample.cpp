@@ -29,6 +29,7 @@ void write_grid(const std::string& path, const Tensor& images, int64_t cols) {
 
 void run_sample(const PictureFlags& f) {
   SavedModel saved = load_saved_model(f.checkpoint, parse_device(f.device));
+  print_note(saved.integrity_note);
   std::printf("%s at step %lld from %s\n", saved.model->kind().c_str(), static_cast<long long>(saved.step),
               saved.path.c_str());
   NoGrad no_grad;
@@ -38,6 +39,7 @@ void run_sample(const PictureFlags& f) {
 void run_reconstruct(const PictureFlags& f) {
   const Device device = parse_device(f.device);
   SavedModel saved = load_saved_model(f.checkpoint, device);
+  print_note(saved.integrity_note);
   io::DatasetSpec spec = held_out_spec(saved.config.data);
   if (!f.data.empty()) {
     const size_t colon = f.data.find(':');

@@ -1,16 +1,19 @@
 // `lvk train <vae|flowvae|...>`: the image models, all through models/trainer.h. Flags override a
 // --config JSON file; the run's full settings are written to <out>/config.json.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "models/checkpoint.h"
+#include "models/json_options.h"
 #include "models/model_factory.h"
 #include "models/trainer.h"
 #include "runtime/device.h"
 #include "tools/commands.h"
+#include "tools/flag_checks.h"
 #include "tools/progress.h"
 
 namespace lvk::cli {
@@ -35,7 +38,12 @@ io::DatasetSpec parse_data(const std::string& text) {
   const std::string source = text.substr(0, colon), arg = colon == std::string::npos ? "" : text.substr(colon + 1);
   if (source == "shapes" || source == "procedural") {
     spec.source = "shapes";
-    if (!arg.empty()) spec.count = std::stoll(arg);
+    if (!arg.empty()) {
+      const nlohmann::json count = nlohmann::json::parse(arg, nullptr, false);
+      LVK_CHECK(!count.is_discarded(), "train: --data '", text, "': the image count '", arg, "' is not a number");
+      read_option("train: --data shapes:N", nlohmann::json{{"N", count}}, "N", spec.count);
+      LVK_CHECK(spec.count >= 1, "train: --data '", text, "': the image count must be >= 1");
+    }
   } else if (source == "mnist" || source == "fashion-mnist" || source == "cifar10") {
     spec.source = source;
     spec.dir = arg;
@@ -48,6 +56,9 @@ io::DatasetSpec parse_data(const std::string& text) {
 void run_training(const std::string& kind, const TrainFlags& f) {
   TrainConfig config;
   if (!f.config_file.empty()) {
+    std::error_code ec;
+    LVK_CHECK(!std::filesystem::is_directory(f.config_file, ec), "train: --config ", f.config_file,
+              " is a directory; pass a JSON file");
     std::ifstream in(f.config_file);
     LVK_CHECK(in.good(), "train: cannot read --config ", f.config_file);
     const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
@@ -83,6 +94,7 @@ void run_training(const std::string& kind, const TrainFlags& f) {
 
   const Device device = parse_device(f.device);
   Trainer trainer(config, device, f.resume);
+  for (const std::string& note : trainer.notes()) print_note(note);
   std::printf("train %s on %s: %lld parameters, data %s, %lld steps of %lld%s; run folder %s\n", kind.c_str(),
               device.str().c_str(), static_cast<long long>(trainer.model().parameter_count()),
               config.data.source.c_str(), static_cast<long long>(trainer.total_steps()),
@@ -121,28 +133,28 @@ void add_train_models(CLI::App& train) {
     cmd->add_option("--config", f->config_file, "JSON file with any TrainConfig fields (flags override it)");
     cmd->add_option("--data", f->data, "procedural | shapes[:N] | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR");
     cmd->add_option("--device", f->device, "auto|cpu|cuda")->capture_default_str();
-    cmd->add_option("--steps", f->steps, "optimiser steps")->check(CLI::PositiveNumber);
-    cmd->add_option("--epochs", f->epochs, "epochs (instead of --steps)")->check(CLI::PositiveNumber);
-    cmd->add_option("--batch", f->batch, "images per step")->check(CLI::PositiveNumber);
-    cmd->add_option("--lr", f->lr, "peak learning rate")->check(CLI::PositiveNumber);
-    cmd->add_option("--seed", f->seed, "seed for weights, data order and noise")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--steps", f->steps, "optimiser steps")->check(positive_integer());
+    cmd->add_option("--epochs", f->epochs, "epochs (instead of --steps)")->check(positive_integer());
+    cmd->add_option("--batch", f->batch, "images per step")->check(positive_integer());
+    cmd->add_option("--lr", f->lr, "peak learning rate")->check(finite_positive());
+    cmd->add_option("--seed", f->seed, "seed for weights, data order and noise")->check(nonnegative_integer());
     cmd->add_option("--out", f->out, "run folder (default runs/<model>)");
     cmd->add_option("--log-every", f->log_every, "steps between log lines when not on a terminal")
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("--eval-every", f->eval_every, "steps between held-out evaluations")->check(CLI::PositiveNumber);
-    cmd->add_option("--checkpoint-every", f->checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
+        ->check(positive_integer());
+    cmd->add_option("--eval-every", f->eval_every, "steps between held-out evaluations")->check(positive_integer());
+    cmd->add_option("--checkpoint-every", f->checkpoint_every, "steps between checkpoints")->check(positive_integer());
     cmd->add_option("--readback-every", f->readback_every,
                     "steps between reads of the step figures from the device (default: log-every on CUDA, 1 on the CPU)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_integer());
     cmd->add_option("--cuda-graph", f->cuda_graph, "on|off: capture the train step as a CUDA Graph (default on)")
         ->check(CLI::IsMember({"on", "off"}));
     cmd->add_flag("--resume", f->resume, "continue the run in --out from its newest checkpoint");
     cmd->add_flag("--binarize", f->binarize, "dynamically binarise the images (Bernoulli decoders)");
-    cmd->add_option("--latent", f->latent, "latent dimensions")->check(CLI::PositiveNumber);
-    cmd->add_option("--hidden", f->hidden, "hidden width")->check(CLI::PositiveNumber);
-    cmd->add_option("--channels", f->channels, "conv channels")->check(CLI::PositiveNumber);
-    cmd->add_option("--codes", f->codes, "codebook size K (VQ and dVAE)")->check(CLI::PositiveNumber);
-    cmd->add_option("--code-dim", f->code_dim, "code dimension C (VQ and dVAE)")->check(CLI::PositiveNumber);
+    cmd->add_option("--latent", f->latent, "latent dimensions")->check(positive_integer());
+    cmd->add_option("--hidden", f->hidden, "hidden width")->check(positive_integer());
+    cmd->add_option("--channels", f->channels, "conv channels")->check(positive_integer());
+    cmd->add_option("--codes", f->codes, "codebook size K (VQ and dVAE)")->check(positive_integer());
+    cmd->add_option("--code-dim", f->code_dim, "code dimension C (VQ and dVAE)")->check(positive_integer());
     cmd->add_option("--set", f->set, "model option KEY=VALUE (VALUE as JSON), repeatable");
     cmd->callback([kind, f] { run_training(kind, *f); });
   }

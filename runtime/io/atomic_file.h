@@ -18,6 +18,8 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
+  // Throws naming the path on failure. A file-size limit (ulimit -f) is reported as such, provided
+  // SIGXFSZ is ignored (the lvk binary does so) rather than killing the process.
   void write(const void* data, size_t bytes);
   // fsync, close, rename over the destination, fsync the directory.
   void commit();
@@ -28,6 +30,11 @@ class AtomicFile {
   int fd_ = -1;
   bool committed_ = false;
 };
+
+// Removes the temporary files that AtomicFile writers left in `dir` when they were killed: names of
+// the form ".<name>.tmp.<pid>.<n>" whose process <pid> no longer exists. A temp file of a live
+// process (another run writing into the same folder) is left alone. Returns the paths removed.
+std::vector<std::string> remove_stale_temp_files(const std::string& dir);
 
 // One-shot form of AtomicFile.
 void write_file_atomic(const std::string& path, const void* data, size_t bytes);

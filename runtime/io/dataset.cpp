@@ -8,6 +8,7 @@
 #include "runtime/error.h"
 #include "runtime/io/cifar.h"
 #include "runtime/io/idx.h"
+#include "runtime/memory_budget.h"
 #include "runtime/philox.h"
 
 #if LVK_WITH_CUDA
@@ -78,6 +79,7 @@ ImageDataset load_cifar10(const std::vector<std::string>& batch_paths) {
 ImageDataset make_shapes_dataset(int64_t count, int64_t side, uint64_t seed) {
   LVK_CHECK(count >= 0 && side >= 8 && side <= 1024, "make_shapes_dataset: count=", count, " side=", side,
             ", expected count >= 0 and 8 <= side <= 1024");
+  check_fits_in_memory("make_shapes_dataset: images", count, side * side, "byte", 1);
   ImageDataset d;
   d.name = "shapes";
   d.count = count;

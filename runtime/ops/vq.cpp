@@ -3,10 +3,14 @@
 // forward never materialises z - z_q.
 #include "runtime/ops/vq.h"
 
+#include <limits>
+#include <vector>
+
 #include "kernels/vq.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/vq_learn.h"
+#include "runtime/ops/vq_nonfinite.h"
 
 namespace lvk {
 
@@ -60,6 +64,45 @@ size_t grad_workspace(const kernels::VqShape&, Device) { return 0; }
 
 void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
 
+// VqNonfinite::skip once non-finite rows were found: the lookup runs on z with those rows zeroed,
+// and their results are then replaced (on the host: this is an inference path, not a train step).
+VqResult quantize_skipping(const char* op, const Tensor& z, const Tensor& codebook, const VqOptions& options,
+                           const std::vector<int64_t>& bad, const kernels::VqShape& s) {
+  LVK_CHECK(!Tape::wants({z, codebook}), op, ": nonfinite=skip is for lookups without gradients, but z or the ",
+            "codebook is being recorded (a skipped row has no code to differentiate through)");
+  VqOptions plain = options;
+  plain.nonfinite = VqNonfinite::propagate;
+  plain.distances = true;
+  plain.counts = plain.losses = false;
+  VqResult r = vq_quantize(zero_rows(z, bad, s), codebook, plain);
+  const Device device = z.device();
+  std::vector<int32_t> indices = r.indices.to_vector<int32_t>();
+  std::vector<float> distances = r.distances.to_vector<float>();
+  for (int64_t i : bad) {
+    indices[static_cast<size_t>(i)] = -1;
+    distances[static_cast<size_t>(i)] = std::numeric_limits<float>::quiet_NaN();
+  }
+  r.indices = Tensor::from_vector(indices, index_shape(z), device);
+  if (r.z_q.defined()) r.z_q = zero_rows(r.z_q, bad, s);
+  if (options.counts) {
+    std::vector<int32_t> counts(static_cast<size_t>(s.k), 0);
+    for (int32_t k : indices)
+      if (k >= 0) ++counts[static_cast<size_t>(k)];
+    r.counts = Tensor::from_vector(counts, {s.k}, device);
+  }
+  if (options.losses) {
+    double total = 0;
+    for (size_t i = 0; i < distances.size(); ++i)
+      if (indices[i] >= 0) total += distances[i];
+    const double elements = static_cast<double>(s.n - static_cast<int64_t>(bad.size())) * static_cast<double>(s.c);
+    const float mean = elements > 0 ? static_cast<float>(total / elements) : 0.0f;
+    r.codebook_loss = Tensor::full(Shape{}, mean, device);
+    r.commitment_loss = Tensor::full(Shape{}, options.beta * mean, device);
+  }
+  r.distances = options.distances ? Tensor::from_vector(distances, index_shape(z), device) : Tensor();
+  return r;
+}
+
 }  // namespace
 
 VqResult vq_quantize(const Tensor& z, const Tensor& codebook, const VqOptions& options) {
@@ -71,6 +114,11 @@ VqResult vq_quantize(const Tensor& z, const Tensor& codebook, const VqOptions& o
     return vq_quantize(l2_normalize_rows(z), l2_normalize_rows(codebook), plain);
   }
   LVK_CHECK(options.beta >= 0.0f, op.name(), ": beta=", options.beta, " must be >= 0");
+  if (options.nonfinite != VqNonfinite::propagate) {
+    const std::vector<int64_t> bad = nonfinite_rows(z, s);
+    if (options.nonfinite == VqNonfinite::error) refuse_nonfinite_rows(op.name(), bad, s);
+    if (!bad.empty()) return quantize_skipping(op.name(), z, codebook, options, bad, s);
+  }
   const Device device = z.device();
 
   VqResult r;

@@ -15,6 +15,18 @@ namespace lvk {
 // the best (kernels/vq.h, vq_nearest_fast). The CPU twin of fast emulates it (slowly).
 enum class VqPrecision { fp32, fast };
 
+// What the lookup does with a row of z that holds a NaN or an infinity (it has no nearest code):
+//   error      throw, naming how many rows and the first one (the default);
+//   skip       index -1, a zero z_q row, a NaN distance; left out of the counts and of the losses
+//              (means over the finite rows). Not for recorded lookups: a skipped row has no code
+//              to differentiate through.
+//   propagate  no check, the kernels' answer for such rows is unspecified. For the training step:
+//              its non-finite guard skips the step anyway, and the check would make every step
+//              wait for the device.
+// error and skip look at every row first: a scan on the CPU, a count_nonfinite pass on a device
+// (the rows are located on the host only when some are found).
+enum class VqNonfinite { error, skip, propagate };
+
 struct VqOptions {
   bool z_q = true;         // gather z_q = E[k*] (same shape as z); on the tape dz = dz_q (straight-through)
   bool distances = false;  // ||z_i - e_k*||^2 per row
@@ -26,10 +38,11 @@ struct VqOptions {
   // to the normalised vectors.
   bool cosine = false;
   VqPrecision precision = VqPrecision::fp32;
+  VqNonfinite nonfinite = VqNonfinite::error;
 };
 
 struct VqResult {
-  Tensor indices;    // i32 [N], or [B, H, W] for NCHW z
+  Tensor indices;    // i32 [N], or [B, H, W] for NCHW z; -1 for a row skipped as non-finite
   Tensor z_q;        // like z (when requested)
   Tensor distances;  // f32, shaped like indices (when requested)
   Tensor counts;     // i32 [K] (when requested)

@@ -8,6 +8,7 @@
 #include "kernels/vq_learn.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
+#include "runtime/ops/vq_nonfinite.h"
 #include "runtime/philox.h"
 
 namespace lvk {
@@ -193,6 +194,7 @@ Tensor vq_kmeans(const Tensor& z, int64_t k, const VqKmeansOptions& options) {
   LVK_CHECK(k >= 1, op.name(), ": K=", k, " must be >= 1");
   LVK_CHECK(s.n >= 1, op.name(), ": cannot fit a codebook to an empty batch ", z.str());
   LVK_CHECK(options.iterations >= 0, op.name(), ": iterations=", options.iterations, " must be >= 0");
+  refuse_nonfinite_rows(op.name(), nonfinite_rows(z, s), s);  // a NaN row would poison its centroid
   NoGrad no_grad;
   std::vector<float> centres;
   if (options.plus_plus) {
