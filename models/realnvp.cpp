@@ -73,6 +73,10 @@ FlowResult RealNvp::forward(const Tensor& z) const {
 
 Tensor RealNvp::log_prob(const Tensor& z) const {
   check_finite("RealNvp.log_prob", "z", z);
+  return log_prob_unchecked(z);
+}
+
+Tensor RealNvp::log_prob_unchecked(const Tensor& z) const {
   FlowResult f = forward(z);
   const Tensor zeros = Tensor::zeros(f.u.shape(), DType::f32, f.u.device());
   return add(gaussian_log_density(f.u, zeros, zeros), f.log_det);

@@ -35,6 +35,10 @@ class RealNvp : public Module {
   FlowResult forward(const Tensor& z) const;
   // log p(z) per row [N]; throws naming the count when z holds NaN or Inf.
   Tensor log_prob(const Tensor& z) const;
+  // Without the finiteness check, which reads z back on the host: for the train step, which must
+  // not wait for a GPU (and is captured as a CUDA Graph); a non-finite z there gives a non-finite
+  // loss, which the step's guard skips and counts.
+  Tensor log_prob_unchecked(const Tensor& z) const;
   // u -> z; recorded when a tape is, so samples can be differentiated (reparametrised sampling).
   Tensor inverse(const Tensor& u) const;
   // n samples z = f^{-1}(u), u ~ N(0, I) drawn from Philox (seed, offset); recorded like inverse.

@@ -111,7 +111,7 @@ ModelOutput Vae::forward(const Tensor& x, const StepInfo& info) {
   const Tensor recon = options_.decoder == "bernoulli"
                            ? bce_with_logits(out, x, Reduction::batch_mean)
                            : gaussian_nll(x, out, options_.decoder_logvar, Reduction::batch_mean);
-  const Tensor kl = flow_ ? mean(sub(q.log_q, flow_->log_prob(q.z))) : mean(q.kl);
+  const Tensor kl = flow_ ? mean(sub(q.log_q, flow_->log_prob_unchecked(q.z))) : mean(q.kl);
   ModelOutput result;
   result.loss = add(recon, scale(kl, options_.beta));
   result.terms = {{"recon", recon}, {"kl", kl}, {"elbo", scale(add(recon, kl), -1.0f)}};

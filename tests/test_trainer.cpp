@@ -127,17 +127,22 @@ TEST(Trainer, ReadingFiguresBackInBatchesChangesNothing) {
 }
 
 // On a GPU: replaying the captured step must train like eager steps (same kernels, values read
-// from the device clock), for models with noise (VAE), scheduled temperature and KL weight (dVAE)
-// and EMA restarts (VQ-VAE: two captured variants).
+// from the device clock), for every model: noise (VAE), a flow prior (flow-VAE), scheduled
+// temperature and KL weight (dVAE), EMA restarts (VQ-VAE: two captured variants; VQ-VAE-2: one per
+// level) and the PixelCNN prior over a VQ-VAE's codes. A model whose step cannot be captured fails.
 TEST(Trainer, CudaGraphReplayMatchesEagerSteps) {
   LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
-  for (const auto& [model, options] :
-       std::vector<std::pair<std::string, nlohmann::json>>{{"vae", {{"latent", 4}, {"hidden", 32}}},
-                                                           {"dvae", {{"codes", 8}, {"code_dim", 4}, {"channels", 8},
-                                                                     {"anneal_steps", 10}, {"kl_warmup", 5}}},
-                                                           {"vqvae", {{"channels", 8}, {"codes", 16},
-                                                                      {"code_dim", 4}, {"restart_every", 5}}}}) {
+  std::string vqvae_run;  // the trained VQ-VAE the code prior reads
+  for (auto [model, options] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"vae", {{"latent", 4}, {"hidden", 32}}},
+           {"flowvae", {{"latent", 4}, {"hidden", 32}}},
+           {"dvae", {{"codes", 8}, {"code_dim", 4}, {"channels", 8}, {"anneal_steps", 10}, {"kl_warmup", 5}}},
+           {"vqvae", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"restart_every", 5}}},
+           {"vqvae2", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"restart_every", 5}}},
+           {"vqprior", {{"hidden", 8}, {"layers", 2}, {"kernel", 3}}}}) {
+    if (model == "vqprior") options["vqvae"] = vqvae_run;
     TrainConfig eager = small_run(model, options, fresh_dir("eager_" + model));
+    if (model == "vqvae") vqvae_run = eager.out;
     eager.steps = 14;
     eager.cuda_graph = false;
     TrainConfig graph = eager;

@@ -149,11 +149,13 @@ void Fiber::yield() {
 
 void Fiber::finish() {
   running_ = false;
-  void* discard = nullptr;
 #if LVK_EMU_ASAN
   __sanitizer_start_switch_fiber(nullptr, scheduler_stack_bottom_, scheduler_stack_size_);
 #endif
-  lvk_emu_switch(&discard, scheduler_sp_);
+  // The stack pointer is saved into sp_ (reset() overwrites it), not into a local: this frame never
+  // returns, so the sanitizer's red zones around a local would stay poisoned under the next run's
+  // frames on this stack and turn its first call into a false stack-buffer-overflow.
+  lvk_emu_switch(&sp_, scheduler_sp_);
   __builtin_unreachable();
 }
 

@@ -95,14 +95,14 @@ std::string state_of(const Thread& t) {
   return "";
 }
 
+struct ThreadAbort {};
+
 // Fails the grid from inside the running thread and leaves the block for good; `about` is the
 // thread the message names (the running one unless given).
 [[noreturn]] void fail_from_thread(cudaError_t code, const std::string& what, const Thread* about = nullptr) {
-  Thread& t = *g_grid.current;
-  report_device_error(code, where(about ? *about : t) + ": " + what);
+  report_device_error(code, where(about ? *about : *g_grid.current) + ": " + what);
   g_grid.failed = true;
-  t.fiber.yield();  // never resumed: the scheduler abandons the block
-  __builtin_unreachable();
+  throw ThreadAbort{};  // unwinds the thread's own stack (its temporaries die), then it ends
 }
 
 void fail_from_scheduler(const std::string& what) {
@@ -112,7 +112,11 @@ void fail_from_scheduler(const std::string& what) {
 
 void thread_entry(void* arg) {
   auto* t = static_cast<Thread*>(arg);
-  (*g_grid.body)();
+  try {
+    (*g_grid.body)();
+  } catch (const ThreadAbort&) {
+    // The grid has failed; the scheduler abandons the block.
+  }
   t->wait = Wait::done;
   --g_grid.live;
 }
@@ -218,7 +222,8 @@ void arrive_warp(Thread& self) {
                          std::string(collective_name(self.kind, self.shuffle_kind)) + " at " + at(self.file, self.line) +
                              " names lane " + std::to_string(l) + " in its mask, but that lane has exited" +
                              " (on the GPU: a hang or undefined behaviour)");
-      if (t.wait != Wait::warp || t.kind != self.kind || t.mask != self.mask) all = false;
+      if (t.wait != Wait::warp || t.kind != self.kind || t.mask != self.mask || t.shuffle_kind != self.shuffle_kind)
+        all = false;
     }
     if (all) break;
     if (self.wait == Wait::none) return;  // a later lane completed the collective for us
@@ -299,7 +304,7 @@ void resolve_stall() {
       for (int l = 0; l < 32; ++l) {
         if (!(t.mask & (1u << l))) continue;
         const Thread& o = lane_thread(t, l);
-        if (o.wait == Wait::warp && o.kind == t.kind && o.mask == t.mask) continue;
+        if (o.wait == Wait::warp && o.kind == t.kind && o.mask == t.mask && o.shuffle_kind == t.shuffle_kind) continue;
         fail_from_scheduler(where(t) + ": " + collective_name(t.kind, t.shuffle_kind) + " at " + at(t.file, t.line) +
                             " waits for lane " + std::to_string(l) + " named in its mask, which " + state_of(o) +
                             " (on the GPU: a hang or undefined behaviour)");

@@ -9,9 +9,11 @@
 namespace lvk_emu {
 
 namespace {
-CUstream_st g_legacy;
-std::set<CUstream_st*> g_streams;
-std::set<CUevent_st*> g_events;
+// Never destroyed: streams and events a program still holds at exit are not leaks (the driver
+// frees them with the context), and work may be flushed from static destructors.
+CUstream_st& g_legacy = *new CUstream_st;
+std::set<CUstream_st*>& g_streams = *new std::set<CUstream_st*>;
+std::set<CUevent_st*>& g_events = *new std::set<CUevent_st*>;
 uint64_t g_seq = 0;
 
 bool capture_applies(const Capture& c) {

@@ -1,5 +1,7 @@
 // cuBLAS glue for row-major GEMM. cuBLAS is column-major: a row-major C[M, N] is a column-major
 // C^T[N, M], so we ask for C^T = op(B)^T op(A)^T, i.e. swap the operands and keep the flags.
+#include <algorithm>
+
 #include "kernels/cuda/launch.cuh"
 #include "kernels/matmul.h"
 
@@ -9,8 +11,9 @@ void sgemm(float* c, const float* a, const float* b, GemmShape s, float alpha, f
            cudaStream_t stream) {
   if (s.m == 0 || s.n == 0) return;
   LVK_CUBLAS_CHECK(cublasSetStream(handle, stream));
-  const int64_t lda = s.trans_a ? s.m : s.k;
-  const int64_t ldb = s.trans_b ? s.k : s.n;
+  // cuBLAS requires every leading dimension to be at least 1, also when k = 0 makes it empty.
+  const int64_t lda = std::max<int64_t>(1, s.trans_a ? s.m : s.k);
+  const int64_t ldb = std::max<int64_t>(1, s.trans_b ? s.k : s.n);
   LVK_CUBLAS_CHECK(cublasSgemm_64(handle, s.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, s.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                   s.n, s.m, s.k, &alpha, b, ldb, a, lda, &beta, c, s.n));
 }

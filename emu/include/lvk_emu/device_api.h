@@ -2,6 +2,8 @@
 // What CUDA device code sees, for code compiled by the host compiler against the emulator: the
 // qualifiers, the built-in indices, barriers and warp collectives (each a cooperative switch
 // between the fibers that run a block's threads), atomics and the intrinsic functions.
+#include <math.h>  // CUDA device code sees isfinite, isnan, ... unqualified
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
