@@ -206,6 +206,17 @@ TEST_P(VqLearn, EmaTrainingRevivesDeadCodesAndKeepsAGoodCodebook) {
   EXPECT_LT(loss_good, 0.01f);
 }
 
+// Codes of no dimension: a clear error on every backend. The CUDA code-sum kernels divided by the
+// channel count on the host and wrote K sums into buffers of K x 0 floats.
+TEST_P(VqLearn, ZeroChannelsIsAClearError) {
+  const Tensor z = Tensor::zeros({6, 0}, DType::f32, device());
+  const Tensor idx = Tensor::zeros({6}, DType::i32, device());
+  Tensor sums, counts;
+  EXPECT_LVK_ERROR(vq_cluster_sums(sums, counts, z, idx, 4), "vq_cluster_sums: C must be >= 1");
+  VqEmaState st = vq_ema_state(Tensor::zeros({4, 0}, DType::f32, device()));
+  EXPECT_LVK_ERROR(vq_ema_update(st, z, idx, VqEmaOptions{}), "C must be >= 1");
+}
+
 TEST_P(VqLearn, RejectsBadArguments) {
   const Tensor z = random_tensor({4, 3}, 1, device());
   VqEmaState st = vq_ema_state(random_tensor({5, 3}, 2, device()));

@@ -199,6 +199,7 @@ void vq_cluster_sums(Tensor& sums, Tensor& counts, const Tensor& z, const Tensor
   LVK_CHECK(indices.numel() == s.n, op.name(), ": indices ", indices.str(), " must have one entry per row of z ",
             z.str(), " (", s.n, ")");
   LVK_CHECK(k >= 1, op.name(), ": K=", k, " must be >= 1");
+  LVK_CHECK(s.c >= 1, op.name(), ": C must be >= 1, got ", z.str());
   if (indices.device().is_cpu()) {  // on the GPU this would cost a copy; indices from vq_quantize are valid
     const int32_t* idx = indices.data<int32_t>();
     for (int64_t i = 0; i < s.n; ++i)

@@ -24,6 +24,7 @@ kernels::VqShape rows_shape(const char* op, const Tensor& z) {
   s.hw = z.rank() == 4 ? z.dim(2) * z.dim(3) : 1;
   s.n = z.rank() == 4 ? z.dim(0) * s.hw : z.dim(0);
   if (s.hw == 0) s.hw = 1;
+  LVK_CHECK(s.c >= 1, op, ": C must be >= 1, got ", z.str());
   return s;
 }
 
