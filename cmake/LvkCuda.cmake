@@ -29,6 +29,15 @@ if(LVK_EMU)
   # How a .cu file is compiled in this mode: as C++ seen from the device side.
   # nvcc includes cuda_runtime.h into every .cu file by itself; so does this mode.
   set(LVK_EMU_CU_OPTIONS -x c++ -D__CUDACC__ -D__CUDA_ARCH__=900 -fno-strict-aliasing -include cuda_runtime.h)
+  # The shared-memory race check instruments the project's kernels with the compiler's thread
+  # sanitizer hooks, which the emulator implements (no thread-sanitizer runtime is linked).
+  set(LVK_EMU_KERNEL_OPTIONS ${LVK_EMU_CU_OPTIONS})
+  if(LVK_EMU_RACECHECK)
+    if(LVK_SANITIZE MATCHES "address|thread")
+      message(FATAL_ERROR "LVK_EMU_RACECHECK instruments the kernels itself; build it without LVK_SANITIZE=${LVK_SANITIZE}")
+    endif()
+    list(APPEND LVK_EMU_KERNEL_OPTIONS -fsanitize=thread)
+  endif()
 elseif(LVK_WITH_CUDA)
   set(LVK_CUDA_BACKEND_SUMMARY "ON")
   set(CMAKE_CUDA_STANDARD 17)

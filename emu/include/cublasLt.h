@@ -76,23 +76,23 @@ typedef enum {
 } cublasLtEpilogue_t;
 
 typedef enum {
-  CUBLASLT_MATMUL_DESC_COMPUTE_TYPE = 0,               // int32_t (cublasComputeType_t)
-  CUBLASLT_MATMUL_DESC_SCALE_TYPE = 1,                 // int32_t (cudaDataType)
-  CUBLASLT_MATMUL_DESC_POINTER_MODE = 2,               // int32_t (cublasLtPointerMode_t)
-  CUBLASLT_MATMUL_DESC_TRANSA = 3,                     // int32_t (cublasOperation_t)
-  CUBLASLT_MATMUL_DESC_TRANSB = 4,                     // int32_t
-  CUBLASLT_MATMUL_DESC_TRANSC = 5,                     // int32_t
-  CUBLASLT_MATMUL_DESC_FILL_MODE = 6,                  // int32_t (cublasFillMode_t)
-  CUBLASLT_MATMUL_DESC_EPILOGUE = 7,                   // uint32_t (cublasLtEpilogue_t)
-  CUBLASLT_MATMUL_DESC_BIAS_POINTER = 8,               // void*
-  CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE = 10,         // int64_t
-  CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER = 11,      // void*
-  CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD = 12,           // int64_t
-  CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE = 13, // int64_t
-  CUBLASLT_MATMUL_DESC_ALPHA_VECTOR_BATCH_STRIDE = 14, // int64_t
-  CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET = 15,           // int32_t
-  CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE = 22,    // int32_t (cudaDataType, -1: as D)
-  CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26,            // int32_t (cudaDataType, -1: as D)
+  CUBLASLT_MATMUL_DESC_COMPUTE_TYPE = 0,                // int32_t (cublasComputeType_t)
+  CUBLASLT_MATMUL_DESC_SCALE_TYPE = 1,                  // int32_t (cudaDataType)
+  CUBLASLT_MATMUL_DESC_POINTER_MODE = 2,                // int32_t (cublasLtPointerMode_t)
+  CUBLASLT_MATMUL_DESC_TRANSA = 3,                      // int32_t (cublasOperation_t)
+  CUBLASLT_MATMUL_DESC_TRANSB = 4,                      // int32_t
+  CUBLASLT_MATMUL_DESC_TRANSC = 5,                      // int32_t
+  CUBLASLT_MATMUL_DESC_FILL_MODE = 6,                   // int32_t (cublasFillMode_t)
+  CUBLASLT_MATMUL_DESC_EPILOGUE = 7,                    // uint32_t (cublasLtEpilogue_t)
+  CUBLASLT_MATMUL_DESC_BIAS_POINTER = 8,                // void*
+  CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE = 10,          // int64_t
+  CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER = 11,       // void*
+  CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD = 12,            // int64_t
+  CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE = 13,  // int64_t
+  CUBLASLT_MATMUL_DESC_ALPHA_VECTOR_BATCH_STRIDE = 14,  // int64_t
+  CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET = 15,            // int32_t
+  CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE = 22,     // int32_t (cudaDataType, -1: as D)
+  CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26,             // int32_t (cudaDataType, -1: as D)
 } cublasLtMatmulDescAttributes_t;
 
 typedef enum {
@@ -154,10 +154,9 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t lightHandle, cubl
 // D = epilogue(alpha op(A) op(B) + beta C (+ bias)). algo == NULL runs an implicit heuristic query
 // with default preferences (no workspace).
 cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t computeDesc, const void* alpha,
-                              const void* A, cublasLtMatrixLayout_t Adesc, const void* B,
-                              cublasLtMatrixLayout_t Bdesc, const void* beta, const void* C,
-                              cublasLtMatrixLayout_t Cdesc, void* D, cublasLtMatrixLayout_t Ddesc,
-                              const cublasLtMatmulAlgo_t* algo, void* workspace, size_t workspaceSizeInBytes,
-                              cudaStream_t stream);
+                              const void* A, cublasLtMatrixLayout_t Adesc, const void* B, cublasLtMatrixLayout_t Bdesc,
+                              const void* beta, const void* C, cublasLtMatrixLayout_t Cdesc, void* D,
+                              cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t* algo, void* workspace,
+                              size_t workspaceSizeInBytes, cudaStream_t stream);
 
 }  // extern "C"

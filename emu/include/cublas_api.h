@@ -93,8 +93,8 @@ const char* cublasGetStatusString(cublasStatus_t status);
 cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n,
                               int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
                               const float* beta, float* C, int ldc);
-cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
-                                 int64_t m, int64_t n, int64_t k, const float* alpha, const float* A, int64_t lda,
-                                 const float* B, int64_t ldb, const float* beta, float* C, int64_t ldc);
+cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
+                                 int64_t n, int64_t k, const float* alpha, const float* A, int64_t lda, const float* B,
+                                 int64_t ldb, const float* beta, float* C, int64_t ldc);
 
 }  // extern "C"

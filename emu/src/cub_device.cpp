@@ -9,11 +9,13 @@ namespace lvk_emu {
 
 namespace {
 
-size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+size_t align256(size_t b) {
+  return (b + 255) / 256 * 256;
+}
 
-constexpr long long kScanTile = 2048;       // items per tile of the scan
-constexpr size_t kTileStateBytes = 16;      // one status/aggregate/prefix record per tile
-constexpr size_t kHistogramBytes = 4096;    // digit counters of the sort passes
+constexpr long long kScanTile = 2048;     // items per tile of the scan
+constexpr size_t kTileStateBytes = 16;    // one status/aggregate/prefix record per tile
+constexpr size_t kHistogramBytes = 4096;  // digit counters of the sort passes
 
 }  // namespace
 
@@ -39,6 +41,8 @@ bool cub_device_range(const void* p, size_t bytes, const char* api, const char* 
   return device_operand(p, bytes, api, operand);
 }
 
-void cub_scribble(void* d_temp_storage, size_t bytes) { std::memset(d_temp_storage, 0xA5, bytes); }
+void cub_scribble(void* d_temp_storage, size_t bytes) {
+  std::memset(d_temp_storage, 0xA5, bytes);
+}
 
 }  // namespace lvk_emu

@@ -18,9 +18,13 @@ namespace {
 
 using lvk_emu::registry;
 
-bool alive(cublasHandle_t h) { return registry<cublasContext>().alive(h); }
+bool alive(cublasHandle_t h) {
+  return registry<cublasContext>().alive(h);
+}
 
-bool valid_op(cublasOperation_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; }
+bool valid_op(cublasOperation_t op) {
+  return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C;
+}
 
 cublasStatus_t reject(const char* api, cublasStatus_t st, const char* reason) {
   lvk_emu::lib_log(api, reason);
@@ -98,9 +102,9 @@ cublasStatus_t cublasGetMathMode(cublasHandle_t handle, cublasMath_t* mode) {
   return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
-                                 int64_t m, int64_t n, int64_t k, const float* alpha, const float* A, int64_t lda,
-                                 const float* B, int64_t ldb, const float* beta, float* C, int64_t ldc) {
+cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
+                                 int64_t n, int64_t k, const float* alpha, const float* A, int64_t lda, const float* B,
+                                 int64_t ldb, const float* beta, float* C, int64_t ldc) {
   static const char* api = "cublasSgemm";
   if (!alive(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   // The documented argument checks, made whatever the sizes (an empty product included).
@@ -116,9 +120,8 @@ cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa
   if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
 
   const bool device_scalars = handle->pointer_mode == CUBLAS_POINTER_MODE_DEVICE;
-  if (device_scalars &&
-      (!lvk_emu::device_operand(alpha, sizeof(float), api, "alpha") ||
-       !lvk_emu::device_operand(beta, sizeof(float), api, "beta")))
+  if (device_scalars && (!lvk_emu::device_operand(alpha, sizeof(float), api, "alpha") ||
+                         !lvk_emu::device_operand(beta, sizeof(float), api, "beta")))
     return CUBLAS_STATUS_EXECUTION_FAILED;
   if (!lvk_emu::device_operand(A, lvk_emu::matrix_span_bytes(a_rows, a_cols, lda, sizeof(float)), api, "A") ||
       !lvk_emu::device_operand(B, lvk_emu::matrix_span_bytes(b_rows, b_cols, ldb, sizeof(float)), api, "B") ||

@@ -1,12 +1,13 @@
 // Emulated cuBLASLt: descriptors, a one-algorithm heuristic, and cublasLtMatmul for FP32
 // column-major GEMMs with the bias/ReLU/GELU epilogues, validated as documented for cuBLASLt and
 // run as stream-ordered work on the reference GEMM.
+#include "cublasLt.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iterator>
 
-#include "cublasLt.h"
 #include "handle_registry.h"
 #include "lvk_emu/enqueue.h"
 #include "ref_gemm.h"
@@ -80,56 +81,94 @@ Field field(T& v) {
 
 Field layout_field(Layout& l, cublasLtMatrixLayoutAttribute_t a) {
   switch (a) {
-    case CUBLASLT_MATRIX_LAYOUT_TYPE: return field(l.type);
-    case CUBLASLT_MATRIX_LAYOUT_ORDER: return field(l.order);
-    case CUBLASLT_MATRIX_LAYOUT_ROWS: return field(l.rows);
-    case CUBLASLT_MATRIX_LAYOUT_COLS: return field(l.cols);
-    case CUBLASLT_MATRIX_LAYOUT_LD: return field(l.ld);
-    case CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT: return field(l.batch_count);
-    case CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET: return field(l.batch_stride);
-    case CUBLASLT_MATRIX_LAYOUT_PLANE_OFFSET: return field(l.plane_offset);
+    case CUBLASLT_MATRIX_LAYOUT_TYPE:
+      return field(l.type);
+    case CUBLASLT_MATRIX_LAYOUT_ORDER:
+      return field(l.order);
+    case CUBLASLT_MATRIX_LAYOUT_ROWS:
+      return field(l.rows);
+    case CUBLASLT_MATRIX_LAYOUT_COLS:
+      return field(l.cols);
+    case CUBLASLT_MATRIX_LAYOUT_LD:
+      return field(l.ld);
+    case CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT:
+      return field(l.batch_count);
+    case CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET:
+      return field(l.batch_stride);
+    case CUBLASLT_MATRIX_LAYOUT_PLANE_OFFSET:
+      return field(l.plane_offset);
   }
   return {nullptr, 0};
 }
 
 Field desc_field(Desc& d, cublasLtMatmulDescAttributes_t a) {
   switch (a) {
-    case CUBLASLT_MATMUL_DESC_COMPUTE_TYPE: return field(d.compute);
-    case CUBLASLT_MATMUL_DESC_SCALE_TYPE: return field(d.scale);
-    case CUBLASLT_MATMUL_DESC_POINTER_MODE: return field(d.pointer_mode);
-    case CUBLASLT_MATMUL_DESC_TRANSA: return field(d.transa);
-    case CUBLASLT_MATMUL_DESC_TRANSB: return field(d.transb);
-    case CUBLASLT_MATMUL_DESC_TRANSC: return field(d.transc);
-    case CUBLASLT_MATMUL_DESC_FILL_MODE: return field(d.fill);
-    case CUBLASLT_MATMUL_DESC_EPILOGUE: return field(d.epilogue);
-    case CUBLASLT_MATMUL_DESC_BIAS_POINTER: return field(d.bias);
-    case CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE: return field(d.bias_batch_stride);
-    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER: return field(d.aux);
-    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD: return field(d.aux_ld);
-    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE: return field(d.aux_batch_stride);
-    case CUBLASLT_MATMUL_DESC_ALPHA_VECTOR_BATCH_STRIDE: return field(d.alpha_batch_stride);
-    case CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET: return field(d.sm_count);
-    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE: return field(d.aux_type);
-    case CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE: return field(d.bias_type);
+    case CUBLASLT_MATMUL_DESC_COMPUTE_TYPE:
+      return field(d.compute);
+    case CUBLASLT_MATMUL_DESC_SCALE_TYPE:
+      return field(d.scale);
+    case CUBLASLT_MATMUL_DESC_POINTER_MODE:
+      return field(d.pointer_mode);
+    case CUBLASLT_MATMUL_DESC_TRANSA:
+      return field(d.transa);
+    case CUBLASLT_MATMUL_DESC_TRANSB:
+      return field(d.transb);
+    case CUBLASLT_MATMUL_DESC_TRANSC:
+      return field(d.transc);
+    case CUBLASLT_MATMUL_DESC_FILL_MODE:
+      return field(d.fill);
+    case CUBLASLT_MATMUL_DESC_EPILOGUE:
+      return field(d.epilogue);
+    case CUBLASLT_MATMUL_DESC_BIAS_POINTER:
+      return field(d.bias);
+    case CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE:
+      return field(d.bias_batch_stride);
+    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER:
+      return field(d.aux);
+    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD:
+      return field(d.aux_ld);
+    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE:
+      return field(d.aux_batch_stride);
+    case CUBLASLT_MATMUL_DESC_ALPHA_VECTOR_BATCH_STRIDE:
+      return field(d.alpha_batch_stride);
+    case CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET:
+      return field(d.sm_count);
+    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE:
+      return field(d.aux_type);
+    case CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE:
+      return field(d.bias_type);
   }
   return {nullptr, 0};
 }
 
 Field pref_field(Pref& p, cublasLtMatmulPreferenceAttributes_t a) {
   switch (a) {
-    case CUBLASLT_MATMUL_PREF_SEARCH_MODE: return field(p.search_mode);
-    case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES: return field(p.max_workspace);
-    case CUBLASLT_MATMUL_PREF_MATH_MODE_MASK: return field(p.math_mode_mask);
-    case CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK: return field(p.reduction_mask);
-    case CUBLASLT_MATMUL_PREF_GAUSSIAN_MODE_MASK: return field(p.gaussian_mask);
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES: return field(p.min_align[0]);
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES: return field(p.min_align[1]);
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES: return field(p.min_align[2]);
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES: return field(p.min_align[3]);
-    case CUBLASLT_MATMUL_PREF_MAX_WAVES_COUNT: return field(p.max_waves);
-    case CUBLASLT_MATMUL_PREF_POINTER_MODE_MASK: return field(p.pointer_mode_mask);
-    case CUBLASLT_MATMUL_PREF_EPILOGUE_MASK: return field(p.epilogue_mask);
-    case CUBLASLT_MATMUL_PREF_IMPL_MASK: return field(p.impl_mask);
+    case CUBLASLT_MATMUL_PREF_SEARCH_MODE:
+      return field(p.search_mode);
+    case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES:
+      return field(p.max_workspace);
+    case CUBLASLT_MATMUL_PREF_MATH_MODE_MASK:
+      return field(p.math_mode_mask);
+    case CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK:
+      return field(p.reduction_mask);
+    case CUBLASLT_MATMUL_PREF_GAUSSIAN_MODE_MASK:
+      return field(p.gaussian_mask);
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES:
+      return field(p.min_align[0]);
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES:
+      return field(p.min_align[1]);
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES:
+      return field(p.min_align[2]);
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES:
+      return field(p.min_align[3]);
+    case CUBLASLT_MATMUL_PREF_MAX_WAVES_COUNT:
+      return field(p.max_waves);
+    case CUBLASLT_MATMUL_PREF_POINTER_MODE_MASK:
+      return field(p.pointer_mode_mask);
+    case CUBLASLT_MATMUL_PREF_EPILOGUE_MASK:
+      return field(p.epilogue_mask);
+    case CUBLASLT_MATMUL_PREF_IMPL_MASK:
+      return field(p.impl_mask);
   }
   return {nullptr, 0};
 }
@@ -189,20 +228,38 @@ struct Problem {
   int64_t aux_ld = 0;
 };
 
-bool valid_op(int32_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; }
+bool valid_op(int32_t op) {
+  return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C;
+}
 
 // The epilogues the emulator runs; the other documented ones are NOT_SUPPORTED, unknown values
 // INVALID_VALUE.
 cublasStatus_t decode_epilogue(uint32_t e, Epilogue* out) {
   switch (e) {
-    case CUBLASLT_EPILOGUE_DEFAULT: *out = {}; return CUBLAS_STATUS_SUCCESS;
-    case CUBLASLT_EPILOGUE_RELU: *out = {false, true, false, false}; return CUBLAS_STATUS_SUCCESS;
-    case CUBLASLT_EPILOGUE_BIAS: *out = {true, false, false, false}; return CUBLAS_STATUS_SUCCESS;
-    case CUBLASLT_EPILOGUE_RELU_BIAS: *out = {true, true, false, false}; return CUBLAS_STATUS_SUCCESS;
-    case CUBLASLT_EPILOGUE_GELU: *out = {false, false, true, false}; return CUBLAS_STATUS_SUCCESS;
-    case CUBLASLT_EPILOGUE_GELU_BIAS: *out = {true, false, true, false}; return CUBLAS_STATUS_SUCCESS;
-    case CUBLASLT_EPILOGUE_GELU_AUX: *out = {false, false, true, true}; return CUBLAS_STATUS_SUCCESS;
-    case CUBLASLT_EPILOGUE_GELU_AUX_BIAS: *out = {true, false, true, true}; return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_EPILOGUE_DEFAULT:
+      *out = {};
+      return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_EPILOGUE_RELU:
+      *out = {false, true, false, false};
+      return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_EPILOGUE_BIAS:
+      *out = {true, false, false, false};
+      return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_EPILOGUE_RELU_BIAS:
+      *out = {true, true, false, false};
+      return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_EPILOGUE_GELU:
+      *out = {false, false, true, false};
+      return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_EPILOGUE_GELU_BIAS:
+      *out = {true, false, true, false};
+      return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_EPILOGUE_GELU_AUX:
+      *out = {false, false, true, true};
+      return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_EPILOGUE_GELU_AUX_BIAS:
+      *out = {true, false, true, true};
+      return CUBLAS_STATUS_SUCCESS;
     case CUBLASLT_EPILOGUE_RELU_AUX:
     case CUBLASLT_EPILOGUE_RELU_AUX_BIAS:
     case CUBLASLT_EPILOGUE_DRELU:
@@ -227,8 +284,8 @@ cublasStatus_t check_layout(const char* api, const Layout& l) {
 }
 
 // The checks shared by the heuristic query and the matmul itself: everything the descriptors say.
-cublasStatus_t plan(const char* api, const Desc& d, const Layout& a, const Layout& b, const Layout& c,
-                    const Layout& dd, Problem* p) {
+cublasStatus_t plan(const char* api, const Desc& d, const Layout& a, const Layout& b, const Layout& c, const Layout& dd,
+                    Problem* p) {
   if (d.compute != CUBLAS_COMPUTE_32F && d.compute != CUBLAS_COMPUTE_32F_PEDANTIC &&
       d.compute != CUBLAS_COMPUTE_32F_FAST_TF32)
     return reject(api, CUBLAS_STATUS_NOT_SUPPORTED, "only FP32 compute types are emulated");
@@ -328,13 +385,17 @@ uint64_t wanted_workspace(const Problem& p) {
 
 extern "C" {
 
-cublasStatus_t cublasLtCreate(cublasLtHandle_t* handle) { return create(handle); }
+cublasStatus_t cublasLtCreate(cublasLtHandle_t* handle) {
+  return create(handle);
+}
 
 cublasStatus_t cublasLtDestroy(cublasLtHandle_t handle) {
   return registry<cublasLtContext>().destroy(handle) ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
 }
 
-size_t cublasLtGetVersion(void) { return CUBLAS_VERSION; }
+size_t cublasLtGetVersion(void) {
+  return CUBLAS_VERSION;
+}
 
 cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t* matLayout, cudaDataType type, uint64_t rows,
                                           uint64_t cols, int64_t ld) {
@@ -344,7 +405,9 @@ cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t* matLayout, cud
   return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasLtMatrixLayoutDestroy(cublasLtMatrixLayout_t matLayout) { return destroy(matLayout); }
+cublasStatus_t cublasLtMatrixLayoutDestroy(cublasLtMatrixLayout_t matLayout) {
+  return destroy(matLayout);
+}
 
 cublasStatus_t cublasLtMatrixLayoutSetAttribute(cublasLtMatrixLayout_t matLayout, cublasLtMatrixLayoutAttribute_t attr,
                                                 const void* buf, size_t sizeInBytes) {
@@ -366,7 +429,9 @@ cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t* matmulDesc, cublas
   return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t matmulDesc) { return destroy(matmulDesc); }
+cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t matmulDesc) {
+  return destroy(matmulDesc);
+}
 
 cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t matmulDesc, cublasLtMatmulDescAttributes_t attr,
                                               const void* buf, size_t sizeInBytes) {
@@ -380,9 +445,13 @@ cublasStatus_t cublasLtMatmulDescGetAttribute(cublasLtMatmulDesc_t matmulDesc, c
   return get_field(desc_field(*matmulDesc, attr), buf, sizeInBytes, sizeWritten);
 }
 
-cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t* pref) { return create(pref); }
+cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t* pref) {
+  return create(pref);
+}
 
-cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t pref) { return destroy(pref); }
+cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t pref) {
+  return destroy(pref);
+}
 
 cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t pref,
                                                     cublasLtMatmulPreferenceAttributes_t attr, const void* buf,
@@ -406,8 +475,8 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t lightHandle, cubl
                                               int* returnAlgoCount) {
   static const char* api = "cublasLtMatmulAlgoGetHeuristic";
   if (!alive(lightHandle)) return CUBLAS_STATUS_NOT_INITIALIZED;
-  if (!alive(operationDesc) || !alive(Adesc) || !alive(Bdesc) || !alive(Cdesc) || !alive(Ddesc) ||
-      !alive(preference) || !heuristicResultsArray || !returnAlgoCount)
+  if (!alive(operationDesc) || !alive(Adesc) || !alive(Bdesc) || !alive(Cdesc) || !alive(Ddesc) || !alive(preference) ||
+      !heuristicResultsArray || !returnAlgoCount)
     return reject(api, CUBLAS_STATUS_INVALID_VALUE, "NULL or destroyed argument");
   if (requestedAlgoCount <= 0) return reject(api, CUBLAS_STATUS_INVALID_VALUE, "requestedAlgoCount <= 0");
   *returnAlgoCount = 0;
@@ -439,11 +508,10 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t lightHandle, cubl
 }
 
 cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t computeDesc, const void* alpha,
-                              const void* A, cublasLtMatrixLayout_t Adesc, const void* B,
-                              cublasLtMatrixLayout_t Bdesc, const void* beta, const void* C,
-                              cublasLtMatrixLayout_t Cdesc, void* D, cublasLtMatrixLayout_t Ddesc,
-                              const cublasLtMatmulAlgo_t* algo, void* workspace, size_t workspaceSizeInBytes,
-                              cudaStream_t stream) {
+                              const void* A, cublasLtMatrixLayout_t Adesc, const void* B, cublasLtMatrixLayout_t Bdesc,
+                              const void* beta, const void* C, cublasLtMatrixLayout_t Cdesc, void* D,
+                              cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t* algo, void* workspace,
+                              size_t workspaceSizeInBytes, cudaStream_t stream) {
   static const char* api = "cublasLtMatmul";
   if (!alive(lightHandle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (!alive(computeDesc) || !alive(Adesc) || !alive(Bdesc) || !alive(Cdesc) || !alive(Ddesc))
@@ -461,8 +529,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t
   if (workspaceSizeInBytes < a.workspace)
     return reject(api, CUBLAS_STATUS_INVALID_VALUE, "workspaceSizeInBytes < workspace the algo requires");
   if (a.workspace > 0 && !workspace) return reject(api, CUBLAS_STATUS_INVALID_VALUE, "workspace is NULL");
-  for (const void* ptr : {A, B, C, static_cast<const void*>(D), static_cast<const void*>(p.bias),
-                          static_cast<const void*>(p.aux)})
+  for (const void* ptr :
+       {A, B, C, static_cast<const void*>(D), static_cast<const void*>(p.bias), static_cast<const void*>(p.aux)})
     if (ptr && pointer_alignment(ptr) < a.alignment)
       return reject(api, CUBLAS_STATUS_NOT_SUPPORTED, "a pointer is less aligned than the algo requires");
 
@@ -471,8 +539,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t
   if (p.m == 0 || p.n == 0) return CUBLAS_STATUS_SUCCESS;
 
   const size_t f = sizeof(float);
-  if (p.device_scalars && (!lvk_emu::device_operand(alpha, f, api, "alpha") ||
-                           !lvk_emu::device_operand(beta, f, api, "beta")))
+  if (p.device_scalars &&
+      (!lvk_emu::device_operand(alpha, f, api, "alpha") || !lvk_emu::device_operand(beta, f, api, "beta")))
     return CUBLAS_STATUS_EXECUTION_FAILED;
   const int64_t a_rows = p.ta ? p.k : p.m, a_cols = p.ta ? p.m : p.k;
   const int64_t b_rows = p.tb ? p.n : p.k, b_cols = p.tb ? p.k : p.n;

@@ -9,7 +9,9 @@ namespace {
 
 using lvk_emu::registry;
 
-bool valid_type(cudnnDataType_t t) { return t >= CUDNN_DATA_FLOAT && t <= CUDNN_DATA_FAST_FLOAT_FOR_FP8; }
+bool valid_type(cudnnDataType_t t) {
+  return t >= CUDNN_DATA_FLOAT && t <= CUDNN_DATA_FAST_FLOAT_FOR_FP8;
+}
 
 template <class T>
 cudnnStatus_t create(T** out) {
@@ -30,10 +32,18 @@ constexpr int64_t kMaxElements = int64_t{1} << 31;  // the documented 2 Giga-ele
 
 namespace lvk_emu {
 
-bool cudnn_handle_alive(cudnnHandle_t h) { return registry<cudnnContext>().alive(h); }
-bool cudnn_ready(const cudnnTensorStruct* d) { return registry<cudnnTensorStruct>().alive(d) && d->set; }
-bool cudnn_ready(const cudnnFilterStruct* d) { return registry<cudnnFilterStruct>().alive(d) && d->set; }
-bool cudnn_ready(const cudnnConvolutionStruct* d) { return registry<cudnnConvolutionStruct>().alive(d) && d->set; }
+bool cudnn_handle_alive(cudnnHandle_t h) {
+  return registry<cudnnContext>().alive(h);
+}
+bool cudnn_ready(const cudnnTensorStruct* d) {
+  return registry<cudnnTensorStruct>().alive(d) && d->set;
+}
+bool cudnn_ready(const cudnnFilterStruct* d) {
+  return registry<cudnnFilterStruct>().alive(d) && d->set;
+}
+bool cudnn_ready(const cudnnConvolutionStruct* d) {
+  return registry<cudnnConvolutionStruct>().alive(d) && d->set;
+}
 
 int conv_output_dim(int in, int pad, int filter, int dilation, int stride) {
   const int64_t span = int64_t{in} + 2 * int64_t{pad} - (int64_t{filter} - 1) * dilation - 1;
@@ -44,7 +54,9 @@ int conv_output_dim(int in, int pad, int filter, int dilation, int stride) {
 
 extern "C" {
 
-size_t cudnnGetVersion(void) { return CUDNN_VERSION; }
+size_t cudnnGetVersion(void) {
+  return CUDNN_VERSION;
+}
 
 const char* cudnnGetErrorString(cudnnStatus_t status) {
   switch (status) {
@@ -104,7 +116,9 @@ const char* cudnnGetErrorString(cudnnStatus_t status) {
   return "CUDNN_STATUS_UNKNOWN";
 }
 
-cudnnStatus_t cudnnCreate(cudnnHandle_t* handle) { return create(handle); }
+cudnnStatus_t cudnnCreate(cudnnHandle_t* handle) {
+  return create(handle);
+}
 cudnnStatus_t cudnnDestroy(cudnnHandle_t handle) {
   return registry<cudnnContext>().destroy(handle) ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_BAD_PARAM;
 }
@@ -121,8 +135,12 @@ cudnnStatus_t cudnnGetStream(cudnnHandle_t handle, cudaStream_t* streamId) {
   return CUDNN_STATUS_SUCCESS;
 }
 
-cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* tensorDesc) { return create(tensorDesc); }
-cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t tensorDesc) { return destroy(tensorDesc); }
+cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* tensorDesc) {
+  return create(tensorDesc);
+}
+cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t tensorDesc) {
+  return destroy(tensorDesc);
+}
 
 cudnnStatus_t cudnnSetTensor4dDescriptorEx(cudnnTensorDescriptor_t tensorDesc, cudnnDataType_t dataType, int n, int c,
                                            int h, int w, int nStride, int cStride, int hStride, int wStride) {
@@ -155,8 +173,12 @@ cudnnStatus_t cudnnGetTensor4dDescriptor(const cudnnTensorDescriptor_t tensorDes
   return CUDNN_STATUS_SUCCESS;
 }
 
-cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t* filterDesc) { return create(filterDesc); }
-cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t filterDesc) { return destroy(filterDesc); }
+cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t* filterDesc) {
+  return create(filterDesc);
+}
+cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t filterDesc) {
+  return destroy(filterDesc);
+}
 
 cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t filterDesc, cudnnDataType_t dataType,
                                          cudnnTensorFormat_t format, int k, int c, int h, int w) {
@@ -178,11 +200,15 @@ cudnnStatus_t cudnnGetFilter4dDescriptor(const cudnnFilterDescriptor_t filterDes
   return CUDNN_STATUS_SUCCESS;
 }
 
-cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t* convDesc) { return create(convDesc); }
-cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t convDesc) { return destroy(convDesc); }
+cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t* convDesc) {
+  return create(convDesc);
+}
+cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t convDesc) {
+  return destroy(convDesc);
+}
 
-cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t convDesc, int pad_h, int pad_w, int u,
-                                              int v, int dilation_h, int dilation_w, cudnnConvolutionMode_t mode,
+cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t convDesc, int pad_h, int pad_w, int u, int v,
+                                              int dilation_h, int dilation_w, cudnnConvolutionMode_t mode,
                                               cudnnDataType_t computeType) {
   if (!registry<cudnnConvolutionStruct>().alive(convDesc)) return CUDNN_STATUS_BAD_PARAM;
   if (pad_h < 0 || pad_w < 0 || u <= 0 || v <= 0 || dilation_h <= 0 || dilation_w <= 0) return CUDNN_STATUS_BAD_PARAM;

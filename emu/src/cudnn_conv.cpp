@@ -13,6 +13,11 @@ using lvk_emu::cudnn_ready;
 
 enum class Dir { fwd, bwd_data, bwd_filter };
 
+cudnnStatus_t reject(const char* api, cudnnStatus_t st, const char* reason) {
+  lvk_emu::lib_log(api, reason);
+  return st;
+}
+
 // One convolution's sizes and memory layout, copied out of the descriptors so the queued work
 // does not depend on them.
 struct Geometry {
@@ -44,15 +49,17 @@ struct Geometry {
 
 // The documented BAD_PARAM checks on the descriptors (NULL or unset ones, mismatched data types or
 // input channels, a filter larger than the padded input); fills g from them.
-cudnnStatus_t describe(cudnnHandle_t handle, const cudnnTensorStruct* x, const cudnnFilterStruct* w,
+cudnnStatus_t describe(const char* api, cudnnHandle_t handle, const cudnnTensorStruct* x, const cudnnFilterStruct* w,
                        const cudnnConvolutionStruct* conv, const cudnnTensorStruct* y, Geometry* g) {
-  if (!lvk_emu::cudnn_handle_alive(handle)) return CUDNN_STATUS_BAD_PARAM;
-  if (!cudnn_ready(x) || !cudnn_ready(w) || !cudnn_ready(conv) || !cudnn_ready(y)) return CUDNN_STATUS_BAD_PARAM;
-  if (x->type != w->type || x->type != y->type) return CUDNN_STATUS_BAD_PARAM;
-  if (x->c != w->c) return CUDNN_STATUS_BAD_PARAM;
+  if (!lvk_emu::cudnn_handle_alive(handle)) return reject(api, CUDNN_STATUS_BAD_PARAM, "NULL or destroyed handle");
+  if (!cudnn_ready(x) || !cudnn_ready(w) || !cudnn_ready(conv) || !cudnn_ready(y))
+    return reject(api, CUDNN_STATUS_BAD_PARAM, "NULL, destroyed or unset descriptor");
+  if (x->type != w->type || x->type != y->type)
+    return reject(api, CUDNN_STATUS_BAD_PARAM, "tensor and filter data types differ");
+  if (x->c != w->c) return reject(api, CUDNN_STATUS_BAD_PARAM, "input channels of x and the filter differ");
   if (lvk_emu::conv_output_dim(x->h, conv->pad_h, w->h, conv->dil_h, conv->u) < 1 ||
       lvk_emu::conv_output_dim(x->w, conv->pad_w, w->w, conv->dil_w, conv->v) < 1)
-    return CUDNN_STATUS_BAD_PARAM;
+    return reject(api, CUDNN_STATUS_BAD_PARAM, "the dilated filter is larger than the padded input");
   g->n = x->n, g->c = x->c, g->h = x->h, g->w = x->w;
   g->k = w->k, g->r = w->h, g->s = w->w;
   g->oh = y->h, g->ow = y->w;
@@ -70,15 +77,19 @@ cudnnStatus_t describe(cudnnHandle_t handle, const cudnnTensorStruct* x, const c
 // What the emulated algorithms can run (float data and compute, positive strides), then whether y
 // has the size the convolution of x gives. The documentation files a wrong y size under
 // NOT_SUPPORTED for the forward pass and under BAD_PARAM for the backward-data pass.
-cudnnStatus_t runnable(Dir dir, const cudnnTensorStruct* x, const cudnnFilterStruct* w,
+cudnnStatus_t runnable(const char* api, Dir dir, const cudnnTensorStruct* x, const cudnnFilterStruct* w,
                        const cudnnConvolutionStruct* conv, const cudnnTensorStruct* y) {
-  if (x->type != CUDNN_DATA_FLOAT || conv->compute != CUDNN_DATA_FLOAT) return CUDNN_STATUS_NOT_SUPPORTED;
+  if (x->type != CUDNN_DATA_FLOAT || conv->compute != CUDNN_DATA_FLOAT)
+    return reject(api, CUDNN_STATUS_NOT_SUPPORTED, "only float data with float compute is emulated");
   for (const cudnnTensorStruct* t : {x, y})
-    if (t->ns <= 0 || t->cs <= 0 || t->hs <= 0 || t->ws <= 0) return CUDNN_STATUS_NOT_SUPPORTED;
-  if (y->n != x->n || y->c != w->k) return CUDNN_STATUS_BAD_PARAM;
+    if (t->ns <= 0 || t->cs <= 0 || t->hs <= 0 || t->ws <= 0)
+      return reject(api, CUDNN_STATUS_NOT_SUPPORTED, "tensor strides must be positive");
+  if (y->n != x->n || y->c != w->k)
+    return reject(api, CUDNN_STATUS_BAD_PARAM, "y's batch or channels do not match x and the filter");
   if (y->h != lvk_emu::conv_output_dim(x->h, conv->pad_h, w->h, conv->dil_h, conv->u) ||
       y->w != lvk_emu::conv_output_dim(x->w, conv->pad_w, w->w, conv->dil_w, conv->v))
-    return dir == Dir::fwd ? CUDNN_STATUS_NOT_SUPPORTED : CUDNN_STATUS_BAD_PARAM;
+    return reject(api, dir == Dir::fwd ? CUDNN_STATUS_NOT_SUPPORTED : CUDNN_STATUS_BAD_PARAM,
+                  "y's height or width is not the convolution's output size");
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -93,11 +104,11 @@ struct AlgoSpec {
 constexpr auto kDet = CUDNN_DETERMINISTIC, kNondet = CUDNN_NON_DETERMINISTIC;
 
 // In the order the heuristic reports them.
-constexpr AlgoSpec kFwd[] = {{1, true, kDet}, {0, true, kDet}, {2, true, kDet}, {3, false, kDet},
+constexpr AlgoSpec kFwd[] = {{1, true, kDet},  {0, true, kDet},  {2, true, kDet},  {3, false, kDet},
                              {4, false, kDet}, {5, false, kDet}, {6, false, kDet}, {7, false, kDet}};
-constexpr AlgoSpec kBwdData[] = {{0, true, kNondet}, {1, true, kDet}, {2, false, kDet},
+constexpr AlgoSpec kBwdData[] = {{0, true, kNondet}, {1, true, kDet},  {2, false, kDet},
                                  {3, false, kDet},   {4, false, kDet}, {5, false, kDet}};
-constexpr AlgoSpec kBwdFilter[] = {{0, true, kNondet}, {1, true, kDet}, {3, true, kNondet}, {2, false, kDet},
+constexpr AlgoSpec kBwdFilter[] = {{0, true, kNondet}, {1, true, kDet},  {3, true, kNondet}, {2, false, kDet},
                                    {4, false, kDet},   {5, false, kDet}, {6, false, kDet}};
 
 template <size_t N>
@@ -109,14 +120,19 @@ const AlgoSpec* find(const AlgoSpec (&list)[N], int algo) {
 
 const AlgoSpec* spec(Dir dir, int algo) {
   switch (dir) {
-    case Dir::fwd: return find(kFwd, algo);
-    case Dir::bwd_data: return find(kBwdData, algo);
-    case Dir::bwd_filter: return find(kBwdFilter, algo);
+    case Dir::fwd:
+      return find(kFwd, algo);
+    case Dir::bwd_data:
+      return find(kBwdData, algo);
+    case Dir::bwd_filter:
+      return find(kBwdFilter, algo);
   }
   return nullptr;
 }
 
-size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+size_t align256(size_t b) {
+  return (b + 255) / 256 * 256;
+}
 
 // Workspaces shaped like what such algorithms keep: an im2col copy of one image, a rearranged
 // filter, or precomputed offsets.
@@ -126,9 +142,12 @@ size_t workspace_bytes(Dir dir, int algo, const Geometry& g) {
   const size_t filter = align256(static_cast<size_t>(g.k) * patch * sizeof(float));
   const size_t offsets = align256(patch * 2 * sizeof(int32_t));
   switch (dir) {
-    case Dir::fwd: return algo == 1 ? offsets : algo == 2 ? im2col : 0;
-    case Dir::bwd_data: return algo == 1 ? filter : 0;
-    case Dir::bwd_filter: return algo == 1 ? im2col : algo == 3 ? filter : 0;
+    case Dir::fwd:
+      return algo == 1 ? offsets : algo == 2 ? im2col : 0;
+    case Dir::bwd_data:
+      return algo == 1 ? filter : 0;
+    case Dir::bwd_filter:
+      return algo == 1 ? im2col : algo == 3 ? filter : 0;
   }
   return 0;
 }
@@ -151,32 +170,34 @@ void fill_perf(Dir dir, const AlgoSpec (&list)[N], cudnnStatus_t config, const G
 }
 
 template <class Perf, size_t N>
-cudnnStatus_t get_algorithms(Dir dir, const AlgoSpec (&list)[N], cudnnHandle_t handle, const cudnnTensorStruct* x,
-                             const cudnnFilterStruct* w, const cudnnConvolutionStruct* conv,
+cudnnStatus_t get_algorithms(const char* api, Dir dir, const AlgoSpec (&list)[N], cudnnHandle_t handle,
+                             const cudnnTensorStruct* x, const cudnnFilterStruct* w, const cudnnConvolutionStruct* conv,
                              const cudnnTensorStruct* y, int requested, int* returned, Perf* perf) {
   if (!returned || !perf || requested <= 0) return CUDNN_STATUS_BAD_PARAM;
   Geometry g;
-  if (cudnnStatus_t st = describe(handle, x, w, conv, y, &g); st != CUDNN_STATUS_SUCCESS) return st;
-  fill_perf(dir, list, runnable(dir, x, w, conv, y), g, conv->math, requested, returned, perf);
+  if (cudnnStatus_t st = describe(api, handle, x, w, conv, y, &g); st != CUDNN_STATUS_SUCCESS) return st;
+  fill_perf(dir, list, runnable(api, dir, x, w, conv, y), g, conv->math, requested, returned, perf);
   return CUDNN_STATUS_SUCCESS;
 }
 
-cudnnStatus_t get_workspace(Dir dir, int algo, int count, cudnnHandle_t handle, const cudnnTensorStruct* x,
-                            const cudnnFilterStruct* w, const cudnnConvolutionStruct* conv,
+cudnnStatus_t get_workspace(const char* api, Dir dir, int algo, int count, cudnnHandle_t handle,
+                            const cudnnTensorStruct* x, const cudnnFilterStruct* w, const cudnnConvolutionStruct* conv,
                             const cudnnTensorStruct* y, size_t* bytes) {
   if (!bytes) return CUDNN_STATUS_BAD_PARAM;
   Geometry g;
-  if (cudnnStatus_t st = describe(handle, x, w, conv, y, &g); st != CUDNN_STATUS_SUCCESS) return st;
-  if (algo < 0 || algo >= count) return CUDNN_STATUS_BAD_PARAM;
-  if (!spec(dir, algo)->runs) return CUDNN_STATUS_NOT_SUPPORTED;
-  if (cudnnStatus_t st = runnable(dir, x, w, conv, y); st != CUDNN_STATUS_SUCCESS) return st;
+  if (cudnnStatus_t st = describe(api, handle, x, w, conv, y, &g); st != CUDNN_STATUS_SUCCESS) return st;
+  if (algo < 0 || algo >= count) return reject(api, CUDNN_STATUS_BAD_PARAM, "unknown algorithm");
+  if (!spec(dir, algo)->runs) return reject(api, CUDNN_STATUS_NOT_SUPPORTED, "this algorithm is not emulated");
+  if (cudnnStatus_t st = runnable(api, dir, x, w, conv, y); st != CUDNN_STATUS_SUCCESS) return st;
   *bytes = workspace_bytes(dir, algo, g);
   return CUDNN_STATUS_SUCCESS;
 }
 
 // --- The reference loops. Each output element sums its products in one fixed order. ---
 
-float operand(float x, bool tf32) { return tf32 ? lvk_emu::round_tf32(x) : x; }
+float operand(float x, bool tf32) {
+  return tf32 ? lvk_emu::round_tf32(x) : x;
+}
 
 float blend(float alpha, float acc, float beta, const float* old) {
   return beta == 0.0f ? alpha * acc : alpha * acc + beta * *old;  // beta == 0 never reads old
@@ -256,17 +277,15 @@ void backward_filter(const Geometry& g, float alpha, float beta, const float* x,
 // The checks every primitive makes before it queues its work.
 cudnnStatus_t prepare(Dir dir, const char* api, int algo, int count, cudnnHandle_t handle, const cudnnTensorStruct* x,
                       const cudnnFilterStruct* w, const cudnnConvolutionStruct* conv, const cudnnTensorStruct* y,
-                      const void* alpha, const void* beta, void* workspace, size_t workspace_bytes_given,
-                      Geometry* g) {
-  if (cudnnStatus_t st = describe(handle, x, w, conv, y, g); st != CUDNN_STATUS_SUCCESS) return st;
-  if (!alpha || !beta) return CUDNN_STATUS_BAD_PARAM;
-  if (algo < 0 || algo >= count) return CUDNN_STATUS_BAD_PARAM;
-  if (!spec(dir, algo)->runs) return CUDNN_STATUS_NOT_SUPPORTED;
-  if (cudnnStatus_t st = runnable(dir, x, w, conv, y); st != CUDNN_STATUS_SUCCESS) return st;
+                      const void* alpha, const void* beta, void* workspace, size_t workspace_bytes_given, Geometry* g) {
+  if (cudnnStatus_t st = describe(api, handle, x, w, conv, y, g); st != CUDNN_STATUS_SUCCESS) return st;
+  if (!alpha || !beta) return reject(api, CUDNN_STATUS_BAD_PARAM, "alpha or beta is NULL");
+  if (algo < 0 || algo >= count) return reject(api, CUDNN_STATUS_BAD_PARAM, "unknown algorithm");
+  if (!spec(dir, algo)->runs) return reject(api, CUDNN_STATUS_NOT_SUPPORTED, "this algorithm is not emulated");
+  if (cudnnStatus_t st = runnable(api, dir, x, w, conv, y); st != CUDNN_STATUS_SUCCESS) return st;
   const size_t needed = workspace_bytes(dir, algo, *g);
   if (workspace_bytes_given < needed || (needed > 0 && !workspace)) {
-    lvk_emu::lib_log(api, "workspace smaller than the algorithm needs");
-    return CUDNN_STATUS_BAD_PARAM;
+    return reject(api, CUDNN_STATUS_BAD_PARAM, "workspace smaller than the algorithm needs");
   }
   if (!lvk_emu::device_operand(workspace, needed, api, "workSpace")) return CUDNN_STATUS_EXECUTION_FAILED;
   return CUDNN_STATUS_SUCCESS;
@@ -302,26 +321,29 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnnHandle_t h
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t handle, const cudnnTensorDescriptor_t srcDesc,
                                                      const cudnnFilterDescriptor_t filterDesc,
                                                      const cudnnConvolutionDescriptor_t convDesc,
-                                                     const cudnnTensorDescriptor_t destDesc, const int requestedAlgoCount,
-                                                     int* returnedAlgoCount, cudnnConvolutionFwdAlgoPerf_t* perfResults) {
-  return get_algorithms(Dir::fwd, kFwd, handle, srcDesc, filterDesc, convDesc, destDesc, requestedAlgoCount,
-                        returnedAlgoCount, perfResults);
+                                                     const cudnnTensorDescriptor_t destDesc,
+                                                     const int requestedAlgoCount, int* returnedAlgoCount,
+                                                     cudnnConvolutionFwdAlgoPerf_t* perfResults) {
+  return get_algorithms("cudnnGetConvolutionForwardAlgorithm_v7", Dir::fwd, kFwd, handle, srcDesc, filterDesc, convDesc,
+                        destDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(
     cudnnHandle_t handle, const cudnnFilterDescriptor_t filterDesc, const cudnnTensorDescriptor_t diffDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t gradDesc, const int requestedAlgoCount,
     int* returnedAlgoCount, cudnnConvolutionBwdDataAlgoPerf_t* perfResults) {
-  return get_algorithms(Dir::bwd_data, kBwdData, handle, gradDesc, filterDesc, convDesc, diffDesc, requestedAlgoCount,
-                        returnedAlgoCount, perfResults);
+  return get_algorithms("cudnnGetConvolutionBackwardDataAlgorithm_v7", Dir::bwd_data, kBwdData, handle, gradDesc,
+                        filterDesc, convDesc, diffDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
 }
 
-cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-    cudnnHandle_t handle, const cudnnTensorDescriptor_t srcDesc, const cudnnTensorDescriptor_t diffDesc,
-    const cudnnConvolutionDescriptor_t convDesc, const cudnnFilterDescriptor_t gradDesc, const int requestedAlgoCount,
-    int* returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t* perfResults) {
-  return get_algorithms(Dir::bwd_filter, kBwdFilter, handle, srcDesc, gradDesc, convDesc, diffDesc,
-                        requestedAlgoCount, returnedAlgoCount, perfResults);
+cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t handle, const cudnnTensorDescriptor_t srcDesc,
+                                                            const cudnnTensorDescriptor_t diffDesc,
+                                                            const cudnnConvolutionDescriptor_t convDesc,
+                                                            const cudnnFilterDescriptor_t gradDesc,
+                                                            const int requestedAlgoCount, int* returnedAlgoCount,
+                                                            cudnnConvolutionBwdFilterAlgoPerf_t* perfResults) {
+  return get_algorithms("cudnnGetConvolutionBackwardFilterAlgorithm_v7", Dir::bwd_filter, kBwdFilter, handle, srcDesc,
+                        gradDesc, convDesc, diffDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
 }
 
 cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
@@ -329,8 +351,8 @@ cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t handle, cons
                                                       const cudnnConvolutionDescriptor_t convDesc,
                                                       const cudnnTensorDescriptor_t yDesc,
                                                       cudnnConvolutionFwdAlgo_t algo, size_t* sizeInBytes) {
-  return get_workspace(Dir::fwd, algo, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, handle, xDesc, wDesc, convDesc, yDesc,
-                       sizeInBytes);
+  return get_workspace("cudnnGetConvolutionForwardWorkspaceSize", Dir::fwd, algo, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                       handle, xDesc, wDesc, convDesc, yDesc, sizeInBytes);
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
@@ -338,18 +360,18 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t handle,
                                                            const cudnnConvolutionDescriptor_t convDesc,
                                                            const cudnnTensorDescriptor_t dxDesc,
                                                            cudnnConvolutionBwdDataAlgo_t algo, size_t* sizeInBytes) {
-  return get_workspace(Dir::bwd_data, algo, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, handle, dxDesc, wDesc, convDesc,
-                       dyDesc, sizeInBytes);
+  return get_workspace("cudnnGetConvolutionBackwardDataWorkspaceSize", Dir::bwd_data, algo,
+                       CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, handle, dxDesc, wDesc, convDesc, dyDesc, sizeInBytes);
 }
 
-cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t handle,
-                                                             const cudnnTensorDescriptor_t xDesc,
+cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
                                                              const cudnnTensorDescriptor_t dyDesc,
                                                              const cudnnConvolutionDescriptor_t convDesc,
                                                              const cudnnFilterDescriptor_t gradDesc,
-                                                             cudnnConvolutionBwdFilterAlgo_t algo, size_t* sizeInBytes) {
-  return get_workspace(Dir::bwd_filter, algo, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, handle, xDesc, gradDesc,
-                       convDesc, dyDesc, sizeInBytes);
+                                                             cudnnConvolutionBwdFilterAlgo_t algo,
+                                                             size_t* sizeInBytes) {
+  return get_workspace("cudnnGetConvolutionBackwardFilterWorkspaceSize", Dir::bwd_filter, algo,
+                       CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, handle, xDesc, gradDesc, convDesc, dyDesc, sizeInBytes);
 }
 
 cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void* alpha, const cudnnTensorDescriptor_t xDesc,
@@ -359,11 +381,11 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void* alpha, c
                                       const cudnnTensorDescriptor_t yDesc, void* y) {
   static const char* api = "cudnnConvolutionForward";
   Geometry g;
-  if (cudnnStatus_t st = prepare(Dir::fwd, api, algo, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, handle, xDesc, wDesc,
-                                 convDesc, yDesc, alpha, beta, workSpace, workSpaceSizeInBytes, &g);
+  if (cudnnStatus_t st = prepare(Dir::fwd, api, algo, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, handle, xDesc, wDesc, convDesc,
+                                 yDesc, alpha, beta, workSpace, workSpaceSizeInBytes, &g);
       st != CUDNN_STATUS_SUCCESS)
     return st;
-  if (!x || !w || !y) return CUDNN_STATUS_BAD_PARAM;
+  if (!x || !w || !y) return reject(api, CUDNN_STATUS_BAD_PARAM, "a data pointer is NULL");
   if (!lvk_emu::device_operand(x, g.x_bytes(), api, "x") || !lvk_emu::device_operand(w, g.w_bytes(), api, "w") ||
       !lvk_emu::device_operand(y, g.y_bytes(), api, "y"))
     return CUDNN_STATUS_EXECUTION_FAILED;
@@ -382,11 +404,11 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void* alp
                                            const cudnnTensorDescriptor_t dxDesc, void* dx) {
   static const char* api = "cudnnConvolutionBackwardData";
   Geometry g;
-  if (cudnnStatus_t st = prepare(Dir::bwd_data, api, algo, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, handle, dxDesc,
-                                 wDesc, convDesc, dyDesc, alpha, beta, workSpace, workSpaceSizeInBytes, &g);
+  if (cudnnStatus_t st = prepare(Dir::bwd_data, api, algo, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, handle, dxDesc, wDesc,
+                                 convDesc, dyDesc, alpha, beta, workSpace, workSpaceSizeInBytes, &g);
       st != CUDNN_STATUS_SUCCESS)
     return st;
-  if (!w || !dy || !dx) return CUDNN_STATUS_BAD_PARAM;
+  if (!w || !dy || !dx) return reject(api, CUDNN_STATUS_BAD_PARAM, "a data pointer is NULL");
   if (!lvk_emu::device_operand(w, g.w_bytes(), api, "w") || !lvk_emu::device_operand(dy, g.y_bytes(), api, "dy") ||
       !lvk_emu::device_operand(dx, g.x_bytes(), api, "dx"))
     return CUDNN_STATUS_EXECUTION_FAILED;
@@ -410,7 +432,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, const void* a
                                  dwDesc, convDesc, dyDesc, alpha, beta, workSpace, workSpaceSizeInBytes, &g);
       st != CUDNN_STATUS_SUCCESS)
     return st;
-  if (!x || !dy || !dw) return CUDNN_STATUS_BAD_PARAM;
+  if (!x || !dy || !dw) return reject(api, CUDNN_STATUS_BAD_PARAM, "a data pointer is NULL");
   if (!lvk_emu::device_operand(x, g.x_bytes(), api, "x") || !lvk_emu::device_operand(dy, g.y_bytes(), api, "dy") ||
       !lvk_emu::device_operand(dw, g.w_bytes(), api, "dw"))
     return CUDNN_STATUS_EXECUTION_FAILED;

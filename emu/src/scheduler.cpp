@@ -11,6 +11,7 @@
 #include "fiber.h"
 #include "lvk_emu/device_api.h"
 #include "lvk_emu/mma.h"
+#include "racecheck.h"
 #include "schedule_order.h"
 
 extern "C" char __start_lvk_emu_shared[] __attribute__((weak));
@@ -245,6 +246,7 @@ void arrive_warp(Thread& self) {
   }
   for (int l = 0; l < 32; ++l)
     if (self.mask & (1u << l)) lane_thread(self, l).wait = Wait::none;
+  racecheck_warp_synchronized(self.linear / 32);
 }
 
 Thread& current_thread(const char* what) {
@@ -285,6 +287,7 @@ void resolve_stall() {
       t.result = static_cast<uint64_t>(count);
     }
     g_grid.at_barrier = 0;
+    racecheck_barrier();
     return;
   }
   // Stuck: name the first waiting thread and what keeps it waiting.
@@ -325,6 +328,7 @@ void run_block(std::vector<int>& order) {
   }
   g_grid.live = n;
   g_grid.at_barrier = 0;
+  racecheck_block_start();
   auto& schedule = ScheduleOrder::get();
   schedule.permutation(order, n);
   while (g_grid.live > 0) {
@@ -347,6 +351,10 @@ void run_block(std::vector<int>& order) {
 }
 
 }  // namespace
+
+int racecheck_current_thread() { return g_grid.current ? g_grid.current->linear : -1; }
+uint3 racecheck_thread_index(int linear) { return g_grid.threads[static_cast<size_t>(linear)]->idx; }
+const char* racecheck_kernel_name() { return g_grid.config ? g_grid.config->kernel_name : "?"; }
 
 SharedMarker::SharedMarker() {
   if (g_grid.config) g_kernels_using_shared.insert(g_grid.config->kernel);

@@ -16,7 +16,7 @@ size_t matrix_span_bytes(int64_t rows, int64_t cols, int64_t ld, size_t elem_byt
 
 bool device_operand(const void* p, size_t bytes, const char* api, const char* operand) {
   if (bytes == 0 || (p != nullptr && is_device_range(p, bytes))) return true;
-  std::fprintf(stderr, "lvk_emu: %s: operand %s (%p, %zu bytes) is not device memory\n", api, operand, p, bytes);
+  std::fprintf(stderr, "lvk-emu: %s: operand %s (%p, %zu bytes) is not device memory\n", api, operand, p, bytes);
   return false;
 }
 
@@ -25,7 +25,7 @@ void lib_log(const char* api, const char* reason) {
     const char* v = std::getenv("LVK_EMU_LIB_LOG");
     return v && *v && std::strcmp(v, "0") != 0;
   }();
-  if (on) std::fprintf(stderr, "lvk_emu: %s rejected: %s\n", api, reason);
+  if (on) std::fprintf(stderr, "lvk-emu: %s rejected: %s\n", api, reason);
 }
 
 bool tf32_allowed() {

@@ -6,9 +6,10 @@
 #include <cmath>
 #include <vector>
 
-#include <cub/block/block_reduce.cuh>
-#include <cuda_runtime.h>
-
+// The emulator's headers come last: its cuda_runtime.h defines macros (__noinline__, ...) that
+// standard headers included after it would see.
+#include "cub/block/block_reduce.cuh"
+#include "cuda_runtime.h"
 #include "lvk_emu/launch.h"
 
 namespace {

@@ -1,20 +1,20 @@
 // The emulated vendor libraries (cuBLAS, cuBLASLt, cuDNN, CUB, NVTX) against naive computations
 // written here, and their argument validation against the documented status codes.
-#include <gtest/gtest.h>
-
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <random>
-#include <vector>
-
-#include <cub/device/device_radix_sort.cuh>
-#include <cub/device/device_scan.cuh>
 #include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cudnn.h>
+#include <gtest/gtest.h>
 #include <nvtx3/nvToolsExt.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_scan.cuh>
+#include <limits>
+#include <random>
+#include <vector>
 
 #if __has_include(<cuda_runtime.h>)
 #include <cuda_runtime.h>
@@ -71,8 +71,7 @@ std::vector<float> random_floats(size_t n, unsigned seed, float lo = -1.0f, floa
 
 void expect_close(const std::vector<float>& got, const std::vector<double>& want, double tol = 1e-4) {
   ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    EXPECT_NEAR(got[i], want[i], tol * (1.0 + std::fabs(want[i]))) << "at " << i;
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol * (1.0 + std::fabs(want[i]))) << "at " << i;
 }
 
 // Column-major op(X)(i, j).
@@ -286,9 +285,9 @@ class CublasLt : public ::testing::Test {
     if (!pref) {
       EXPECT_EQ(cublasLtMatmulPreferenceCreate(&pref), CUBLAS_STATUS_SUCCESS);
     }
-    EXPECT_EQ(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_ws,
-                                                   sizeof max_ws),
-              CUBLAS_STATUS_SUCCESS);
+    EXPECT_EQ(
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_ws, sizeof max_ws),
+        CUBLAS_STATUS_SUCCESS);
     for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
                       CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
       EXPECT_EQ(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align), CUBLAS_STATUS_SUCCESS);
@@ -301,12 +300,15 @@ class CublasLt : public ::testing::Test {
   cublasLtMatmulPreference_t pref = nullptr;
 };
 
-double gelu(double v) { return 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))); }
+double gelu(double v) {
+  return 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+}
 
 TEST_F(CublasLt, EveryEpilogueMatchesNaive) {
-  const cublasLtEpilogue_t all[] = {CUBLASLT_EPILOGUE_DEFAULT, CUBLASLT_EPILOGUE_RELU,     CUBLASLT_EPILOGUE_BIAS,
-                                    CUBLASLT_EPILOGUE_RELU_BIAS, CUBLASLT_EPILOGUE_GELU,  CUBLASLT_EPILOGUE_GELU_BIAS,
-                                    CUBLASLT_EPILOGUE_GELU_AUX,  CUBLASLT_EPILOGUE_GELU_AUX_BIAS};
+  const cublasLtEpilogue_t all[] = {CUBLASLT_EPILOGUE_DEFAULT,  CUBLASLT_EPILOGUE_RELU,
+                                    CUBLASLT_EPILOGUE_BIAS,     CUBLASLT_EPILOGUE_RELU_BIAS,
+                                    CUBLASLT_EPILOGUE_GELU,     CUBLASLT_EPILOGUE_GELU_BIAS,
+                                    CUBLASLT_EPILOGUE_GELU_AUX, CUBLASLT_EPILOGUE_GELU_AUX_BIAS};
   for (cublasLtEpilogue_t epi : all) {
     SCOPED_TRACE(static_cast<int>(epi));
     TearDown();
@@ -331,8 +333,8 @@ TEST_F(CublasLt, EveryEpilogueMatchesNaive) {
     EXPECT_EQ(r.state, CUBLAS_STATUS_SUCCESS);
     Dev<char> ws(1 << 20);
     const float one = 1.0f, zero = 0.0f;
-    ASSERT_EQ(cublasLtMatmul(lt, op, &one, dw.get(), a, dx.get(), b, &zero, dy.get(), c, dy.get(), c, &r.algo,
-                             ws.get(), 1 << 20, nullptr),
+    ASSERT_EQ(cublasLtMatmul(lt, op, &one, dw.get(), a, dx.get(), b, &zero, dy.get(), c, dy.get(), c, &r.algo, ws.get(),
+                             1 << 20, nullptr),
               CUBLAS_STATUS_SUCCESS);
     const auto y = dy.read(), aux = daux.read();
     for (int64_t j = 0; j < k.n; ++j)
@@ -358,8 +360,8 @@ TEST_F(CublasLt, AlphaBetaOutOfPlaceAndNullAlgo) {
   describe(k, nullptr, nullptr);
   ASSERT_EQ(cublasLtMatrixLayoutCreate(&d, CUDA_R_32F, k.out, k.n, 10), CUBLAS_STATUS_SUCCESS);
   const float alpha = 0.5f, beta = -2.0f;
-  ASSERT_EQ(cublasLtMatmul(lt, op, &alpha, dw.get(), a, dx.get(), b, &beta, dc.get(), c, dd.get(), d, nullptr,
-                           nullptr, 0, nullptr),
+  ASSERT_EQ(cublasLtMatmul(lt, op, &alpha, dw.get(), a, dx.get(), b, &beta, dc.get(), c, dd.get(), d, nullptr, nullptr,
+                           0, nullptr),
             CUBLAS_STATUS_SUCCESS);
   const auto want = naive_gemm(true, false, k.out, k.n, k.in, alpha, w, k.in, x, k.in, beta, cin, k.out);
   const auto got = dd.read();
@@ -420,8 +422,8 @@ TEST_F(CublasLt, HeuristicHonoursWorkspaceAndAlignment) {
                            r.workspaceSize, kBadStream),
             CUBLAS_STATUS_EXECUTION_FAILED);
   std::vector<float> host(k.in * k.out);
-  EXPECT_EQ(cublasLtMatmul(lt, op, &one, host.data(), a, dx.get(), b, &zero, dy.get(), c, dy.get(), c, nullptr,
-                           nullptr, 0, nullptr),
+  EXPECT_EQ(cublasLtMatmul(lt, op, &one, host.data(), a, dx.get(), b, &zero, dy.get(), c, dy.get(), c, nullptr, nullptr,
+                           0, nullptr),
             CUBLAS_STATUS_EXECUTION_FAILED);
 }
 
@@ -438,8 +440,8 @@ TEST_F(CublasLt, DescriptorAndShapeErrors) {
   EXPECT_EQ(cublasLtMatmul(nullptr, op, &one, dw.get(), a, dx.get(), b, &zero, dy.get(), c, dy.get(), c, nullptr,
                            nullptr, 0, nullptr),
             CUBLAS_STATUS_NOT_INITIALIZED);
-  EXPECT_EQ(cublasLtMatmul(lt, op, nullptr, dw.get(), a, dx.get(), b, &zero, dy.get(), c, dy.get(), c, nullptr,
-                           nullptr, 0, nullptr),
+  EXPECT_EQ(cublasLtMatmul(lt, op, nullptr, dw.get(), a, dx.get(), b, &zero, dy.get(), c, dy.get(), c, nullptr, nullptr,
+                           0, nullptr),
             CUBLAS_STATUS_INVALID_VALUE);
 
   cublasLtMatrixLayout_t small_ld = nullptr, wrong = nullptr, other_ld = nullptr;
@@ -516,8 +518,8 @@ TEST_F(CublasLt, AttributeCalls) {
   EXPECT_EQ(rows, uint64_t(k.out));
   ASSERT_EQ(cublasLtMatmulPreferenceCreate(&pref), CUBLAS_STATUS_SUCCESS);
   uint32_t align = 0;
-  EXPECT_EQ(cublasLtMatmulPreferenceGetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align,
-                                                 sizeof align, &written),
+  EXPECT_EQ(cublasLtMatmulPreferenceGetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align, sizeof align,
+                                                 &written),
             CUBLAS_STATUS_SUCCESS);
   EXPECT_EQ(align, 256u);
   EXPECT_STREQ(cublasLtGetStatusName(CUBLAS_STATUS_NOT_SUPPORTED), "CUBLAS_STATUS_NOT_SUPPORTED");
@@ -586,7 +588,8 @@ TEST_F(Cudnn, ThreePrimitivesMatchNaiveWithPaddingStrideDilationBothModes) {
     EXPECT_EQ(oc, k.k);
     EXPECT_EQ(oh, k.oh());
     EXPECT_EQ(ow, k.ow());
-    const size_t nx = size_t(k.n) * k.c * k.h * k.w, ny = size_t(k.n) * k.k * oh * ow, nw = size_t(k.k) * k.c * k.r * k.s;
+    const size_t nx = size_t(k.n) * k.c * k.h * k.w, ny = size_t(k.n) * k.k * oh * ow,
+                 nw = size_t(k.k) * k.c * k.r * k.s;
     const auto hx = random_floats(nx, 31), hw = random_floats(nw, 32), hdy = random_floats(ny, 33);
     const auto old_x = random_floats(nx, 34), old_w = random_floats(nw, 35), old_y = random_floats(ny, 36);
     Dev<float> dx(hx), dwt(hw), ddy(hdy), ws(1 << 16);
@@ -617,14 +620,14 @@ TEST_F(Cudnn, ThreePrimitivesMatchNaiveWithPaddingStrideDilationBothModes) {
       Dev<float> out_y(beta == 0 ? std::vector<float>(ny, poison) : old_y);
       Dev<float> out_x(beta == 0 ? std::vector<float>(nx, poison) : old_x);
       Dev<float> out_w(beta == 0 ? std::vector<float>(nw, poison) : old_w);
-      ASSERT_EQ(cudnnConvolutionForward(h, &alpha, x, dx.get(), w, dwt.get(), conv,
-                                        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, ws.get(), ws.bytes(), &beta, y,
-                                        out_y.get()),
-                CUDNN_STATUS_SUCCESS);
-      ASSERT_EQ(cudnnConvolutionBackwardData(h, &alpha, w, dwt.get(), y, ddy.get(), conv,
-                                             CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, ws.get(), ws.bytes(), &beta, x,
-                                             out_x.get()),
-                CUDNN_STATUS_SUCCESS);
+      ASSERT_EQ(
+          cudnnConvolutionForward(h, &alpha, x, dx.get(), w, dwt.get(), conv, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
+                                  ws.get(), ws.bytes(), &beta, y, out_y.get()),
+          CUDNN_STATUS_SUCCESS);
+      ASSERT_EQ(
+          cudnnConvolutionBackwardData(h, &alpha, w, dwt.get(), y, ddy.get(), conv, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1,
+                                       ws.get(), ws.bytes(), &beta, x, out_x.get()),
+          CUDNN_STATUS_SUCCESS);
       ASSERT_EQ(cudnnConvolutionBackwardFilter(h, &alpha, x, dx.get(), y, ddy.get(), conv,
                                                CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, ws.get(), ws.bytes(), &beta, w,
                                                out_w.get()),
@@ -651,7 +654,8 @@ TEST_F(Cudnn, NhwcTensorsGiveTheNchwResult) {
   for (int in = 0; in < k.n; ++in)
     for (int ic = 0; ic < k.c; ++ic)
       for (int iy = 0; iy < k.h; ++iy)
-        for (int ix = 0; ix < k.w; ++ix) x_nhwc[((size_t(in) * k.h + iy) * k.w + ix) * k.c + ic] = hx[k.xi(in, ic, iy, ix)];
+        for (int ix = 0; ix < k.w; ++ix)
+          x_nhwc[((size_t(in) * k.h + iy) * k.w + ix) * k.c + ic] = hx[k.xi(in, ic, iy, ix)];
   Dev<float> dxn(x_nhwc), out(ny);
   ASSERT_EQ(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, k.n, k.c, k.h, k.w),
             CUDNN_STATUS_SUCCESS);
@@ -686,7 +690,7 @@ TEST_F(Cudnn, AlgorithmQueriesAsNnConvUsesThem) {
 
   cudnnConvolutionBwdDataAlgoPerf_t bd[16];
   ASSERT_EQ(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w, y, conv, x, 2, &count, bd), CUDNN_STATUS_SUCCESS);
-  EXPECT_EQ(count, 2);  // no more than requested
+  EXPECT_EQ(count, 2);                                    // no more than requested
   EXPECT_EQ(bd[0].determinism, CUDNN_NON_DETERMINISTIC);  // ALGO_0 uses atomics on a GPU
   EXPECT_EQ(bd[1].algo, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
   EXPECT_EQ(bd[1].determinism, CUDNN_DETERMINISTIC);
@@ -736,9 +740,9 @@ TEST_F(Cudnn, DescriptorErrors) {
             CUDNN_STATUS_BAD_PARAM);
   EXPECT_EQ(cudnnSetConvolution2dDescriptor(conv, 0, 0, 1, 1, 1, 0, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
             CUDNN_STATUS_BAD_PARAM);
-  EXPECT_EQ(cudnnSetConvolution2dDescriptor(conv, 0, 0, 1, 1, 1, 1, static_cast<cudnnConvolutionMode_t>(2),
-                                            CUDNN_DATA_FLOAT),
-            CUDNN_STATUS_BAD_PARAM);
+  EXPECT_EQ(
+      cudnnSetConvolution2dDescriptor(conv, 0, 0, 1, 1, 1, 1, static_cast<cudnnConvolutionMode_t>(2), CUDNN_DATA_FLOAT),
+      CUDNN_STATUS_BAD_PARAM);
   EXPECT_EQ(cudnnSetConvolutionMathType(conv, static_cast<cudnnMathType_t>(4)), CUDNN_STATUS_BAD_PARAM);
   EXPECT_EQ(cudnnCreate(nullptr), CUDNN_STATUS_BAD_PARAM);
   EXPECT_EQ(cudnnSetStream(nullptr, nullptr), CUDNN_STATUS_BAD_PARAM);
@@ -862,7 +866,8 @@ TEST(Cub, ExclusiveAndInclusiveSumWithTheTwoPhaseProtocol) {
   ASSERT_EQ(cub::DeviceScan::ExclusiveSum(nullptr, zero_bytes, din.get(), dout.get(), 0), cudaSuccess);
   EXPECT_EQ(cub::DeviceScan::ExclusiveSum(temp.get(), given, din.get(), dout.get(), 0), cudaSuccess);
   std::vector<int32_t> host(n);
-  EXPECT_EQ(cub::DeviceScan::ExclusiveSum(temp.get(), given, host.data(), dout.get(), n), cudaErrorInvalidDevicePointer);
+  EXPECT_EQ(cub::DeviceScan::ExclusiveSum(temp.get(), given, host.data(), dout.get(), n),
+            cudaErrorInvalidDevicePointer);
   EXPECT_NE(cub::DeviceScan::ExclusiveSum(temp.get(), given, din.get(), dout.get(), n, kBadStream), cudaSuccess);
 }
 
@@ -901,15 +906,16 @@ TEST(Cub, SortPairsIsAStableSortOnTheRequestedBits) {
 
   // Only bits [2, 4): keys equal there keep their order.
   size_t sub_bytes = 0;
-  ASSERT_EQ(cub::DeviceRadixSort::SortPairs(nullptr, sub_bytes, dkeys.get(), kout.get(), drows.get(), rout.get(), n,
-                                            2, 4),
-            cudaSuccess);
+  ASSERT_EQ(
+      cub::DeviceRadixSort::SortPairs(nullptr, sub_bytes, dkeys.get(), kout.get(), drows.get(), rout.get(), n, 2, 4),
+      cudaSuccess);
   Dev<char> sub_temp(sub_bytes);
-  ASSERT_EQ(cub::DeviceRadixSort::SortPairs(sub_temp.get(), sub_bytes, dkeys.get(), kout.get(), drows.get(),
-                                            rout.get(), n, 2, 4),
+  ASSERT_EQ(cub::DeviceRadixSort::SortPairs(sub_temp.get(), sub_bytes, dkeys.get(), kout.get(), drows.get(), rout.get(),
+                                            n, 2, 4),
             cudaSuccess);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return a < b; });
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return ((keys[a] >> 2) & 3) < ((keys[b] >> 2) & 3); });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return ((keys[a] >> 2) & 3) < ((keys[b] >> 2) & 3); });
   EXPECT_EQ(rout.read(), std::vector<int32_t>(order.begin(), order.end()));
 
   // Default bits sort signed keys in signed order.
@@ -927,12 +933,12 @@ TEST(Cub, SortPairsIsAStableSortOnTheRequestedBits) {
   // Overlapping input and output, bad bit ranges and host memory are refused.
   EXPECT_EQ(cub::DeviceRadixSort::SortPairs(temp.get(), given, dkeys.get(), dkeys.get(), drows.get(), rout.get(), n),
             cudaErrorInvalidValue);
-  EXPECT_EQ(cub::DeviceRadixSort::SortPairs(temp.get(), given, dkeys.get(), kout.get(), drows.get(), rout.get(), n, 4,
-                                            2),
-            cudaErrorInvalidValue);
-  EXPECT_EQ(cub::DeviceRadixSort::SortPairs(temp.get(), given, dkeys.get(), kout.get(), drows.get(), rout.get(), n, 0,
-                                            33),
-            cudaErrorInvalidValue);
+  EXPECT_EQ(
+      cub::DeviceRadixSort::SortPairs(temp.get(), given, dkeys.get(), kout.get(), drows.get(), rout.get(), n, 4, 2),
+      cudaErrorInvalidValue);
+  EXPECT_EQ(
+      cub::DeviceRadixSort::SortPairs(temp.get(), given, dkeys.get(), kout.get(), drows.get(), rout.get(), n, 0, 33),
+      cudaErrorInvalidValue);
   std::vector<int32_t> host(n);
   EXPECT_EQ(cub::DeviceRadixSort::SortPairs(temp.get(), given, dkeys.get(), kout.get(), host.data(), rout.get(), n),
             cudaErrorInvalidDevicePointer);

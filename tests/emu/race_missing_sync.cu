@@ -15,9 +15,9 @@ template <bool kSync>
 __global__ void rotate_left(const int* in, int* out) {
   __shared__ int tile[kThreads];
   const int t = threadIdx.x, base = blockIdx.x * kThreads;
-  tile[t] = in[base + t];
+  tile[t] = in[base + t];  // @line write
   if (kSync) __syncthreads();  // the broken version reads its neighbour's slot without this barrier
-  out[base + t] = tile[(t + 1) % kThreads];
+  out[base + t] = tile[(t + 1) % kThreads];  // @line read
 }
 
 int main(int argc, char** argv) {

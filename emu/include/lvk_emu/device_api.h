@@ -16,7 +16,6 @@
 #define __global__
 #define __device__
 #define __host__
-#define __noinline__ __attribute__((noinline))
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __grid_constant__
@@ -114,8 +113,10 @@ struct identity {
   using type = T;
 };
 }  // namespace lvk_emu
+// Atomics are invisible to the shared-memory race check (LVK_EMU_RACECHECK): they do not race.
+#define LVK_EMU_ATOMIC_ACCESS __attribute__((no_sanitize_thread))
 template <class T>
-inline T lvk_emu_atomic_rmw(T* p, T v, T (*op)(T, T)) {
+LVK_EMU_ATOMIC_ACCESS inline T lvk_emu_atomic_rmw(T* p, T v, T (*op)(T, T)) {
   const T old = *p;
   *p = op(old, v);
   return old;
@@ -135,17 +136,17 @@ LVK_EMU_ATOMIC(atomicOr, a | b)
 LVK_EMU_ATOMIC(atomicXor, a ^ b)
 #undef LVK_EMU_ATOMIC
 template <class T>
-inline T atomicCAS(T* p, typename ::lvk_emu::identity<T>::type compare, typename ::lvk_emu::identity<T>::type v) {
+LVK_EMU_ATOMIC_ACCESS inline T atomicCAS(T* p, typename ::lvk_emu::identity<T>::type compare, typename ::lvk_emu::identity<T>::type v) {
   const T old = *p;
   if (old == compare) *p = v;
   return old;
 }
-inline unsigned atomicInc(unsigned* p, unsigned limit) {
+LVK_EMU_ATOMIC_ACCESS inline unsigned atomicInc(unsigned* p, unsigned limit) {
   const unsigned old = *p;
   *p = old >= limit ? 0u : old + 1u;
   return old;
 }
-inline unsigned atomicDec(unsigned* p, unsigned limit) {
+LVK_EMU_ATOMIC_ACCESS inline unsigned atomicDec(unsigned* p, unsigned limit) {
   const unsigned old = *p;
   *p = (old == 0u || old > limit) ? limit : old - 1u;
   return old;

@@ -85,9 +85,8 @@ cudaError_t sort(const char* api, void* d_temp_storage, size_t& temp_storage_byt
       for (long long i = 0; i < n; ++i) digit[i] = (radix_bits(d_keys_in[i]) >> begin_bit) & mask;
     std::vector<long long> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), 0LL);
-    std::stable_sort(order.begin(), order.end(), [&](long long a, long long b) {
-      return Descending ? digit[a] > digit[b] : digit[a] < digit[b];
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](long long a, long long b) { return Descending ? digit[a] > digit[b] : digit[a] < digit[b]; });
     for (long long i = 0; i < n; ++i) d_keys_out[i] = d_keys_in[order[i]];
     if constexpr (kPairs)
       for (long long i = 0; i < n; ++i) d_values_out[i] = d_values_in[order[i]];
@@ -99,12 +98,11 @@ cudaError_t sort(const char* api, void* d_temp_storage, size_t& temp_storage_byt
 struct DeviceRadixSort {
   template <typename KeyT, typename ValueT, typename NumItemsT>
   static cudaError_t SortPairs(void* d_temp_storage, size_t& temp_storage_bytes, const KeyT* d_keys_in,
-                               KeyT* d_keys_out, const ValueT* d_values_in, ValueT* d_values_out,
-                               NumItemsT num_items, int begin_bit = 0, int end_bit = sizeof(KeyT) * 8,
-                               cudaStream_t stream = 0) {
+                               KeyT* d_keys_out, const ValueT* d_values_in, ValueT* d_values_out, NumItemsT num_items,
+                               int begin_bit = 0, int end_bit = sizeof(KeyT) * 8, cudaStream_t stream = 0) {
     return detail_emu::sort<false>("cub::DeviceRadixSort::SortPairs", d_temp_storage, temp_storage_bytes, d_keys_in,
-                                   d_keys_out, d_values_in, d_values_out, static_cast<long long>(num_items),
-                                   begin_bit, end_bit, stream);
+                                   d_keys_out, d_values_in, d_values_out, static_cast<long long>(num_items), begin_bit,
+                                   end_bit, stream);
   }
 
   template <typename KeyT, typename ValueT, typename NumItemsT>
@@ -113,14 +111,14 @@ struct DeviceRadixSort {
                                          NumItemsT num_items, int begin_bit = 0, int end_bit = sizeof(KeyT) * 8,
                                          cudaStream_t stream = 0) {
     return detail_emu::sort<true>("cub::DeviceRadixSort::SortPairsDescending", d_temp_storage, temp_storage_bytes,
-                                  d_keys_in, d_keys_out, d_values_in, d_values_out,
-                                  static_cast<long long>(num_items), begin_bit, end_bit, stream);
+                                  d_keys_in, d_keys_out, d_values_in, d_values_out, static_cast<long long>(num_items),
+                                  begin_bit, end_bit, stream);
   }
 
   template <typename KeyT, typename NumItemsT>
-  static cudaError_t SortKeys(void* d_temp_storage, size_t& temp_storage_bytes, const KeyT* d_keys_in,
-                              KeyT* d_keys_out, NumItemsT num_items, int begin_bit = 0,
-                              int end_bit = sizeof(KeyT) * 8, cudaStream_t stream = 0) {
+  static cudaError_t SortKeys(void* d_temp_storage, size_t& temp_storage_bytes, const KeyT* d_keys_in, KeyT* d_keys_out,
+                              NumItemsT num_items, int begin_bit = 0, int end_bit = sizeof(KeyT) * 8,
+                              cudaStream_t stream = 0) {
     return detail_emu::sort<false, KeyT, void>("cub::DeviceRadixSort::SortKeys", d_temp_storage, temp_storage_bytes,
                                                d_keys_in, d_keys_out, nullptr, nullptr,
                                                static_cast<long long>(num_items), begin_bit, end_bit, stream);
