@@ -119,6 +119,26 @@ TEST_P(ConvTest, ConvGradients) {
   }
 }
 
+// An image of no rows, padded to a non-empty output: every output is the bias and the filter
+// gradient is zero, on every backend (cuDNN refuses the empty input descriptor, so CUDA must not ask).
+TEST_P(ConvTest, PaddedEmptyImageGivesTheBias) {
+  const Tensor x = Tensor::zeros({1, 2, 0, 3}, DType::f32, device()).set_requires_grad(true);
+  const Tensor w = random_tensor({3, 2, 1, 1}, 11, device()).set_requires_grad(true);
+  const Tensor b = Tensor::from_vector<float>({0.5f, -1.0f, 2.0f}, {3}, device());
+  Tape tape;
+  Tensor loss, y;
+  {
+    TapeRecording rec(tape);
+    y = conv2d(x, w, b, Conv2dParams::make(1, 1));
+    loss = sum(y);
+  }
+  ASSERT_EQ(y.shape(), (Shape{1, 3, 2, 5}));
+  const std::vector<float> v = y.to_vector<float>();
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_EQ(v[i], b.to_vector<float>()[i / 10]) << "output " << i;
+  tape.backward(loss);
+  EXPECT_EQ(w.grad().to_vector<float>(), std::vector<float>(6, 0.0f));
+}
+
 TEST_P(ConvTest, RejectsBadGeometry) {
   const Tensor x = random_tensor({1, 3, 4, 4}, 1, device());
   LVK_EXPECT_ERROR(conv2d(x, random_tensor({2, 4, 3, 3}, 2, device()), Tensor()), "conv2d", "3 channels", "expects 4");

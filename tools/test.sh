@@ -4,7 +4,10 @@
 #     with their reason where none is usable. LVK_CUDA=OFF tests a CPU-only build.
 #  2. The emulated GPU (LVK_CUDA=EMU, AddressSanitizer): the same CUDA sources built by g++ run on the
 #     CPU, every CUDA test required to run, under two thread schedules (forward, then reverse: a
-#     result that depends on the order is a race). LVK_EMU_TESTS=0 skips this part.
+#     result that depends on the order is a race).
+#  3. The emulated GPU with the shared-memory race check (LVK_EMU_RACECHECK): the CUDA tests again,
+#     in a random thread order, every pair of unordered shared-memory accesses reported.
+#  LVK_EMU_TESTS=0 skips 2 and 3.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 jobs="${LVK_JOBS:-$(nproc)}"
@@ -29,4 +32,11 @@ if [ "${LVK_EMU_TESTS:-1}" != "0" ] && [ "${LVK_CUDA:-AUTO}" != "OFF" ]; then
   (cd "$emu_dir" && LVK_EMU_SCHEDULE=forward ctest --output-on-failure -j "$jobs" --timeout 900)
   echo "== emulated CUDA: the CUDA tests again, schedule reverse =="
   (cd "$emu_dir" && LVK_EMU_SCHEDULE=reverse ctest --output-on-failure -j "$jobs" --timeout 900 -R 'cuda|Cuda|emu')
+
+  race_dir="${LVK_RACE_BUILD_DIR:-$LVK_ROOT/build-emu-race}"
+  mkdir -p "$race_dir"
+  echo "== emulated CUDA with the shared-memory race check (LVK_EMU_RACECHECK) =="
+  LVK_CUDA=EMU lvk_configure_and_build "$race_dir" -DLVK_EMU_RACECHECK=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DLVK_BUILD_BENCH=OFF
+  (cd "$race_dir" && LVK_EMU_SCHEDULE=random:1 ctest --output-on-failure -j "$jobs" --timeout 900 -R 'cuda|Cuda|emu')
 fi

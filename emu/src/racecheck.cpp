@@ -8,9 +8,7 @@
 
 #include "diagnostics.h"
 #include "lvk_emu/device_api.h"
-
-extern "C" char __start_lvk_emu_shared[] __attribute__((weak));
-extern "C" char __stop_lvk_emu_shared[] __attribute__((weak));
+#include "shared_memory.h"
 
 namespace lvk_emu {
 
@@ -80,13 +78,12 @@ void report(const char* what, int first, const void* first_pc, int second, const
 void access(const void* p, size_t bytes, bool write, const void* pc) {
   const int t = racecheck_current_thread();
   if (t < 0) return;
-  const auto begin = reinterpret_cast<uintptr_t>(__start_lvk_emu_shared);
-  const auto end = reinterpret_cast<uintptr_t>(__stop_lvk_emu_shared);
-  const auto a = reinterpret_cast<uintptr_t>(p);
-  if (begin == 0 || a < begin || a >= end) return;
-  if (g_shadow.size() != end - begin) g_shadow.assign(end - begin, ByteState{});
   const int warp = t / 32 < kMaxWarps ? t / 32 : 0;
-  for (size_t i = a - begin; i < a - begin + bytes && i < g_shadow.size(); ++i) {
+  for (size_t k = 0; k < bytes; ++k) {
+    const int64_t index = shared_byte_index(static_cast<const char*>(p) + k);
+    if (index < 0) continue;
+    const size_t i = static_cast<size_t>(index);
+    if (g_shadow.size() < shared_bytes_known()) g_shadow.resize(shared_bytes_known());
     ByteState& s = g_shadow[i];
     if (s.epoch != g_epoch) s = ByteState{g_epoch};
     if (write) {

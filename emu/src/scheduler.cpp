@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <memory>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,9 +12,7 @@
 #include "lvk_emu/mma.h"
 #include "racecheck.h"
 #include "schedule_order.h"
-
-extern "C" char __start_lvk_emu_shared[] __attribute__((weak));
-extern "C" char __stop_lvk_emu_shared[] __attribute__((weak));
+#include "shared_memory.h"
 
 namespace lvk_emu {
 
@@ -74,7 +71,7 @@ struct Grid {
 };
 
 Grid g_grid;
-std::set<const void*> g_kernels_using_shared;
+constexpr size_t kStaticSharedLimit = 48 << 10;
 
 std::string where(const Thread& t) {
   std::ostringstream os;
@@ -356,16 +353,7 @@ int racecheck_current_thread() { return g_grid.current ? g_grid.current->linear 
 uint3 racecheck_thread_index(int linear) { return g_grid.threads[static_cast<size_t>(linear)]->idx; }
 const char* racecheck_kernel_name() { return g_grid.config ? g_grid.config->kernel_name : "?"; }
 
-SharedMarker::SharedMarker() {
-  if (g_grid.config) g_kernels_using_shared.insert(g_grid.config->kernel);
-}
-
-void poison_shared_memory() {
-  // Weak: both are null in a program without any __shared__ variable.
-  const auto begin = reinterpret_cast<uintptr_t>(__start_lvk_emu_shared);
-  const auto end = reinterpret_cast<uintptr_t>(__stop_lvk_emu_shared);
-  if (begin != 0 && end > begin) std::memset(__start_lvk_emu_shared, 0xff, end - begin);
-}
+SharedMarker::SharedMarker() { register_shared_variables(this, g_grid.config ? g_grid.config->kernel : nullptr); }
 
 void run_grid(const LaunchConfig& config, const std::function<void()>& thread_body) {
   const dim3 b = config.block, g = config.grid;
@@ -386,15 +374,17 @@ void run_grid(const LaunchConfig& config, const std::function<void()>& thread_bo
   const int64_t blocks = int64_t{g.x} * g.y * g.z;
   auto& schedule = ScheduleOrder::get();
   schedule.start_grid(blocks);
-  static bool poisoned_once = (poison_shared_memory(), true);  // before any kernel declared its use
-  (void)poisoned_once;
   std::vector<int> order;
   for (int64_t i = 0; i < blocks && !g_grid.failed; ++i) {
     const int64_t id = schedule.block_at(i, blocks);
     g_block_idx = uint3{static_cast<unsigned>(id % g.x), static_cast<unsigned>((id / g.x) % g.y),
                         static_cast<unsigned>(id / (int64_t{g.x} * g.y))};
-    if (g_kernels_using_shared.count(config.kernel)) poison_shared_memory();
+    poison_shared_variables(config.kernel);
     run_block(order);
+    if (static_shared_bytes(config.kernel) > kStaticSharedLimit && !g_grid.failed)
+      fail_from_scheduler("kernel " + std::string(config.kernel_name) + " declares " +
+                          std::to_string(static_shared_bytes(config.kernel)) +
+                          " bytes of static shared memory; a block may have at most 49152");
   }
   g_grid.current = nullptr;
   g_grid.config = nullptr;

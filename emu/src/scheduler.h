@@ -11,7 +11,4 @@ namespace lvk_emu {
 // grid). Called by the stream executor, with the device lock held.
 void run_grid(const LaunchConfig& config, const std::function<void()>& thread_body);
 
-// Fills the shared-memory section with 0xFF bytes.
-void poison_shared_memory();
-
 }  // namespace lvk_emu

@@ -22,7 +22,9 @@ void run_conv(Prim prim, Device device, float* out, const float* a, const float*
   if (numel_out == 0) return;
   if (device.is_cuda()) {
 #if LVK_WITH_CUDA
-    if (s.n == 0) {  // only backward_filter gets here: its gradient is zero
+    // An empty input (no images, or padding around an image of no rows or columns) gives an
+    // all-zero output or filter gradient; cuDNN refuses descriptors with a dimension of 0.
+    if (s.n == 0 || s.h == 0 || s.w == 0) {
       LVK_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float) * numel_out, cuda::stream()));
       return;
     }

@@ -21,15 +21,15 @@
 #define __grid_constant__
 #define __align__(n) __attribute__((aligned(n)))
 #define __constant__ static
-// Shared memory is static storage in one section, which the emulator fills with 0xFF poison
-// before each block of a kernel that declared any (a read before the block wrote it shows up as
-// NaN / -1), so a block never sees the previous block's values. The marker's constructor runs
-// the first time any thread passes the declaration and tells the emulator the kernel uses it.
+// Shared memory is static storage (AddressSanitizer guards it like any global) behind a marker
+// whose constructor runs the first time any thread passes the declaration: it tells the emulator
+// which variables the running kernel uses, and they are filled with 0xFF bytes before each of its
+// blocks (a block never sees the previous block's values; a read before any write gives NaN / -1).
 #define LVK_EMU_CAT2(a, b) a##b
 #define LVK_EMU_CAT(a, b) LVK_EMU_CAT2(a, b)
 #define __shared__                                                                                 \
   static ::lvk_emu::SharedMarker LVK_EMU_CAT(lvk_emu_shared_marker_, __COUNTER__);                 \
-  static __attribute__((section("lvk_emu_shared")))
+  static
 
 namespace lvk_emu {
 
