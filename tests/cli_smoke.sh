@@ -5,13 +5,7 @@ set -uo pipefail
 LVK="$1"
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect_error() {  # expect_error "message fragment" lvk-args...
-  local want="$1"; shift
-  local out
-  if out=$("$LVK" "$@" 2>&1); then fail "lvk $* succeeded; expected an error with '$want'"; fi
-  grep -qF -- "$want" <<<"$out" || fail "lvk $* said: $out; expected '$want'"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cli_util.sh"
 
 "$LVK" info | grep -q "default: --device auto runs on" || fail "lvk info"
 "$LVK" train vae --data shapes:256 --steps 4 --batch 16 --latent 4 --hidden 32 --eval-every 4 --out "$DIR/vae" \

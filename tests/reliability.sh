@@ -7,13 +7,7 @@ LVK="$1"
 KILLS="${2:-5}"
 DIR=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$DIR"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect_error() {  # expect_error "message fragment" lvk-args...
-  local want="$1"; shift
-  local out
-  if out=$("$LVK" "$@" 2>&1); then fail "lvk $* succeeded; expected an error with '$want'"; fi
-  grep -qF -- "$want" <<<"$out" || fail "lvk $* said: $out; expected '$want'"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cli_util.sh"
 no_temp_files() { ! ls -a "$1" | grep -q '\.tmp\.' || fail "temp files left in $1: $(ls -a "$1" | grep '\.tmp\.')"; }
 # The promises are the same on every device; the CPU keeps the kill loop fast in every build.
 TINY=(--device cpu --data shapes:256 --batch 16 --latent 4 --hidden 32 --eval-every 1000 --log-every 1)

@@ -405,23 +405,27 @@ int syncthreads_count(int predicate, const char* file, int line) {
   return static_cast<int>(t.result);
 }
 
-void syncwarp(unsigned mask, const char* file, int line) {
-  Thread& t = current_thread("__syncwarp");
-  check_mask(t, mask, "__syncwarp", file, line);
-  t.kind = Collective::syncwarp;
+namespace {
+// The calling thread, checked and labelled for the warp collective `kind` it is about to join.
+Thread& join_collective(Collective kind, ShuffleKind shuffle_kind, unsigned mask, const char* file, int line) {
+  const char* name = collective_name(kind, shuffle_kind);
+  Thread& t = current_thread(name);
+  check_mask(t, mask, name, file, line);
+  t.kind = kind;
+  t.shuffle_kind = shuffle_kind;
   t.mask = mask;
   t.file = file;
   t.line = line;
-  arrive_warp(t);
+  return t;
+}
+}  // namespace
+
+void syncwarp(unsigned mask, const char* file, int line) {
+  arrive_warp(join_collective(Collective::syncwarp, ShuffleKind::index, mask, file, line));
 }
 
 unsigned ballot(unsigned mask, int predicate, const char* file, int line) {
-  Thread& t = current_thread("__ballot_sync");
-  check_mask(t, mask, "__ballot_sync", file, line);
-  t.kind = Collective::ballot;
-  t.mask = mask;
-  t.file = file;
-  t.line = line;
+  Thread& t = join_collective(Collective::ballot, ShuffleKind::index, mask, file, line);
   t.predicate = predicate;
   arrive_warp(t);
   return static_cast<unsigned>(t.result);
@@ -435,31 +439,20 @@ unsigned activemask() {
 
 uint64_t shuffle(ShuffleKind kind, unsigned mask, uint64_t value, int lane_or_delta, int width, const char* file,
                  int line) {
-  Thread& t = current_thread("__shfl_*_sync");
-  t.kind = Collective::shuffle;
-  t.shuffle_kind = kind;
-  check_mask(t, mask, collective_name(Collective::shuffle, kind), file, line);
+  Thread& t = join_collective(Collective::shuffle, kind, mask, file, line);
   if (width < 1 || width > 32 || (width & (width - 1)) != 0)
     fail_from_thread(cudaErrorIllegalInstruction, std::string(collective_name(Collective::shuffle, kind)) + " at " +
                                                       at(file, line) + ": width " + std::to_string(width) +
                                                       " is not a power of two in 1..32");
-  t.mask = mask;
   t.value = value;
   t.arg = lane_or_delta;
   t.width = width;
-  t.file = file;
-  t.line = line;
   arrive_warp(t);
   return t.result;
 }
 
 void mma_m16n8k16_bf16(float* d, const uint32_t* a, const uint32_t* b, const char* file, int line) {
-  Thread& t = current_thread("mma.sync");
-  check_mask(t, 0xffffffffu, "mma.sync.m16n8k16", file, line);
-  t.kind = Collective::mma;
-  t.mask = 0xffffffffu;
-  t.file = file;
-  t.line = line;
+  Thread& t = join_collective(Collective::mma, ShuffleKind::index, 0xffffffffu, file, line);
   std::memcpy(t.a, a, sizeof(t.a));
   std::memcpy(t.b, b, sizeof(t.b));
   std::memcpy(t.acc, d, sizeof(t.acc));
