@@ -10,17 +10,15 @@
 // rows) are spread over OpenMP threads; each row's answer depends only on its own data.
 //
 // The micro-kernel exists for AVX-512 (8 rows x 32 codes), AVX2+FMA (6 x 16) and plain C++ (4 x
-// 16), picked at run time because the project is built without -march flags (LVK_CPU_ISA=avx2 or
-// base forces a narrower one).
+// 16), picked at run time (kernels/cpu/cpu_isa.h).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
-#include <string>
 #include <vector>
 
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/vq.h"
 
 namespace lvk::kernels::cpu {
@@ -115,15 +113,12 @@ struct Micro {
   int rows, width;
 };
 
-// LVK_CPU_ISA=avx2|base caps the choice, so every variant can be tested on one machine.
 Micro pick_micro() {
-  __builtin_cpu_init();
-  const char* cap = std::getenv("LVK_CPU_ISA");
-  const std::string isa = cap ? cap : "";
-  if (isa.empty() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
-    return {micro_avx512, 8, 32};
-  if (isa != "base" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {micro_avx2, 6, 16};
-  return {micro_base, 4, 16};
+  switch (cpu_isa()) {
+    case CpuIsa::avx512: return {micro_avx512, 8, 32};
+    case CpuIsa::avx2: return {micro_avx2, 6, 16};
+    default: return {micro_base, 4, 16};
+  }
 }
 
 }  // namespace
