@@ -14,7 +14,7 @@
 // with warp shuffles, lexicographically on (score, index), so ties resolve to the lowest index.
 // The winner is folded into a per-row running best in shared memory and the tile's products are
 // discarded. Reducing per tile (about 3% of the FFMA count at C = 64) instead of carrying 16 more
-// registers across tiles keeps the kernel at 128 registers: 2 blocks per SM, no spills.
+// registers across tiles keeps the kernel at 128 registers: 2 blocks per SM.
 //
 // Thread layout: tid = ty * 16 + tx. Thread (ty, tx) owns rows {ty*4 + 0..3, 64 + ty*4 + 0..3} and
 // codes {tx*4 + 0..3, 64 + tx*4 + 0..3} of the tile: two float4 reads per operand per channel from
@@ -29,8 +29,9 @@
 // already the channel-major shared layout, so no transpose pass exists anywhere.
 //
 // Occupancy. 256 threads, 17.5 KiB (row-major) or 18.5 KiB (NCHW) of shared memory per block;
-// the float4 variants are held to 128 registers (2 blocks per SM, 16 warps; ptxas: 128 and 126
-// registers, no spills), the scalar fallbacks for C % 4 != 0 use up to 167 (1 block). When there are
+// the float4 variants are held to 128 registers (2 blocks per SM, 16 warps; ptxas for sm_90 with the
+// centring loads: 128 registers and 12 (row-major) / 20 (NCHW) bytes of spill stores, to be
+// measured on a GPU), the scalar fallbacks for C % 4 != 0 use up to 167 (1 block). When there are
 // too few row tiles to fill the GPU (small N), the code tiles are split over gridDim.y; each slice
 // writes a (score, index) candidate per row to the workspace, and the finishing kernel reduces the
 // slices in ascending code order (no atomics; deterministic). Extra memory is O(N + K).
