@@ -1,8 +1,15 @@
 // CPU twins of kernels/gaussian.h: the reference. Row sums in double; the noise from the shared
-// Philox layout (Box-Muller in double on the host, so CUDA's normals agree to a few ulp).
+// Philox layout. On AVX2/AVX-512 CPUs the sampler's forward and gaussian_noise draw W Philox blocks
+// at once and run Box-Muller, exp and the row terms in f32 lanes (kernels/cpu/gaussian_simd.h,
+// within 4 ulp of the double formulas); elsewhere, and in the backward's recomputed noise,
+// Box-Muller runs in double. Either way CUDA's normals agree to a few ulp.
 #include "kernels/gaussian.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
+
+#include "kernels/cpu/gaussian_simd.h"
 
 #include "kernels/stochastic_math.h"
 
@@ -17,6 +24,22 @@ void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const f
                      index_t d, uint64_t seed, uint64_t offset_in, const uint64_t* offset_base) {
   const uint64_t offset = offset_in + (offset_base ? *offset_base : 0);  // the step clock's noise base
   const index_t rows = s * n;
+  if (const GaussianSimd* v = gaussian_simd()) {
+#pragma omp parallel if (rows * d >= kParallelMin)
+    {
+      std::vector<float> eps(static_cast<size_t>(d));
+#pragma omp for schedule(static)
+      for (index_t row = 0; row < rows; ++row) {
+        const index_t r = row % n;
+        v->normals(eps.data(), static_cast<uint64_t>(row * d), d, seed, offset);
+        double lq = 0.0, k = 0.0;
+        v->row(z + row * d, &lq, kl && row < n ? &k : nullptr, mu + r * d, logvar + r * d, eps.data(), d);
+        if (log_q) log_q[row] = static_cast<float>(lq);
+        if (kl && row < n) kl[row] = static_cast<float>(k);
+      }
+    }
+    return;
+  }
 #pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
   for (index_t row = 0; row < rows; ++row) {
     const index_t r = row % n;  // the input row of (sample row / n, r)
@@ -109,6 +132,14 @@ void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const 
 }
 
 void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset) {
+  if (const GaussianSimd* v = gaussian_simd()) {
+    constexpr index_t kChunk = 1 << 12;
+    const index_t chunks = (count + kChunk - 1) / kChunk;
+#pragma omp parallel for if (count >= kParallelMin) schedule(static)
+    for (index_t c = 0; c < chunks; ++c)
+      v->normals(eps + c * kChunk, static_cast<uint64_t>(c * kChunk), std::min(kChunk, count - c * kChunk), seed, offset);
+    return;
+  }
   const index_t pairs = (count + 1) / 2;
 #pragma omp parallel for if (count >= kParallelMin) schedule(static)
   for (index_t p = 0; p < pairs; ++p) {

@@ -1,7 +1,8 @@
 // CPU twin of the fused nearest-codebook lookup: a GEMM-shaped loop nest whose "C tile" is never
-// stored. The codebook is packed into panels of W codes, channel-major ([C][W]) and pre-scaled by
-// -2 (exact), so the micro-kernel starts its accumulators at ||e_k||^2 and one FMA per channel
-// leaves the score ||e_k||^2 - 2 z.e_k in a register. A ROWS x W block of scores lives in vector
+// stored. Everything is centred on the codebook mean mu (kernels/vq.h says why): the codebook is
+// packed into panels of W codes, channel-major ([C][W]), as -2 (e_k - mu) (the scaling is exact),
+// and the rows as z - mu while they are packed anyway, so the micro-kernel starts its accumulators
+// at ||e_k - mu||^2 and one FMA per channel leaves the centred score in a register. A ROWS x W block of scores lives in vector
 // registers; the argmin is folded in with vector compares into a per-row, per-lane running best
 // (lane l of panel p is code p*W + l; strict "<" over ascending panels keeps the lowest index in
 // each lane), and the W lanes are reduced lexicographically on (score, index) at the end, so ties
@@ -9,17 +10,15 @@
 // rows) are spread over OpenMP threads; each row's answer depends only on its own data.
 //
 // The micro-kernel exists for AVX-512 (8 rows x 32 codes), AVX2+FMA (6 x 16) and plain C++ (4 x
-// 16), picked at run time because the project is built without -march flags (LVK_CPU_ISA=avx2 or
-// base forces a narrower one).
+// 16), picked at run time (kernels/cpu/cpu_isa.h).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
-#include <string>
 #include <vector>
 
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/vq.h"
 
 namespace lvk::kernels::cpu {
@@ -114,15 +113,12 @@ struct Micro {
   int rows, width;
 };
 
-// LVK_CPU_ISA=avx2|base caps the choice, so every variant can be tested on one machine.
 Micro pick_micro() {
-  __builtin_cpu_init();
-  const char* cap = std::getenv("LVK_CPU_ISA");
-  const std::string isa = cap ? cap : "";
-  if (isa.empty() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
-    return {micro_avx512, 8, 32};
-  if (isa != "base" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {micro_avx2, 6, 16};
-  return {micro_base, 4, 16};
+  switch (cpu_isa()) {
+    case CpuIsa::avx512: return {micro_avx512, 8, 32};
+    case CpuIsa::avx2: return {micro_avx2, 6, 16};
+    default: return {micro_base, 4, 16};
+  }
 }
 
 }  // namespace
@@ -135,20 +131,17 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
   static const Micro micro = pick_micro();
   const int w = micro.width;
 
-  // Pack: panels [P][C][W] of -2 e (zero past K, where the +inf norm keeps codes unchosen).
-  // ||e_k||^2 is summed in channel order, the same formula for every code, so duplicate codes
-  // score identically and the lowest index wins.
+  // Pack: panels [P][C][W] of -2 (e - mu) (zero past K, where the +inf norm keeps codes
+  // unchosen). Duplicate codes get identical panels and norms, so they tie and the lowest wins.
+  std::vector<float> mu(static_cast<size_t>(c));
+  for (index_t ch = 0; ch < c; ++ch) mu[static_cast<size_t>(ch)] = vq_codebook_mean(codebook, k, c, ch);
   const index_t panels = (k + w - 1) / w;
   std::vector<float> packed(static_cast<size_t>(panels * c * w), 0.0f);
   std::vector<float> norms(static_cast<size_t>(panels * w), kInf);
   for (index_t j = 0; j < k; ++j) {
-    float acc = 0.0f;
-    for (index_t ch = 0; ch < c; ++ch) {
-      const float e = codebook[j * c + ch];
-      acc += e * e;
-      packed[static_cast<size_t>(((j / w) * c + ch) * w + j % w)] = -2.0f * e;
-    }
-    norms[static_cast<size_t>(j)] = acc;
+    for (index_t ch = 0; ch < c; ++ch)
+      packed[static_cast<size_t>(((j / w) * c + ch) * w + j % w)] = -2.0f * (codebook[j * c + ch] - mu[static_cast<size_t>(ch)]);
+    norms[static_cast<size_t>(j)] = vq_centred_norm(codebook + j * c, mu.data(), c);
   }
 
   const index_t blocks = (n + kRowBlock - 1) / kRowBlock;
@@ -162,7 +155,7 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
       const index_t i0 = b * kRowBlock, m = std::min<index_t>(kRowBlock, n - i0);
       for (index_t r = 0; r < kRowBlock; ++r)
         for (index_t ch = 0; ch < c; ++ch)
-          rows[static_cast<size_t>(r * c + ch)] = r < m ? z[vq_offset(i0 + r, ch, s)] : 0.0f;
+          rows[static_cast<size_t>(r * c + ch)] = r < m ? z[vq_offset(i0 + r, ch, s)] - mu[static_cast<size_t>(ch)] : 0.0f;
       std::fill(best.begin(), best.end(), kInf);
       std::fill(best_k.begin(), best_k.end(), 0);
       for (index_t p = 0; p < panels; ++p)
@@ -184,7 +177,7 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
         for (index_t ch = 0; ch < c; ++ch) {
           const float e = codebook[kk * c + ch];
           if (z_q) z_q[vq_offset(i, ch, s)] = e;
-          const double diff = static_cast<double>(rows[static_cast<size_t>(r * c + ch)]) - e;
+          const double diff = static_cast<double>(z[vq_offset(i, ch, s)]) - e;
           d += diff * diff;
         }
         if (distances) distances[i] = static_cast<float>(d);

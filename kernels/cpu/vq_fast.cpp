@@ -1,5 +1,5 @@
 // CPU twin of the fast (tensor-core) lookup: emulates the shortlist of the CUDA kernel with the
-// same BF16 rounding of the inputs (round to nearest even), the same code subsets per slot and the
+// same centring and BF16 rounding of the inputs (round to nearest even), the same code subsets per slot and the
 // same exact re-check, so both twins pick the same code except where the approximate scores of
 // two codes in one subset differ only by fp32 summation order (a near-tie by construction).
 // Written for clarity, not speed: it is the reference of the fast mode, not a fast CPU path.
@@ -33,19 +33,21 @@ void vq_nearest_fast(int32_t* indices, float* z_q, float* distances, int32_t* co
   if (counts) std::fill(counts, counts + k, 0);
   if (n == 0) return;
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  std::vector<float> norms(static_cast<size_t>(k)), eb(static_cast<size_t>(k * c));
+  // Centred on the codebook mean like the CUDA kernel (kernels/vq.h): BF16 rounds z - mu and
+  // e - mu, whose rounding errors scale with the data's spread, not its offset.
+  std::vector<float> mu(static_cast<size_t>(c)), norms(static_cast<size_t>(k)), eb(static_cast<size_t>(k * c));
+  for (index_t ch = 0; ch < c; ++ch) mu[static_cast<size_t>(ch)] = vq_codebook_mean(codebook, k, c, ch);
   for (index_t j = 0; j < k; ++j) {
-    float acc = 0.0f;
-    for (index_t ch = 0; ch < c; ++ch) acc = std::fma(codebook[j * c + ch], codebook[j * c + ch], acc);
-    norms[static_cast<size_t>(j)] = acc;
-    for (index_t ch = 0; ch < c; ++ch) eb[static_cast<size_t>(j * c + ch)] = bf16_round(codebook[j * c + ch]);
+    norms[static_cast<size_t>(j)] = vq_centred_norm(codebook + j * c, mu.data(), c);
+    for (index_t ch = 0; ch < c; ++ch)
+      eb[static_cast<size_t>(j * c + ch)] = bf16_round(codebook[j * c + ch] - mu[static_cast<size_t>(ch)]);
   }
 #pragma omp parallel for schedule(static) if (n * k * c >= (1 << 20))
   for (index_t i = 0; i < n; ++i) {
     std::vector<float> zb(static_cast<size_t>(c)), zr(static_cast<size_t>(c));
     for (index_t ch = 0; ch < c; ++ch) {
       zr[static_cast<size_t>(ch)] = z[vq_offset(i, ch, s)];
-      zb[static_cast<size_t>(ch)] = bf16_round(zr[static_cast<size_t>(ch)]);
+      zb[static_cast<size_t>(ch)] = bf16_round(zr[static_cast<size_t>(ch)] - mu[static_cast<size_t>(ch)]);
     }
     float slot_best[kVqFastSlots];
     int32_t slot_k[kVqFastSlots];
@@ -57,15 +59,13 @@ void vq_nearest_fast(int32_t* indices, float* z_q, float* distances, int32_t* co
       const int q = vq_fast_slot(j);
       if (score < slot_best[q]) slot_best[q] = score, slot_k[q] = static_cast<int32_t>(j);
     }
-    // Exact re-check of the shortlist: the fp32 FMA chain of the CUDA re-check kernel.
+    // Re-check of the shortlist in the direct form: the fp32 FMA chain of the CUDA re-check kernel.
     float best = kInf;
     int32_t best_k = -1;
     for (int q = 0; q < kVqFastSlots; ++q) {
       const int32_t j = slot_k[q];
       if (j < 0) continue;
-      float dot = 0.0f;
-      for (index_t ch = 0; ch < c; ++ch) dot = std::fmaf(zr[static_cast<size_t>(ch)], codebook[j * c + ch], dot);
-      const float score = std::fmaf(-2.0f, dot, norms[static_cast<size_t>(j)]);
+      const float score = vq_direct_distance(zr.data(), 1, codebook + j * c, c);
       if (best_k < 0 || score < best || (score == best && j < best_k)) best = score, best_k = j;
     }
     if (best_k < 0) best_k = 0;  // every score NaN: code 0, as in the fp32 lookup

@@ -1,6 +1,10 @@
 // CUDA twin of the fused nearest-codebook lookup (fp32 FFMA).
 //
-// Design. The score matrix S = ||e||^2 - 2 Z E^T is an [N, K] GEMM with inner dimension C whose
+// Centring. Both operands are centred on the codebook mean mu as they are loaded (one
+// subtraction per element, kernels/vq.h says why), and the norms are ||e_k - mu||^2, so the scores
+// are translation invariant. mu and the norms are computed first, into the workspace.
+//
+// Design. The score matrix S = ||e - mu||^2 - 2 (Z - mu)(E - mu)^T is an [N, K] GEMM with inner dimension C whose
 // output is never stored: each block owns BM = 128 rows and walks code tiles of BN = 128 codes;
 // inside a code tile it runs a classic register-blocked SGEMM main loop (BK = 8 channels per
 // step, double-buffered shared memory, global loads for step s+1 issued before the FFMAs of step
@@ -10,7 +14,7 @@
 // with warp shuffles, lexicographically on (score, index), so ties resolve to the lowest index.
 // The winner is folded into a per-row running best in shared memory and the tile's products are
 // discarded. Reducing per tile (about 3% of the FFMA count at C = 64) instead of carrying 16 more
-// registers across tiles keeps the kernel at 128 registers: 2 blocks per SM, no spills.
+// registers across tiles keeps the kernel at 128 registers: 2 blocks per SM.
 //
 // Thread layout: tid = ty * 16 + tx. Thread (ty, tx) owns rows {ty*4 + 0..3, 64 + ty*4 + 0..3} and
 // codes {tx*4 + 0..3, 64 + tx*4 + 0..3} of the tile: two float4 reads per operand per channel from
@@ -25,8 +29,9 @@
 // already the channel-major shared layout, so no transpose pass exists anywhere.
 //
 // Occupancy. 256 threads, 17.5 KiB (row-major) or 18.5 KiB (NCHW) of shared memory per block;
-// the float4 variants are held to 128 registers (2 blocks per SM, 16 warps; ptxas: 128 and 126
-// registers, no spills), the scalar fallbacks for C % 4 != 0 use up to 167 (1 block). When there are
+// the float4 variants are held to 128 registers (2 blocks per SM, 16 warps; ptxas for sm_90 with the
+// centring loads: 128 registers and 12 (row-major) / 20 (NCHW) bytes of spill stores, to be
+// measured on a GPU), the scalar fallbacks for C % 4 != 0 use up to 167 (1 block). When there are
 // too few row tiles to fill the GPU (small N), the code tiles are split over gridDim.y; each slice
 // writes a (score, index) candidate per row to the workspace, and the finishing kernel reduces the
 // slices in ascending code order (no atomics; deterministic). Extra memory is O(N + K).
@@ -41,6 +46,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/vq_shared.cuh"
 #include "kernels/vq.h"
 
 namespace lvk::kernels::cuda {
@@ -50,13 +56,14 @@ namespace {
 constexpr int kBM = 128, kBN = 128, kBK = 8, kPad = 4, kThreads = 256;
 constexpr int kMaxSplits = 32;
 
-__global__ void vq_norms_kernel(float* norms, const float* codebook, int64_t k, int64_t c) {
-  LVK_GRID_STRIDE_LOOP(j, k) {
-    const float* e = codebook + j * c;
-    float acc = 0.0f;
-    for (int64_t ch = 0; ch < c; ++ch) acc = fmaf(e[ch], e[ch], acc);
-    norms[j] = acc;
-  }
+// A thread per channel; the sum runs over codes in the same order as on the CPU, so both twins
+// centre on the same bits.
+__global__ void vq_mean_kernel(float* mu, const float* codebook, int64_t k, int64_t c) {
+  LVK_GRID_STRIDE_LOOP(ch, c) mu[ch] = vq_codebook_mean(codebook, k, c, ch);
+}
+
+__global__ void vq_centred_norms_kernel(float* norms, const float* codebook, const float* mu, int64_t k, int64_t c) {
+  LVK_GRID_STRIDE_LOOP(j, k) norms[j] = vq_centred_norm(codebook + j * c, mu, c);
 }
 
 __device__ __forceinline__ bool better(float sa, int32_t ia, float sb, int32_t ib) {
@@ -64,42 +71,55 @@ __device__ __forceinline__ bool better(float sa, int32_t ia, float sb, int32_t i
 }
 
 // Loads one BK-channel step of z (rows row0..row0+127) and of E (codes code0..code0+127) into
-// registers; store_step then writes them channel-major into shared memory.
+// registers, centred on mu (zero past N, K and C); store then writes them channel-major into
+// shared memory.
 template <bool kNchw, bool kVec>
 struct StepLoader {
   float za[4], eb[4];
 
   __device__ __forceinline__ void load(const float* __restrict__ z, const float* __restrict__ codebook,
-                                       const int64_t* row_base, int64_t code0, int64_t c0, const VqShape& s, int tid) {
+                                       const float* __restrict__ mu, const int64_t* row_base, int64_t code0,
+                                       int64_t c0, const VqShape& s, int tid) {
     // z: row-major -> thread loads 4 channels of one row; NCHW -> 4 rows of one channel.
     if constexpr (kNchw) {
       const int64_t ch = c0 + tid / 32;
+      const float m = ch < s.c ? __ldg(mu + ch) : 0.0f;
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         const int64_t base = row_base[tid % 32 + 32 * j];
-        za[j] = (base >= 0 && ch < s.c) ? __ldg(z + base + ch * s.hw) : 0.0f;
+        za[j] = (base >= 0 && ch < s.c) ? __ldg(z + base + ch * s.hw) - m : 0.0f;
       }
     } else {
       const int64_t ch = c0 + (tid % 2) * 4, base = row_base[0];
       if constexpr (kVec) {
-        const float4 v = (base >= 0 && ch < s.c) ? __ldg(reinterpret_cast<const float4*>(z + base + ch))
-                                                     : make_float4(0.f, 0.f, 0.f, 0.f);
-        za[0] = v.x, za[1] = v.y, za[2] = v.z, za[3] = v.w;
+        if (base >= 0 && ch < s.c) {
+          const float4 v = __ldg(reinterpret_cast<const float4*>(z + base + ch));
+          const float4 m = __ldg(reinterpret_cast<const float4*>(mu + ch));
+          za[0] = v.x - m.x, za[1] = v.y - m.y, za[2] = v.z - m.z, za[3] = v.w - m.w;
+        } else {
+          za[0] = za[1] = za[2] = za[3] = 0.0f;
+        }
       } else {
 #pragma unroll
-        for (int q = 0; q < 4; ++q) za[q] = (base >= 0 && ch + q < s.c) ? __ldg(z + base + ch + q) : 0.0f;
+        for (int q = 0; q < 4; ++q)
+          za[q] = (base >= 0 && ch + q < s.c) ? __ldg(z + base + ch + q) - __ldg(mu + ch + q) : 0.0f;
       }
     }
     // E is row-major [K, C]: thread loads 4 channels of one code.
     const int64_t code = code0 + tid / 2, ch = c0 + (tid % 2) * 4;
     const bool in = code < s.k;
     if constexpr (kVec) {
-      const float4 v = (in && ch < s.c) ? __ldg(reinterpret_cast<const float4*>(codebook + code * s.c + ch))
-                                        : make_float4(0.f, 0.f, 0.f, 0.f);
-      eb[0] = v.x, eb[1] = v.y, eb[2] = v.z, eb[3] = v.w;
+      if (in && ch < s.c) {
+        const float4 v = __ldg(reinterpret_cast<const float4*>(codebook + code * s.c + ch));
+        const float4 m = __ldg(reinterpret_cast<const float4*>(mu + ch));
+        eb[0] = v.x - m.x, eb[1] = v.y - m.y, eb[2] = v.z - m.z, eb[3] = v.w - m.w;
+      } else {
+        eb[0] = eb[1] = eb[2] = eb[3] = 0.0f;
+      }
     } else {
 #pragma unroll
-      for (int q = 0; q < 4; ++q) eb[q] = (in && ch + q < s.c) ? __ldg(codebook + code * s.c + ch + q) : 0.0f;
+      for (int q = 0; q < 4; ++q)
+        eb[q] = (in && ch + q < s.c) ? __ldg(codebook + code * s.c + ch + q) - __ldg(mu + ch + q) : 0.0f;
     }
   }
 
@@ -124,6 +144,7 @@ __global__ void __launch_bounds__(kThreads, kVec ? 2 : 1) vq_argmin_kernel(int32
                                                              int32_t* __restrict__ cand_index,
                                                              const float* __restrict__ z,
                                                              const float* __restrict__ codebook,
+                                                             const float* __restrict__ mu,
                                                              const float* __restrict__ norms, VqShape s,
                                                              int tiles_per_slice) {
   __shared__ __align__(16) float as[2][kBK][kBM + kPad];
@@ -167,13 +188,13 @@ __global__ void __launch_bounds__(kThreads, kVec ? 2 : 1) vq_argmin_kernel(int32
 #pragma unroll
       for (int q = 0; q < 8; ++q) acc[r][q] = 0.0f;
 
-    loader.load(z, codebook, row_base, code0, 0, s, tid);
+    loader.load(z, codebook, mu, row_base, code0, 0, s, tid);
     loader.store(as[0], bs[0], tid);
     __syncthreads();
     for (int64_t step = 0; step < steps; ++step) {
       const int buf = static_cast<int>(step & 1);
       const bool more = step + 1 < steps;
-      if (more) loader.load(z, codebook, row_base, code0, (step + 1) * kBK, s, tid);
+      if (more) loader.load(z, codebook, mu, row_base, code0, (step + 1) * kBK, s, tid);
 #pragma unroll
       for (int kk = 0; kk < kBK; ++kk) {
         const float4 a0 = *reinterpret_cast<const float4*>(&as[buf][kk][ty * 4]);
@@ -347,10 +368,21 @@ size_t align256(size_t b) { return (b + 255) / 256 * 256; }
 
 }  // namespace
 
+size_t vq_centre_workspace_bytes(const VqShape& s) {
+  return align256(static_cast<size_t>(s.k) * sizeof(float)) + align256(static_cast<size_t>(s.c) * sizeof(float));
+}
+
+void vq_centre(float* mu, float* norms, const float* codebook, const VqShape& s, cudaStream_t stream) {
+  launch<vq_mean_kernel>(grid_for(s.c), kBlock, 0, stream, mu, codebook, s.k, s.c);
+  LVK_LAUNCH_CHECK(vq_mean_kernel);
+  launch<vq_centred_norms_kernel>(grid_for(s.k), kBlock, 0, stream, norms, codebook, mu, s.k, s.c);
+  LVK_LAUNCH_CHECK(vq_centred_norms_kernel);
+}
+
 size_t vq_workspace_bytes(const VqShape& s) {
   if (s.n == 0 || s.k == 0) return 0;
   const Plan p = plan_for(s);
-  size_t bytes = align256(static_cast<size_t>(s.k) * sizeof(float));
+  size_t bytes = vq_centre_workspace_bytes(s);
   if (p.slices > 1) bytes += 2 * align256(static_cast<size_t>(p.slices) * s.n * sizeof(float));
   return bytes;
 }
@@ -362,24 +394,25 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
   const Plan p = plan_for(s);
   auto* ws = static_cast<char*>(workspace);
   float* norms = reinterpret_cast<float*>(ws);
+  float* mu = reinterpret_cast<float*>(ws + align256(static_cast<size_t>(s.k) * sizeof(float)));
   float* cand_score = nullptr;
   int32_t* cand_index = nullptr;
   if (p.slices > 1) {
-    const size_t off = align256(static_cast<size_t>(s.k) * sizeof(float));
+    const size_t off = vq_centre_workspace_bytes(s);
     cand_score = reinterpret_cast<float*>(ws + off);
     cand_index = reinterpret_cast<int32_t*>(ws + off + align256(static_cast<size_t>(p.slices) * s.n * sizeof(float)));
   }
-  launch<vq_norms_kernel>(grid_for(s.k), kBlock, 0, stream, norms, codebook, s.k, s.c);
-  LVK_LAUNCH_CHECK(vq_norms_kernel);
+  vq_centre(mu, norms, codebook, s, stream);
 
-  const bool aligned = reinterpret_cast<uintptr_t>(z) % 16 == 0 && reinterpret_cast<uintptr_t>(codebook) % 16 == 0;
+  const bool aligned = reinterpret_cast<uintptr_t>(z) % 16 == 0 && reinterpret_cast<uintptr_t>(codebook) % 16 == 0 &&
+                       reinterpret_cast<uintptr_t>(mu) % 16 == 0;
   const bool vec = s.c % 4 == 0 && aligned;
   const dim3 grid(static_cast<unsigned>(p.row_tiles), static_cast<unsigned>(p.slices));
   LVK_CHECK(p.row_tiles < (int64_t{1} << 31), "vq_nearest: N=", s.n, " exceeds the grid limit");
   // nchw and vec_loads are std::bool_constant tags: the kernel is a template argument of launch.
   auto launch_argmin = [&](auto nchw, auto vec_loads) {
     launch<vq_argmin_kernel<decltype(nchw)::value, decltype(vec_loads)::value>>(
-        grid, kThreads, 0, stream, indices, cand_score, cand_index, z, codebook, norms, s, p.tiles_per_slice);
+        grid, kThreads, 0, stream, indices, cand_score, cand_index, z, codebook, mu, norms, s, p.tiles_per_slice);
     LVK_LAUNCH_CHECK(vq_argmin_kernel);
   };
   using std::false_type, std::true_type;
@@ -392,7 +425,6 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
     launch_finish(indices, z_q, distances, counts, cand_score, cand_index, p.slices, z, codebook, s, stream);
 }
 
-// z_q, distances and counts from final indices (used by the fast lookup in vq_fast.cu).
 void vq_gather_outputs(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z,
                        const float* codebook, VqShape s, cudaStream_t stream) {
   if (s.n == 0) return;

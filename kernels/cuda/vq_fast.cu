@@ -2,20 +2,22 @@
 // list candidates, an fp32 pass re-scores them exactly.
 //
 // Pass 1 (vq_fast_shortlist_kernel). Each block owns BM = 128 rows and walks all code tiles of
-// BN = 128 codes. Per tile, channel steps of 16 are staged in shared memory as BF16 (converted on
-// load, zero-padded past C, rows of 24 halves so that the fragment loads below hit 32 distinct
+// BN = 128 codes. Per tile, channel steps of 16 are staged in shared memory as BF16 (centred on the
+// codebook mean and converted on load, so the rounding scales with the spread of the data and not
+// with a common offset; zero-padded past C, rows of 24 halves so that the fragment loads below hit 32 distinct
 // banks), and 8 warps (4 along rows x 2 along codes) each compute a 32 x 64 block of products with
 // mma.sync m16n8k16 (BF16 in, fp32 accumulate; 2 x 8 tiles, 64 accumulators per thread). At the
-// end of a tile each thread turns its products into approximate scores ||e_k||^2 - 2 z~.e~_k and
+// end of a tile each thread turns its products into approximate scores ||e_k - mu||^2 - 2 z~.e~_k and
 // keeps, for each of its 4 rows, the best code it has seen: thread (warp column w, quad lane t)
 // always owns the codes with (k % 128) / 64 = w and (k % 8) / 2 = t, i.e. slot vq_fast_slot(k).
 // The 8 slot winners per row go to the workspace (N x 8 int32; O(N) memory, never N x K).
-// Pass 2 (vq_fast_recheck_kernel). Eight threads per row re-score the slot winners with the exact
-// fp32 FMA chain over channels and reduce lexicographically on (score, index).
+// Pass 2 (vq_fast_recheck_kernel). Eight threads per row re-score the slot winners in the direct
+// form sum (z - e)^2 (fp32 FMA chain over channels) and reduce lexicographically on (score, index).
 //
-// Why 8 slots suffice: the fp32 winner k* is lost only if a code k in the same slot has a lower
-// approximate score, i.e. d_k - d_k* <= |error_k| + |error_k*| <= 2^-7 ||z|| (||e_k|| + ||e_k*||)
-// (BF16 rounding of both operands, unit roundoff 2^-9 each): a near-tie. See kernels/vq.h.
+// Why 8 slots suffice: the exact winner k* is lost only if a code k in the same slot has a lower
+// approximate score, i.e. d_k - d_k* <= |error_k| + |error_k*| <= 2^-7 ||z - mu|| (||e_k - mu|| +
+// ||e_k* - mu||) (BF16 rounding of both operands, unit roundoff 2^-9 each): a near-tie. See
+// kernels/vq.h.
 //
 // Shared memory is double-buffered through registers (the global loads of step s + 1 are issued
 // before the MMAs of step s), 24 KiB per block; each thread keeps the (score, code) of its 4 rows
@@ -26,6 +28,7 @@
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/mma.cuh"
+#include "kernels/cuda/vq_shared.cuh"
 #include "kernels/vq.h"
 
 namespace lvk::kernels::cuda {
@@ -36,17 +39,10 @@ constexpr int kBM = 128, kBN = 128, kBK = 16, kStride = 24, kThreads = 256;
 
 size_t align256(size_t b) { return (b + 255) / 256 * 256; }
 
-__global__ void fast_norms_kernel(float* norms, const float* codebook, int64_t k, int64_t c) {
-  LVK_GRID_STRIDE_LOOP(j, k) {
-    float acc = 0.0f;
-    for (int64_t ch = 0; ch < c; ++ch) acc = fmaf(codebook[j * c + ch], codebook[j * c + ch], acc);
-    norms[j] = acc;
-  }
-}
-
 __global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t* __restrict__ slots,
                                                                      const float* __restrict__ z,
                                                                      const float* __restrict__ codebook,
+                                                                     const float* __restrict__ mu,
                                                                      const float* __restrict__ norms, VqShape s) {
   __shared__ __align__(16) __nv_bfloat16 as[2][kBM][kStride];
   __shared__ __align__(16) __nv_bfloat16 bs[2][kBN][kStride];
@@ -83,10 +79,11 @@ __global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t*
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         const int64_t ch = c0 + lc + 2 * q;
-        const float z0 = (zbase >= 0 && ch < s.c) ? __ldg(z + zbase + ch * zstride) : 0.0f;
-        const float z1 = (zbase >= 0 && ch + 1 < s.c) ? __ldg(z + zbase + (ch + 1) * zstride) : 0.0f;
-        const float e0 = (code < s.k && ch < s.c) ? __ldg(codebook + code * s.c + ch) : 0.0f;
-        const float e1 = (code < s.k && ch + 1 < s.c) ? __ldg(codebook + code * s.c + ch + 1) : 0.0f;
+        const float m0 = ch < s.c ? __ldg(mu + ch) : 0.0f, m1 = ch + 1 < s.c ? __ldg(mu + ch + 1) : 0.0f;
+        const float z0 = (zbase >= 0 && ch < s.c) ? __ldg(z + zbase + ch * zstride) - m0 : 0.0f;
+        const float z1 = (zbase >= 0 && ch + 1 < s.c) ? __ldg(z + zbase + (ch + 1) * zstride) - m1 : 0.0f;
+        const float e0 = (code < s.k && ch < s.c) ? __ldg(codebook + code * s.c + ch) - m0 : 0.0f;
+        const float e1 = (code < s.k && ch + 1 < s.c) ? __ldg(codebook + code * s.c + ch + 1) - m1 : 0.0f;
         const __nv_bfloat162 zb = __floats2bfloat162_rn(z0, z1), eb = __floats2bfloat162_rn(e0, e1);
         zp[q] = *reinterpret_cast<const uint32_t*>(&zb);
         ep[q] = *reinterpret_cast<const uint32_t*>(&eb);
@@ -158,7 +155,7 @@ __global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t*
 
 // Eight consecutive lanes per row, one slot each.
 __global__ void vq_fast_recheck_kernel(int32_t* indices, const int32_t* slots, const float* z,
-                                       const float* codebook, const float* norms, VqShape s) {
+                                       const float* codebook, VqShape s) {
   const int64_t total = s.n * kVqFastSlots;
   const int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   // Every lane of a warp runs the same number of iterations (total is a multiple of 8 and the
@@ -169,12 +166,7 @@ __global__ void vq_fast_recheck_kernel(int32_t* indices, const int32_t* slots, c
     const int64_t i = o / kVqFastSlots;
     const int32_t k = live ? slots[o] : -1;
     float score = CUDART_INF_F;
-    if (k >= 0) {
-      const float* e = codebook + static_cast<int64_t>(k) * s.c;
-      float dot = 0.0f;
-      for (int64_t ch = 0; ch < s.c; ++ch) dot = fmaf(__ldg(z + vq_offset(i, ch, s)), __ldg(e + ch), dot);
-      score = fmaf(-2.0f, dot, __ldg(norms + k));
-    }
+    if (k >= 0) score = vq_direct_distance(z + vq_offset(i, 0, s), s.hw, codebook + static_cast<int64_t>(k) * s.c, s.c);
     int32_t key = k >= 0 ? k : INT32_MAX;
 #pragma unroll
     for (int off = 4; off >= 1; off /= 2) {
@@ -190,13 +182,8 @@ __global__ void vq_fast_recheck_kernel(int32_t* indices, const int32_t* slots, c
 
 size_t vq_fast_workspace_bytes(const VqShape& s) {
   if (s.n == 0 || s.k == 0) return 0;
-  return align256(static_cast<size_t>(s.k) * sizeof(float)) +
-         align256(static_cast<size_t>(s.n) * kVqFastSlots * sizeof(int32_t));
+  return vq_centre_workspace_bytes(s) + align256(static_cast<size_t>(s.n) * kVqFastSlots * sizeof(int32_t));
 }
-
-// Declared in vq.cu's translation unit: reused for z_q, distances and counts.
-void vq_gather_outputs(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z,
-                       const float* codebook, VqShape s, cudaStream_t stream);
 
 void vq_nearest_fast(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z,
                      const float* codebook, VqShape s, void* workspace, cudaStream_t stream) {
@@ -211,13 +198,13 @@ void vq_nearest_fast(int32_t* indices, float* z_q, float* distances, int32_t* co
   LVK_CHECK(row_tiles < (int64_t{1} << 31), "vq_nearest_fast: N=", s.n, " exceeds the grid limit");
   auto* ws = static_cast<char*>(workspace);
   float* norms = reinterpret_cast<float*>(ws);
-  int32_t* slots = reinterpret_cast<int32_t*>(ws + align256(static_cast<size_t>(s.k) * sizeof(float)));
-  launch<fast_norms_kernel>(grid_for(s.k), kBlock, 0, stream, norms, codebook, s.k, s.c);
-  LVK_LAUNCH_CHECK(fast_norms_kernel);
-  launch<vq_fast_shortlist_kernel>(static_cast<unsigned>(row_tiles), kThreads, 0, stream, slots, z, codebook, norms, s);
+  float* mu = reinterpret_cast<float*>(ws + align256(static_cast<size_t>(s.k) * sizeof(float)));
+  int32_t* slots = reinterpret_cast<int32_t*>(ws + vq_centre_workspace_bytes(s));
+  vq_centre(mu, norms, codebook, s, stream);
+  launch<vq_fast_shortlist_kernel>(static_cast<unsigned>(row_tiles), kThreads, 0, stream, slots, z, codebook, mu, norms,
+                                   s);
   LVK_LAUNCH_CHECK(vq_fast_shortlist_kernel);
-  launch<vq_fast_recheck_kernel>(grid_for(s.n * kVqFastSlots), kBlock, 0, stream, indices, slots, z, codebook, norms,
-                                 s);
+  launch<vq_fast_recheck_kernel>(grid_for(s.n * kVqFastSlots), kBlock, 0, stream, indices, slots, z, codebook, s);
   LVK_LAUNCH_CHECK(vq_fast_recheck_kernel);
   if (z_q || distances || counts) vq_gather_outputs(indices, z_q, distances, counts, z, codebook, s, stream);
 }

@@ -9,10 +9,13 @@
 
 namespace lvk {
 
-// Precision of the lookup's products. fp32: FFMA, the reference of truth. fast: BF16 tensor-core
-// products shortlist candidates that an exact fp32 pass re-scores; equals the fp32 answer except at
-// near-ties, i.e. when another code's squared distance is within 2^-7 ||z|| (||e_k|| + ||e_k*||) of
-// the best (kernels/vq.h, vq_nearest_fast). The CPU twin of fast emulates it (slowly).
+// Precision of the lookup's products. Both modes centre z and the codebook on the codebook mean, so
+// a common offset of the data does not change the answer (kernels/vq.h states the remaining
+// rounding bound, which scales with the spread about that mean). fp32: FFMA, the reference of
+// truth. fast: BF16 tensor-core products shortlist candidates that an fp32 pass re-scores in the
+// direct form sum (z - e)^2; equals the exact answer except at near-ties, i.e. when another code's
+// squared distance is within 2^-7 ||z - mu|| (||e_k - mu|| + ||e_k* - mu||) of the best
+// (kernels/vq.h, vq_nearest_fast). The CPU twin of fast emulates it (slowly).
 enum class VqPrecision { fp32, fast };
 
 // What the lookup does with a row of z that holds a NaN or an infinity (it has no nearest code):

@@ -1,0 +1,107 @@
+// AVX2 (8 lanes) and AVX-512 (16 lanes) instantiations of the vectorised Gaussian pieces.
+#include "kernels/cpu/gaussian_simd.h"
+
+#include <algorithm>
+
+#include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/philox_simd.h"
+#include "kernels/cpu/simd_math.h"
+#include "kernels/stochastic_math.h"
+
+namespace lvk::kernels::cpu {
+
+namespace {
+
+using namespace simd;
+
+// Box-Muller from two uniform lanes.
+template <int W>
+LVK_SIMD_INLINE f32v<W> box_muller_f(f32v<W> u1, f32v<W> u2) {
+  const f32v<W> r2 = -2.0f * log_f<W>(u1);
+  f32v<W> r;
+  for (int l = 0; l < W; ++l) r[l] = __builtin_sqrtf(r2[l]);  // compiles to one vector sqrt
+  return r * cos_2pi_f<W>(u2);
+}
+
+// Normal i uses words 0, 1 (i even) or 2, 3 (i odd) of block i / 2: W blocks give 2W normals.
+template <int W>
+LVK_SIMD_INLINE void normals(float* out, uint64_t first, index_t count, uint64_t seed, uint64_t offset) {
+  uint64_t block = first / 2;
+  index_t skip = static_cast<index_t>(first & 1), done = 0;
+  float pair[2 * W];
+  while (done < count) {
+    u32v<W> w[4];
+    philox_blocks<W>(w, seed, offset, block);
+    const f32v<W> even = box_muller_f<W>(to_uniform<W>(w[0]), to_uniform<W>(w[1]));
+    const f32v<W> odd = box_muller_f<W>(to_uniform<W>(w[2]), to_uniform<W>(w[3]));
+    for (int l = 0; l < W; ++l) pair[2 * l] = even[l], pair[2 * l + 1] = odd[l];
+    const index_t take = std::min<index_t>(2 * W - skip, count - done);
+    std::copy(pair + skip, pair + skip + take, out + done);
+    done += take;
+    skip = 0;
+    block += W;
+  }
+}
+
+template <int W>
+LVK_SIMD_INLINE void sample_row(float* z, double* log_q, double* kl, const float* mu, const float* logvar,
+                                const float* eps, index_t d) {
+  using F = f32v<W>;
+  f64v<W> lq_acc = {}, kl_acc = {};
+  i32v<W> lane;
+  for (int l = 0; l < W; ++l) lane[l] = l;
+  for (index_t j = 0; j < d; j += W) {
+    const index_t n = std::min<index_t>(W, d - j);
+    F m = {}, lv = {}, e = {};
+    if (n == W) {
+      m = load<F>(mu + j), lv = load<F>(logvar + j), e = load<F>(eps + j);
+    } else {
+      for (index_t l = 0; l < n; ++l) m[l] = mu[j + l], lv[l] = logvar[j + l], e[l] = eps[j + l];
+    }
+    lv = lv < kLogvarMin ? F{} + kLogvarMin : lv;
+    lv = lv > kLogvarMax ? F{} + kLogvarMax : lv;
+    const F zv = m + exp_f<W>(0.5f * lv) * e;
+    if (n == W) {
+      store(z + j, zv);
+    } else {
+      for (index_t l = 0; l < n; ++l) z[j + l] = zv[l];
+    }
+    const i32v<W> valid = lane < static_cast<int32_t>(n);
+    const F lq = -kHalfLog2Pi - 0.5f * lv - 0.5f * e * e;
+    lq_acc += __builtin_convertvector(valid ? lq : F{}, f64v<W>);
+    if (kl) {
+      const F k = 0.5f * (m * m + exp_f<W>(lv) - 1.0f - lv);
+      kl_acc += __builtin_convertvector(valid ? k : F{}, f64v<W>);
+    }
+  }
+  double a = 0.0, b = 0.0;
+  for (int l = 0; l < W; ++l) a += lq_acc[l], b += kl_acc[l];
+  *log_q = a;
+  if (kl) *kl = b;
+}
+
+#define LVK_GAUSSIAN_SIMD(W, TARGET)                                                                           \
+  __attribute__((target(TARGET))) void normals_##W(float* out, uint64_t first, index_t count, uint64_t seed,    \
+                                                   uint64_t offset) {                                           \
+    normals<W>(out, first, count, seed, offset);                                                                \
+  }                                                                                                             \
+  __attribute__((target(TARGET))) void row_##W(float* z, double* log_q, double* kl, const float* mu,            \
+                                               const float* logvar, const float* eps, index_t d) {              \
+    sample_row<W>(z, log_q, kl, mu, logvar, eps, d);                                                            \
+  }
+LVK_GAUSSIAN_SIMD(8, "avx2,fma")
+LVK_GAUSSIAN_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
+#undef LVK_GAUSSIAN_SIMD
+
+}  // namespace
+
+const GaussianSimd* gaussian_simd() {
+  static const GaussianSimd avx2{normals_8, row_8}, avx512{normals_16, row_16};
+  switch (cpu_isa()) {
+    case CpuIsa::avx512: return &avx512;
+    case CpuIsa::avx2: return &avx2;
+    default: return nullptr;
+  }
+}
+
+}  // namespace lvk::kernels::cpu

@@ -1,0 +1,23 @@
+#pragma once
+// Vectorised pieces of the Gaussian CPU twin (kernels/cpu/gaussian.cpp): Philox on W blocks at
+// once and Box-Muller with kernels/cpu/simd_math.h. The uniforms are bit for bit those of
+// runtime/philox.h; the normals are within 4 ulp of the double-precision Box-Muller (checked in
+// tests/test_simd_math.cpp), as the CUDA twin's f32 intrinsics are.
+#include <cstdint>
+
+#include "kernels/twins.h"
+
+namespace lvk::kernels::cpu {
+
+struct GaussianSimd {
+  // out[t] = normal number first + t of the Gaussian layout (kernels/stochastic_math.h).
+  void (*normals)(float* out, uint64_t first, index_t count, uint64_t seed, uint64_t offset);
+  // One row of gaussian_sample from its normals eps: z = mu + exp(logvar / 2) eps, and the row's
+  // log q and (when kl is not null) KL terms summed in double.
+  void (*row)(float* z, double* log_q, double* kl, const float* mu, const float* logvar, const float* eps, index_t d);
+};
+
+// The variant for cpu_isa(), or null on CPUs without AVX2 (the scalar reference runs then).
+const GaussianSimd* gaussian_simd();
+
+}  // namespace lvk::kernels::cpu

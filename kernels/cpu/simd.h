@@ -1,0 +1,55 @@
+#pragma once
+// Portable SIMD lanes for the CPU kernels: GCC/Clang vector extensions, so one template body
+// serves AVX2 (W = 8) and AVX-512 (W = 16). The bodies are always_inline and get their ISA from
+// the caller, a function compiled with __attribute__((target(...))) and picked by cpu_isa().
+#include <cstdint>
+#include <cstring>
+
+#define LVK_SIMD_INLINE inline __attribute__((always_inline))
+
+// Vector arguments and returns of these helpers never cross a call (always_inline), so GCC's
+// warning that their ABI depends on the ISA does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace lvk::kernels::cpu::simd {
+
+template <int W>
+struct Lanes {
+  typedef float f32 __attribute__((vector_size(W * 4)));
+  typedef int32_t i32 __attribute__((vector_size(W * 4)));
+  typedef uint32_t u32 __attribute__((vector_size(W * 4)));
+  typedef uint64_t u64 __attribute__((vector_size(W * 8)));
+  typedef double f64 __attribute__((vector_size(W * 8)));
+};
+template <int W> using f32v = typename Lanes<W>::f32;
+template <int W> using i32v = typename Lanes<W>::i32;
+template <int W> using u32v = typename Lanes<W>::u32;
+template <int W> using u64v = typename Lanes<W>::u64;
+template <int W> using f64v = typename Lanes<W>::f64;
+
+template <class V>
+LVK_SIMD_INLINE V load(const void* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+template <class V>
+LVK_SIMD_INLINE void store(void* p, V v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+// Reinterprets the bits (float <-> integer lanes).
+template <class To, class From>
+LVK_SIMD_INLINE To bits(From v) {
+  static_assert(sizeof(To) == sizeof(From));
+  To out;
+  std::memcpy(&out, &v, sizeof(To));
+  return out;
+}
+template <int W>
+LVK_SIMD_INLINE u64v<W> iota64() {
+  u64v<W> v;
+  for (int l = 0; l < W; ++l) v[l] = static_cast<uint64_t>(l);
+  return v;
+}
+
+}  // namespace lvk::kernels::cpu::simd
