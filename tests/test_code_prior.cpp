@@ -118,7 +118,7 @@ class VqPriorTraining : public ::testing::Test {
   static void SetUpTestSuite() { setup_->run(train_both); }
   void SetUp() override { LVK_FAIL_IF_SUITE_SETUP_FAILED(*setup_); }
   static void train_both() {
-    vq_dir_ = new std::string(process_run_dir("vqprior_vqvae"));
+    vq_dir_ = new std::string(fresh_run_dir("vqprior_vqvae"));
     TrainConfig vq = small_run("vqvae",
                                {{"codes", 8},
                                 {"code_dim", 4},
@@ -131,7 +131,7 @@ class VqPriorTraining : public ::testing::Test {
     vq.checkpoint_every = 40;
     Trainer(vq, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});
 
-    prior_dir_ = new std::string(process_run_dir("vqprior_prior"));
+    prior_dir_ = new std::string(fresh_run_dir("vqprior_prior"));
     TrainConfig pc =
         small_run("vqprior", {{"vqvae", *vq_dir_}, {"hidden", 16}, {"layers", 2}, {"kernel", 5}}, *prior_dir_);
     pc.steps = kPriorSteps;
@@ -239,7 +239,7 @@ TEST_F(VqPriorTraining, BadOptionsAreClearErrors) {
                    "the data has images [1, 16, 16] but the VQ-VAE");
   // A run that is not a VQ-VAE.
   TrainConfig vae =
-      small_run("vae", {{"latent", 2}, {"hidden", 8}}, process_run_dir("vqprior_vae"));
+      small_run("vae", {{"latent", 2}, {"hidden", 8}}, fresh_run_dir("vqprior_vae"));
   vae.steps = 1;
   vae.checkpoint_every = 1;
   Trainer(vae, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});

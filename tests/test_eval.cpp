@@ -157,7 +157,7 @@ class EvalTrained : public ::testing::Test {
   static void SetUpTestSuite() { setup_.run(train); }
   void SetUp() override { LVK_FAIL_IF_SUITE_SETUP_FAILED(setup_); }
   static void train() {
-    dir_ = process_run_dir("eval_vae");
+    dir_ = fresh_run_dir("eval_vae");
     TrainConfig c;
     c.model = "vae";
     c.model_options = {{"latent", 4}, {"hidden", 48}};

@@ -16,13 +16,9 @@ namespace fs = std::filesystem;
 namespace lvk::test {
 
 std::string fresh_run_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("lvk_run_" + name);
+  const fs::path dir = fs::path(::testing::TempDir()) / ("lvk_run_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   return dir.string();
-}
-
-std::string process_run_dir(const std::string& name) {
-  return fresh_run_dir(name + "_" + std::to_string(::getpid()));
 }
 
 void SuiteSetup::run(const std::function<void()>& work) {

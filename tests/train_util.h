@@ -12,11 +12,9 @@
 
 namespace lvk::test {
 
-// An empty run folder under the test temp directory.
+// An empty run folder under the test temp directory. The name carries the process id: ctest runs
+// tests side by side, and several builds' suites may run at once on one machine.
 std::string fresh_run_dir(const std::string& name);
-// The same for a folder that a suite's shared setup trains into: ctest runs each test of a suite in
-// its own process, side by side, so the name carries the process id.
-std::string process_run_dir(const std::string& name);
 
 // Shared training done in a suite's SetUpTestSuite. gtest skips every test of a suite whose
 // SetUpTestSuite throws (and ctest counts them as skipped, hiding the failure), so the work runs
