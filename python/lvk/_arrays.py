@@ -38,8 +38,8 @@ def stream_of(x, stream):
 
 def like(template, result):
     """Converts an extension result (array, None, or list/dict of them) to template's kind."""
-    if result is None:
-        return None
+    if not hasattr(result, "__dlpack__") and not isinstance(result, (list, tuple, dict)):
+        return result  # None, counts, flags
     if isinstance(result, (list, tuple)):
         return [like(template, r) for r in result]
     if isinstance(result, dict):
@@ -52,4 +52,5 @@ def like(template, result):
     if library in ("jax", "jaxlib"):
         import jax.dlpack
         return jax.dlpack.from_dlpack(result)
-    return np.from_dlpack(result)
+    # The buffer protocol gives a writable view (numpy's from_dlpack marks imports read-only).
+    return np.asarray(result) if result.__dlpack_device__()[0] == 1 else np.from_dlpack(result)

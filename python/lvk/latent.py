@@ -81,4 +81,4 @@ def coupling_mask(kind, features, *, flip=False):
     """A coupling mask as a float32 numpy array of shape `features` ([D] or [C, H, W]).
     kind: 'alternating', 'half' ([D]), 'checkerboard', 'channel' ([C, H, W]); flip swaps the halves."""
     import numpy as np
-    return np.from_dlpack(_lvk.coupling_mask(kind, list(features), flip))
+    return np.asarray(_lvk.coupling_mask(kind, list(features), flip))
