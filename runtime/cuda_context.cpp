@@ -34,7 +34,12 @@ struct State {
   cublasLtHandle_t cublaslt = nullptr;
   cudnnHandle_t cudnn = nullptr;
   std::once_flag stream_once, cublas_once, cublaslt_once, cudnn_once, pool_once;
+  cudaStream_t cublas_bound = nullptr, cudnn_bound = nullptr;  // the stream each handle was last set to
+  std::mutex bind_mutex;
 };
+
+thread_local cudaStream_t t_stream = nullptr;
+thread_local bool t_stream_set = false;
 
 State& state() {
   static State* s = new State();  // leaked on purpose, see the file comment
@@ -51,7 +56,17 @@ bool sync_alloc() {
   return on;
 }
 
+StreamScope::StreamScope(cudaStream_t s) : previous_(t_stream), previous_set_(t_stream_set) {
+  t_stream = s;
+  t_stream_set = true;
+}
+StreamScope::~StreamScope() {
+  t_stream = previous_;
+  t_stream_set = previous_set_;
+}
+
 cudaStream_t stream() {
+  if (t_stream_set) return t_stream;
   State& s = state();
   std::call_once(s.stream_once, [&] {
     require_cuda(0);
@@ -69,7 +84,14 @@ cublasHandle_t cublas() {
     // The default math mode keeps FP32 products in FP32 (TF32 needs CUBLAS_TF32_TENSOR_OP_MATH);
     // pedantic mode restricts cuBLAS further than exactness requires.
     LVK_CUBLAS_CHECK(cublasSetMathMode(s.cublas, CUBLAS_DEFAULT_MATH));
+    s.cublas_bound = stream();
   });
+  // A StreamScope may have changed the stream since the handle was last bound.
+  std::lock_guard<std::mutex> lock(s.bind_mutex);
+  if (s.cublas_bound != stream()) {
+    LVK_CUBLAS_CHECK(cublasSetStream(s.cublas, stream()));
+    s.cublas_bound = stream();
+  }
   return s.cublas;
 }
 
@@ -84,7 +106,13 @@ cudnnHandle_t cudnn() {
   std::call_once(s.cudnn_once, [&] {
     LVK_CUDNN_CHECK(cudnnCreate(&s.cudnn));
     LVK_CUDNN_CHECK(cudnnSetStream(s.cudnn, stream()));
+    s.cudnn_bound = stream();
   });
+  std::lock_guard<std::mutex> lock(s.bind_mutex);
+  if (s.cudnn_bound != stream()) {
+    LVK_CUDNN_CHECK(cudnnSetStream(s.cudnn, stream()));
+    s.cudnn_bound = stream();
+  }
   return s.cudnn;
 }
 

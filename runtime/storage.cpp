@@ -40,8 +40,13 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 #endif
 }
 
+Storage::Storage(void* data, size_t bytes, Device device, std::shared_ptr<void> owner)
+    : data_(data), bytes_(bytes), device_(device), owner_(std::move(owner)) {
+  LVK_CHECK(owner_ != nullptr, "storage: borrowed memory needs an owner that keeps it alive");
+}
+
 Storage::~Storage() {
-  if (!data_) return;
+  if (!data_ || owner_) return;
   if (device_.is_cpu()) {
     std::free(data_);
     return;

@@ -42,14 +42,23 @@ void Tape::backward(const Tensor& loss) {
 }
 
 void Tape::backward(const Tensor& root, const Tensor& seed) {
-  check_same_shape("backward", root, seed);
-  check_same_device("backward", root, seed);
-  LVK_CHECK(t_recording != this, "backward: stop recording (end the TapeRecording scope) before backward");
+  check_defined("backward", "root", root);
   LVK_CHECK(root.requires_grad(), "backward: ", root.str(), " does not depend on anything that requires grad");
+  backward(std::vector<Tensor>{root}, std::vector<Tensor>{seed});
+}
+
+void Tape::backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds) {
+  LVK_CHECK(roots.size() == seeds.size(), "backward: ", roots.size(), " roots but ", seeds.size(), " seeds");
+  LVK_CHECK(t_recording != this, "backward: stop recording (end the TapeRecording scope) before backward");
   {
     NoGrad no_grad;  // closures run ops; they must not record onto any tape
     GradBook book(*this);
-    book.accumulate(root, seed);
+    for (size_t r = 0; r < roots.size(); ++r) {
+      if (!roots[r].defined() || !roots[r].requires_grad() || !seeds[r].defined()) continue;
+      check_same_shape("backward", roots[r], seeds[r]);
+      check_same_device("backward", roots[r], seeds[r]);
+      book.accumulate(roots[r], seeds[r]);
+    }
     for (auto node = nodes_.rbegin(); node != nodes_.rend(); ++node) {
       bool any = false;
       for (const Tensor& out : node->outputs) any = any || grads_.count(out.id());

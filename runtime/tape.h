@@ -55,6 +55,9 @@ class Tape {
   void backward(const Tensor& loss);
   // Same with an explicit seed gradient of root's shape.
   void backward(const Tensor& root, const Tensor& seed);
+  // Several roots at once (e.g. an op's outputs handed gradients by another framework's autograd);
+  // roots that do not require grad are skipped, so their seeds may be anything.
+  void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds);
 
   size_t size() const { return nodes_.size(); }
   void clear();

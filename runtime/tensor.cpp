@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "runtime/context.h"
+
 namespace lvk {
 
 const Tensor::Impl& Tensor::impl() const {
@@ -16,6 +18,18 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   impl->shape = shape;
   impl->dtype = dtype;
   impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * dtype_size(dtype), device);
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::borrow(void* data, const Shape& shape, DType dtype, Device device, std::shared_ptr<void> owner) {
+  LVK_CHECK(dtype == DType::f32 || dtype == DType::i32, "tensor: dtype ", dtype_name(dtype),
+            " is not implemented yet (f32 and i32 are)");
+  if (device.is_cuda()) require_cuda(device.index);
+  auto impl = std::make_shared<Impl>();
+  impl->shape = shape;
+  impl->dtype = dtype;
+  impl->storage = std::make_shared<Storage>(data, static_cast<size_t>(shape.numel()) * dtype_size(dtype), device,
+                                            std::move(owner));
   return Tensor(std::move(impl));
 }
 

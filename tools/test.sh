@@ -7,7 +7,8 @@
 #     result that depends on the order is a race).
 #  3. The emulated GPU with the shared-memory race check (LVK_EMU_RACECHECK): the CUDA tests again,
 #     in a random thread order, every pair of unordered shared-memory accesses reported.
-#  LVK_EMU_TESTS=0 skips 2 and 3.
+#  After 1, the Python package (tools/test-python.sh): pip install ./python CPU-only, then pytest.
+#  LVK_EMU_TESTS=0 skips 2 and 3; LVK_PYTHON_TESTS=0 skips the Python package.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 jobs="${LVK_JOBS:-$(nproc)}"
@@ -19,6 +20,8 @@ mkdir -p "$build_dir"
 lvk_configure_and_build "$build_dir"
 "$build_dir/tools/lvk" info
 (cd "$build_dir" && ctest --output-on-failure -j "$jobs" --timeout 900)
+# The Python package, CPU-only (its own incremental build of lvk_core); LVK_PYTHON_TESTS=0 skips it.
+[ "${LVK_PYTHON_TESTS:-1}" = "0" ] || LVK_JOBS="$jobs" "$LVK_ROOT/tools/test-python.sh"
 
 if [ "${LVK_EMU_TESTS:-1}" != "0" ] && [ "${LVK_CUDA:-AUTO}" != "OFF" ]; then
   emu_dir="${LVK_EMU_BUILD_DIR:-$LVK_ROOT/build-emu-asan}"
