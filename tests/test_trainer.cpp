@@ -38,6 +38,16 @@ TEST(Trainer, ResumeContinuesBitIdenticallyOnTheCpu) {
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
 }
 
+// On CUDA too: the default path of every kernel is deterministic, the step clock and the data order
+// are restored, and the resumed run captures its step graphs again.
+TEST(Trainer, ResumeContinuesBitIdenticallyOnCuda) {
+  LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
+  expect_exact_resume(tiny_config(fresh_dir("resume_cuda")), 5, 3, Device::cuda(0));
+  TrainConfig vq = small_run("vqvae", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"restart_every", 2}},
+                             fresh_dir("resume_cuda_vq"));
+  expect_exact_resume(vq, 5, 3, Device::cuda(0));
+}
+
 TEST(Trainer, ResumeIsExactWhenFiguresAreReadBackInBatches) {
   TrainConfig c = tiny_config(fresh_dir("resume_batched"));
   c.readback_every = 4;  // the crash after step 5 falls inside a window

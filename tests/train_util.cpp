@@ -87,16 +87,16 @@ void expect_same_tensors(const char* what, const ParameterList& a, const Paramet
 }
 }  // namespace
 
-std::string expect_exact_resume(const TrainConfig& config, int64_t stop_at, int64_t resumes_from) {
+std::string expect_exact_resume(const TrainConfig& config, int64_t stop_at, int64_t resumes_from, Device device) {
   TrainConfig straight = config, resumed = config;
   straight.out = fresh_run_dir(fs::path(config.out).filename().string() + "-straight");
   resumed.out = fresh_run_dir(fs::path(config.out).filename().string() + "-resumed");
   auto no_step = [](const StepReport&) {};
   auto no_eval = [](const EvalReport&) {};
-  Trainer(straight, Device::cpu(), false).run(no_step, no_eval);
-  Trainer(resumed, Device::cpu(), false).run(no_step, no_eval, stop_at);
+  Trainer(straight, device, false).run(no_step, no_eval);
+  Trainer(resumed, device, false).run(no_step, no_eval, stop_at);
   {
-    Trainer t(resumed, Device::cpu(), true);
+    Trainer t(resumed, device, true);
     EXPECT_EQ(t.step(), resumes_from);
     t.run(no_step, no_eval);
   }

@@ -48,6 +48,7 @@ std::vector<double> metric_losses(const std::string& run_dir);
 // after step `stop_at` (as a crash would), resumes from the newest checkpoint (which must be at
 // `resumes_from`) and finishes. Expects every step's loss, and the final parameters and buffers,
 // to be bit-identical. Returns the resumed run's folder.
-std::string expect_exact_resume(const TrainConfig& config, int64_t stop_at, int64_t resumes_from);
+std::string expect_exact_resume(const TrainConfig& config, int64_t stop_at, int64_t resumes_from,
+                                Device device = Device::cpu());
 
 }  // namespace lvk::test
