@@ -65,8 +65,9 @@ __global__ void __launch_bounds__(kCouplingBlock)
   LVK_GRID_STRIDE_LOOP(i, n * d) {
     const int64_t row = i / d, j = i - row * d;
     const float dld = dlogdet ? dlogdet[row] : 0.0f;
-    const coupling::Grads g = kInverse ? coupling::inverse_grads(dout[i], dld, in[i], __ldg(mask + j), s_raw[i], t[i], scale)
-                                       : coupling::forward_grads(dout[i], dld, in[i], __ldg(mask + j), s_raw[i], scale);
+    const coupling::Grads g = kInverse
+                                  ? coupling::inverse_grads(dout[i], dld, in[i], __ldg(mask + j), s_raw[i], t[i], scale)
+                                  : coupling::forward_grads(dout[i], dld, in[i], __ldg(mask + j), s_raw[i], scale);
     din[i] = g.dx, ds_raw[i] = g.ds_raw, dt[i] = g.dt;
   }
 }
@@ -79,16 +80,16 @@ int group_size(int64_t d) {
 }
 
 template <bool kInverse>
-void launch_transform(float* out, float* logdet, const float* in, const float* mask, const float* s_raw,
-                      const float* t, float scale, int64_t n, int64_t d, cudaStream_t stream) {
+void launch_transform(float* out, float* logdet, const float* in, const float* mask, const float* s_raw, const float* t,
+                      float scale, int64_t n, int64_t d, cudaStream_t stream) {
   if (n == 0) return;
   const int g = group_size(d);
   const int64_t rows_per_block = kCouplingBlock / g;
   const unsigned grid = grid_for((n + rows_per_block - 1) / rows_per_block * kCouplingBlock, kCouplingBlock);
-#define LVK_LAUNCH_GROUP(G)                                                                                        \
-  case G:                                                                                                          \
-    launch<transform_kernel<G, kInverse>>(grid, kCouplingBlock, 0, stream, out, logdet, in, mask, s_raw, t, scale, \
-                                          n, d);                                                                   \
+#define LVK_LAUNCH_GROUP(G)                                                                                           \
+  case G:                                                                                                             \
+    launch<transform_kernel<G, kInverse>>(grid, kCouplingBlock, 0, stream, out, logdet, in, mask, s_raw, t, scale, n, \
+                                          d);                                                                         \
     break;
   switch (g) {
     LVK_LAUNCH_GROUP(1)
@@ -115,11 +116,11 @@ void coupling_inverse(float* x, float* logdet, const float* y, const float* mask
 }
 
 void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float* dy, const float* dlogdet,
-                               const float* x, const float* mask, const float* s_raw, float scale, index_t n,
-                               index_t d, cudaStream_t stream) {
+                               const float* x, const float* mask, const float* s_raw, float scale, index_t n, index_t d,
+                               cudaStream_t stream) {
   if (n * d == 0) return;
-  launch<grads_kernel<false>>(grid_for(n * d), kBlock, 0, stream, dx, ds_raw, dt, dy, dlogdet, x, mask, s_raw, nullptr,
-                              scale, n, d);
+  launch<grads_kernel<false>>(grid_for(n * d, kCouplingBlock), kCouplingBlock, 0, stream, dx, ds_raw, dt, dy, dlogdet,
+                              x, mask, s_raw, nullptr, scale, n, d);
   LVK_LAUNCH_CHECK(grads_kernel);
 }
 
@@ -127,8 +128,8 @@ void coupling_inverse_backward(float* dy, float* ds_raw, float* dt, const float*
                                const float* y, const float* mask, const float* s_raw, const float* t, float scale,
                                index_t n, index_t d, cudaStream_t stream) {
   if (n * d == 0) return;
-  launch<grads_kernel<true>>(grid_for(n * d), kBlock, 0, stream, dy, ds_raw, dt, dx, dlogdet, y, mask, s_raw, t, scale,
-                             n, d);
+  launch<grads_kernel<true>>(grid_for(n * d, kCouplingBlock), kCouplingBlock, 0, stream, dy, ds_raw, dt, dx, dlogdet, y,
+                             mask, s_raw, t, scale, n, d);
   LVK_LAUNCH_CHECK(grads_kernel);
 }
 
