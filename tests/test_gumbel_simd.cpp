@@ -61,7 +61,7 @@ TEST_P(GumbelSimdTest, ForwardMatchesScalarWithinStatedBounds) {
       SCOPED_TRACE("K=" + std::to_string(k) + (hard ? " hard" : " soft"));
       const int64_t n = k > 1000 ? 5 : 37;
       std::vector<float> l = random_values(static_cast<size_t>(n * k), 17u + static_cast<uint32_t>(k), -3.0f, 3.0f);
-      for (size_t i = 0; i < l.size(); i += 7) l[i] = -kInfF;  // masked categories
+      for (size_t i = 0; i < l.size(); i += 7) l[i] = -kInfF;                  // masked categories
       for (int64_t j = 0; j < k; ++j) l[static_cast<size_t>(k + j)] = -kInfF;  // row 1: no distribution
       const Forward ref = run(nullptr, l, n, k, hard), got = run(simd, l, n, k, hard);
       EXPECT_EQ(got.index, ref.index);
@@ -117,7 +117,8 @@ TEST_P(GumbelSimdTest, BoundsCatchAWrongNoiseStream) {
   kernels::cpu::gumbel_softmax_forward_with(simd, b.y.data(), b.soft.data(), b.index.data(), b.kl.data(), l.data(), n,
                                             k, 0.6f, 99, 4, false, kernels::GumbelDeviceArgs{});
   double worst = 0.0;
-  for (size_t i = 0; i < l.size(); ++i) worst = std::max(worst, std::abs(double{a.soft[i]} - b.soft[i]) / ulp_of(a.soft[i]));
+  for (size_t i = 0; i < l.size(); ++i)
+    worst = std::max(worst, std::abs(double{a.soft[i]} - b.soft[i]) / ulp_of(a.soft[i]));
   EXPECT_GT(worst, 4.0);
 }
 

@@ -152,9 +152,11 @@ LVK_SIMD_INLINE double entropy(const float* l, index_t k, float mx, double* log_
                                                  uint64_t row0) {                                                   \
     noise<W>(g, rows, k, seed, offset, row0);                                                                       \
   }                                                                                                                 \
-  __attribute__((target(TARGET))) float row_max_##W(const float* x, index_t k) { return row_max<W>(x, k); }         \
-  __attribute__((target(TARGET))) index_t perturb_##W(float* v, float* vmax, const float* l, index_t k, float mx,   \
-                                                      float inv_tau) {                                              \
+  __attribute__((target(TARGET))) float row_max_##W(const float* x, index_t k) {                                    \
+    return row_max<W>(x, k);                                                                                        \
+  }                                                                                                                 \
+  __attribute__((target(TARGET)))                                                                                   \
+  index_t perturb_##W(float* v, float* vmax, const float* l, index_t k, float mx, float inv_tau) {                  \
     return perturb<W>(v, vmax, l, k, mx, inv_tau);                                                                  \
   }                                                                                                                 \
   __attribute__((target(TARGET))) double exp_sum_##W(float* v, index_t k, float vmax) {                             \

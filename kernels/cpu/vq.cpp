@@ -190,49 +190,50 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
       finish_row(z_q, distances, z, codebook, s, i, indices[i]);
     }
   } else {
+    // Pack: panels [P][C][W] of -2 (e - mu) (zero past K, where the +inf norm keeps codes
+    // unchosen). Duplicate codes get identical panels and norms, so they tie and the lowest wins.
+    const index_t panels = (k + w - 1) / w;
+    std::vector<float> packed(static_cast<size_t>(panels * c * w), 0.0f);
+    std::vector<float> norms(static_cast<size_t>(panels * w), kInf);
+    for (index_t j = 0; j < k; ++j) {
+      for (index_t ch = 0; ch < c; ++ch)
+        packed[static_cast<size_t>(((j / w) * c + ch) * w + j % w)] =
+            -2.0f * (codebook[j * c + ch] - mu[static_cast<size_t>(ch)]);
+      norms[static_cast<size_t>(j)] = vq_centred_norm(codebook + j * c, mu.data(), c);
+    }
 
-  // Pack: panels [P][C][W] of -2 (e - mu) (zero past K, where the +inf norm keeps codes
-  // unchosen). Duplicate codes get identical panels and norms, so they tie and the lowest wins.
-  const index_t panels = (k + w - 1) / w;
-  std::vector<float> packed(static_cast<size_t>(panels * c * w), 0.0f);
-  std::vector<float> norms(static_cast<size_t>(panels * w), kInf);
-  for (index_t j = 0; j < k; ++j) {
-    for (index_t ch = 0; ch < c; ++ch)
-      packed[static_cast<size_t>(((j / w) * c + ch) * w + j % w)] = -2.0f * (codebook[j * c + ch] - mu[static_cast<size_t>(ch)]);
-    norms[static_cast<size_t>(j)] = vq_centred_norm(codebook + j * c, mu.data(), c);
-  }
-
-  const index_t blocks = (n + kRowBlock - 1) / kRowBlock;
+    const index_t blocks = (n + kRowBlock - 1) / kRowBlock;
 #pragma omp parallel if (blocks > 1)
-  {
-    std::vector<float> rows(static_cast<size_t>(kRowBlock * c));
-    std::vector<float> best(static_cast<size_t>(kRowBlock * kMaxPanel));
-    std::vector<int32_t> best_k(static_cast<size_t>(kRowBlock * kMaxPanel));
+    {
+      std::vector<float> rows(static_cast<size_t>(kRowBlock * c));
+      std::vector<float> best(static_cast<size_t>(kRowBlock * kMaxPanel));
+      std::vector<int32_t> best_k(static_cast<size_t>(kRowBlock * kMaxPanel));
 #pragma omp for schedule(static)
-    for (index_t b = 0; b < blocks; ++b) {
-      const index_t i0 = b * kRowBlock, m = std::min<index_t>(kRowBlock, n - i0);
-      for (index_t r = 0; r < kRowBlock; ++r)
-        for (index_t ch = 0; ch < c; ++ch)
-          rows[static_cast<size_t>(r * c + ch)] = r < m ? z[vq_offset(i0 + r, ch, s)] - mu[static_cast<size_t>(ch)] : 0.0f;
-      std::fill(best.begin(), best.end(), kInf);
-      std::fill(best_k.begin(), best_k.end(), 0);
-      for (index_t p = 0; p < panels; ++p)
-        for (int r = 0; r < kRowBlock; r += micro.rows)
-          micro.fn(best.data() + r * w, best_k.data() + r * w, rows.data() + r * c, packed.data() + p * c * w,
-                   norms.data() + p * w, c, static_cast<int32_t>(p * w));
-      for (index_t r = 0; r < m; ++r) {
-        float bs = kInf;
-        int32_t kk = 0;
-        for (int l = 0; l < w; ++l) {
-          const float sc = best[static_cast<size_t>(r * w + l)];
-          const int32_t ki = best_k[static_cast<size_t>(r * w + l)];
-          if (sc < bs || (sc == bs && ki < kk)) bs = sc, kk = ki;
+      for (index_t b = 0; b < blocks; ++b) {
+        const index_t i0 = b * kRowBlock, m = std::min<index_t>(kRowBlock, n - i0);
+        for (index_t r = 0; r < kRowBlock; ++r)
+          for (index_t ch = 0; ch < c; ++ch)
+            rows[static_cast<size_t>(r * c + ch)] =
+                r < m ? z[vq_offset(i0 + r, ch, s)] - mu[static_cast<size_t>(ch)] : 0.0f;
+        std::fill(best.begin(), best.end(), kInf);
+        std::fill(best_k.begin(), best_k.end(), 0);
+        for (index_t p = 0; p < panels; ++p)
+          for (int r = 0; r < kRowBlock; r += micro.rows)
+            micro.fn(best.data() + r * w, best_k.data() + r * w, rows.data() + r * c, packed.data() + p * c * w,
+                     norms.data() + p * w, c, static_cast<int32_t>(p * w));
+        for (index_t r = 0; r < m; ++r) {
+          float bs = kInf;
+          int32_t kk = 0;
+          for (int l = 0; l < w; ++l) {
+            const float sc = best[static_cast<size_t>(r * w + l)];
+            const int32_t ki = best_k[static_cast<size_t>(r * w + l)];
+            if (sc < bs || (sc == bs && ki < kk)) bs = sc, kk = ki;
+          }
+          indices[i0 + r] = kk;
+          finish_row(z_q, distances, z, codebook, s, i0 + r, kk);
         }
-        indices[i0 + r] = kk;
-        finish_row(z_q, distances, z, codebook, s, i0 + r, kk);
       }
     }
-  }
   }
   if (counts)
     for (index_t i = 0; i < n; ++i) ++counts[indices[i]];
