@@ -1,11 +1,15 @@
 // CPU twins of kernels/gumbel.h: the reference. One row at a time (rows in parallel), sums in
 // double, the same f32 noise and logits arithmetic as the CUDA kernels so the sampled index agrees.
+// On AVX2/AVX-512 the row passes run in lanes (kernels/cpu/gumbel_simd.h, same uniforms, stated
+// ulp bounds); the scalar passes here stay the reference they are tested against.
 #include "kernels/gumbel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/gumbel_simd.h"
 #include "kernels/stochastic_math.h"
 
 namespace lvk::kernels::cpu {
@@ -14,6 +18,8 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 // Below this many elements a parallel region costs more than it saves.
 constexpr index_t kParallelMin = 1 << 15;
+// Rows per chunk of the forward: about this many elements of noise at a time (L1-sized).
+constexpr index_t kChunkElements = 4096;
 
 float row_max(const float* x, index_t k) {
   float m = -kInf;
@@ -23,7 +29,7 @@ float row_max(const float* x, index_t k) {
 
 // Entropy of q = softmax(l) from the row max: H = log s - sum(e*a)/s, e = exp(a), a = l - max.
 // exp in f32 (as on the GPU), sums in double.
-double row_entropy(const float* l, index_t k, float mx, double& log_s) {
+double row_entropy(const float* l, index_t k, float mx, double* log_s) {
   double s = 0.0, t = 0.0;
   for (index_t j = 0; j < k; ++j) {
     const float a = l[j] - mx;
@@ -32,69 +38,105 @@ double row_entropy(const float* l, index_t k, float mx, double& log_s) {
     s += e;
     t += static_cast<double>(e) * a;
   }
-  log_s = std::log(s);
-  return log_s - t / s;
+  *log_s = std::log(s);
+  return *log_s - t / s;
+}
+
+// The scalar twins of kernels/cpu/gumbel_simd.h's passes; perturb draws its noise itself.
+index_t perturb(float* v, float* vmax, const float* l, index_t k, float mx, float inv_tau, uint64_t seed,
+                uint64_t offset, uint64_t block0) {
+  *vmax = -kInf;
+  index_t best = 0;
+  for (index_t c = 0; c * 4 < k; ++c) {
+    const PhiloxBlock b = philox_block(seed, offset, block0 + static_cast<uint64_t>(c));
+    for (index_t w = 0; w < 4 && c * 4 + w < k; ++w) {
+      const index_t j = c * 4 + w;
+      const float g = gumbel_from_uniform(philox_to_uniform(b.v[w]));
+      const float t = ((l[j] - mx) + g) * inv_tau;
+      v[j] = t;
+      if (t > *vmax) {  // strict: ties keep the lowest index
+        *vmax = t;
+        best = j;
+      }
+    }
+  }
+  return best;
+}
+
+double exp_sum(float* v, index_t k, float vmax) {
+  double s = 0.0;
+  for (index_t j = 0; j < k; ++j) {
+    v[j] = std::exp(v[j] - vmax);  // -inf (masked) gives 0
+    s += v[j];
+  }
+  return s;
+}
+
+void scale(float* y, const float* v, index_t k, double inv_s) {
+  for (index_t j = 0; j < k; ++j) y[j] = static_cast<float>(v[j] * inv_s);
 }
 }  // namespace
 
-void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, const float* logits, index_t n,
-                            index_t k, float tau, uint64_t seed, uint64_t offset_in, bool hard, GumbelDeviceArgs dev) {
+void gumbel_softmax_forward_with(const GumbelSimd* simd, float* y, float* y_soft, int32_t* index, float* kl,
+                                 const float* logits, index_t n, index_t k, float tau, uint64_t seed,
+                                 uint64_t offset_in, bool hard, GumbelDeviceArgs dev) {
   const float inv_tau = gumbel_inv_tau(tau, dev);
   const uint64_t offset = gumbel_offset(offset_in, dev);
   const uint64_t blocks = gumbel_blocks_per_row(k);
+  // Short rows go in chunks, so the vectorised Philox fills its lanes across rows.
+  const index_t chunk = std::max<index_t>(1, kChunkElements / k);
 #pragma omp parallel if (n * k >= kParallelMin)
   {
-    std::vector<float> v(static_cast<size_t>(k));
+    std::vector<float> buf(static_cast<size_t>(std::min(chunk, n) * k));
 #pragma omp for schedule(static)
-    for (index_t r = 0; r < n; ++r) {
-      const float* l = logits + r * k;
-      float* yr = y + r * k;
-      float* ys = y_soft ? y_soft + r * k : nullptr;
-      const float mx = row_max(l, k);
-      if (mx == -kInf) {
-        for (index_t j = 0; j < k; ++j) yr[j] = 0.0f;
-        if (ys)
-          for (index_t j = 0; j < k; ++j) ys[j] = 0.0f;
-        index[r] = -1;
-        kl[r] = 0.0f;
-        continue;
-      }
-      float vmax = -kInf;
-      index_t best = 0;
-      for (index_t c = 0; c * 4 < k; ++c) {
-        const PhiloxBlock b = philox_block(seed, offset, static_cast<uint64_t>(r) * blocks + c);
-        for (index_t w = 0; w < 4 && c * 4 + w < k; ++w) {
-          const index_t j = c * 4 + w;
-          const float g = gumbel_from_uniform(philox_to_uniform(b.v[w]));
-          const float t = ((l[j] - mx) + g) * inv_tau;
-          v[j] = t;
-          if (t > vmax) {  // strict: ties keep the lowest index
-            vmax = t;
-            best = j;
-          }
+    for (index_t r0 = 0; r0 < n; r0 += chunk) {
+      const index_t rows = std::min(chunk, n - r0);
+      if (simd) simd->noise(buf.data(), rows, k, seed, offset, static_cast<uint64_t>(r0));
+      for (index_t r = r0; r < r0 + rows; ++r) {
+        const float* l = logits + r * k;
+        float* v = buf.data() + (r - r0) * k;
+        float* yr = y + r * k;
+        float* ys = y_soft ? y_soft + r * k : nullptr;
+        const float mx = simd ? simd->row_max(l, k) : row_max(l, k);
+        if (mx == -kInf) {
+          std::fill(yr, yr + k, 0.0f);
+          if (ys) std::fill(ys, ys + k, 0.0f);
+          index[r] = -1;
+          kl[r] = 0.0f;
+          continue;
         }
+        float vmax = -kInf;
+        const index_t best = simd ? simd->perturb(v, &vmax, l, k, mx, inv_tau)
+                                  : perturb(v, &vmax, l, k, mx, inv_tau, seed, offset, static_cast<uint64_t>(r) * blocks);
+        const double inv_s = 1.0 / (simd ? simd->exp_sum(v, k, vmax) : exp_sum(v, k, vmax));
+        if (ys) simd ? simd->scale(ys, v, k, inv_s) : scale(ys, v, k, inv_s);
+        if (hard) {
+          std::fill(yr, yr + k, 0.0f);
+          yr[best] = 1.0f;
+        } else if (ys) {
+          std::copy(ys, ys + k, yr);
+        } else {
+          simd ? simd->scale(yr, v, k, inv_s) : scale(yr, v, k, inv_s);
+        }
+        index[r] = static_cast<int32_t>(best);
+        double log_s = 0.0;
+        const double h = simd ? simd->entropy(l, k, mx, &log_s) : row_entropy(l, k, mx, &log_s);
+        kl[r] = static_cast<float>(std::log(static_cast<double>(k)) - h);
       }
-      double s = 0.0;
-      for (index_t j = 0; j < k; ++j) {
-        v[j] = std::exp(v[j] - vmax);  // -inf (masked) gives 0
-        s += v[j];
-      }
-      const double inv_s = 1.0 / s;
-      for (index_t j = 0; j < k; ++j) {
-        const float soft = static_cast<float>(v[j] * inv_s);
-        yr[j] = hard ? (j == best ? 1.0f : 0.0f) : soft;
-        if (ys) ys[j] = soft;
-      }
-      index[r] = static_cast<int32_t>(best);
-      double log_s = 0.0;
-      kl[r] = static_cast<float>(std::log(static_cast<double>(k)) - row_entropy(l, k, mx, log_s));
     }
   }
+}
+
+void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, const float* logits, index_t n,
+                            index_t k, float tau, uint64_t seed, uint64_t offset_in, bool hard, GumbelDeviceArgs dev) {
+  gumbel_softmax_forward_with(gumbel_simd(cpu_isa()), y, y_soft, index, kl, logits, n, k, tau, seed, offset_in, hard,
+                              dev);
 }
 
 void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_soft, const float* dkl,
                              const float* logits, index_t n, index_t k, float tau, GumbelDeviceArgs dev) {
   const float inv_tau = gumbel_inv_tau(tau, dev);
+  const GumbelSimd* simd = gumbel_simd(cpu_isa());
 #pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r) {
     float* dl = dlogits + r * k;
@@ -108,10 +150,10 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
     }
     if (dkl) {
       const float* l = logits + r * k;
-      const float mx = row_max(l, k);
+      const float mx = simd ? simd->row_max(l, k) : row_max(l, k);
       if (mx == -kInf) continue;  // no distribution, no gradient
       double log_s = 0.0;
-      const double h = row_entropy(l, k, mx, log_s);
+      const double h = simd ? simd->entropy(l, k, mx, &log_s) : row_entropy(l, k, mx, &log_s);
       for (index_t j = 0; j < k; ++j) {
         const float a = l[j] - mx;
         if (a == -kInf) continue;
@@ -122,15 +164,27 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
   }
 }
 
-void gumbel_noise(float* g, index_t n, index_t k, uint64_t seed, uint64_t offset) {
+void gumbel_noise_with(const GumbelSimd* simd, float* g, index_t n, index_t k, uint64_t seed, uint64_t offset) {
   const uint64_t blocks = gumbel_blocks_per_row(k);
+  const index_t chunk = std::max<index_t>(1, kChunkElements / k);
 #pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
-  for (index_t r = 0; r < n; ++r)
-    for (index_t c = 0; c * 4 < k; ++c) {
-      const PhiloxBlock b = philox_block(seed, offset, static_cast<uint64_t>(r) * blocks + c);
-      for (index_t w = 0; w < 4 && c * 4 + w < k; ++w)
-        g[r * k + c * 4 + w] = gumbel_from_uniform(philox_to_uniform(b.v[w]));
+  for (index_t r0 = 0; r0 < n; r0 += chunk) {
+    const index_t rows = std::min(chunk, n - r0);
+    if (simd) {
+      simd->noise(g + r0 * k, rows, k, seed, offset, static_cast<uint64_t>(r0));
+      continue;
     }
+    for (index_t r = r0; r < r0 + rows; ++r)
+      for (index_t c = 0; c * 4 < k; ++c) {
+        const PhiloxBlock b = philox_block(seed, offset, static_cast<uint64_t>(r) * blocks + c);
+        for (index_t w = 0; w < 4 && c * 4 + w < k; ++w)
+          g[r * k + c * 4 + w] = gumbel_from_uniform(philox_to_uniform(b.v[w]));
+      }
+  }
+}
+
+void gumbel_noise(float* g, index_t n, index_t k, uint64_t seed, uint64_t offset) {
+  gumbel_noise_with(gumbel_simd(cpu_isa()), g, n, k, seed, offset);
 }
 
 void softmax_rows(float* y, const float* x, index_t n, index_t k) {

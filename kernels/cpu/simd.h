@@ -45,6 +45,23 @@ LVK_SIMD_INLINE To bits(From v) {
   std::memcpy(&out, &v, sizeof(To));
   return out;
 }
+// The first n < W lanes from p, the others `fill`: row tails run through the same lane code.
+template <int W>
+LVK_SIMD_INLINE f32v<W> load_part(const float* p, long n, float fill) {
+  f32v<W> v = f32v<W>{} + fill;
+  for (long l = 0; l < n; ++l) v[l] = p[l];
+  return v;
+}
+template <int W>
+LVK_SIMD_INLINE void store_part(float* p, f32v<W> v, long n) {
+  for (long l = 0; l < n; ++l) p[l] = v[l];
+}
+template <int W>
+LVK_SIMD_INLINE i32v<W> iota32() {
+  i32v<W> v;
+  for (int l = 0; l < W; ++l) v[l] = l;
+  return v;
+}
 template <int W>
 LVK_SIMD_INLINE u64v<W> iota64() {
   u64v<W> v;

@@ -1,0 +1,187 @@
+// AVX2 (8 lanes) and AVX-512 (16 lanes) instantiations of the vectorised Gumbel-softmax passes.
+#include "kernels/cpu/gumbel_simd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/cpu/philox_simd.h"
+#include "kernels/cpu/simd_math.h"
+#include "kernels/stochastic_math.h"
+
+namespace lvk::kernels::cpu {
+
+namespace {
+
+using namespace simd;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+// exp_f needs a normal 2^n: below this its scale underflows, and the true exp is < 2^-125.
+constexpr float kExpFloor = -87.0f;
+
+// -log(-log u) on Philox words.
+template <int W>
+LVK_SIMD_INLINE f32v<W> gumbel_f(u32v<W> word) {
+  return -log_f<W>(-log_f<W>(to_uniform<W>(word)));
+}
+
+// Columns [0, count) of the draws starting at block block0, densely: W blocks give 4W columns
+// (column 4 l + w is word w of block block0 + l).
+template <int W>
+LVK_SIMD_INLINE void noise_span(float* g, index_t count, uint64_t seed, uint64_t offset, uint64_t block0) {
+  float tmp[4 * W];
+  for (index_t c = 0; c < count; c += 4 * W) {
+    u32v<W> w[4];
+    philox_blocks<W>(w, seed, offset, block0 + static_cast<uint64_t>(c / 4));
+    for (int q = 0; q < 4; ++q) {
+      const f32v<W> gq = gumbel_f<W>(w[q]);
+      for (int l = 0; l < W; ++l) tmp[4 * l + q] = gq[l];
+    }
+    const index_t take = std::min<index_t>(4 * W, count - c);
+    std::copy(tmp, tmp + take, g + c);
+  }
+}
+
+template <int W>
+LVK_SIMD_INLINE void noise(float* g, index_t rows, index_t k, uint64_t seed, uint64_t offset, uint64_t row0) {
+  const uint64_t blocks = gumbel_blocks_per_row(k);
+  if (k % 4 == 0) {  // rows carry no padding: the rows' draws are one contiguous span
+    noise_span<W>(g, rows * k, seed, offset, row0 * blocks);
+    return;
+  }
+  for (index_t r = 0; r < rows; ++r)
+    noise_span<W>(g + r * k, k, seed, offset, (row0 + static_cast<uint64_t>(r)) * blocks);
+}
+
+template <int W>
+LVK_SIMD_INLINE float row_max(const float* x, index_t k) {
+  f32v<W> m = f32v<W>{} - kInf;
+  for (index_t j = 0; j < k; j += W) {
+    const f32v<W> v = j + W <= k ? load<f32v<W>>(x + j) : load_part<W>(x + j, k - j, -kInf);
+    m = m < v ? v : m;  // std::max's order: a NaN in v is ignored, as in the scalar loop
+  }
+  float out = -kInf;
+  for (int l = 0; l < W; ++l) out = std::max(out, m[l]);
+  return out;
+}
+
+template <int W>
+LVK_SIMD_INLINE index_t perturb(float* v, float* vmax, const float* l, index_t k, float mx, float inv_tau) {
+  using F = f32v<W>;
+  using I = i32v<W>;
+  F best_v = F{} - kInf;
+  I best_i = {}, idx = iota32<W>();
+  for (index_t j = 0; j < k; j += W, idx += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    const F lj = n == W ? load<F>(l + j) : load_part<W>(l + j, n, -kInf);
+    const F t = ((lj - mx) + (n == W ? load<F>(v + j) : load_part<W>(v + j, n, 0.0f))) * inv_tau;
+    if (n == W) {
+      store(v + j, t);
+    } else {
+      store_part<W>(v + j, t, n);
+    }
+    const I gt = t > best_v;  // strict: each lane keeps its first maximum
+    best_v = gt ? t : best_v;
+    best_i = gt ? idx : best_i;
+  }
+  float m = -kInf;
+  index_t best = 0;
+  for (int q = 0; q < W; ++q)
+    if (best_v[q] > m || (best_v[q] == m && best_i[q] < best)) m = best_v[q], best = best_i[q];
+  *vmax = m;
+  return best;
+}
+
+template <int W>
+LVK_SIMD_INLINE f32v<W> exp_floored(f32v<W> x) {
+  const f32v<W> e = exp_f<W>(x);
+  return x < kExpFloor ? f32v<W>{} : e;  // also -inf (masked) -> 0; NaN stays NaN
+}
+
+template <int W>
+LVK_SIMD_INLINE double exp_sum(float* v, index_t k, float vmax) {
+  f64v<W> acc = {};
+  for (index_t j = 0; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    const f32v<W> e = exp_floored<W>((n == W ? load<f32v<W>>(v + j) : load_part<W>(v + j, n, -kInf)) - vmax);
+    if (n == W) {
+      store(v + j, e);
+    } else {
+      store_part<W>(v + j, e, n);
+    }
+    acc += __builtin_convertvector(e, f64v<W>);
+  }
+  double s = 0.0;
+  for (int l = 0; l < W; ++l) s += acc[l];
+  return s;
+}
+
+template <int W>
+LVK_SIMD_INLINE void scale(float* y, const float* v, index_t k, double inv_s) {
+  for (index_t j = 0; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    const f64v<W> x = __builtin_convertvector(n == W ? load<f32v<W>>(v + j) : load_part<W>(v + j, n, 0.0f), f64v<W>);
+    const f32v<W> out = __builtin_convertvector(x * inv_s, f32v<W>);
+    if (n == W) {
+      store(y + j, out);
+    } else {
+      store_part<W>(y + j, out, n);
+    }
+  }
+}
+
+template <int W>
+LVK_SIMD_INLINE double entropy(const float* l, index_t k, float mx, double* log_s) {
+  f64v<W> s = {}, t = {};
+  for (index_t j = 0; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    const f32v<W> a = (n == W ? load<f32v<W>>(l + j) : load_part<W>(l + j, n, -kInf)) - mx;
+    const f32v<W> e = exp_floored<W>(a);
+    const f32v<W> ea = e == 0.0f ? f32v<W>{} : a;  // 0 * -inf must not become NaN
+    const f64v<W> ed = __builtin_convertvector(e, f64v<W>);
+    s += ed;
+    t += ed * __builtin_convertvector(ea, f64v<W>);
+  }
+  double ss = 0.0, tt = 0.0;
+  for (int q = 0; q < W; ++q) ss += s[q], tt += t[q];
+  *log_s = std::log(ss);
+  return *log_s - tt / ss;
+}
+
+#define LVK_GUMBEL_SIMD(W, TARGET)                                                                                  \
+  __attribute__((target(TARGET))) void noise_##W(float* g, index_t rows, index_t k, uint64_t seed, uint64_t offset, \
+                                                 uint64_t row0) {                                                   \
+    noise<W>(g, rows, k, seed, offset, row0);                                                                       \
+  }                                                                                                                 \
+  __attribute__((target(TARGET))) float row_max_##W(const float* x, index_t k) {                                    \
+    return row_max<W>(x, k);                                                                                        \
+  }                                                                                                                 \
+  __attribute__((target(TARGET)))                                                                                   \
+  index_t perturb_##W(float* v, float* vmax, const float* l, index_t k, float mx, float inv_tau) {                  \
+    return perturb<W>(v, vmax, l, k, mx, inv_tau);                                                                  \
+  }                                                                                                                 \
+  __attribute__((target(TARGET))) double exp_sum_##W(float* v, index_t k, float vmax) {                             \
+    return exp_sum<W>(v, k, vmax);                                                                                  \
+  }                                                                                                                 \
+  __attribute__((target(TARGET))) void scale_##W(float* y, const float* v, index_t k, double inv_s) {               \
+    scale<W>(y, v, k, inv_s);                                                                                       \
+  }                                                                                                                 \
+  __attribute__((target(TARGET))) double entropy_##W(const float* l, index_t k, float mx, double* log_s) {          \
+    return entropy<W>(l, k, mx, log_s);                                                                             \
+  }
+LVK_GUMBEL_SIMD(8, "avx2,fma")
+LVK_GUMBEL_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
+#undef LVK_GUMBEL_SIMD
+
+}  // namespace
+
+const GumbelSimd* gumbel_simd(CpuIsa isa) {
+  static const GumbelSimd avx2{noise_8, row_max_8, perturb_8, exp_sum_8, scale_8, entropy_8},
+      avx512{noise_16, row_max_16, perturb_16, exp_sum_16, scale_16, entropy_16};
+  // Never more than this CPU (or LVK_CPU_ISA) allows.
+  const CpuIsa have = cpu_isa();
+  if (isa == CpuIsa::avx512 && have == CpuIsa::avx512) return &avx512;
+  if (isa != CpuIsa::base && have != CpuIsa::base) return &avx2;
+  return nullptr;
+}
+
+}  // namespace lvk::kernels::cpu
