@@ -21,12 +21,12 @@ class VaeView : public GaussianLatentModel {
   std::pair<Tensor, Tensor> posterior(const Tensor& x) override { return vae_.encode(x); }
   bool standard_prior() const override { return vae_.flow_prior() == nullptr; }
   Tensor log_prior(const Tensor& z) override {
-    if (const RealNvp* flow = vae_.flow_prior()) return flow->log_prob(z);
+    if (const FlowPrior* flow = vae_.flow_prior()) return flow->log_prob(z);
     const Tensor zeros = Tensor::zeros(z.shape(), DType::f32, z.device());
     return gaussian_log_density(z, zeros, zeros);
   }
   Tensor sample_prior(int64_t n, uint64_t seed, uint64_t offset) override {
-    if (const RealNvp* flow = vae_.flow_prior()) return flow->sample(n, seed, offset);
+    if (const FlowPrior* flow = vae_.flow_prior()) return flow->sample(n, seed, offset);
     return normal({n, latent_dim()}, seed, offset, device_);
   }
   Tensor log_likelihood(const Tensor& x, const Tensor& z) override {

@@ -1,6 +1,8 @@
 #include "models/vae.h"
 
 #include "models/json_options.h"
+#include "models/maf.h"
+#include "models/realnvp.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/gaussian.h"
 #include "runtime/ops/nn.h"
@@ -27,7 +29,8 @@ VaeOptions VaeOptions::from_json(const nlohmann::json& j) {
   LVK_CHECK(o.arch == "mlp" || o.arch == "conv", "vae: arch '", o.arch, "' is not mlp or conv");
   LVK_CHECK(o.decoder == "bernoulli" || o.decoder == "gaussian", "vae: decoder '", o.decoder,
             "' is not bernoulli or gaussian");
-  LVK_CHECK(o.prior == "standard" || o.prior == "realnvp", "vae: prior '", o.prior, "' is not standard or realnvp");
+  LVK_CHECK(o.prior == "standard" || o.prior == "realnvp" || o.prior == "maf", "vae: prior '", o.prior,
+            "' is not standard, realnvp or maf");
   LVK_CHECK(o.latent >= 1 && o.hidden >= 1 && o.channels >= 1, "vae: latent=", o.latent, " hidden=", o.hidden,
             " channels=", o.channels, ", expected all >= 1");
   LVK_CHECK(o.beta >= 0.0f, "vae: beta=", o.beta, " must be >= 0");
@@ -71,8 +74,10 @@ Vae::Vae(const VaeOptions& o, const ImageShape& shape, InitStream& init, Device 
     dec_conv_.emplace_back(o.channels, shape.channels, 4, init, device, up);
   }
   if (o.prior == "realnvp")
-    flow_.emplace(RealNvpOptions{o.latent, o.flow_layers, o.flow_hidden, 2, 2.0f, MaskKind::alternating, true}, init,
-                  device);
+    flow_ = std::make_unique<RealNvp>(
+        RealNvpOptions{o.latent, o.flow_layers, o.flow_hidden, 2, 2.0f, MaskKind::alternating, true}, init, device);
+  if (o.prior == "maf")
+    flow_ = std::make_unique<Maf>(MafOptions{o.latent, o.flow_layers, o.flow_hidden, 1, 2.0f, true}, init, device);
 }
 
 std::pair<Tensor, Tensor> Vae::encode(const Tensor& x) const {
