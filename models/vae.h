@@ -4,6 +4,9 @@
 //   ELBO(x) = E_q[log p(x|z)] - beta * KL(q(z|x) || p(z)).
 // With the standard prior the KL is the closed form; with a flow prior ("flowvae": RealNVP or MAF)
 // it is the single-sample estimate log q(z|x) - log p(z|lambda), and the prior trains jointly.
+// The VampPrior (Tomczak & Welling 2018, prior "vamp", also under the "flowvae" kind) is
+// p(z) = (1/K) sum_k q(z | u_k) with K learned pseudo-inputs u_k pushed through the encoder; its
+// log-density is the fused mixture op (runtime/ops/mixture.h) with its backward.
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -24,9 +27,10 @@ struct VaeOptions {
   std::string decoder = "bernoulli";  // "bernoulli" or "gaussian"
   float decoder_logvar = -2.0f;      // log sigma^2 of the Gaussian decoder
   float beta = 1.0f;
-  std::string prior = "standard";    // "standard", "realnvp" or "maf"
+  std::string prior = "standard";    // "standard", "realnvp", "maf" or "vamp"
   int flow_layers = 4;
   int64_t flow_hidden = 64;
+  int64_t pseudo_inputs = 100;        // vamp: K
 
   static VaeOptions from_json(const nlohmann::json& j);  // unknown keys are an error
   nlohmann::json to_json() const;
@@ -50,6 +54,11 @@ class Vae : public GenerativeModel {
   Tensor decode(const Tensor& z) const;
   const VaeOptions& options() const { return options_; }
   const FlowPrior* flow_prior() const { return flow_.get(); }
+  bool standard_prior() const { return options_.prior == "standard"; }
+  // log p(z) per row under the model's prior (recorded); flows check z for NaN/Inf.
+  Tensor log_prior(const Tensor& z) const;
+  // n draws of z from the prior (Philox seed, offset).
+  Tensor sample_prior(int64_t n, uint64_t seed, uint64_t offset) const;
 
  private:
   VaeOptions options_;
@@ -63,6 +72,7 @@ class Vae : public GenerativeModel {
   std::vector<Linear> dec_;
   std::vector<ConvTranspose2d> dec_conv_;
   std::unique_ptr<FlowPrior> flow_;
+  Tensor pseudo_inputs_;  // vamp: [K, C, H, W]
 };
 
 }  // namespace lvk

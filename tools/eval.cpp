@@ -74,7 +74,7 @@ void print_report(const ModelEvaluation& r) {
               r.recon_bce);
   if (r.gaussian) {
     const SurgeryResult& s = r.surgery;
-    std::printf("  prior %s, latent %lld\n", r.standard_prior ? "N(0, I)" : "learned (flow)",
+    std::printf("  prior %s, latent %lld\n", r.standard_prior ? "N(0, I)" : "learned",
                 static_cast<long long>(s.dim));
     std::printf("  ELBO            %s nats  (%.4f bits/dim)\n", pm(r.elbo).c_str(), r.elbo_bits_per_dim);
     std::printf("    E_q log p(x|z) %s\n", pm(r.recon).c_str());
