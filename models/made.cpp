@@ -1,11 +1,15 @@
 #include "models/made.h"
 
+#include <algorithm>
+
 #include "runtime/ops/basic.h"
+#include "runtime/philox.h"
 #include "runtime/tape.h"
 
 namespace lvk {
 
-std::vector<std::vector<float>> made_masks(int64_t d, int64_t h, int hidden_layers, const std::vector<int32_t>& order) {
+std::vector<std::vector<float>> made_masks(int64_t d, int64_t h, int hidden_layers, const std::vector<int32_t>& order,
+                                           std::optional<uint64_t> degree_seed) {
   LVK_CHECK(static_cast<int64_t>(order.size()) == d, "made_masks: order has ", order.size(), " entries for D=", d);
   std::vector<int64_t> in_degree(static_cast<size_t>(d), 0);
   for (int64_t t = 0; t < d; ++t) {
@@ -14,17 +18,33 @@ std::vector<std::vector<float>> made_masks(int64_t d, int64_t h, int hidden_laye
               d - 1, " (entry ", j, ")");
     in_degree[static_cast<size_t>(j)] = t + 1;
   }
-  std::vector<int64_t> hidden_degree(static_cast<size_t>(h));
-  for (int64_t k = 0; k < h; ++k) hidden_degree[static_cast<size_t>(k)] = d == 1 ? 0 : k % (d - 1) + 1;
+  // Degrees of hidden layer l (Philox stream (seed, l) when random).
+  auto degrees = [&](int l, int64_t lowest) {
+    std::vector<int64_t> deg(static_cast<size_t>(h));
+    for (int64_t k = 0; k < h; ++k) {
+      if (d == 1) deg[k] = 0;
+      else if (!degree_seed) deg[k] = k % (d - 1) + 1;
+      else {
+        const float u = philox_uniform(*degree_seed, static_cast<uint64_t>(l), static_cast<uint64_t>(k));
+        deg[k] = std::min<int64_t>(lowest + static_cast<int64_t>(u * static_cast<float>(d - lowest)), d - 1);
+      }
+    }
+    return deg;
+  };
   auto mask = [](const std::vector<int64_t>& out_deg, const std::vector<int64_t>& in_deg, bool strict) {
     std::vector<float> m;
     for (int64_t o : out_deg)
       for (int64_t i : in_deg) m.push_back((strict ? o > i : o >= i) ? 1.0f : 0.0f);
     return m;
   };
-  std::vector<std::vector<float>> masks{mask(hidden_degree, in_degree, false)};
-  for (int l = 1; l < hidden_layers; ++l) masks.push_back(mask(hidden_degree, hidden_degree, false));
-  masks.push_back(mask(in_degree, hidden_degree, true));
+  std::vector<int64_t> prev = degrees(0, 1);
+  std::vector<std::vector<float>> masks{mask(prev, in_degree, false)};
+  for (int l = 1; l < hidden_layers; ++l) {
+    std::vector<int64_t> next = degrees(l, *std::min_element(prev.begin(), prev.end()));
+    masks.push_back(mask(next, prev, false));
+    prev = std::move(next);
+  }
+  masks.push_back(mask(in_degree, prev, true));
   return masks;
 }
 
@@ -42,10 +62,11 @@ int64_t checked_hidden(int64_t d, int64_t h, int hidden_layers) {
 }
 }  // namespace
 
-Made::Made(int64_t d, int64_t h, int hidden_layers, const std::vector<int32_t>& order, InitStream& init, Device device)
+Made::Made(int64_t d, int64_t h, int hidden_layers, const std::vector<int32_t>& order, InitStream& init, Device device,
+           std::optional<uint64_t> degree_seed)
     : shift_(checked_hidden(d, h, hidden_layers), d, init, device, zero_head()),
       log_scale_(h, d, init, device, zero_head()) {
-  const std::vector<std::vector<float>> masks = made_masks(d, h, hidden_layers, order);
+  const std::vector<std::vector<float>> masks = made_masks(d, h, hidden_layers, order, degree_seed);
   for (int l = 0; l < hidden_layers; ++l) {
     trunk_.emplace_back(l == 0 ? d : h, h, init, device, LinearOptions{true, Activation::relu});
     trunk_masks_.push_back(Tensor::from_vector(masks[static_cast<size_t>(l)], {h, l == 0 ? d : h}, device));

@@ -2,11 +2,13 @@
 // MADE (Germain et al. 2015): an MLP whose weights are masked so that output i depends only on the
 // inputs before i in a chosen order, here producing the shift mu_i and the raw log-scale
 // alpha_raw_i of one MAF layer. Degrees (standard assignment): input j gets its 1-based position
-// in `order`; hidden unit k gets k mod (D - 1) + 1, cycling through 1..D-1 (0 when D = 1, so the
-// outputs are learned constants); a hidden unit sees units of degree <= its own; output i sees
-// hidden units of degree < its input's. Hidden layers are ReLU; both heads start at zero, so a
+// in `order`; hidden unit k gets k mod (D - 1) + 1, cycling through 1..D-1, or (with a degree seed)
+// a Philox draw uniform in [the previous layer's smallest degree, D - 1] as in the MADE paper; 0 when
+// D = 1, so the outputs are learned constants. A hidden unit sees units of degree <= its own;
+// output i sees hidden units of degree < its input's. Hidden layers are ReLU; both heads start at zero, so a
 // fresh MAF layer is the identity. The masks multiply the weights on every forward, so masked
 // entries receive no gradient.
+#include <optional>
 #include <vector>
 
 #include "models/layers.h"
@@ -17,8 +19,9 @@ namespace lvk {
 class Made : public Module {
  public:
   // order: a permutation of 0..dim-1 (the autoregressive order).
+  // degree_seed: random hidden degrees from this Philox seed (cycling ones when absent).
   Made(int64_t dim, int64_t hidden, int hidden_layers, const std::vector<int32_t>& order, InitStream& init,
-       Device device = Device::cpu());
+       Device device = Device::cpu(), std::optional<uint64_t> degree_seed = std::nullopt);
 
   struct Output {
     Tensor shift, alpha_raw;  // [N, D] each
@@ -42,6 +45,7 @@ class Made : public Module {
 // The masks of a MADE, as 0/1 floats row-major [out, in]: first layer [H, D], then hidden_layers - 1
 // of [H, H], then the heads' [D, H]. Exposed for tests.
 std::vector<std::vector<float>> made_masks(int64_t dim, int64_t hidden, int hidden_layers,
-                                           const std::vector<int32_t>& order);
+                                           const std::vector<int32_t>& order,
+                                           std::optional<uint64_t> degree_seed = std::nullopt);
 
 }  // namespace lvk

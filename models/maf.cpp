@@ -25,7 +25,9 @@ Maf::Maf(MafOptions options, InitStream& init, Device device) : options_(options
   for (int l = 0; l < options.layers; ++l) {
     std::vector<int32_t> o = order;
     if (l % 2 == 1) std::reverse(o.begin(), o.end());
-    layers_.push_back(Layer{Made(d, options.hidden, options.hidden_layers, o, init, device),
+    std::optional<uint64_t> degree_seed;
+    if (options.random_degrees) degree_seed = init.seed() ^ (0x6d616465ull + init.take());
+    layers_.push_back(Layer{Made(d, options.hidden, options.hidden_layers, o, init, device, degree_seed),
                             make_parameter(Tensor::zeros({d}, DType::f32, device)),
                             make_parameter(Tensor::zeros({d}, DType::f32, device))});
   }

@@ -21,6 +21,7 @@ struct MafOptions {
   int hidden_layers = 1;        // 1: the O(D H) incremental inverse; more: re-evaluated per step
   float max_log_scale = 2.0f;   // alpha = max_log_scale * tanh(alpha_raw)
   bool actnorm = true;
+  bool random_degrees = false;  // MADE hidden degrees drawn at random (seeded by the InitStream), else cycling
 };
 
 class Maf : public FlowPrior {
