@@ -43,6 +43,9 @@ for prior in maf vamp; do  # the learned priors: train, sample (MAF: the fused i
     fail "sample flowvae prior=$prior"
   "$LVK" eval "$DIR/fv-$prior" --points 32 --samples 4 >/dev/null || fail "eval flowvae prior=$prior"
 done
+"$LVK" eval "$DIR/vae" --compare "$DIR/fv-maf" "$DIR/fv-vamp" --points 32 --samples 4 --json "$DIR/cmp.json" \
+  >"$DIR/cmp.log" 2>&1 || { cat "$DIR/cmp.log"; fail "eval --compare with two runs"; }
+grep -q '"c"' "$DIR/cmp.json" && grep -q "C: flowvae" "$DIR/cmp.log" || fail "eval --compare should show runs A, B and C"
 expect_error "is not standard, realnvp, maf or vamp" train flowvae --set prior=iaf --steps 1 --out "$DIR/bad-prior"
 "$LVK" train flow2d --flow maf --steps 3 --batch 32 --layers 2 --hidden 8 --out "$DIR/f2d" >/dev/null 2>&1 &&
   [ -s "$DIR/f2d/flow2d.png" ] || fail "train flow2d --flow maf"
