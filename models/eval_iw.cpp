@@ -20,6 +20,7 @@ class VaeView : public GaussianLatentModel {
   int64_t latent_dim() const override { return vae_.options().latent; }
   std::pair<Tensor, Tensor> posterior(const Tensor& x) override { return vae_.encode(x); }
   bool standard_prior() const override { return vae_.standard_prior(); }
+  std::string prior_name() const override { return vae_.options().prior; }
   Tensor log_prior(const Tensor& z) override { return vae_.log_prior(z); }
   Tensor sample_prior(int64_t n, uint64_t seed, uint64_t offset) override { return vae_.sample_prior(n, seed, offset); }
   Tensor log_likelihood(const Tensor& x, const Tensor& z) override {

@@ -45,7 +45,7 @@ for prior in maf vamp; do  # the learned priors: train, sample (MAF: the fused i
 done
 "$LVK" eval "$DIR/vae" --compare "$DIR/fv-maf" "$DIR/fv-vamp" --points 32 --samples 4 --json "$DIR/cmp.json" \
   >"$DIR/cmp.log" 2>&1 || { cat "$DIR/cmp.log"; fail "eval --compare with two runs"; }
-grep -q '"c"' "$DIR/cmp.json" && grep -q "C: flowvae" "$DIR/cmp.log" || fail "eval --compare should show runs A, B and C"
+grep -q '"c"' "$DIR/cmp.json" && grep -q "C: flowvae vamp" "$DIR/cmp.log" || fail "eval --compare should show runs A, B and C"
 expect_error "is not standard, realnvp, maf or vamp" train flowvae --set prior=iaf --steps 1 --out "$DIR/bad-prior"
 "$LVK" train flow2d --flow maf --steps 3 --batch 32 --layers 2 --hidden 8 --out "$DIR/f2d" >/dev/null 2>&1 &&
   [ -s "$DIR/f2d/flow2d.png" ] || fail "train flow2d --flow maf"

@@ -76,7 +76,7 @@ void print_report(const ModelEvaluation& r) {
               r.recon_bce);
   if (r.gaussian) {
     const SurgeryResult& s = r.surgery;
-    std::printf("  prior %s, latent %lld\n", r.standard_prior ? "N(0, I)" : "learned",
+    std::printf("  prior %s, latent %lld\n", r.standard_prior ? "N(0, I)" : r.prior.c_str(),
                 static_cast<long long>(s.dim));
     std::printf("  ELBO            %s nats  (%.4f bits/dim)\n", pm(r.elbo).c_str(), r.elbo_bits_per_dim);
     std::printf("    E_q log p(x|z) %s\n", pm(r.recon).c_str());
@@ -116,7 +116,8 @@ void print_report(const ModelEvaluation& r) {
 void print_comparison(const std::vector<ModelEvaluation>& runs) {
   auto label = [](size_t i) { return std::string(1, static_cast<char>('A' + i)) + ": "; };
   std::printf("\n%-28s", "");
-  for (size_t i = 0; i < runs.size(); ++i) std::printf(" %22s", (label(i) + runs[i].model).c_str());
+  for (size_t i = 0; i < runs.size(); ++i)
+    std::printf(" %22s", (label(i) + runs[i].model + (runs[i].gaussian ? " " + runs[i].prior : "")).c_str());
   std::printf("\n");
   auto num = [](double v) {
     char buf[32];
