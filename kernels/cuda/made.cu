@@ -39,7 +39,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   // Views of the weights read every step: W_in^T [D, H], shift and log-scale rows [D, H] each.
   const float* w_shift = m.w_shift;
   const float* w_log_scale = m.w_log_scale;
-  if (kStaged) {
+  if constexpr (kStaged) {
     for (int64_t e = threadIdx.x; e < d * h; e += blockDim.x) {
       const int64_t j = e / h, k = e - j * h;
       staged[e] = m.w_in[k * d + j];
