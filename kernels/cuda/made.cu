@@ -66,11 +66,11 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
       for (int r = 0; r < R; ++r) act[r] = fmaxf(pre[r], 0.0f);
       for (int l = 0; l + 1 < m.hidden_layers; ++l) {
-        __syncwarp(0xffffffffu);
+        __syncwarp();
 #pragma unroll
         for (int r = 0; r < R; ++r)
           if (lane + 32 * r < h) vec[warp][lane + 32 * r] = act[r];
-        __syncwarp(0xffffffffu);
+        __syncwarp();
         const float* w = m.w_hidden + l * h * h;
 #pragma unroll
         for (int r = 0; r < R; ++r) {
