@@ -42,6 +42,8 @@ class GaussianLatentModel {
   virtual std::pair<Tensor, Tensor> posterior(const Tensor& x) = 0;
   // True when p(z) = N(0, I): the average KL is then exact (closed form).
   virtual bool standard_prior() const = 0;
+  // The prior's name for reports: "standard", "realnvp", "maf", "vamp", ...
+  virtual std::string prior_name() const = 0;
   // log p(z) per row, z [M, D] -> [M].
   virtual Tensor log_prior(const Tensor& z) = 0;
   // n prior samples [n, D] from Philox stream (seed, offset).
@@ -126,6 +128,7 @@ struct ModelEvaluation {
   double recon_mse = 0.0, recon_bce = 0.0;
   // Gaussian latents.
   bool gaussian = false, standard_prior = false;
+  std::string prior;  // GaussianLatentModel::prior_name()
   Estimate recon;  // E_q[log p(x|z)] per image (one draw per image)
   Estimate elbo;   // recon - avg KL
   SurgeryResult surgery;

@@ -19,16 +19,10 @@ class VaeView : public GaussianLatentModel {
   explicit VaeView(Vae& vae) : vae_(vae), device_(vae.parameters().front().second.device()) {}
   int64_t latent_dim() const override { return vae_.options().latent; }
   std::pair<Tensor, Tensor> posterior(const Tensor& x) override { return vae_.encode(x); }
-  bool standard_prior() const override { return vae_.flow_prior() == nullptr; }
-  Tensor log_prior(const Tensor& z) override {
-    if (const RealNvp* flow = vae_.flow_prior()) return flow->log_prob(z);
-    const Tensor zeros = Tensor::zeros(z.shape(), DType::f32, z.device());
-    return gaussian_log_density(z, zeros, zeros);
-  }
-  Tensor sample_prior(int64_t n, uint64_t seed, uint64_t offset) override {
-    if (const RealNvp* flow = vae_.flow_prior()) return flow->sample(n, seed, offset);
-    return normal({n, latent_dim()}, seed, offset, device_);
-  }
+  bool standard_prior() const override { return vae_.standard_prior(); }
+  std::string prior_name() const override { return vae_.options().prior; }
+  Tensor log_prior(const Tensor& z) override { return vae_.log_prior(z); }
+  Tensor sample_prior(int64_t n, uint64_t seed, uint64_t offset) override { return vae_.sample_prior(n, seed, offset); }
   Tensor log_likelihood(const Tensor& x, const Tensor& z) override {
     const Tensor out = vae_.decode(z);
     const Tensor nll = vae_.options().decoder == "bernoulli"

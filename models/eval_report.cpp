@@ -129,7 +129,7 @@ nlohmann::json ModelEvaluation::to_json() const {
                       {"seconds", seconds}};
   if (gaussian) {
     const SurgeryResult& s = surgery;
-    j["prior"] = standard_prior ? "standard" : "learned";
+    j["prior"] = prior;
     j["recon"] = est(recon);
     j["elbo"] = est(elbo);
     j["elbo_bits_per_dim"] = elbo_bits_per_dim;

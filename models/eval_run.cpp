@@ -121,6 +121,7 @@ ModelEvaluation evaluate_model(GenerativeModel& model_ref, const io::ImageDatase
   if (gauss) {
     const int64_t d = gauss->latent_dim();
     r.standard_prior = gauss->standard_prior();
+    r.prior = gauss->prior_name();
     const Tensor mu = Tensor::from_vector(mu_all, {r.points, d}, device);
     const Tensor logvar = Tensor::from_vector(logvar_all, {r.points, d}, device);
     std::function<Tensor(const Tensor&)> log_prior;

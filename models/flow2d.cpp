@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/maf.h"
+#include "models/realnvp.h"
 #include "runtime/ops/basic.h"
 #include "runtime/tape.h"
 
@@ -43,19 +45,27 @@ std::vector<float> histogram(const Tensor& points, int side) {
   return h;
 }
 
+std::unique_ptr<FlowPrior> make_flow(const Flow2dConfig& c, InitStream& init, Device device) {
+  if (c.flow == "realnvp")
+    return std::make_unique<RealNvp>(RealNvpOptions{2, c.layers, c.hidden, 2, 2.0f, MaskKind::alternating, true}, init,
+                                     device);
+  LVK_CHECK(c.flow == "maf", "flow2d: flow '", c.flow, "' is not realnvp or maf");
+  return std::make_unique<Maf>(MafOptions{2, c.layers, c.hidden, 2, 2.0f, true}, init, device);
+}
+
 }  // namespace
 
 Flow2dFit::Flow2dFit(const Flow2dConfig& config, Device device)
     : config_(config),
       device_(device),
       init_(config.seed),
-      flow_(RealNvpOptions{2, config.layers, config.hidden, 2, 2.0f, MaskKind::alternating, true}, init_, device),
-      adam_(flow_.parameters(), AdamOptions{config.lr}),
+      flow_(make_flow(config, init_, device)),
+      adam_(flow_->parameters(), AdamOptions{config.lr}),
       schedule_(LrSchedule::cosine(config.lr, std::min<int64_t>(100, config.steps / 10), config.steps,
                                    config.lr * 0.05f)) {
   LVK_CHECK(config.batch >= 2 && config.steps >= 1, "flow2d: batch=", config.batch, " steps=", config.steps,
             ", expected batch >= 2 and steps >= 1");
-  flow_.initialize_actnorm(sample_toy2d(config.data, config.batch, config.seed, 0, device));
+  flow_->initialize_actnorm(sample_toy2d(config.data, config.batch, config.seed, 0, device));
 }
 
 double Flow2dFit::step() {
@@ -64,7 +74,7 @@ double Flow2dFit::step() {
   Tensor loss;  // negative average log-likelihood
   {
     TapeRecording rec(tape);
-    loss = scale(mean(flow_.log_prob(batch)), -1.0f);
+    loss = scale(mean(flow_->log_prob(batch)), -1.0f);
   }
   tape.backward(loss);
   adam_.step(schedule_.lr_at(step_));
@@ -75,7 +85,7 @@ double Flow2dFit::step() {
 
 double Flow2dFit::evaluate(int64_t n) const {
   NoGrad no_grad;
-  return mean(flow_.log_prob(sample_toy2d(config_.data, n, config_.seed ^ kHeldOutSeedSalt, 0, device_))).item();
+  return mean(flow_->log_prob(sample_toy2d(config_.data, n, config_.seed ^ kHeldOutSeedSalt, 0, device_))).item();
 }
 
 io::Image Flow2dFit::render(int side) const {
@@ -91,10 +101,10 @@ io::Image Flow2dFit::render(int side) const {
       grid[(r * side + c) * 2] = -kExtent + (c + 0.5f) * 2 * kExtent / side;
       grid[(r * side + c) * 2 + 1] = kExtent - (r + 0.5f) * 2 * kExtent / side;
     }
-  std::vector<float> density = flow_.log_prob(Tensor::from_vector(grid, {int64_t(side) * side, 2}, device_)).to_vector<float>();
+  std::vector<float> density = flow_->log_prob(Tensor::from_vector(grid, {int64_t(side) * side, 2}, device_)).to_vector<float>();
   for (float& v : density) v = std::exp(v);
   paint_panel(img, 0, side, density);
-  paint_panel(img, 1, side, histogram(flow_.sample(200000, config_.seed, 1u << 30), side));
+  paint_panel(img, 1, side, histogram(flow_->sample(200000, config_.seed, 1u << 30), side));
   paint_panel(img, 2, side, histogram(sample_toy2d(config_.data, 200000, config_.seed ^ kHeldOutSeedSalt, 1, device_), side));
   return img;
 }

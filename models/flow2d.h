@@ -1,10 +1,12 @@
 #pragma once
-// Fitting a RealNVP to a procedural 2-D density, and the pictures of the result: the learned
+// Fitting a flow (RealNVP or MAF) to a procedural 2-D density, and the pictures of the result: the learned
 // density on a grid beside a histogram of the flow's samples and one of the data.
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "models/optim.h"
-#include "models/realnvp.h"
+#include "models/flow_prior.h"
 #include "models/toy2d.h"
 #include "runtime/io/png.h"
 
@@ -12,6 +14,7 @@ namespace lvk {
 
 struct Flow2dConfig {
   Toy2d data = Toy2d::moons;
+  std::string flow = "realnvp";  // "realnvp" or "maf"
   int layers = 8;
   int64_t hidden = 64;
   int64_t batch = 512;
@@ -29,14 +32,14 @@ class Flow2dFit {
   double evaluate(int64_t n) const;
   // Three panels of side `side` pixels over [-4, 4]^2: density, model samples, data samples.
   io::Image render(int side) const;
-  const RealNvp& flow() const { return flow_; }
+  const FlowPrior& flow() const { return *flow_; }
   int64_t steps_done() const { return step_; }
 
  private:
   Flow2dConfig config_;
   Device device_;
   InitStream init_;
-  RealNvp flow_;
+  std::unique_ptr<FlowPrior> flow_;
   Adam adam_;
   LrSchedule schedule_;
   int64_t step_ = 0;

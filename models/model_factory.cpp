@@ -19,7 +19,8 @@ std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohm
     nlohmann::json o = options.is_null() ? nlohmann::json::object() : options;
     if (!o.contains("prior")) o["prior"] = kind == "flowvae" ? "realnvp" : "standard";
     VaeOptions vo = VaeOptions::from_json(o);
-    LVK_CHECK((kind == "flowvae") == (vo.prior == "realnvp"), kind, ": prior '", vo.prior, "' contradicts the model kind");
+    LVK_CHECK((kind == "flowvae") == (vo.prior != "standard"), kind, ": prior '", vo.prior,
+              "' contradicts the model kind (vae: standard; flowvae: realnvp or maf)");
     return std::make_unique<Vae>(vo, shape, init, device);
   }
   if (kind == "dvae")

@@ -11,11 +11,6 @@ namespace lvk {
 
 namespace {
 
-// Overwrites a parameter's values in place (its handle, and so the optimizer's, stays the same).
-void assign(const Tensor& param, const std::vector<float>& values) {
-  copy_bytes(param.raw(), param.device(), values.data(), Device::cpu(), param.bytes());
-}
-
 Tensor accumulate_sum(const Tensor& total, const Tensor& term) { return total.defined() ? add(total, term) : term; }
 
 }  // namespace
@@ -71,17 +66,6 @@ FlowResult RealNvp::forward(const Tensor& z) const {
   return {x, log_det};
 }
 
-Tensor RealNvp::log_prob(const Tensor& z) const {
-  check_finite("RealNvp.log_prob", "z", z);
-  return log_prob_unchecked(z);
-}
-
-Tensor RealNvp::log_prob_unchecked(const Tensor& z) const {
-  FlowResult f = forward(z);
-  const Tensor zeros = Tensor::zeros(f.u.shape(), DType::f32, f.u.device());
-  return add(gaussian_log_density(f.u, zeros, zeros), f.log_det);
-}
-
 Tensor RealNvp::inverse(const Tensor& u) const {
   check_rank("RealNvp.inverse", "u", u, 2);
   LVK_CHECK(u.dim(1) == options_.dim, "RealNvp.inverse: u has D=", u.dim(1), " but the flow was built for D=",
@@ -107,21 +91,8 @@ void RealNvp::initialize_actnorm(const Tensor& z) {
   if (!options_.actnorm) return;
   NoGrad no_grad;
   Tensor x = z;
-  const int64_t n = z.dim(0), d = options_.dim;
   for (Layer& layer : layers_) {
-    const std::vector<float> v = x.to_vector<float>();
-    std::vector<float> log_scale(d), bias(d);
-    for (int64_t j = 0; j < d; ++j) {
-      double mean = 0, var = 0;
-      for (int64_t r = 0; r < n; ++r) mean += v[r * d + j];
-      mean /= n;
-      for (int64_t r = 0; r < n; ++r) var += (v[r * d + j] - mean) * (v[r * d + j] - mean);
-      const double std_dev = std::sqrt(var / n) + 1e-6;
-      log_scale[j] = static_cast<float>(-std::log(std_dev));
-      bias[j] = static_cast<float>(-mean / std_dev);
-    }
-    assign(layer.log_scale, log_scale);
-    assign(layer.bias, bias);
+    standardize_actnorm("RealNvp.initialize_actnorm", x, layer.log_scale, layer.bias);
     x = actnorm_forward(x, layer.log_scale, layer.bias);
     auto [s_raw, t] = conditioner(layer, x);
     x = coupling_forward(x, layer.mask, s_raw, t, options_.max_log_scale).out;

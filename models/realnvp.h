@@ -7,6 +7,7 @@
 // the flow starts as the identity. Masks alternate between layers.
 #include <vector>
 
+#include "models/flow_prior.h"
 #include "models/layers.h"
 #include "runtime/ops/coupling.h"
 
@@ -22,31 +23,18 @@ struct RealNvpOptions {
   bool actnorm = true;
 };
 
-struct FlowResult {
-  Tensor u;        // f(z), [N, D]
-  Tensor log_det;  // log |det J_f(z)| per row, [N]
-};
-
-class RealNvp : public Module {
+class RealNvp : public FlowPrior {
  public:
   RealNvp(RealNvpOptions options, InitStream& init, Device device = Device::cpu());
 
-  // z -> u with the log-determinant; recorded on the tape.
-  FlowResult forward(const Tensor& z) const;
-  // log p(z) per row [N]; throws naming the count when z holds NaN or Inf.
-  Tensor log_prob(const Tensor& z) const;
-  // Without the finiteness check, which reads z back on the host: for the train step, which must
-  // not wait for a GPU (and is captured as a CUDA Graph); a non-finite z there gives a non-finite
-  // loss, which the step's guard skips and counts.
-  Tensor log_prob_unchecked(const Tensor& z) const;
+  FlowResult forward(const Tensor& z) const override;
   // u -> z; recorded when a tape is, so samples can be differentiated (reparametrised sampling).
   Tensor inverse(const Tensor& u) const;
-  // n samples z = f^{-1}(u), u ~ N(0, I) drawn from Philox (seed, offset); recorded like inverse.
-  Tensor sample(int64_t n, uint64_t seed, uint64_t offset) const;
-
-  // Data-dependent ActNorm initialisation (Kingma & Dhariwal 2018): sets each ActNorm so that its
-  // output on `z` has zero mean and unit variance per feature. Call once, on a first batch.
-  void initialize_actnorm(const Tensor& z);
+  // Samples are recorded like inverse (reparametrised sampling).
+  Tensor sample(int64_t n, uint64_t seed, uint64_t offset) const override;
+  void initialize_actnorm(const Tensor& z) override;
+  int64_t dim() const override { return options_.dim; }
+  const char* name() const override { return "RealNvp"; }
 
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;
   const RealNvpOptions& options() const { return options_; }

@@ -1,8 +1,15 @@
 #include "models/vae.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "models/json_options.h"
+#include "models/maf.h"
+#include "models/realnvp.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/gaussian.h"
+#include "runtime/ops/mixture.h"
+#include "runtime/storage.h"
 #include "runtime/ops/nn.h"
 #include "runtime/tape.h"
 
@@ -12,7 +19,7 @@ VaeOptions VaeOptions::from_json(const nlohmann::json& j) {
   const char* what = "vae";
   check_known_keys(what, j,
                    {"arch", "latent", "hidden", "channels", "decoder", "decoder_logvar", "beta", "prior", "flow_layers",
-                    "flow_hidden"});
+                    "flow_hidden", "pseudo_inputs"});
   VaeOptions o;
   read_option(what, j, "arch", o.arch);
   read_option(what, j, "latent", o.latent);
@@ -24,10 +31,13 @@ VaeOptions VaeOptions::from_json(const nlohmann::json& j) {
   read_option(what, j, "prior", o.prior);
   read_option(what, j, "flow_layers", o.flow_layers);
   read_option(what, j, "flow_hidden", o.flow_hidden);
+  read_option(what, j, "pseudo_inputs", o.pseudo_inputs);
   LVK_CHECK(o.arch == "mlp" || o.arch == "conv", "vae: arch '", o.arch, "' is not mlp or conv");
   LVK_CHECK(o.decoder == "bernoulli" || o.decoder == "gaussian", "vae: decoder '", o.decoder,
             "' is not bernoulli or gaussian");
-  LVK_CHECK(o.prior == "standard" || o.prior == "realnvp", "vae: prior '", o.prior, "' is not standard or realnvp");
+  LVK_CHECK(o.prior == "standard" || o.prior == "realnvp" || o.prior == "maf" || o.prior == "vamp", "vae: prior '",
+            o.prior, "' is not standard, realnvp, maf or vamp");
+  LVK_CHECK(o.pseudo_inputs >= 1, "vae: pseudo_inputs=", o.pseudo_inputs, ", expected >= 1");
   LVK_CHECK(o.latent >= 1 && o.hidden >= 1 && o.channels >= 1, "vae: latent=", o.latent, " hidden=", o.hidden,
             " channels=", o.channels, ", expected all >= 1");
   LVK_CHECK(o.beta >= 0.0f, "vae: beta=", o.beta, " must be >= 0");
@@ -38,7 +48,8 @@ VaeOptions VaeOptions::from_json(const nlohmann::json& j) {
 nlohmann::json VaeOptions::to_json() const {
   return {{"arch", arch},   {"latent", latent},     {"hidden", hidden},           {"channels", channels},
           {"decoder", decoder}, {"decoder_logvar", decoder_logvar}, {"beta", beta}, {"prior", prior},
-          {"flow_layers", flow_layers}, {"flow_hidden", flow_hidden}};
+          {"flow_layers", flow_layers}, {"flow_hidden", flow_hidden},
+          {"pseudo_inputs", pseudo_inputs}};
 }
 
 Vae::Vae(const VaeOptions& o, const ImageShape& shape, InitStream& init, Device device)
@@ -71,8 +82,13 @@ Vae::Vae(const VaeOptions& o, const ImageShape& shape, InitStream& init, Device 
     dec_conv_.emplace_back(o.channels, shape.channels, 4, init, device, up);
   }
   if (o.prior == "realnvp")
-    flow_.emplace(RealNvpOptions{o.latent, o.flow_layers, o.flow_hidden, 2, 2.0f, MaskKind::alternating, true}, init,
-                  device);
+    flow_ = std::make_unique<RealNvp>(
+        RealNvpOptions{o.latent, o.flow_layers, o.flow_hidden, 2, 2.0f, MaskKind::alternating, true}, init, device);
+  if (o.prior == "maf")
+    flow_ = std::make_unique<Maf>(MafOptions{o.latent, o.flow_layers, o.flow_hidden, 1, 2.0f, true}, init, device);
+  if (o.prior == "vamp")  // uniform pixels until initialize() copies the first batch's images in
+    pseudo_inputs_ = make_parameter(
+        uniform({o.pseudo_inputs, shape.channels, shape.height, shape.width}, init.seed(), init.take(), device));
 }
 
 std::pair<Tensor, Tensor> Vae::encode(const Tensor& x) const {
@@ -111,7 +127,9 @@ ModelOutput Vae::forward(const Tensor& x, const StepInfo& info) {
   const Tensor recon = options_.decoder == "bernoulli"
                            ? bce_with_logits(out, x, Reduction::batch_mean)
                            : gaussian_nll(x, out, options_.decoder_logvar, Reduction::batch_mean);
-  const Tensor kl = flow_ ? mean(sub(q.log_q, flow_->log_prob_unchecked(q.z))) : mean(q.kl);
+  const Tensor kl = flow_                     ? mean(sub(q.log_q, flow_->log_prob_unchecked(q.z)))
+                    : pseudo_inputs_.defined() ? mean(sub(q.log_q, log_prior(q.z)))
+                                               : mean(q.kl);
   ModelOutput result;
   result.loss = add(recon, scale(kl, options_.beta));
   result.terms = {{"recon", recon}, {"kl", kl}, {"elbo", scale(add(recon, kl), -1.0f)}};
@@ -126,16 +144,47 @@ Tensor Vae::reconstruct(const Tensor& x) {
 
 Tensor Vae::sample(int64_t n, uint64_t seed, uint64_t offset) {
   NoGrad no_grad;
-  const Tensor z = flow_ ? flow_->sample(n, seed, offset) : normal({n, options_.latent}, seed, offset, device_);
-  const Tensor out = decode(z);
+  const Tensor out = decode(sample_prior(n, seed, offset));
   return options_.decoder == "bernoulli" ? sigmoid(out) : out;
+}
+
+Tensor Vae::log_prior(const Tensor& z) const {
+  if (flow_) return flow_->log_prob(z);
+  if (pseudo_inputs_.defined()) {
+    auto [mu, logvar] = encode(pseudo_inputs_);
+    return gaussian_mixture_log_density(z, mu, logvar);
+  }
+  const Tensor zeros = Tensor::zeros(z.shape(), DType::f32, z.device());
+  return gaussian_log_density(z, zeros, zeros);
+}
+
+Tensor Vae::sample_prior(int64_t n, uint64_t seed, uint64_t offset) const {
+  if (flow_) return flow_->sample(n, seed, offset);
+  const Tensor eps = normal({n, options_.latent}, seed, offset, device_);
+  if (!pseudo_inputs_.defined()) return eps;
+  // Component k_r = floor(K u_r) from a second Philox stream, then z = mu_k + sigma_k eps (host side:
+  // sampling is not a training step, and K x latent values are small).
+  NoGrad no_grad;
+  auto [mu, logvar] = encode(pseudo_inputs_);
+  const std::vector<float> m = mu.to_vector<float>(), lv = logvar.to_vector<float>(), e = eps.to_vector<float>();
+  const std::vector<float> pick = uniform({n}, seed, offset + 1, Device::cpu()).to_vector<float>();
+  const int64_t k = mu.dim(0), d = options_.latent;
+  std::vector<float> z(static_cast<size_t>(n * d));
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t c = std::min<int64_t>(static_cast<int64_t>(pick[r] * k), k - 1);
+    for (int64_t j = 0; j < d; ++j) z[r * d + j] = m[c * d + j] + std::exp(0.5f * lv[c * d + j]) * e[r * d + j];
+  }
+  return Tensor::from_vector(z, {n, d}, device_);
 }
 
 void Vae::initialize(const Tensor& x, const StepInfo& info) {
   (void)info;
-  if (!flow_) return;
   NoGrad no_grad;
-  flow_->initialize_actnorm(encode(x).first);
+  if (pseudo_inputs_.defined()) {  // start the pseudo-inputs at real images (as many as the batch has)
+    const size_t bytes = std::min(pseudo_inputs_.bytes(), x.bytes());
+    copy_bytes(pseudo_inputs_.raw(), pseudo_inputs_.device(), x.raw(), x.device(), bytes);
+  }
+  if (flow_) flow_->initialize_actnorm(encode(x).first);
 }
 
 void Vae::collect_parameters(const std::string& prefix, ParameterList& out) const {
@@ -148,6 +197,7 @@ void Vae::collect_parameters(const std::string& prefix, ParameterList& out) cons
   for (size_t i = 0; i < dec_conv_.size(); ++i)
     dec_conv_[i].collect_parameters(prefix + "dec_conv." + std::to_string(i) + ".", out);
   if (flow_) flow_->collect_parameters(prefix + "prior.", out);
+  if (pseudo_inputs_.defined()) out.emplace_back(prefix + "prior.pseudo_inputs", pseudo_inputs_);
 }
 
 }  // namespace lvk

@@ -30,6 +30,19 @@ expect_error "no prior over its codes" sample "$DIR/vq"
 "$LVK" train vqprior --set vqvae="$DIR/vq" --data shapes:256 --steps 2 --batch 16 --hidden 8 --set layers=1 \
   --eval-every 2 --out "$DIR/vqp" >/dev/null 2>&1 || fail "train vqprior"
 "$LVK" sample "$DIR/vqp" --n 4 --out "$DIR/vqp.png" >/dev/null && [ -s "$DIR/vqp.png" ] || fail "sample vqprior"
+for prior in maf vamp; do  # the learned priors: train, sample (MAF: the fused inverse), eval
+  "$LVK" train flowvae --set prior=$prior --set pseudo_inputs=8 --data shapes:256 --steps 2 --batch 16 --latent 4 \
+    --hidden 32 --eval-every 2 --out "$DIR/fv-$prior" >/dev/null 2>&1 || fail "train flowvae prior=$prior"
+  "$LVK" sample "$DIR/fv-$prior" --n 4 --out "$DIR/fv-$prior.png" >/dev/null && [ -s "$DIR/fv-$prior.png" ] ||
+    fail "sample flowvae prior=$prior"
+  "$LVK" eval "$DIR/fv-$prior" --points 32 --samples 4 >/dev/null || fail "eval flowvae prior=$prior"
+done
+"$LVK" eval "$DIR/vae" --compare "$DIR/fv-maf" "$DIR/fv-vamp" --points 32 --samples 4 --json "$DIR/cmp.json" \
+  >"$DIR/cmp.log" 2>&1 || { cat "$DIR/cmp.log"; fail "eval --compare with two runs"; }
+grep -q '"c"' "$DIR/cmp.json" && grep -q "C: flowvae vamp" "$DIR/cmp.log" || fail "eval --compare should show runs A, B and C"
+expect_error "is not standard, realnvp, maf or vamp" train flowvae --set prior=iaf --steps 1 --out "$DIR/bad-prior"
+"$LVK" train flow2d --flow maf --steps 3 --batch 32 --layers 2 --hidden 8 --out "$DIR/f2d" >/dev/null 2>&1 &&
+  [ -s "$DIR/f2d/flow2d.png" ] || fail "train flow2d --flow maf"
 expect_error "does not exist" sample "$DIR/nothing"
 expect_error "not a device" train vae --device gpu --steps 1 --out "$DIR/x"
 expect_error "unknown option 'latnt'" train vae --set latnt=3 --steps 1 --out "$DIR/y"

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "runtime/ops/mixture.h"
+#include "runtime/tape.h"
 #include "tests/harness.h"
 
 namespace lvk::test {
@@ -68,6 +69,19 @@ TEST_P(Mixture, RejectsBadShapes) {
   EXPECT_LVK_ERROR(gaussian_mixture_log_density(z, Tensor::zeros({0, 3}, DType::f32, device()),
                                                 Tensor::zeros({0, 3}, DType::f32, device())),
                    "needs at least one component");
+}
+
+// The VampPrior trains the components: gradients to z, mu and logvar, with components close enough
+// that several share each point's responsibility.
+TEST_P(Mixture, GradientsMatchFiniteDifferences) {
+  for (const auto& mnd : {std::vector<int64_t>{5, 3, 4}, std::vector<int64_t>{1, 1, 1}, std::vector<int64_t>{7, 9, 2}}) {
+    const int64_t m = mnd[0], n = mnd[1], d = mnd[2];
+    SCOPED_TRACE(::testing::Message() << "M=" << m << " N=" << n << " D=" << d);
+    Tensor z = random_tensor({m, d}, 91, device()), mu = random_tensor({n, d}, 92, device());
+    Tensor lv = random_tensor({n, d}, 93, device(), -0.5f, 0.5f);
+    EXPECT_TRUE(check_gradients(
+        [](const std::vector<Tensor>& in) { return gaussian_mixture_log_density(in[0], in[1], in[2]); }, {z, mu, lv}));
+  }
 }
 
 LVK_INSTANTIATE_BACKENDS(Mixture);

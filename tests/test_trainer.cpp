@@ -146,17 +146,21 @@ TEST(Trainer, CudaGraphReplayMatchesEagerSteps) {
   for (auto [model, options] : std::vector<std::pair<std::string, nlohmann::json>>{
            {"vae", {{"latent", 4}, {"hidden", 32}}},
            {"flowvae", {{"latent", 4}, {"hidden", 32}}},
+           {"flowvae", {{"latent", 4}, {"hidden", 32}, {"prior", "maf"}}},
+           {"flowvae", {{"latent", 4}, {"hidden", 32}, {"prior", "vamp"}, {"pseudo_inputs", 5}}},
            {"dvae", {{"codes", 8}, {"code_dim", 4}, {"channels", 8}, {"anneal_steps", 10}, {"kl_warmup", 5}}},
            {"vqvae", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"restart_every", 5}}},
            {"vqvae2", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"restart_every", 5}}},
            {"vqprior", {{"hidden", 8}, {"layers", 2}, {"kernel", 3}}}}) {
     if (model == "vqprior") options["vqvae"] = vqvae_run;
-    TrainConfig eager = small_run(model, options, fresh_dir("eager_" + model));
+    const std::string tag = model + (options.contains("prior") ? "_" + options["prior"].get<std::string>() : "");
+    SCOPED_TRACE(tag);
+    TrainConfig eager = small_run(model, options, fresh_dir("eager_" + tag));
     if (model == "vqvae") vqvae_run = eager.out;
     eager.steps = 14;
     eager.cuda_graph = false;
     TrainConfig graph = eager;
-    graph.out = fresh_dir("graph_" + model);
+    graph.out = fresh_dir("graph_" + tag);
     graph.cuda_graph = true;
     Trainer e(eager, Device::cuda(0), false);
     e.run(ignore_step, ignore_eval);

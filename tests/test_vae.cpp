@@ -30,6 +30,7 @@ VaeOptions tiny_options(const std::string& arch = "mlp", const std::string& prio
   o.prior = prior;
   o.flow_layers = 2;
   o.flow_hidden = 4;
+  o.pseudo_inputs = 3;
   o.beta = 0.5f;
   return o;
 }
@@ -68,8 +69,8 @@ TEST_P(VaeModel, LossTermsMatchAHandComputation) {
 
 TEST_P(VaeModel, ParameterGradientsMatchFiniteDifferences) {
   for (const char* arch : {"mlp", "conv"}) {
-    for (const char* prior : {"standard", "realnvp"}) {
-      if (std::string(arch) == "conv" && std::string(prior) == "realnvp") continue;
+    for (const char* prior : {"standard", "realnvp", "maf", "vamp"}) {
+      if (std::string(arch) == "conv" && std::string(prior) != "standard") continue;
       SCOPED_TRACE(std::string(arch) + " " + prior);
       InitStream init(4);
       Vae vae(tiny_options(arch, prior), kTiny, init, device());
@@ -78,7 +79,8 @@ TEST_P(VaeModel, ParameterGradientsMatchFiniteDifferences) {
       for (auto& [name, p] : vae.parameters()) {
         const bool pick = name == "enc.0.bias" || name == "logvar.weight" || name == "dec.2.bias" ||
                           name == "enc_conv.1.bias" || name == "dec_conv.0.bias" || name == "prior.layers.1.s.bias" ||
-                          name == "prior.layers.0.actnorm.log_scale";
+                          name == "prior.layers.0.actnorm.log_scale" || name == "prior.layers.1.made.shift.bias" ||
+                          name == "prior.layers.0.made.trunk.0.weight" || name == "prior.pseudo_inputs";
         if (!pick) continue;
         EXPECT_TRUE(check_parameter_gradient([&] { return vae.forward(x, info).loss; }, p,
                                              GradCheckOptions{1e-3, 5e-3, 5e-3, {}}))
@@ -89,6 +91,14 @@ TEST_P(VaeModel, ParameterGradientsMatchFiniteDifferences) {
 }
 
 TEST_P(VaeModel, SamplesAndReconstructionsHaveImageShape) {
+  for (const char* prior : {"standard", "realnvp", "maf", "vamp"}) {
+    InitStream init(8);
+    Vae vae(tiny_options("mlp", prior), kTiny, init, device());
+    const std::vector<float> s = vae.sample(6, 1, 2).to_vector<float>();
+    EXPECT_EQ(s.size(), 6u * 16u) << prior;
+    for (float v : s) EXPECT_TRUE(v >= 0 && v <= 1) << prior;
+    EXPECT_EQ(vae.sample_prior(5, 1, 2).shape(), (Shape{5, 3})) << prior;
+  }
   InitStream init(8);
   Vae vae(tiny_options("conv", "standard"), kTiny, init, device());
   EXPECT_EQ(vae.sample(6, 1, 2).shape(), (Shape{6, 1, 4, 4}));

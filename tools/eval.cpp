@@ -1,6 +1,6 @@
 // `lvk eval CKPT`: ELBO surgery, importance-weighted log-likelihood and latent health of a trained
-// model (models/eval.h), printed as a report, optionally as JSON and PNG plots; --compare runs a
-// second checkpoint on the same data and prints the two side by side. Flags and printing only.
+// model (models/eval.h), printed as a report, optionally as JSON and PNG plots; --compare runs more
+// checkpoints on the same data and prints them side by side. Flags and printing only.
 #include "models/eval.h"
 
 #include <cmath>
@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "models/checkpoint.h"
 #include "runtime/device.h"
@@ -22,7 +23,8 @@ namespace lvk::cli {
 namespace {
 
 struct EvalFlags {
-  std::string checkpoint, compare, data, json, plots, device = "auto";
+  std::string checkpoint, data, json, plots, device = "auto";
+  std::vector<std::string> compare;
   EvalOptions options;
 };
 
@@ -74,7 +76,7 @@ void print_report(const ModelEvaluation& r) {
               r.recon_bce);
   if (r.gaussian) {
     const SurgeryResult& s = r.surgery;
-    std::printf("  prior %s, latent %lld\n", r.standard_prior ? "N(0, I)" : "learned (RealNVP)",
+    std::printf("  prior %s, latent %lld\n", r.standard_prior ? "N(0, I)" : r.prior.c_str(),
                 static_cast<long long>(s.dim));
     std::printf("  ELBO            %s nats  (%.4f bits/dim)\n", pm(r.elbo).c_str(), r.elbo_bits_per_dim);
     std::printf("    E_q log p(x|z) %s\n", pm(r.recon).c_str());
@@ -110,27 +112,33 @@ void print_report(const ModelEvaluation& r) {
     std::printf("  (%s exposes no latent view: reconstruction figures only; see models/eval.h)\n", r.model.c_str());
 }
 
-void print_comparison(const ModelEvaluation& a, const ModelEvaluation& b) {
-  std::printf("\n%-28s %22s %22s\n", "", ("A: " + a.model).c_str(), ("B: " + b.model).c_str());
-  auto row = [](const char* name, const std::string& x, const std::string& y) {
-    std::printf("%-28s %22s %22s\n", name, x.c_str(), y.c_str());
-  };
+// The runs side by side, one column each, labelled A, B, C, ...
+void print_comparison(const std::vector<ModelEvaluation>& runs) {
+  auto label = [](size_t i) { return std::string(1, static_cast<char>('A' + i)) + ": "; };
+  std::printf("\n%-28s", "");
+  for (size_t i = 0; i < runs.size(); ++i)
+    std::printf(" %22s", (label(i) + runs[i].model + (runs[i].gaussian ? " " + runs[i].prior : "")).c_str());
+  std::printf("\n");
   auto num = [](double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f", v);
     return std::string(buf);
   };
-  auto both = [&](const char* name, auto get) { row(name, a.gaussian ? get(a) : "-", b.gaussian ? get(b) : "-"); };
-  both("ELBO (nats)", [&](const ModelEvaluation& r) { return pm(r.elbo); });
-  both("IW-NLL (nats)", [&](const ModelEvaluation& r) { return pm({-r.iw_log_px.mean, r.iw_log_px.se}); });
-  both("IW bits/dim", [&](const ModelEvaluation& r) { return num(r.iw_bits_per_dim); });
-  both("avg KL", [&](const ModelEvaluation& r) { return pm(r.surgery.avg_kl); });
-  both("KL(q_agg || p)", [&](const ModelEvaluation& r) { return pm(r.surgery.marginal_kl); });
-  both("I_q[x; z]", [&](const ModelEvaluation& r) { return pm(r.surgery.mutual_info); });
-  both("active units", [&](const ModelEvaluation& r) {
+  auto row = [&](const char* name, auto get, bool gaussian_only) {
+    std::printf("%-28s", name);
+    for (const ModelEvaluation& r : runs) std::printf(" %22s", (!gaussian_only || r.gaussian ? get(r) : "-").c_str());
+    std::printf("\n");
+  };
+  row("ELBO (nats)", [&](const ModelEvaluation& r) { return pm(r.elbo); }, true);
+  row("IW-NLL (nats)", [&](const ModelEvaluation& r) { return pm({-r.iw_log_px.mean, r.iw_log_px.se}); }, true);
+  row("IW bits/dim", [&](const ModelEvaluation& r) { return num(r.iw_bits_per_dim); }, true);
+  row("avg KL", [&](const ModelEvaluation& r) { return pm(r.surgery.avg_kl); }, true);
+  row("KL(q_agg || p)", [&](const ModelEvaluation& r) { return pm(r.surgery.marginal_kl); }, true);
+  row("I_q[x; z]", [&](const ModelEvaluation& r) { return pm(r.surgery.mutual_info); }, true);
+  row("active units", [&](const ModelEvaluation& r) {
     return std::to_string(r.health.active_units) + "/" + std::to_string(r.surgery.dim);
-  });
-  row("recon mse/pixel", num(a.recon_mse), num(b.recon_mse));
+  }, true);
+  row("recon mse/pixel", [&](const ModelEvaluation& r) { return num(r.recon_mse); }, false);
 }
 
 void run_eval(const EvalFlags& f) {
@@ -154,14 +162,21 @@ void run_eval(const EvalFlags& f) {
   }
   if (!prefix.empty()) files = write_eval_plots(a, prefix + (f.compare.empty() ? "" : "a-"));
   if (!f.compare.empty()) {
-    std::printf("\n");
-    const ModelEvaluation b = evaluate_checkpoint(resolve_checkpoint(f.compare), data, f.options, device);
-    print_note(b.integrity_note);
-    print_report(b);
-    print_comparison(a, b);
-    out = {{"a", out}, {"b", b.to_json()}};
-    if (!prefix.empty())
-      for (const std::string& file : write_eval_plots(b, prefix + "b-")) files.push_back(file);
+    // With --compare the JSON holds one object per run under "a", "b", "c", ...
+    std::vector<ModelEvaluation> runs{a};
+    out = {{"a", out}};
+    for (const std::string& other : f.compare) {
+      std::printf("\n");
+      runs.push_back(evaluate_checkpoint(resolve_checkpoint(other), data, f.options, device));
+      const ModelEvaluation& r = runs.back();
+      print_note(r.integrity_note);
+      print_report(r);
+      const std::string key(1, static_cast<char>('a' + runs.size() - 1));
+      out[key] = r.to_json();
+      if (!prefix.empty())
+        for (const std::string& file : write_eval_plots(r, prefix + key + "-")) files.push_back(file);
+    }
+    print_comparison(runs);
   }
   if (!f.json.empty()) {
     const std::string text = out.dump(2) + "\n";
@@ -199,7 +214,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--seed", f->options.seed, "seed of every Monte Carlo draw")->capture_default_str();
   cmd->add_option("--json", f->json, "write the report as JSON (plots go beside it unless --plots)");
   cmd->add_option("--plots", f->plots, "path prefix of the PNG plots");
-  cmd->add_option("--compare", f->compare, "a second checkpoint, evaluated on the same data and shown beside");
+  cmd->add_option("--compare", f->compare, "more checkpoints or run folders (up to 25), evaluated on the same data and "
+                  "shown side by side")
+      ->expected(1, 25);
   cmd->add_option("--device", f->device, "auto|cpu|cuda")->capture_default_str();
   cmd->callback([f] { run_eval(*f); });
 }

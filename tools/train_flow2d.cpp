@@ -1,4 +1,4 @@
-// `lvk train flow2d`: fit a RealNVP to a 2-D density and draw the result.
+// `lvk train flow2d`: fit a RealNVP or MAF to a 2-D density and draw the result.
 #include <cstdio>
 #include <filesystem>
 
@@ -23,8 +23,8 @@ void run_flow2d(const Flow2dFlags& flags) {
   config.data = parse_toy2d(flags.data);
   const Device device = parse_device(flags.device);
   std::filesystem::create_directories(flags.out);
-  std::printf("flow2d: RealNVP, %d coupling layers, hidden %lld, on %s, data %s, batch %lld, %lld steps\n",
-              config.layers, static_cast<long long>(config.hidden), device.str().c_str(), toy2d_name(config.data),
+  std::printf("flow2d: %s, %d layers, hidden %lld, on %s, data %s, batch %lld, %lld steps\n",
+              config.flow == "maf" ? "MAF" : "RealNVP", config.layers, static_cast<long long>(config.hidden), device.str().c_str(), toy2d_name(config.data),
               static_cast<long long>(config.batch), static_cast<long long>(config.steps));
   Flow2dFit fit(config, device);
   Progress progress(config.steps, flags.log_every, "points");
@@ -44,14 +44,16 @@ void run_flow2d(const Flow2dFlags& flags) {
 
 void add_train_flow2d(CLI::App& train) {
   auto flags = std::make_shared<Flow2dFlags>();
-  CLI::App* cmd = train.add_subcommand("flow2d", "Fit a RealNVP flow to a 2-D density and write a PNG of it");
+  CLI::App* cmd = train.add_subcommand("flow2d", "Fit a RealNVP or MAF flow to a 2-D density and write a PNG of it");
+  cmd->add_option("--flow", flags->config.flow, "realnvp|maf")->capture_default_str()
+      ->check(CLI::IsMember({"realnvp", "maf"}));
   cmd->add_option("--data", flags->data, "moons|rings|checkerboard|gaussians")->capture_default_str()
       ->check(CLI::IsMember({"moons", "rings", "checkerboard", "gaussians"}));
   cmd->add_option("--device", flags->device, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--steps", flags->config.steps, "training steps")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", flags->config.batch, "points per step")->capture_default_str()->check(CLI::Range(2, 1 << 24));
   cmd->add_option("--lr", flags->config.lr, "peak learning rate (cosine decay)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--layers", flags->config.layers, "coupling layers")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--layers", flags->config.layers, "flow layers (coupling or MAF)")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--hidden", flags->config.hidden, "conditioner width")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", flags->config.seed, "seed for weights and data")->capture_default_str();
   cmd->add_option("--out", flags->out, "output folder")->capture_default_str();

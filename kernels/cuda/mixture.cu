@@ -120,7 +120,73 @@ __global__ void __launch_bounds__(kSide* kSide)
   }
 }
 
+// log N(z_j; mu_i, .) from the prepared components, in the forward's direct form.
+__device__ __forceinline__ float pair_log_density(const float* zj, const float* mi, const float* wi, float ci,
+                                                  int64_t d) {
+  float q = 0.0f;
+  for (int64_t k = 0; k < d; ++k) {
+    const float diff = zj[k] - mi[k];
+    q += diff * diff * wi[k];
+  }
+  return ci - 0.5f * q;
+}
+
+// Backward, a thread per point j: dz_j summed over the components in order.
+__global__ void mixture_dz_kernel(float* __restrict__ dz, const float* __restrict__ dout, const float* __restrict__ out,
+                                  const float* __restrict__ z, const float* __restrict__ mu,
+                                  const float* __restrict__ precision, const float* __restrict__ constant, int64_t m,
+                                  int64_t n, int64_t d) {
+  const float log_n = logf(static_cast<float>(n));
+  LVK_GRID_STRIDE_LOOP(j, m) {
+    const float* zj = z + j * d;
+    for (int64_t k = 0; k < d; ++k) dz[j * d + k] = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      const float w = dout[j] * expf(pair_log_density(zj, mu + i * d, precision + i * d, constant[i], d) - out[j] - log_n);
+      for (int64_t k = 0; k < d; ++k) dz[j * d + k] += w * (mu[i * d + k] - zj[k]) * precision[i * d + k];
+    }
+  }
+}
+
+// Backward, a thread per component i: dmu_i and dlogvar_i summed over the points in order.
+__global__ void mixture_dcomponent_kernel(float* __restrict__ dmu, float* __restrict__ dlogvar,
+                                          const float* __restrict__ dout, const float* __restrict__ out,
+                                          const float* __restrict__ z, const float* __restrict__ mu,
+                                          const float* __restrict__ precision, const float* __restrict__ constant,
+                                          int64_t m, int64_t n, int64_t d) {
+  const float log_n = logf(static_cast<float>(n));
+  LVK_GRID_STRIDE_LOOP(i, n) {
+    const float* mi = mu + i * d;
+    const float* wi = precision + i * d;
+    for (int64_t k = 0; k < d; ++k) dmu[i * d + k] = 0.0f, dlogvar[i * d + k] = 0.0f;
+    for (int64_t j = 0; j < m; ++j) {
+      const float w = dout[j] * expf(pair_log_density(z + j * d, mi, wi, constant[i], d) - out[j] - log_n);
+      for (int64_t k = 0; k < d; ++k) {
+        const float diff = z[j * d + k] - mi[k];
+        dmu[i * d + k] += w * diff * wi[k];
+        dlogvar[i * d + k] += w * 0.5f * (diff * diff * wi[k] - 1.0f);
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void gaussian_mixture_log_density_backward(float* dz, float* dmu, float* dlogvar, const float* dout, const float* out,
+                                           const float* z, const float* mu, const float* logvar, index_t m, index_t n,
+                                           index_t d, float* workspace, cudaStream_t stream) {
+  if (n * d == 0) return;
+  float* precision = workspace;
+  float* constant = workspace + n * d;
+  launch<prepare_components>(grid_for(n * 32, kBlock), kBlock, 0, stream, precision, constant, logvar, n, d);
+  LVK_LAUNCH_CHECK(prepare_components);
+  if (m > 0) {
+    launch<mixture_dz_kernel>(grid_for(m), kBlock, 0, stream, dz, dout, out, z, mu, precision, constant, m, n, d);
+    LVK_LAUNCH_CHECK(mixture_dz_kernel);
+  }
+  launch<mixture_dcomponent_kernel>(grid_for(n), kBlock, 0, stream, dmu, dlogvar, dout, out, z, mu, precision, constant,
+                                    m, n, d);
+  LVK_LAUNCH_CHECK(mixture_dcomponent_kernel);
+}
 
 void gaussian_mixture_log_density(float* out, const float* z, const float* mu, const float* logvar, index_t m,
                                   index_t n, index_t d, float* workspace, cudaStream_t stream) {

@@ -51,7 +51,13 @@ extern dim3 g_grid_dim;
 void syncthreads(const char* file, int line);
 int syncthreads_count(int predicate, const char* file, int line);
 void syncwarp(unsigned mask, const char* file, int line);
-inline void syncwarp_at(const char* file, int line, unsigned mask = 0xffffffffu) { syncwarp(mask, file, line); }
+// One __syncwarp call site, called with the mask or with none (all lanes), as CUDA allows. A
+// `, ##__VA_ARGS__` macro would keep its comma for an empty call under -std=c++17 (no GNU extensions).
+struct SyncwarpSite {
+  const char* file;
+  int line;
+  void operator()(unsigned mask = 0xffffffffu) const { syncwarp(mask, file, line); }
+};
 unsigned ballot(unsigned mask, int predicate, const char* file, int line);
 unsigned activemask();
 
@@ -83,7 +89,7 @@ constexpr int warpSize = 32;
 #define __syncthreads_or(p) (::lvk_emu::syncthreads_count((p), __FILE__, __LINE__) != 0)
 #define __syncthreads_and(p)                                                                       \
   (::lvk_emu::syncthreads_count(!(p), __FILE__, __LINE__) == 0)
-#define __syncwarp(...) ::lvk_emu::syncwarp_at(__FILE__, __LINE__, ##__VA_ARGS__)
+#define __syncwarp(...) ::lvk_emu::SyncwarpSite{__FILE__, __LINE__}(__VA_ARGS__)
 #define __ballot_sync(mask, p) ::lvk_emu::ballot((mask), (p), __FILE__, __LINE__)
 #define __any_sync(mask, p) (::lvk_emu::ballot((mask), (p), __FILE__, __LINE__) != 0u)
 #define __all_sync(mask, p) (::lvk_emu::ballot((mask), !(p), __FILE__, __LINE__) == 0u)
