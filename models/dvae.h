@@ -1,5 +1,5 @@
 #pragma once
-// The discrete VAE of DALL-E (Ramesh et al. 2021) at the lecture's scale: a conv encoder gives per
+// The discrete VAE of DALL-E (Ramesh et al. 2021) at a small scale: a conv encoder gives per
 // position logits over K codes, q(z_p | x) = softmax(logits_p); training relaxes the categorical
 // sample with the fused Gumbel-softmax (soft, or hard with straight-through) at a temperature tau
 // that anneals, mixes a learned codebook [K, C] with the sample, and decodes with a conv decoder:

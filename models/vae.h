@@ -1,5 +1,5 @@
 #pragma once
-// The Gaussian VAE of the lecture (Kingma & Welling 2014): q(z|x) = N(mu(x), diag sigma^2(x)),
+// The Gaussian VAE (Kingma & Welling 2014): q(z|x) = N(mu(x), diag sigma^2(x)),
 // z = mu + sigma * eps, decoder p(x|z) Bernoulli (logits) or Gaussian (fixed variance), and
 //   ELBO(x) = E_q[log p(x|z)] - beta * KL(q(z|x) || p(z)).
 // With the standard prior the KL is the closed form; with a flow prior ("flowvae": RealNVP or MAF)

@@ -13,7 +13,7 @@
 //               bernoulli decoder's is D * bce.
 //   mse         per-pixel mean squared error of the decoder mean (gaussian decoder only)
 //   codebook, commitment   the two VQ terms as they enter the loss (per element, summed over levels)
-//   elbo        -(recon + P * L * log K): the lecture's ELBO with q(z|x) one-hot and a uniform prior,
+//   elbo        -(recon + P * L * log K): the ELBO with q(z|x) one-hot and a uniform prior,
 //               so KL = log K per latent position (P = H/4 * W/4 positions, L residual levels)
 //   bpd         -elbo / (D ln 2), bits per dimension, D = channels * height * width
 // Stats: perplexity and usage (fraction of codes used) of level 0 in the batch, restarts (dead

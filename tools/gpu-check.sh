@@ -115,7 +115,7 @@ merged = {"commit": commit, "date": datetime.datetime.utcnow().isoformat() + "Z"
 for f in sorted(glob.glob(os.path.join(out, ".bench", "*.json"))):
     merged["benchmarks"][os.path.basename(f)[:-5]] = json.load(open(f))
 json.dump(merged, open(os.path.join(out, "bench.json"), "w"), indent=1)
-# Issue 7's targets side by side: lvk's train step (eager / CUDA Graph) against PyTorch eager and
+# The train-step targets side by side: lvk's train step (eager / CUDA Graph) against PyTorch eager and
 # torch.compile at each batch and side, and the MSE after 200 steps.
 lvk = {}
 for b in merged["benchmarks"].get("bench_vqvae", {}).get("benchmarks", []):
