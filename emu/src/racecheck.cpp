@@ -21,6 +21,7 @@ struct ByteState {
   uint32_t epoch = 0;  // the interval this state belongs to; older states are clean
   int32_t writer = -1, reader = -1;
   bool many_readers = false;
+  int32_t readers_warp = -1;  // the one warp every reader so far belongs to, or -1 for several
   uint32_t writer_warp_syncs = 0, reader_warp_syncs = 0;
   const void* writer_pc = nullptr;
   const void* reader_pc = nullptr;
@@ -87,15 +88,20 @@ void access(const void* p, size_t bytes, bool write, const void* pc) {
     ByteState& s = g_shadow[i];
     if (s.epoch != g_epoch) s = ByteState{g_epoch};
     if (write) {
+      // Several readers are ordered before this write only when all are lanes of its warp and a warp
+      // collective completed after the last of them read.
+      const bool readers_unordered =
+          s.many_readers ? !(s.readers_warp == t / 32 && g_warp_syncs[warp] != s.reader_warp_syncs)
+                         : unordered(s.reader, s.reader_warp_syncs, t);
       if (unordered(s.writer, s.writer_warp_syncs, t)) report("write after write", s.writer, s.writer_pc, t, pc, i);
-      else if (unordered(s.reader, s.reader_warp_syncs, t) || (s.many_readers && s.reader >= 0))
-        report("write after read", s.reader, s.reader_pc, t, pc, i);
+      else if (readers_unordered) report("write after read", s.reader, s.reader_pc, t, pc, i);
       s.writer = t;
       s.writer_pc = pc;
       s.writer_warp_syncs = g_warp_syncs[warp];
     } else {
       if (unordered(s.writer, s.writer_warp_syncs, t)) report("read after write", s.writer, s.writer_pc, t, pc, i);
       if (s.reader >= 0 && s.reader != t) s.many_readers = true;
+      s.readers_warp = s.reader < 0 || s.readers_warp == t / 32 ? t / 32 : -1;
       s.reader = t;
       s.reader_pc = pc;
       s.reader_warp_syncs = g_warp_syncs[warp];
