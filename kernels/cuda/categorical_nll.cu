@@ -55,7 +55,7 @@ void categorical_nll_forward(float* nll, float* lse, const float* logits, const 
                              cudaStream_t stream) {
   if (n == 0) return;
   const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
-  launch<categorical_nll_forward_kernel>(static_cast<unsigned>(blocks), kBlock, 0, stream, nll, lse, logits, target, n,
+  launch<categorical_nll_forward_kernel>(grid_extent(blocks, "categorical_nll_forward"), kBlock, 0, stream, nll, lse, logits, target, n,
                                          k);
   LVK_LAUNCH_CHECK(categorical_nll_forward_kernel);
 }

@@ -189,7 +189,7 @@ bool aligned8(const void* p) {
 }
 
 unsigned warp_rows_grid(int64_t rows) {
-  return static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
+  return grid_extent((rows + kWarpsPerBlock - 1) / kWarpsPerBlock, "gaussian (one warp per row)");
 }
 
 }  // namespace

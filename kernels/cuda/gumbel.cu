@@ -333,7 +333,7 @@ void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const fl
                     float tau, float log_k, uint64_t seed, uint64_t offset, GumbelDeviceArgs dev, bool hard, bool vec4,
                     cudaStream_t stream) {
   constexpr int kRows = rows_per_block<G>();
-  const auto blocks = static_cast<unsigned>((n + kRows - 1) / kRows);
+  const unsigned blocks = grid_extent((n + kRows - 1) / kRows, "gumbel_forward");
   constexpr int kThreads = G > 32 ? G : 256;
   launch<gumbel_forward_kernel<G, C>>(blocks, kThreads, 0, stream, y, y_soft, index, kl, logits, n, k, tau, log_k,
                                       seed, offset, dev, hard, vec4);
@@ -343,7 +343,7 @@ void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const fl
 template <int G>
 void launch_rows(int64_t n, dim3& grid, dim3& block) {
   constexpr int kRows = rows_per_block<G>();
-  grid = dim3(static_cast<unsigned>((n + kRows - 1) / kRows));
+  grid = dim3(grid_extent((n + kRows - 1) / kRows, "gumbel_backward"));
   block = dim3(G > 32 ? G : 256);
 }
 
@@ -380,7 +380,7 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
   else if (k <= kGumbelMaxK)  // not 1024 x 4: that caps registers at 64, which spills on sm_8x
     LVK_GUMBEL_FWD(512, 8);
   else {
-    launch<gumbel_forward_streaming_kernel>(static_cast<unsigned>(n), kStreamThreads, 0, stream, y, y_soft, index, kl,
+    launch<gumbel_forward_streaming_kernel>(grid_extent(n, "gumbel_forward_streaming"), kStreamThreads, 0, stream, y, y_soft, index, kl,
                                             logits, k, tau, log_k, seed, offset, dev, hard, vec4);
     LVK_LAUNCH_CHECK(gumbel_forward_streaming_kernel);
   }

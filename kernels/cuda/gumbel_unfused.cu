@@ -86,7 +86,7 @@ __global__ void map_kernel(int64_t n, F f) {
 }
 
 unsigned row_blocks(int64_t n, int64_t k) {
-  return static_cast<unsigned>(k <= 1024 ? (n + kRowThreads / 32 - 1) / (kRowThreads / 32) : n);
+  return grid_extent(k <= 1024 ? (n + kRowThreads / 32 - 1) / (kRowThreads / 32) : n, "gumbel_unfused (rows)");
 }
 
 }  // namespace

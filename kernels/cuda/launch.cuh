@@ -27,6 +27,17 @@ inline void launch(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stre
 #endif
 }
 
+// CUDA's grid limits: 2^31 - 1 blocks along x, 65535 along y and z.
+constexpr int64_t kMaxGridX = 2147483647, kMaxGridYZ = 65535;
+
+// The extent of a grid dimension of `blocks` blocks, checked against CUDA's limit for that
+// dimension, so an oversized problem fails naming its kernel instead of launching a wrapped grid.
+inline unsigned grid_extent(int64_t blocks, const char* kernel, int64_t limit = kMaxGridX) {
+  LVK_CHECK(blocks >= 1 && blocks <= limit, kernel, ": a grid dimension of ", blocks, " blocks is outside [1, ", limit,
+            "]; the problem is too large for one launch");
+  return static_cast<unsigned>(blocks);
+}
+
 // Blocks for a grid-stride loop over n elements: enough to fill the GPU, never more than needed.
 inline unsigned grid_for(int64_t n, int block = kBlock) {
   const int64_t blocks = (n + block - 1) / block;

@@ -44,7 +44,7 @@ __global__ void swap_last_axes_kernel(float* __restrict__ out, const float* __re
 void swap_last_axes(float* out, const float* in, index_t batch, index_t rows, index_t cols, cudaStream_t stream) {
   if (batch == 0 || rows == 0 || cols == 0) return;
   const int64_t col_tiles = (cols + kTile - 1) / kTile, row_tiles = (rows + kTile - 1) / kTile;
-  const dim3 grid(static_cast<unsigned>(col_tiles), static_cast<unsigned>(std::min<int64_t>(row_tiles, 65535)),
+  const dim3 grid(grid_extent(col_tiles, "swap_last_axes"), static_cast<unsigned>(std::min<int64_t>(row_tiles, 65535)),
                   static_cast<unsigned>(std::min<int64_t>(batch, 65535)));
   launch<swap_last_axes_kernel>(grid, dim3(kTile, kRowsPerPass), 0, stream, out, in, batch, rows, cols);
   LVK_LAUNCH_CHECK(swap_last_axes_kernel);

@@ -195,7 +195,7 @@ void gaussian_mixture_log_density(float* out, const float* z, const float* mu, c
   float* constant = workspace + n * d;
   launch<prepare_components>(grid_for(n * 32, kBlock), kBlock, 0, stream, precision, constant, logvar, n, d);
   LVK_LAUNCH_CHECK(prepare_components);
-  const auto blocks = static_cast<unsigned>((m + kTileJ - 1) / kTileJ);
+  const unsigned blocks = grid_extent((m + kTileJ - 1) / kTileJ, "mixture");
   launch<mixture_kernel>(blocks, dim3(kSide, kSide), 0, stream, out, z, mu, precision, constant, m, n, d);
   LVK_LAUNCH_CHECK(mixture_kernel);
 }

@@ -105,8 +105,8 @@ void column_sum(float* out, const float* x, index_t rows, index_t cols, float* w
   }
   const int64_t chunks = column_chunks(rows);
   const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
-  const dim3 grid(static_cast<unsigned>((cols + kColTile - 1) / kColTile), static_cast<unsigned>(chunks));
-  LVK_CHECK(grid.x <= 2147483647u, "column_sum: cols=", cols, " too large");
+  const dim3 grid(grid_extent((cols + kColTile - 1) / kColTile, "column_sum"),
+                  grid_extent(chunks, "column_sum", kMaxGridYZ));
   launch<column_partials>(grid, dim3(kColTile, kColRows), 0, stream, workspace, x, rows, cols, rows_per_chunk);
   LVK_LAUNCH_CHECK(column_partials);
   launch<column_finish>(grid_for(cols), kBlock, 0, stream, out, workspace, chunks, cols);

@@ -162,8 +162,7 @@ void channel_bias_add(float* y, const float* b, index_t n, index_t ch, index_t h
 
 void channel_sum(float* out, const float* x, index_t n, index_t ch, index_t hw, cudaStream_t stream) {
   if (ch == 0) return;
-  LVK_CHECK(ch <= 0x7fffffff, "channel_sum: ch=", ch, " too large");
-  launch<channel_sum_kernel>(static_cast<unsigned>(ch), kChannelBlock, 0, stream, out, x, n, ch, hw);
+  launch<channel_sum_kernel>(grid_extent(ch, "channel_sum"), kChannelBlock, 0, stream, out, x, n, ch, hw);
   LVK_LAUNCH_CHECK(channel_sum_kernel);
 }
 

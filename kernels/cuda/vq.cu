@@ -407,8 +407,7 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
   const bool aligned = reinterpret_cast<uintptr_t>(z) % 16 == 0 && reinterpret_cast<uintptr_t>(codebook) % 16 == 0 &&
                        reinterpret_cast<uintptr_t>(mu) % 16 == 0;
   const bool vec = s.c % 4 == 0 && aligned;
-  const dim3 grid(static_cast<unsigned>(p.row_tiles), static_cast<unsigned>(p.slices));
-  LVK_CHECK(p.row_tiles < (int64_t{1} << 31), "vq_nearest: N=", s.n, " exceeds the grid limit");
+  const dim3 grid(grid_extent(p.row_tiles, "vq_nearest"), grid_extent(p.slices, "vq_nearest", kMaxGridYZ));
   // nchw and vec_loads are std::bool_constant tags: the kernel is a template argument of launch.
   auto launch_argmin = [&](auto nchw, auto vec_loads) {
     launch<vq_argmin_kernel<decltype(nchw)::value, decltype(vec_loads)::value>>(

@@ -194,14 +194,13 @@ void vq_nearest_fast(int32_t* indices, float* z_q, float* distances, int32_t* co
   LVK_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
   LVK_CHECK(major >= 8, "vq_nearest_fast: the BF16 tensor-core mode needs compute capability 8.0 or newer, device ",
             dev, " has ", major, ".x; use the fp32 mode");
-  const int64_t row_tiles = (s.n + kBM - 1) / kBM;
-  LVK_CHECK(row_tiles < (int64_t{1} << 31), "vq_nearest_fast: N=", s.n, " exceeds the grid limit");
+  const unsigned row_tiles = grid_extent((s.n + kBM - 1) / kBM, "vq_nearest_fast");
   auto* ws = static_cast<char*>(workspace);
   float* norms = reinterpret_cast<float*>(ws);
   float* mu = reinterpret_cast<float*>(ws + align256(static_cast<size_t>(s.k) * sizeof(float)));
   int32_t* slots = reinterpret_cast<int32_t*>(ws + vq_centre_workspace_bytes(s));
   vq_centre(mu, norms, codebook, s, stream);
-  launch<vq_fast_shortlist_kernel>(static_cast<unsigned>(row_tiles), kThreads, 0, stream, slots, z, codebook, mu, norms,
+  launch<vq_fast_shortlist_kernel>(row_tiles, kThreads, 0, stream, slots, z, codebook, mu, norms,
                                    s);
   LVK_LAUNCH_CHECK(vq_fast_shortlist_kernel);
   launch<vq_fast_recheck_kernel>(grid_for(s.n * kVqFastSlots), kBlock, 0, stream, indices, slots, z, codebook, s);

@@ -176,7 +176,8 @@ void vq_cluster_sums(float* sums, int32_t* counts, const float* z, const int32_t
   temp = b.temp_bytes;
   LVK_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(b.temp, temp, counts, b.offsets, static_cast<int>(s.k), stream));
   const int channels = static_cast<int>(std::min<int64_t>(s.c, kSumThreads));
-  const dim3 grid(static_cast<unsigned>(chunks(s.n)), static_cast<unsigned>((s.c + channels - 1) / channels));
+  const dim3 grid(grid_extent(chunks(s.n), "vq_cluster_sums"),
+                  grid_extent((s.c + channels - 1) / channels, "vq_cluster_sums", kMaxGridYZ));
   launch<chunk_sum_kernel>(grid, channels, 0, stream, sums, b.first, b.last, b.keys_out, b.rows_out, z, s);
   LVK_LAUNCH_CHECK(chunk_sum_kernel);
   launch<piece_sum_kernel>(grid_for(s.k * s.c), kBlock, 0, stream, sums, b.first, b.last, b.offsets, counts, s);
