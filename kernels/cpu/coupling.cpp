@@ -1,7 +1,10 @@
-// CPU twins of kernels/coupling.h: a loop per row, logdet accumulated in double.
+// CPU twins of kernels/coupling.h: a loop per row, logdet accumulated in double. On AVX2 and
+// AVX-512 the rows run in vector lanes (kernels/cpu/coupling_simd.h); the scalar loops below, with
+// libm's tanh and exp, are the reference (LVK_CPU_ISA=base runs them).
 #include "kernels/coupling.h"
 
 #include "kernels/coupling_math.h"
+#include "kernels/cpu/coupling_simd.h"
 
 namespace lvk::kernels::cpu {
 
@@ -25,16 +28,36 @@ void transform_rows(float* out, float* logdet, const float* in, const float* mas
     logdet[r] = static_cast<float>(acc);
   }
 }
+
+const CouplingSimd* lanes() {
+  static const CouplingSimd* v = coupling_simd(cpu_isa());
+  return v;
+}
+
+// Row r of a [n, d] array through a vectorised row function, rows spread over threads.
+template <class Row>
+void simd_rows(index_t n, index_t d, Row row) {
+#pragma omp parallel for schedule(static) if (n * d >= kParallelElements)
+  for (index_t r = 0; r < n; ++r) row(r, r * d);
+}
 }  // namespace
 
 void coupling_forward(float* y, float* logdet, const float* x, const float* mask, const float* s_raw, const float* t,
                       float scale, index_t n, index_t d) {
+  if (const CouplingSimd* v = lanes())
+    return simd_rows(n, d, [&](index_t r, index_t o) {
+      v->forward(y + o, logdet + r, x + o, mask, s_raw + o, t + o, scale, d);
+    });
   transform_rows(y, logdet, x, mask, s_raw, t, scale, n, d,
                  [](float v, float m, float sr, float tt, float sc) { return coupling::forward(v, m, sr, tt, sc); });
 }
 
 void coupling_inverse(float* x, float* logdet, const float* y, const float* mask, const float* s_raw, const float* t,
                       float scale, index_t n, index_t d) {
+  if (const CouplingSimd* v = lanes())
+    return simd_rows(n, d, [&](index_t r, index_t o) {
+      v->inverse(x + o, logdet + r, y + o, mask, s_raw + o, t + o, scale, d);
+    });
   transform_rows(x, logdet, y, mask, s_raw, t, scale, n, d,
                  [](float v, float m, float sr, float tt, float sc) { return coupling::inverse(v, m, sr, tt, sc); });
 }
@@ -42,6 +65,11 @@ void coupling_inverse(float* x, float* logdet, const float* y, const float* mask
 void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float* dy, const float* dlogdet,
                                const float* x, const float* mask, const float* s_raw, float scale, index_t n,
                                index_t d) {
+  if (const CouplingSimd* v = lanes())
+    return simd_rows(n, d, [&](index_t r, index_t o) {
+      v->forward_backward(dx + o, ds_raw + o, dt + o, dy + o, dlogdet ? dlogdet[r] : 0.0f, x + o, mask, s_raw + o,
+                          scale, d);
+    });
 #pragma omp parallel for schedule(static) if (n * d >= kParallelElements)
   for (index_t r = 0; r < n; ++r) {
     const float dld = dlogdet ? dlogdet[r] : 0.0f;
@@ -56,6 +84,11 @@ void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float*
 void coupling_inverse_backward(float* dy, float* ds_raw, float* dt, const float* dx, const float* dlogdet,
                                const float* y, const float* mask, const float* s_raw, const float* t, float scale,
                                index_t n, index_t d) {
+  if (const CouplingSimd* v = lanes())
+    return simd_rows(n, d, [&](index_t r, index_t o) {
+      v->inverse_backward(dy + o, ds_raw + o, dt + o, dx + o, dlogdet ? dlogdet[r] : 0.0f, y + o, mask, s_raw + o,
+                          t + o, scale, d);
+    });
 #pragma omp parallel for schedule(static) if (n * d >= kParallelElements)
   for (index_t r = 0; r < n; ++r) {
     const float dld = dlogdet ? dlogdet[r] : 0.0f;

@@ -2,6 +2,7 @@
 #include "kernels/cpu/gaussian_simd.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/philox_simd.h"
@@ -80,14 +81,71 @@ LVK_SIMD_INLINE void sample_row(float* z, double* log_q, double* kl, const float
   if (kl) *kl = b;
 }
 
+template <int W>
+LVK_SIMD_INLINE f32v<W> clamp_lv(f32v<W> lv) {
+  lv = lv < kLogvarMin ? f32v<W>{} + kLogvarMin : lv;
+  return lv > kLogvarMax ? f32v<W>{} + kLogvarMax : lv;
+}
+
+template <int W>
+LVK_SIMD_INLINE void backward_acc(double* gmu, double* glv, const float* dz, const float* logvar, const float* eps,
+                                  index_t d) {
+  using F = f32v<W>;
+  using D = f64v<W>;
+  index_t j = 0;
+  for (; j + W <= d; j += W) {
+    const F g = load<F>(dz + j);
+    const F h = g * (0.5f * exp_f<W>(0.5f * clamp_lv<W>(load<F>(logvar + j)))) * load<F>(eps + j);
+    store(gmu + j, load<D>(gmu + j) + __builtin_convertvector(g, D));
+    store(glv + j, load<D>(glv + j) + __builtin_convertvector(h, D));
+  }
+  for (; j < d; ++j) {
+    const float sigma = std::exp(0.5f * clamp_logvar(logvar[j]));
+    gmu[j] += dz[j];
+    glv[j] += static_cast<double>(dz[j] * (0.5f * sigma) * eps[j]);
+  }
+}
+
+template <int W>
+LVK_SIMD_INLINE void backward_end(float* dmu, float* dlogvar, const double* gmu, const double* glv, double shift,
+                                  float dkl, const float* mu, const float* logvar, index_t d) {
+  using F = f32v<W>;
+  using D = f64v<W>;
+  index_t j = 0;
+  for (; j + W <= d; j += W) {
+    const F raw = load<F>(logvar + j), m = load<F>(mu + j);
+    const F kl_lv = dkl * 0.5f * (exp_f<W>(clamp_lv<W>(raw)) - 1.0f);
+    const i32v<W> inside = (raw >= kLogvarMin) & (raw <= kLogvarMax);
+    const D lv_sum = load<D>(glv + j) + shift + __builtin_convertvector(kl_lv, D);
+    const F lv_f = __builtin_convertvector(lv_sum, F);
+    store(dmu + j, __builtin_convertvector(load<D>(gmu + j) + __builtin_convertvector(dkl * m, D), F));
+    store(dlogvar + j, lv_f * (inside ? F{} + 1.0f : F{}));  // a product, as in the scalar twin: NaN stays NaN
+  }
+  for (; j < d; ++j) {
+    const float lv = clamp_logvar(logvar[j]);
+    dmu[j] = static_cast<float>(gmu[j] + static_cast<double>(dkl * mu[j]));
+    const double g = glv[j] + shift + static_cast<double>(dkl * 0.5f * (std::exp(lv) - 1.0f));
+    dlogvar[j] = static_cast<float>(g) * logvar_mask(logvar[j]);
+  }
+}
+
 #define LVK_GAUSSIAN_SIMD(W, TARGET)                                                                           \
-  __attribute__((target(TARGET))) void normals_##W(float* out, uint64_t first, index_t count, uint64_t seed,    \
+  __attribute__((target(TARGET), flatten)) void normals_##W(float* out, uint64_t first, index_t count, uint64_t seed,    \
                                                    uint64_t offset) {                                           \
     normals<W>(out, first, count, seed, offset);                                                                \
   }                                                                                                             \
   __attribute__((target(TARGET))) void row_##W(float* z, double* log_q, double* kl, const float* mu,            \
                                                const float* logvar, const float* eps, index_t d) {              \
     sample_row<W>(z, log_q, kl, mu, logvar, eps, d);                                                            \
+  }                                                                                                             \
+  __attribute__((target(TARGET))) void backward_acc_##W(double* gmu, double* glv, const float* dz,              \
+                                                        const float* logvar, const float* eps, index_t d) {     \
+    backward_acc<W>(gmu, glv, dz, logvar, eps, d);                                                              \
+  }                                                                                                             \
+  __attribute__((target(TARGET))) void backward_end_##W(float* dmu, float* dlogvar, const double* gmu,          \
+                                                        const double* glv, double shift, float dkl,             \
+                                                        const float* mu, const float* logvar, index_t d) {      \
+    backward_end<W>(dmu, dlogvar, gmu, glv, shift, dkl, mu, logvar, d);                                         \
   }
 LVK_GAUSSIAN_SIMD(8, "avx2,fma")
 LVK_GAUSSIAN_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
@@ -96,7 +154,8 @@ LVK_GAUSSIAN_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
 }  // namespace
 
 const GaussianSimd* gaussian_simd() {
-  static const GaussianSimd avx2{normals_8, row_8}, avx512{normals_16, row_16};
+  static const GaussianSimd avx2{normals_8, row_8, backward_acc_8, backward_end_8},
+      avx512{normals_16, row_16, backward_acc_16, backward_end_16};
   switch (cpu_isa()) {
     case CpuIsa::avx512: return &avx512;
     case CpuIsa::avx2: return &avx2;

@@ -148,7 +148,7 @@ LVK_SIMD_INLINE double entropy(const float* l, index_t k, float mx, double* log_
 }
 
 #define LVK_GUMBEL_SIMD(W, TARGET)                                                                                  \
-  __attribute__((target(TARGET))) void noise_##W(float* g, index_t rows, index_t k, uint64_t seed, uint64_t offset, \
+  __attribute__((target(TARGET), flatten)) void noise_##W(float* g, index_t rows, index_t k, uint64_t seed, uint64_t offset, \
                                                  uint64_t row0) {                                                   \
     noise<W>(g, rows, k, seed, offset, row0);                                                                       \
   }                                                                                                                 \
