@@ -84,7 +84,7 @@ def gaussian_cases(lg, d=256):
             kl = 0.5 * (mu * mu + torch.exp(lv) - 1.0 - lv).sum(-1)
             return z, kl
 
-        def fwd(mu=mu, lv=lv):
+        def fwd(mu=mu, lv=lv, sample=sample):
             with torch.no_grad():
                 sample(mu, lv)
         out.append((f"BM_gaussian_fused_forward/cuda:0/log2ND:{lg}/D:{d}/S:{s}", f"gaussian fwd+KL S={s}", fwd))
@@ -105,19 +105,19 @@ def coupling_cases(n=4096, dims=(16, 64, 256)):
         x, s_raw, t = torch.randn(n, d), torch.randn(n, d), torch.randn(n, d)
         m = (torch.arange(d) % 2 == 0).float()
 
-        def forward(x, s_raw, t):
+        def forward(x, s_raw, t, m=m):
             s = SCALE * torch.tanh(s_raw)
             return m * x + (1 - m) * (x * torch.exp(s) + t), ((1 - m) * s).sum(1)
 
-        def inverse(y, s_raw, t):
+        def inverse(y, s_raw, t, m=m):
             s = SCALE * torch.tanh(s_raw)
             return m * y + (1 - m) * (y - t) * torch.exp(-s), -((1 - m) * s).sum(1)
 
-        def fwd(x=x, s_raw=s_raw, t=t):
+        def fwd(x=x, s_raw=s_raw, t=t, forward=forward):
             with torch.no_grad():
                 forward(x, s_raw, t)
 
-        def inv(x=x, s_raw=s_raw, t=t):
+        def inv(x=x, s_raw=s_raw, t=t, inverse=inverse):
             with torch.no_grad():
                 inverse(x, s_raw, t)
         leaves = [v.clone().requires_grad_(True) for v in (x, s_raw, t)]
@@ -141,7 +141,7 @@ def run_lvk(binary, names, threads, min_time):
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         subprocess.run([binary, f"--benchmark_filter={pattern}", f"--benchmark_min_time={min_time}",
                         f"--benchmark_out={f.name}", "--benchmark_out_format=json"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         data = json.load(open(f.name))
     unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
     return {b["name"].removesuffix("/manual_time"): b["real_time"] * unit[b["time_unit"]] for b in data["benchmarks"]}

@@ -147,6 +147,58 @@ LVK_SIMD_INLINE double entropy(const float* l, index_t k, float mx, double* log_
   return *log_s - tt / ss;
 }
 
+template <int W>
+LVK_SIMD_INLINE void softmax_grad(float* dl, const float* y, const float* dy, index_t k, float inv_tau) {
+  using D = f64v<W>;
+  D acc0 = {}, acc1 = {};  // two chains hide the add latency
+  index_t j = 0;
+  for (; j + 2 * W <= k; j += 2 * W) {
+    acc0 += __builtin_convertvector(load<f32v<W>>(y + j), D) * __builtin_convertvector(load<f32v<W>>(dy + j), D);
+    acc1 += __builtin_convertvector(load<f32v<W>>(y + j + W), D) *
+            __builtin_convertvector(load<f32v<W>>(dy + j + W), D);
+  }
+  for (; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    acc0 += __builtin_convertvector(load_part<W>(y + j, n, 0.0f), D) *
+            __builtin_convertvector(load_part<W>(dy + j, n, 0.0f), D);
+  }
+  acc0 += acc1;
+  double dot = 0.0;
+  for (int l = 0; l < W; ++l) dot += acc0[l];
+  const double it = inv_tau;
+  for (j = 0; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    const D yv = __builtin_convertvector(n == W ? load<f32v<W>>(y + j) : load_part<W>(y + j, n, 0.0f), D);
+    const D gv = __builtin_convertvector(n == W ? load<f32v<W>>(dy + j) : load_part<W>(dy + j, n, 0.0f), D);
+    const f32v<W> out = __builtin_convertvector(yv * (gv - dot) * it, f32v<W>);
+    if (n == W) {
+      store(dl + j, out);
+    } else {
+      store_part<W>(dl + j, out, n);
+    }
+  }
+}
+
+template <int W>
+LVK_SIMD_INLINE void kl_grad(float* dl, const float* l, index_t k, float mx, double log_s, double h, float dkl) {
+  using D = f64v<W>;
+  for (index_t j = 0; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    const f32v<W> a = (n == W ? load<f32v<W>>(l + j) : load_part<W>(l + j, n, -kInf)) - mx;
+    const D log_q = __builtin_convertvector(a, D) - log_s;
+    const f32v<W> e = exp_floored<W>(__builtin_convertvector(log_q, f32v<W>));
+    const D term = static_cast<double>(dkl) * __builtin_convertvector(e, D) * (log_q + h);
+    // Masked categories (a = -inf) get no term: e = 0 there, and 0 * -inf must not become NaN.
+    const f32v<W> add = a == -kInf ? f32v<W>{} : __builtin_convertvector(term, f32v<W>);
+    const f32v<W> out = (n == W ? load<f32v<W>>(dl + j) : load_part<W>(dl + j, n, 0.0f)) + add;
+    if (n == W) {
+      store(dl + j, out);
+    } else {
+      store_part<W>(dl + j, out, n);
+    }
+  }
+}
+
 #define LVK_GUMBEL_SIMD(W, TARGET)                                                                                  \
   __attribute__((target(TARGET), flatten)) void noise_##W(float* g, index_t rows, index_t k, uint64_t seed, uint64_t offset, \
                                                  uint64_t row0) {                                                   \
@@ -167,6 +219,14 @@ LVK_SIMD_INLINE double entropy(const float* l, index_t k, float mx, double* log_
   }                                                                                                                 \
   __attribute__((target(TARGET))) double entropy_##W(const float* l, index_t k, float mx, double* log_s) {          \
     return entropy<W>(l, k, mx, log_s);                                                                             \
+  }                                                                                                                 \
+  __attribute__((target(TARGET))) void softmax_grad_##W(float* dl, const float* y, const float* dy, index_t k,      \
+                                                        float inv_tau) {                                            \
+    softmax_grad<W>(dl, y, dy, k, inv_tau);                                                                         \
+  }                                                                                                                 \
+  __attribute__((target(TARGET))) void kl_grad_##W(float* dl, const float* l, index_t k, float mx, double log_s,    \
+                                                   double h, float dkl) {                                           \
+    kl_grad<W>(dl, l, k, mx, log_s, h, dkl);                                                                        \
   }
 LVK_GUMBEL_SIMD(8, "avx2,fma")
 LVK_GUMBEL_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
@@ -175,8 +235,8 @@ LVK_GUMBEL_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
 }  // namespace
 
 const GumbelSimd* gumbel_simd(CpuIsa isa) {
-  static const GumbelSimd avx2{noise_8, row_max_8, perturb_8, exp_sum_8, scale_8, entropy_8},
-      avx512{noise_16, row_max_16, perturb_16, exp_sum_16, scale_16, entropy_16};
+  static const GumbelSimd avx2{noise_8, row_max_8, perturb_8, exp_sum_8, scale_8, entropy_8, softmax_grad_8, kl_grad_8},
+      avx512{noise_16, row_max_16, perturb_16, exp_sum_16, scale_16, entropy_16, softmax_grad_16, kl_grad_16};
   // Never more than this CPU (or LVK_CPU_ISA) allows.
   const CpuIsa have = cpu_isa();
   if (isa == CpuIsa::avx512 && have == CpuIsa::avx512) return &avx512;
