@@ -25,59 +25,43 @@ double worst_ratio(const CouplingSimd* v, int64_t n, int64_t d, float scale, flo
                            dld = random_values(static_cast<size_t>(n), 5, -1, 1);
   std::vector<float> mask(static_cast<size_t>(d));
   for (int64_t j = 0; j < d; ++j) mask[static_cast<size_t>(j)] = (j % 3 == 1) ? 1.0f : 0.0f;
-  std::vector<float> a(sz), b(sz), c(sz);
+  std::vector<float> a(sz), b(sz), c(sz), b2(sz), c2(sz);
   double worst = 0.0;
   const auto check = [&](float got, double want, double magnitude) {
     worst = std::max(worst, std::abs(got - want) / (kRel * magnitude + 1e-30));
   };
+  std::vector<float> ld(static_cast<size_t>(n)), ld_inv(static_cast<size_t>(n)), fa(sz), ia(sz), fb(sz);
+  v->forward(fa.data(), ld.data(), x.data(), mask.data(), sr.data(), t.data(), scale, n, d);
+  v->inverse(ia.data(), ld_inv.data(), x.data(), mask.data(), sr.data(), t.data(), scale, n, d);
+  v->forward_backward(fb.data(), b.data(), c.data(), g.data(), dld.data(), x.data(), mask.data(), sr.data(), scale, n,
+                      d);
+  v->inverse_backward(a.data(), b2.data(), c2.data(), g.data(), dld.data(), x.data(), mask.data(), sr.data(), t.data(),
+                      scale, n, d);
   for (int64_t r = 0; r < n; ++r) {
     const size_t o = static_cast<size_t>(r * d);
-    float ld = 0.0f;
-    double ld_want = 0.0, ld_mag = 0.0;
-    v->forward(a.data() + o, &ld, x.data() + o, mask.data(), sr.data() + o, t.data() + o, scale, d);
-    for (int64_t j = 0; j < d; ++j) {
-      const size_t i = o + static_cast<size_t>(j);
-      const float m = mask[static_cast<size_t>(j)], u = 1.0f - m;
-      const cm::Forward f = cm::forward(x[i], m, sr[i], t[i], ref_scale);
-      const double e = std::exp(double{cm::log_scale(sr[i], ref_scale)});
-      check(a[i], f.y, std::abs(m * x[i]) + u * (std::abs(x[i]) * e + std::abs(t[i])));
-      ld_want += f.logdet_term, ld_mag += std::abs(f.logdet_term);
-    }
-    check(ld, ld_want, ld_mag);
-    v->inverse(a.data() + o, &ld, x.data() + o, mask.data(), sr.data() + o, t.data() + o, scale, d);
-    ld_want = 0.0;
-    for (int64_t j = 0; j < d; ++j) {
-      const size_t i = o + static_cast<size_t>(j);
-      const float m = mask[static_cast<size_t>(j)], u = 1.0f - m;
-      const cm::Forward f = cm::inverse(x[i], m, sr[i], t[i], ref_scale);
-      const double e = std::exp(-double{cm::log_scale(sr[i], ref_scale)});
-      check(a[i], f.y, std::abs(m * x[i]) + u * (std::abs(x[i]) + std::abs(t[i])) * e);
-      ld_want += f.logdet_term;
-    }
-    check(ld, ld_want, ld_mag);
     const float dl = dld[static_cast<size_t>(r)];
-    v->forward_backward(a.data() + o, b.data() + o, c.data() + o, g.data() + o, dl, x.data() + o, mask.data(),
-                        sr.data() + o, scale, d);
+    double ld_want = 0.0, ld_inv_want = 0.0, ld_mag = 0.0;
     for (int64_t j = 0; j < d; ++j) {
       const size_t i = o + static_cast<size_t>(j);
       const float m = mask[static_cast<size_t>(j)], u = 1.0f - m;
-      const cm::Grads w = cm::forward_grads(g[i], dl, x[i], m, sr[i], ref_scale);
       const double e = std::exp(double{cm::log_scale(sr[i], ref_scale)});
-      check(a[i], w.dx, std::abs(g[i]) * (m + u * e));
+      const cm::Forward f = cm::forward(x[i], m, sr[i], t[i], ref_scale);
+      check(fa[i], f.y, std::abs(m * x[i]) + u * (std::abs(x[i]) * e + std::abs(t[i])));
+      ld_want += f.logdet_term, ld_mag += std::abs(f.logdet_term);
+      const cm::Forward inv = cm::inverse(x[i], m, sr[i], t[i], ref_scale);
+      check(ia[i], inv.y, std::abs(m * x[i]) + u * (std::abs(x[i]) + std::abs(t[i])) / e);
+      ld_inv_want += inv.logdet_term;
+      const cm::Grads w = cm::forward_grads(g[i], dl, x[i], m, sr[i], ref_scale);
+      check(fb[i], w.dx, std::abs(g[i]) * (m + u * e));
       check(b[i], w.ds_raw, u * (std::abs(g[i] * x[i]) * e + std::abs(dl)) * ref_scale);
       check(c[i], w.dt, u * std::abs(g[i]));
+      const cm::Grads wi = cm::inverse_grads(g[i], dl, x[i], m, sr[i], t[i], ref_scale);
+      check(a[i], wi.dx, std::abs(g[i]) * (m + u / e));
+      check(b2[i], wi.ds_raw, u * (std::abs(g[i]) * (std::abs(x[i]) + std::abs(t[i])) / e + std::abs(dl)) * ref_scale);
+      check(c2[i], wi.dt, u * std::abs(g[i]) / e);
     }
-    v->inverse_backward(a.data() + o, b.data() + o, c.data() + o, g.data() + o, dl, x.data() + o, mask.data(),
-                        sr.data() + o, t.data() + o, scale, d);
-    for (int64_t j = 0; j < d; ++j) {
-      const size_t i = o + static_cast<size_t>(j);
-      const float m = mask[static_cast<size_t>(j)], u = 1.0f - m;
-      const cm::Grads w = cm::inverse_grads(g[i], dl, x[i], m, sr[i], t[i], ref_scale);
-      const double e = std::exp(-double{cm::log_scale(sr[i], ref_scale)});
-      check(a[i], w.dx, std::abs(g[i]) * (m + u * e));
-      check(b[i], w.ds_raw, u * (std::abs(g[i]) * (std::abs(x[i]) + std::abs(t[i])) * e + std::abs(dl)) * ref_scale);
-      check(c[i], w.dt, u * std::abs(g[i]) * e);
-    }
+    check(ld[static_cast<size_t>(r)], ld_want, ld_mag);
+    check(ld_inv[static_cast<size_t>(r)], ld_inv_want, ld_mag);
   }
   return worst;
 }

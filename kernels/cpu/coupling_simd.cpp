@@ -27,11 +27,14 @@ struct Span {
   }
 };
 
+// Pairwise: a short row's logdet costs a few vector adds, not W dependent scalar ones.
 template <int W>
 LVK_SIMD_INLINE double lane_sum(f64v<W> v) {
-  double s = 0.0;
-  for (int l = 0; l < W; ++l) s += v[l];
-  return s;
+  double t[W];
+  store(t, v);
+  for (int h = W / 2; h >= 1; h /= 2)
+    for (int l = 0; l < h; ++l) t[l] += t[l + h];
+  return t[0];
 }
 
 template <int W, bool Inverse>
@@ -86,25 +89,44 @@ LVK_SIMD_INLINE void inverse_backward_row(float* dy, float* ds_raw, float* dt, c
   }
 }
 
-#define LVK_COUPLING_SIMD(W, TARGET)                                                                                  \
-  __attribute__((target(TARGET))) void forward_##W(float* y, float* logdet, const float* x, const float* mask,        \
-                                                   const float* s_raw, const float* t, float scale, index_t d) {      \
-    transform_row<W, false>(y, logdet, x, mask, s_raw, t, scale, d);                                                  \
-  }                                                                                                                   \
-  __attribute__((target(TARGET))) void inverse_##W(float* x, float* logdet, const float* y, const float* mask,        \
-                                                   const float* s_raw, const float* t, float scale, index_t d) {      \
-    transform_row<W, true>(x, logdet, y, mask, s_raw, t, scale, d);                                                   \
-  }                                                                                                                   \
-  __attribute__((target(TARGET))) void forward_backward_##W(float* dx, float* ds_raw, float* dt, const float* dy,     \
-                                                            float dld, const float* x, const float* mask,             \
-                                                            const float* s_raw, float scale, index_t d) {             \
-    forward_backward_row<W>(dx, ds_raw, dt, dy, dld, x, mask, s_raw, scale, d);                                       \
-  }                                                                                                                   \
-  __attribute__((target(TARGET))) void inverse_backward_##W(float* dy, float* ds_raw, float* dt, const float* dx,     \
-                                                            float dld, const float* y, const float* mask,             \
-                                                            const float* s_raw, const float* t, float scale,          \
-                                                            index_t d) {                                              \
-    inverse_backward_row<W>(dy, ds_raw, dt, dx, dld, y, mask, s_raw, t, scale, d);                                    \
+// Rows of a [rows, d] block through a row function of row offset o and row r.
+template <class Row>
+LVK_SIMD_INLINE void each_row(index_t rows, index_t d, Row row) {
+  for (index_t r = 0; r < rows; ++r) row(r, r * d);
+}
+
+#define LVK_COUPLING_SIMD(W, TARGET)                                                                               \
+  __attribute__((target(TARGET))) void forward_##W(float* y, float* logdet, const float* x, const float* mask,     \
+                                                   const float* s_raw, const float* t, float scale, index_t rows,  \
+                                                   index_t d) {                                                    \
+    each_row(rows, d, [&](index_t r, index_t o) {                                                                  \
+      transform_row<W, false>(y + o, logdet + r, x + o, mask, s_raw + o, t + o, scale, d);                         \
+    });                                                                                                            \
+  }                                                                                                                \
+  __attribute__((target(TARGET))) void inverse_##W(float* x, float* logdet, const float* y, const float* mask,     \
+                                                   const float* s_raw, const float* t, float scale, index_t rows,  \
+                                                   index_t d) {                                                    \
+    each_row(rows, d, [&](index_t r, index_t o) {                                                                  \
+      transform_row<W, true>(x + o, logdet + r, y + o, mask, s_raw + o, t + o, scale, d);                          \
+    });                                                                                                            \
+  }                                                                                                                \
+  __attribute__((target(TARGET))) void forward_backward_##W(float* dx, float* ds_raw, float* dt, const float* dy,  \
+                                                            const float* dlogdet, const float* x, const float* mask, \
+                                                            const float* s_raw, float scale, index_t rows,         \
+                                                            index_t d) {                                           \
+    each_row(rows, d, [&](index_t r, index_t o) {                                                                  \
+      forward_backward_row<W>(dx + o, ds_raw + o, dt + o, dy + o, dlogdet ? dlogdet[r] : 0.0f, x + o, mask,        \
+                              s_raw + o, scale, d);                                                                \
+    });                                                                                                            \
+  }                                                                                                                \
+  __attribute__((target(TARGET))) void inverse_backward_##W(float* dy, float* ds_raw, float* dt, const float* dx,  \
+                                                            const float* dlogdet, const float* y, const float* mask, \
+                                                            const float* s_raw, const float* t, float scale,       \
+                                                            index_t rows, index_t d) {                             \
+    each_row(rows, d, [&](index_t r, index_t o) {                                                                  \
+      inverse_backward_row<W>(dy + o, ds_raw + o, dt + o, dx + o, dlogdet ? dlogdet[r] : 0.0f, y + o, mask,        \
+                              s_raw + o, t + o, scale, d);                                                         \
+    });                                                                                                            \
   }
 LVK_COUPLING_SIMD(8, "avx2,fma")
 LVK_COUPLING_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")

@@ -10,17 +10,17 @@
 namespace lvk::kernels::cpu {
 
 struct CouplingSimd {
-  // One row of d elements of coupling_forward / coupling_inverse (kernels/coupling.h); the
-  // row's logdet in *logdet.
+  // Rows [0, rows) of a [rows, d] block of coupling_forward / coupling_inverse (kernels/coupling.h);
+  // row r's logdet in logdet[r].
   void (*forward)(float* y, float* logdet, const float* x, const float* mask, const float* s_raw, const float* t,
-                  float scale, index_t d);
+                  float scale, index_t rows, index_t d);
   void (*inverse)(float* x, float* logdet, const float* y, const float* mask, const float* s_raw, const float* t,
-                  float scale, index_t d);
-  // One row of coupling_forward_backward / coupling_inverse_backward, dld the row's logdet gradient.
-  void (*forward_backward)(float* dx, float* ds_raw, float* dt, const float* dy, float dld, const float* x,
-                           const float* mask, const float* s_raw, float scale, index_t d);
-  void (*inverse_backward)(float* dy, float* ds_raw, float* dt, const float* dx, float dld, const float* y,
-                           const float* mask, const float* s_raw, const float* t, float scale, index_t d);
+                  float scale, index_t rows, index_t d);
+  // The same block of coupling_forward_backward / coupling_inverse_backward; dlogdet may be null.
+  void (*forward_backward)(float* dx, float* ds_raw, float* dt, const float* dy, const float* dlogdet, const float* x,
+                           const float* mask, const float* s_raw, float scale, index_t rows, index_t d);
+  void (*inverse_backward)(float* dy, float* ds_raw, float* dt, const float* dx, const float* dlogdet, const float* y,
+                           const float* mask, const float* s_raw, const float* t, float scale, index_t rows, index_t d);
 };
 
 // The variant for an ISA, or null for CpuIsa::base and for an ISA this CPU (or LVK_CPU_ISA) lacks.
