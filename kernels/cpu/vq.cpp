@@ -15,6 +15,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -117,16 +118,76 @@ void micro_base(float* best, int32_t* best_k, const float* rows, const float* pa
       if (acc[r][j] < best[r * W + j]) best[r * W + j] = acc[r][j], best_k[r * W + j] = k0 + j;
 }
 
+// out[r] = the lowest index among the lanes of row r (W lanes of best / best_k) holding the smallest
+// score, the lexicographic (score, index) minimum; scores are never NaN (a NaN fails every "<").
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void reduce_avx512(int32_t* out, const float* best,
+                                                                          const int32_t* best_k, index_t rows) {
+  for (index_t r = 0; r < rows; ++r) {
+    const float* b = best + r * 32;
+    const int32_t* k = best_k + r * 32;
+    const __m512 v0 = _mm512_loadu_ps(b), v1 = _mm512_loadu_ps(b + 16);
+    const __m512i i0 = _mm512_loadu_si512(k), i1 = _mm512_loadu_si512(k + 16);
+    const __mmask16 take = _mm512_cmp_ps_mask(v1, v0, _CMP_LT_OQ) |
+                           (_mm512_cmp_ps_mask(v1, v0, _CMP_EQ_OQ) & _mm512_cmplt_epi32_mask(i1, i0));
+    const __m512 v = _mm512_mask_mov_ps(v0, take, v1);
+    const __m512i i = _mm512_mask_mov_epi32(i0, take, i1);
+    const __mmask16 at = _mm512_cmp_ps_mask(v, _mm512_set1_ps(_mm512_reduce_min_ps(v)), _CMP_EQ_OQ);
+    out[r] = _mm512_mask_reduce_min_epi32(at, i);
+  }
+}
+
+__attribute__((target("avx2,fma"))) void reduce_avx2(int32_t* out, const float* best, const int32_t* best_k,
+                                                      index_t rows) {
+  for (index_t r = 0; r < rows; ++r) {
+    const float* b = best + r * 16;
+    const int32_t* k = best_k + r * 16;
+    const __m256 v0 = _mm256_loadu_ps(b), v1 = _mm256_loadu_ps(b + 8);
+    const __m256i i0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k));
+    const __m256i i1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 8));
+    const __m256 take = _mm256_or_ps(_mm256_cmp_ps(v1, v0, _CMP_LT_OQ),
+                                     _mm256_and_ps(_mm256_cmp_ps(v1, v0, _CMP_EQ_OQ),
+                                                   _mm256_castsi256_ps(_mm256_cmpgt_epi32(i0, i1))));
+    const __m256 v = _mm256_blendv_ps(v0, v1, take);
+    const __m256i i = _mm256_castps_si256(
+        _mm256_blendv_ps(_mm256_castsi256_ps(i0), _mm256_castsi256_ps(i1), take));
+    __m256 m = _mm256_min_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
+    m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
+    const __m256 at = _mm256_cmp_ps(v, m, _CMP_EQ_OQ);
+    __m256i c = _mm256_castps_si256(
+        _mm256_blendv_ps(_mm256_castsi256_ps(_mm256_set1_epi32(INT32_MAX)), _mm256_castsi256_ps(i), at));
+    c = _mm256_min_epi32(c, _mm256_permute2x128_si256(c, c, 1));
+    c = _mm256_min_epi32(c, _mm256_shuffle_epi32(c, 0x4E));
+    c = _mm256_min_epi32(c, _mm256_shuffle_epi32(c, 0xB1));
+    out[r] = _mm256_cvtsi256_si32(c);
+  }
+}
+
+void reduce_base(int32_t* out, const float* best, const int32_t* best_k, index_t rows) {
+  constexpr int W = 16;
+  for (index_t r = 0; r < rows; ++r) {
+    float bs = kInf;
+    int32_t kk = 0;
+    for (int l = 0; l < W; ++l) {
+      const float sc = best[r * W + l];
+      const int32_t ki = best_k[r * W + l];
+      if (sc < bs || (sc == bs && ki < kk)) bs = sc, kk = ki;
+    }
+    out[r] = kk;
+  }
+}
+
 struct Micro {
   MicroFn fn;
+  void (*reduce)(int32_t* out, const float* best, const int32_t* best_k, index_t rows);
   int rows, width;
 };
 
 Micro pick_micro() {
   switch (cpu_isa()) {
-    case CpuIsa::avx512: return {micro_avx512, 8, 32};
-    case CpuIsa::avx2: return {micro_avx2, 6, 16};
-    default: return {micro_base, 4, 16};
+    case CpuIsa::avx512: return {micro_avx512, reduce_avx512, 8, 32};
+    case CpuIsa::avx2: return {micro_avx2, reduce_avx2, 6, 16};
+    default: return {micro_base, reduce_base, 4, 16};
   }
 }
 
@@ -186,17 +247,8 @@ void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts,
         for (int r = 0; r < kRowBlock; r += micro.rows)
           micro.fn(best.data() + r * w, best_k.data() + r * w, rows.data() + r * c, packed.data() + p * c * w,
                    norms.data() + p * w, c, static_cast<int32_t>(p * w));
-      for (index_t r = 0; r < m; ++r) {
-        float bs = kInf;
-        int32_t kk = 0;
-        for (int l = 0; l < w; ++l) {
-          const float sc = best[static_cast<size_t>(r * w + l)];
-          const int32_t ki = best_k[static_cast<size_t>(r * w + l)];
-          if (sc < bs || (sc == bs && ki < kk)) bs = sc, kk = ki;
-        }
-        indices[i0 + r] = kk;
-        finish_row(z_q, distances, z, codebook, s, i0 + r, kk);
-      }
+      micro.reduce(indices + i0, best.data(), best_k.data(), m);
+      for (index_t r = 0; r < m; ++r) finish_row(z_q, distances, z, codebook, s, i0 + r, indices[i0 + r]);
     }
   }
   if (counts)
