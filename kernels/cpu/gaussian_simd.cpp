@@ -20,8 +20,22 @@ template <int W>
 LVK_SIMD_INLINE f32v<W> box_muller_f(f32v<W> u1, f32v<W> u2) {
   const f32v<W> r2 = -2.0f * log_f<W>(u1);
   f32v<W> r;
-  for (int l = 0; l < W; ++l) r[l] = __builtin_sqrtf(r2[l]);  // compiles to one vector sqrt
+  for (int l = 0; l < W; ++l) r[l] = __builtin_sqrtf(r2[l]);  // one vector sqrt (-fno-math-errno, kernels/CMakeLists.txt)
   return r * cos_2pi_f<W>(u2);
+}
+
+// even[l], odd[l] to out[2l], out[2l + 1].
+template <int W>
+LVK_SIMD_INLINE void interleave(float* out, f32v<W> even, f32v<W> odd) {
+  if constexpr (W == 8) {
+    store(out, __builtin_shufflevector(even, odd, 0, 8, 1, 9, 2, 10, 3, 11));
+    store(out + 8, __builtin_shufflevector(even, odd, 4, 12, 5, 13, 6, 14, 7, 15));
+  } else if constexpr (W == 16) {
+    store(out, __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+    store(out + 16, __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+  } else {
+    for (int l = 0; l < W; ++l) out[2 * l] = even[l], out[2 * l + 1] = odd[l];
+  }
 }
 
 // Normal i uses words 0, 1 (i even) or 2, 3 (i odd) of block i / 2: W blocks give 2W normals.
@@ -35,9 +49,13 @@ LVK_SIMD_INLINE void normals(float* out, uint64_t first, index_t count, uint64_t
     philox_blocks<W>(w, seed, offset, block);
     const f32v<W> even = box_muller_f<W>(to_uniform<W>(w[0]), to_uniform<W>(w[1]));
     const f32v<W> odd = box_muller_f<W>(to_uniform<W>(w[2]), to_uniform<W>(w[3]));
-    for (int l = 0; l < W; ++l) pair[2 * l] = even[l], pair[2 * l + 1] = odd[l];
     const index_t take = std::min<index_t>(2 * W - skip, count - done);
-    std::copy(pair + skip, pair + skip + take, out + done);
+    if (take == 2 * W) {
+      interleave<W>(out + done, even, odd);
+    } else {
+      interleave<W>(pair, even, odd);
+      std::copy(pair + skip, pair + skip + take, out + done);
+    }
     done += take;
     skip = 0;
     block += W;
