@@ -10,8 +10,8 @@
 namespace lvk::test {
 namespace {
 
-using kernels::cpu::CpuIsa;
 using kernels::cpu::CouplingSimd;
+using kernels::cpu::CpuIsa;
 namespace cm = kernels::coupling;
 
 constexpr double kRel = 1.0 / (1 << 20);

@@ -268,7 +268,8 @@ TEST(GaussianCpuBackward, MatchesDoubleOracle) {
         SCOPED_TRACE("D=" + std::to_string(d) + " S=" + std::to_string(s) + " absent=" + std::to_string(absent));
         const int64_t n = 7, plane = n * d;
         const bool use_dz = absent != 1, use_dkl = absent != 2, use_dlq = absent != 3;
-        const std::vector<float> dz = random_values(static_cast<size_t>(s * plane), 71u), mu = random_values(plane, 72u);
+        const std::vector<float> dz = random_values(static_cast<size_t>(s * plane), 71u),
+                                 mu = random_values(plane, 72u);
         std::vector<float> lv = random_values(static_cast<size_t>(plane), 73u, -3.0f, 3.0f);
         lv[3] = -31.0f, lv[static_cast<size_t>(plane - 1)] = 25.0f;
         const std::vector<float> dkl = random_values(static_cast<size_t>(n), 74u), dlq = random_values(s * n, 75u);

@@ -156,7 +156,8 @@ TEST_P(GumbelSimdTest, BackwardMatchesScalarWithinStatedBounds) {
       }
       for (int64_t j = 0; j < k; ++j) {
         const double lq = lr[j] - mx - std::log(s);
-        if (lr[j] != -kInfF) kl_mag[static_cast<size_t>(r * k + j)] = std::abs(dkl[r]) * std::exp(lq) * (std::abs(lq) + h);
+        if (lr[j] != -kInfF)
+          kl_mag[static_cast<size_t>(r * k + j)] = std::abs(dkl[r]) * std::exp(lq) * (std::abs(lq) + h);
       }
     }
     const auto worst = [&](const std::vector<float>& got, const std::vector<float>& want) {

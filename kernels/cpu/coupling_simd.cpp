@@ -91,34 +91,32 @@ LVK_SIMD_INLINE void inverse_backward_row(float* dy, float* ds_raw, float* dt, c
 
 // The row loops are written out in each target function: a lambda inside one would not inherit its
 // target ISA, and GCC would compile the lanes for the baseline ISA (measured 4x slower).
-#define LVK_COUPLING_SIMD(W, TARGET)                                                                               \
-  __attribute__((target(TARGET))) void forward_##W(float* y, float* logdet, const float* x, const float* mask,     \
-                                                   const float* s_raw, const float* t, float scale, index_t rows,  \
-                                                   index_t d) {                                                    \
-    for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                              \
-      transform_row<W, false>(y + o, logdet + r, x + o, mask, s_raw + o, t + o, scale, d);                         \
-  }                                                                                                                \
-  __attribute__((target(TARGET))) void inverse_##W(float* x, float* logdet, const float* y, const float* mask,     \
-                                                   const float* s_raw, const float* t, float scale, index_t rows,  \
-                                                   index_t d) {                                                    \
-    for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                              \
-      transform_row<W, true>(x + o, logdet + r, y + o, mask, s_raw + o, t + o, scale, d);                          \
-  }                                                                                                                \
-  __attribute__((target(TARGET))) void forward_backward_##W(float* dx, float* ds_raw, float* dt, const float* dy,  \
-                                                            const float* dlogdet, const float* x, const float* mask, \
-                                                            const float* s_raw, float scale, index_t rows,         \
-                                                            index_t d) {                                           \
-    for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                              \
-      forward_backward_row<W>(dx + o, ds_raw + o, dt + o, dy + o, dlogdet ? dlogdet[r] : 0.0f, x + o, mask,        \
-                              s_raw + o, scale, d);                                                                \
-  }                                                                                                                \
-  __attribute__((target(TARGET))) void inverse_backward_##W(float* dy, float* ds_raw, float* dt, const float* dx,  \
-                                                            const float* dlogdet, const float* y, const float* mask, \
-                                                            const float* s_raw, const float* t, float scale,       \
-                                                            index_t rows, index_t d) {                             \
-    for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                              \
-      inverse_backward_row<W>(dy + o, ds_raw + o, dt + o, dx + o, dlogdet ? dlogdet[r] : 0.0f, y + o, mask,        \
-                              s_raw + o, t + o, scale, d);                                                         \
+#define LVK_COUPLING_SIMD(W, TARGET)                                                                                   \
+  __attribute__((target(TARGET))) void forward_##W(float* y, float* logdet, const float* x, const float* mask,         \
+                                                   const float* s_raw, const float* t, float scale, index_t rows,      \
+                                                   index_t d) {                                                        \
+    for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                                  \
+      transform_row<W, false>(y + o, logdet + r, x + o, mask, s_raw + o, t + o, scale, d);                             \
+  }                                                                                                                    \
+  __attribute__((target(TARGET))) void inverse_##W(float* x, float* logdet, const float* y, const float* mask,         \
+                                                   const float* s_raw, const float* t, float scale, index_t rows,      \
+                                                   index_t d) {                                                        \
+    for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                                  \
+      transform_row<W, true>(x + o, logdet + r, y + o, mask, s_raw + o, t + o, scale, d);                              \
+  }                                                                                                                    \
+  __attribute__((target(TARGET))) void forward_backward_##W(                                                           \
+      float* dx, float* ds_raw, float* dt, const float* dy, const float* dlogdet, const float* x, const float* mask,   \
+      const float* s_raw, float scale, index_t rows, index_t d) {                                                      \
+    for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                                  \
+      forward_backward_row<W>(dx + o, ds_raw + o, dt + o, dy + o, dlogdet ? dlogdet[r] : 0.0f, x + o, mask, s_raw + o, \
+                              scale, d);                                                                               \
+  }                                                                                                                    \
+  __attribute__((target(TARGET))) void inverse_backward_##W(                                                           \
+      float* dy, float* ds_raw, float* dt, const float* dx, const float* dlogdet, const float* y, const float* mask,   \
+      const float* s_raw, const float* t, float scale, index_t rows, index_t d) {                                      \
+    for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                                  \
+      inverse_backward_row<W>(dy + o, ds_raw + o, dt + o, dx + o, dlogdet ? dlogdet[r] : 0.0f, y + o, mask, s_raw + o, \
+                              t + o, scale, d);                                                                        \
   }
 LVK_COUPLING_SIMD(8, "avx2,fma")
 LVK_COUPLING_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")

@@ -88,8 +88,8 @@ void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const
           }
           if (dlog_q) shift -= 0.5 * dlog_q[t * n + r];
         }
-        v->backward_finish(dmu + r * d, dlogvar + r * d, gmu.data(), glv.data(), shift, dkl ? dkl[r] : 0.0f,
-                           mu + r * d, logvar + r * d, d);
+        v->backward_finish(dmu + r * d, dlogvar + r * d, gmu.data(), glv.data(), shift, dkl ? dkl[r] : 0.0f, mu + r * d,
+                           logvar + r * d, d);
       }
     }
     return;

@@ -20,7 +20,8 @@ template <int W>
 LVK_SIMD_INLINE f32v<W> box_muller_f(f32v<W> u1, f32v<W> u2) {
   const f32v<W> r2 = -2.0f * log_f<W>(u1);
   f32v<W> r;
-  for (int l = 0; l < W; ++l) r[l] = __builtin_sqrtf(r2[l]);  // one vector sqrt (-fno-math-errno, kernels/CMakeLists.txt)
+  for (int l = 0; l < W; ++l)
+    r[l] = __builtin_sqrtf(r2[l]);  // one vector sqrt (-fno-math-errno, kernels/CMakeLists.txt)
   return r * cos_2pi_f<W>(u2);
 }
 
@@ -147,23 +148,23 @@ LVK_SIMD_INLINE void backward_end(float* dmu, float* dlogvar, const double* gmu,
   }
 }
 
-#define LVK_GAUSSIAN_SIMD(W, TARGET)                                                                           \
-  __attribute__((target(TARGET), flatten)) void normals_##W(float* out, uint64_t first, index_t count, uint64_t seed,    \
-                                                   uint64_t offset) {                                           \
-    normals<W>(out, first, count, seed, offset);                                                                \
-  }                                                                                                             \
-  __attribute__((target(TARGET))) void row_##W(float* z, double* log_q, double* kl, const float* mu,            \
-                                               const float* logvar, const float* eps, index_t d) {              \
-    sample_row<W>(z, log_q, kl, mu, logvar, eps, d);                                                            \
-  }                                                                                                             \
-  __attribute__((target(TARGET))) void backward_acc_##W(double* gmu, double* glv, const float* dz,              \
-                                                        const float* logvar, const float* eps, index_t d) {     \
-    backward_acc<W>(gmu, glv, dz, logvar, eps, d);                                                              \
-  }                                                                                                             \
-  __attribute__((target(TARGET))) void backward_end_##W(float* dmu, float* dlogvar, const double* gmu,          \
-                                                        const double* glv, double shift, float dkl,             \
-                                                        const float* mu, const float* logvar, index_t d) {      \
-    backward_end<W>(dmu, dlogvar, gmu, glv, shift, dkl, mu, logvar, d);                                         \
+#define LVK_GAUSSIAN_SIMD(W, TARGET)                                                                                  \
+  __attribute__((target(TARGET), flatten)) void normals_##W(float* out, uint64_t first, index_t count, uint64_t seed, \
+                                                            uint64_t offset) {                                        \
+    normals<W>(out, first, count, seed, offset);                                                                      \
+  }                                                                                                                   \
+  __attribute__((target(TARGET))) void row_##W(float* z, double* log_q, double* kl, const float* mu,                  \
+                                               const float* logvar, const float* eps, index_t d) {                    \
+    sample_row<W>(z, log_q, kl, mu, logvar, eps, d);                                                                  \
+  }                                                                                                                   \
+  __attribute__((target(TARGET))) void backward_acc_##W(double* gmu, double* glv, const float* dz,                    \
+                                                        const float* logvar, const float* eps, index_t d) {           \
+    backward_acc<W>(gmu, glv, dz, logvar, eps, d);                                                                    \
+  }                                                                                                                   \
+  __attribute__((target(TARGET))) void backward_end_##W(float* dmu, float* dlogvar, const double* gmu,                \
+                                                        const double* glv, double shift, float dkl, const float* mu,  \
+                                                        const float* logvar, index_t d) {                             \
+    backward_end<W>(dmu, dlogvar, gmu, glv, shift, dkl, mu, logvar, d);                                               \
   }
 LVK_GAUSSIAN_SIMD(8, "avx2,fma")
 LVK_GAUSSIAN_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")

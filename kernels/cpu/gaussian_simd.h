@@ -22,8 +22,8 @@ struct GaussianSimd {
                               index_t d);
   // The row's end: adds the KL terms (dkl mu, dkl (exp(lv) - 1) / 2; dkl may be 0) and glv_shift to
   // glv, masks by the clamp's derivative and writes dmu, dlogvar.
-  void (*backward_finish)(float* dmu, float* dlogvar, const double* gmu, const double* glv, double glv_shift,
-                          float dkl, const float* mu, const float* logvar, index_t d);
+  void (*backward_finish)(float* dmu, float* dlogvar, const double* gmu, const double* glv, double glv_shift, float dkl,
+                          const float* mu, const float* logvar, index_t d);
 };
 
 // The variant for cpu_isa(), or null on CPUs without AVX2 (the scalar reference runs then).

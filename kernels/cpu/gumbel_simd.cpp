@@ -154,8 +154,8 @@ LVK_SIMD_INLINE void softmax_grad(float* dl, const float* y, const float* dy, in
   index_t j = 0;
   for (; j + 2 * W <= k; j += 2 * W) {
     acc0 += __builtin_convertvector(load<f32v<W>>(y + j), D) * __builtin_convertvector(load<f32v<W>>(dy + j), D);
-    acc1 += __builtin_convertvector(load<f32v<W>>(y + j + W), D) *
-            __builtin_convertvector(load<f32v<W>>(dy + j + W), D);
+    acc1 +=
+        __builtin_convertvector(load<f32v<W>>(y + j + W), D) * __builtin_convertvector(load<f32v<W>>(dy + j + W), D);
   }
   for (; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
@@ -199,34 +199,34 @@ LVK_SIMD_INLINE void kl_grad(float* dl, const float* l, index_t k, float mx, dou
   }
 }
 
-#define LVK_GUMBEL_SIMD(W, TARGET)                                                                                  \
-  __attribute__((target(TARGET), flatten)) void noise_##W(float* g, index_t rows, index_t k, uint64_t seed, uint64_t offset, \
-                                                 uint64_t row0) {                                                   \
-    noise<W>(g, rows, k, seed, offset, row0);                                                                       \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) float row_max_##W(const float* x, index_t k) {                                    \
-    return row_max<W>(x, k);                                                                                        \
-  }                                                                                                                 \
-  __attribute__((target(TARGET)))                                                                                   \
-  index_t perturb_##W(float* v, float* vmax, const float* l, index_t k, float mx, float inv_tau) {                  \
-    return perturb<W>(v, vmax, l, k, mx, inv_tau);                                                                  \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) double exp_sum_##W(float* v, index_t k, float vmax) {                             \
-    return exp_sum<W>(v, k, vmax);                                                                                  \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) void scale_##W(float* y, const float* v, index_t k, double inv_s) {               \
-    scale<W>(y, v, k, inv_s);                                                                                       \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) double entropy_##W(const float* l, index_t k, float mx, double* log_s) {          \
-    return entropy<W>(l, k, mx, log_s);                                                                             \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) void softmax_grad_##W(float* dl, const float* y, const float* dy, index_t k,      \
-                                                        float inv_tau) {                                            \
-    softmax_grad<W>(dl, y, dy, k, inv_tau);                                                                         \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) void kl_grad_##W(float* dl, const float* l, index_t k, float mx, double log_s,    \
-                                                   double h, float dkl) {                                           \
-    kl_grad<W>(dl, l, k, mx, log_s, h, dkl);                                                                        \
+#define LVK_GUMBEL_SIMD(W, TARGET)                                                                               \
+  __attribute__((target(TARGET), flatten)) void noise_##W(float* g, index_t rows, index_t k, uint64_t seed,      \
+                                                          uint64_t offset, uint64_t row0) {                      \
+    noise<W>(g, rows, k, seed, offset, row0);                                                                    \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) float row_max_##W(const float* x, index_t k) {                                 \
+    return row_max<W>(x, k);                                                                                     \
+  }                                                                                                              \
+  __attribute__((target(TARGET)))                                                                                \
+  index_t perturb_##W(float* v, float* vmax, const float* l, index_t k, float mx, float inv_tau) {               \
+    return perturb<W>(v, vmax, l, k, mx, inv_tau);                                                               \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) double exp_sum_##W(float* v, index_t k, float vmax) {                          \
+    return exp_sum<W>(v, k, vmax);                                                                               \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) void scale_##W(float* y, const float* v, index_t k, double inv_s) {            \
+    scale<W>(y, v, k, inv_s);                                                                                    \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) double entropy_##W(const float* l, index_t k, float mx, double* log_s) {       \
+    return entropy<W>(l, k, mx, log_s);                                                                          \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) void softmax_grad_##W(float* dl, const float* y, const float* dy, index_t k,   \
+                                                        float inv_tau) {                                         \
+    softmax_grad<W>(dl, y, dy, k, inv_tau);                                                                      \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) void kl_grad_##W(float* dl, const float* l, index_t k, float mx, double log_s, \
+                                                   double h, float dkl) {                                        \
+    kl_grad<W>(dl, l, k, mx, log_s, h, dkl);                                                                     \
   }
 LVK_GUMBEL_SIMD(8, "avx2,fma")
 LVK_GUMBEL_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")

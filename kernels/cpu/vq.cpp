@@ -2,26 +2,27 @@
 // stored. Everything is centred on the codebook mean mu (kernels/vq.h says why): the codebook is
 // packed into panels of W codes, channel-major ([C][W]), as -2 (e_k - mu) (the scaling is exact),
 // and the rows as z - mu while they are packed anyway, so the micro-kernel starts its accumulators
-// at ||e_k - mu||^2 and one FMA per channel leaves the centred score in a register. A ROWS x W block of scores lives in vector
-// registers; the argmin is folded in with vector compares into a per-row, per-lane running best
-// (lane l of panel p is code p*W + l; strict "<" over ascending panels keeps the lowest index in
-// each lane), and the W lanes are reduced lexicographically on (score, index) at the end, so ties
-// resolve to the lowest index. Row blocks (packed row-major, which also turns NCHW input into
-// rows) are spread over OpenMP threads; each row's answer depends only on its own data.
+// at ||e_k - mu||^2 and one FMA per channel leaves the centred score in a register. A ROWS x W block of scores lives in
+// vector registers; the argmin is folded in with vector compares into a per-row, per-lane running best (lane l of panel
+// p is code p*W + l; strict "<" over ascending panels keeps the lowest index in each lane), and the W lanes are reduced
+// lexicographically on (score, index) at the end, so ties resolve to the lowest index. Row blocks (packed row-major,
+// which also turns NCHW input into rows) are spread over OpenMP threads; each row's answer depends only on its own
+// data.
 //
 // The micro-kernel exists for AVX-512 (8 rows x 32 codes), AVX2+FMA (6 x 16) and plain C++ (4 x
 // 16), picked at run time (kernels/cpu/cpu_isa.h). On AVX2 it measured faster than letting
 // OpenBLAS's sgemm fill L2-sized score tiles and taking the argmin over them (bench/README.md).
+#include "kernels/vq.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
 #include "kernels/cpu/cpu_isa.h"
-#include "kernels/vq.h"
 
 namespace lvk::kernels::cpu {
 
@@ -121,7 +122,7 @@ void micro_base(float* best, int32_t* best_k, const float* rows, const float* pa
 // out[r] = the lowest index among the lanes of row r (W lanes of best / best_k) holding the smallest
 // score, the lexicographic (score, index) minimum; scores are never NaN (a NaN fails every "<").
 __attribute__((target("avx512f,avx512vl,avx2,fma"))) void reduce_avx512(int32_t* out, const float* best,
-                                                                          const int32_t* best_k, index_t rows) {
+                                                                        const int32_t* best_k, index_t rows) {
   for (index_t r = 0; r < rows; ++r) {
     const float* b = best + r * 32;
     const int32_t* k = best_k + r * 32;
@@ -137,19 +138,18 @@ __attribute__((target("avx512f,avx512vl,avx2,fma"))) void reduce_avx512(int32_t*
 }
 
 __attribute__((target("avx2,fma"))) void reduce_avx2(int32_t* out, const float* best, const int32_t* best_k,
-                                                      index_t rows) {
+                                                     index_t rows) {
   for (index_t r = 0; r < rows; ++r) {
     const float* b = best + r * 16;
     const int32_t* k = best_k + r * 16;
     const __m256 v0 = _mm256_loadu_ps(b), v1 = _mm256_loadu_ps(b + 8);
     const __m256i i0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k));
     const __m256i i1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 8));
-    const __m256 take = _mm256_or_ps(_mm256_cmp_ps(v1, v0, _CMP_LT_OQ),
-                                     _mm256_and_ps(_mm256_cmp_ps(v1, v0, _CMP_EQ_OQ),
-                                                   _mm256_castsi256_ps(_mm256_cmpgt_epi32(i0, i1))));
+    const __m256 take =
+        _mm256_or_ps(_mm256_cmp_ps(v1, v0, _CMP_LT_OQ),
+                     _mm256_and_ps(_mm256_cmp_ps(v1, v0, _CMP_EQ_OQ), _mm256_castsi256_ps(_mm256_cmpgt_epi32(i0, i1))));
     const __m256 v = _mm256_blendv_ps(v0, v1, take);
-    const __m256i i = _mm256_castps_si256(
-        _mm256_blendv_ps(_mm256_castsi256_ps(i0), _mm256_castsi256_ps(i1), take));
+    const __m256i i = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(i0), _mm256_castsi256_ps(i1), take));
     __m256 m = _mm256_min_ps(v, _mm256_permute2f128_ps(v, v, 1));
     m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
     m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
@@ -185,9 +185,12 @@ struct Micro {
 
 Micro pick_micro() {
   switch (cpu_isa()) {
-    case CpuIsa::avx512: return {micro_avx512, reduce_avx512, 8, 32};
-    case CpuIsa::avx2: return {micro_avx2, reduce_avx2, 6, 16};
-    default: return {micro_base, reduce_base, 4, 16};
+    case CpuIsa::avx512:
+      return {micro_avx512, reduce_avx512, 8, 32};
+    case CpuIsa::avx2:
+      return {micro_avx2, reduce_avx2, 6, 16};
+    default:
+      return {micro_base, reduce_base, 4, 16};
   }
 }
 
