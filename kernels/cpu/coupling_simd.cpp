@@ -27,34 +27,24 @@ struct Span {
   }
 };
 
-// Pairwise: a short row's logdet costs a few vector adds, not W dependent scalar ones.
-template <int W>
-LVK_SIMD_INLINE double lane_sum(f64v<W> v) {
-  double t[W];
-  store(t, v);
-  for (int h = W / 2; h >= 1; h /= 2)
-    for (int l = 0; l < h; ++l) t[l] += t[l + h];
-  return t[0];
-}
-
 template <int W, bool Inverse>
 LVK_SIMD_INLINE void transform_row(float* out, float* logdet, const float* in, const float* mask, const float* s_raw,
                                    const float* t, float scale, index_t d) {
   using F = f32v<W>;
-  f64v<W> acc = {};
+  F64x<W> acc = {};
   for (index_t j = 0; j < d; j += W) {
     const Span<W> sp{j, std::min<index_t>(W, d - j)};
     const F v = sp.get(in), m = sp.get(mask), tt = sp.get(t), u = 1.0f - m;
     const F s = scale * tanh_f<W>(sp.get(s_raw));
     if (Inverse) {
       sp.put(out, m * v + u * (v - tt) * exp_f<W>(-s));
-      acc -= __builtin_convertvector(u * s, f64v<W>);
+      acc -= widen<W>(u * s);
     } else {
       sp.put(out, m * v + u * (v * exp_f<W>(s) + tt));
-      acc += __builtin_convertvector(u * s, f64v<W>);
+      acc += widen<W>(u * s);
     }
   }
-  *logdet = static_cast<float>(lane_sum<W>(acc));
+  *logdet = static_cast<float>(lane_sum(acc));
 }
 
 template <int W>

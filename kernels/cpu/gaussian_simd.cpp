@@ -67,7 +67,7 @@ template <int W>
 LVK_SIMD_INLINE void sample_row(float* z, double* log_q, double* kl, const float* mu, const float* logvar,
                                 const float* eps, index_t d) {
   using F = f32v<W>;
-  f64v<W> lq_acc = {}, kl_acc = {};
+  F64x<W> lq_acc = {}, kl_acc = {};
   i32v<W> lane;
   for (int l = 0; l < W; ++l) lane[l] = l;
   for (index_t j = 0; j < d; j += W) {
@@ -88,16 +88,14 @@ LVK_SIMD_INLINE void sample_row(float* z, double* log_q, double* kl, const float
     }
     const i32v<W> valid = lane < static_cast<int32_t>(n);
     const F lq = -kHalfLog2Pi - 0.5f * lv - 0.5f * e * e;
-    lq_acc += __builtin_convertvector(valid ? lq : F{}, f64v<W>);
+    lq_acc += widen<W>(valid ? lq : F{});
     if (kl) {
       const F k = 0.5f * (m * m + exp_f<W>(lv) - 1.0f - lv);
-      kl_acc += __builtin_convertvector(valid ? k : F{}, f64v<W>);
+      kl_acc += widen<W>(valid ? k : F{});
     }
   }
-  double a = 0.0, b = 0.0;
-  for (int l = 0; l < W; ++l) a += lq_acc[l], b += kl_acc[l];
-  *log_q = a;
-  if (kl) *kl = b;
+  *log_q = lane_sum(lq_acc);
+  if (kl) *kl = lane_sum(kl_acc);
 }
 
 template <int W>
@@ -110,13 +108,12 @@ template <int W>
 LVK_SIMD_INLINE void backward_acc(double* gmu, double* glv, const float* dz, const float* logvar, const float* eps,
                                   index_t d) {
   using F = f32v<W>;
-  using D = f64v<W>;
   index_t j = 0;
   for (; j + W <= d; j += W) {
     const F g = load<F>(dz + j);
     const F h = g * (0.5f * exp_f<W>(0.5f * clamp_lv<W>(load<F>(logvar + j)))) * load<F>(eps + j);
-    store(gmu + j, load<D>(gmu + j) + __builtin_convertvector(g, D));
-    store(glv + j, load<D>(glv + j) + __builtin_convertvector(h, D));
+    store_f64<W>(gmu + j, load_f64<W>(gmu + j) + widen<W>(g));
+    store_f64<W>(glv + j, load_f64<W>(glv + j) + widen<W>(h));
   }
   for (; j < d; ++j) {
     const float sigma = std::exp(0.5f * clamp_logvar(logvar[j]));
@@ -129,15 +126,13 @@ template <int W>
 LVK_SIMD_INLINE void backward_end(float* dmu, float* dlogvar, const double* gmu, const double* glv, double shift,
                                   float dkl, const float* mu, const float* logvar, index_t d) {
   using F = f32v<W>;
-  using D = f64v<W>;
   index_t j = 0;
   for (; j + W <= d; j += W) {
     const F raw = load<F>(logvar + j), m = load<F>(mu + j);
     const F kl_lv = dkl * 0.5f * (exp_f<W>(clamp_lv<W>(raw)) - 1.0f);
     const i32v<W> inside = (raw >= kLogvarMin) & (raw <= kLogvarMax);
-    const D lv_sum = load<D>(glv + j) + shift + __builtin_convertvector(kl_lv, D);
-    const F lv_f = __builtin_convertvector(lv_sum, F);
-    store(dmu + j, __builtin_convertvector(load<D>(gmu + j) + __builtin_convertvector(dkl * m, D), F));
+    const F lv_f = narrow<W>(load_f64<W>(glv + j) + shift + widen<W>(kl_lv));
+    store(dmu + j, narrow<W>(load_f64<W>(gmu + j) + widen<W>(dkl * m)));
     store(dlogvar + j, lv_f * (inside ? F{} + 1.0f : F{}));  // a product, as in the scalar twin: NaN stays NaN
   }
   for (; j < d; ++j) {

@@ -99,7 +99,7 @@ LVK_SIMD_INLINE f32v<W> exp_floored(f32v<W> x) {
 
 template <int W>
 LVK_SIMD_INLINE double exp_sum(float* v, index_t k, float vmax) {
-  f64v<W> acc = {};
+  F64x<W> acc = {};
   for (index_t j = 0; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
     const f32v<W> e = exp_floored<W>((n == W ? load<f32v<W>>(v + j) : load_part<W>(v + j, n, -kInf)) - vmax);
@@ -108,19 +108,16 @@ LVK_SIMD_INLINE double exp_sum(float* v, index_t k, float vmax) {
     } else {
       store_part<W>(v + j, e, n);
     }
-    acc += __builtin_convertvector(e, f64v<W>);
+    acc += widen<W>(e);
   }
-  double s = 0.0;
-  for (int l = 0; l < W; ++l) s += acc[l];
-  return s;
+  return lane_sum(acc);
 }
 
 template <int W>
 LVK_SIMD_INLINE void scale(float* y, const float* v, index_t k, double inv_s) {
   for (index_t j = 0; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
-    const f64v<W> x = __builtin_convertvector(n == W ? load<f32v<W>>(v + j) : load_part<W>(v + j, n, 0.0f), f64v<W>);
-    const f32v<W> out = __builtin_convertvector(x * inv_s, f32v<W>);
+    const f32v<W> out = narrow<W>(widen<W>(n == W ? load<f32v<W>>(v + j) : load_part<W>(v + j, n, 0.0f)) * inv_s);
     if (n == W) {
       store(y + j, out);
     } else {
@@ -131,46 +128,40 @@ LVK_SIMD_INLINE void scale(float* y, const float* v, index_t k, double inv_s) {
 
 template <int W>
 LVK_SIMD_INLINE double entropy(const float* l, index_t k, float mx, double* log_s) {
-  f64v<W> s = {}, t = {};
+  F64x<W> s = {}, t = {};
   for (index_t j = 0; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
     const f32v<W> a = (n == W ? load<f32v<W>>(l + j) : load_part<W>(l + j, n, -kInf)) - mx;
     const f32v<W> e = exp_floored<W>(a);
     const f32v<W> ea = e == 0.0f ? f32v<W>{} : a;  // 0 * -inf must not become NaN
-    const f64v<W> ed = __builtin_convertvector(e, f64v<W>);
+    const F64x<W> ed = widen<W>(e);
     s += ed;
-    t += ed * __builtin_convertvector(ea, f64v<W>);
+    t += ed * widen<W>(ea);
   }
-  double ss = 0.0, tt = 0.0;
-  for (int q = 0; q < W; ++q) ss += s[q], tt += t[q];
+  const double ss = lane_sum(s), tt = lane_sum(t);
   *log_s = std::log(ss);
   return *log_s - tt / ss;
 }
 
 template <int W>
 LVK_SIMD_INLINE void softmax_grad(float* dl, const float* y, const float* dy, index_t k, float inv_tau) {
-  using D = f64v<W>;
+  using D = F64x<W>;
   D acc0 = {}, acc1 = {};  // two chains hide the add latency
   index_t j = 0;
   for (; j + 2 * W <= k; j += 2 * W) {
-    acc0 += __builtin_convertvector(load<f32v<W>>(y + j), D) * __builtin_convertvector(load<f32v<W>>(dy + j), D);
-    acc1 +=
-        __builtin_convertvector(load<f32v<W>>(y + j + W), D) * __builtin_convertvector(load<f32v<W>>(dy + j + W), D);
+    acc0 += widen<W>(load<f32v<W>>(y + j)) * widen<W>(load<f32v<W>>(dy + j));
+    acc1 += widen<W>(load<f32v<W>>(y + j + W)) * widen<W>(load<f32v<W>>(dy + j + W));
   }
   for (; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
-    acc0 += __builtin_convertvector(load_part<W>(y + j, n, 0.0f), D) *
-            __builtin_convertvector(load_part<W>(dy + j, n, 0.0f), D);
+    acc0 += widen<W>(load_part<W>(y + j, n, 0.0f)) * widen<W>(load_part<W>(dy + j, n, 0.0f));
   }
-  acc0 += acc1;
-  double dot = 0.0;
-  for (int l = 0; l < W; ++l) dot += acc0[l];
-  const double it = inv_tau;
+  const double dot = lane_sum(acc0 + acc1), it = inv_tau;
   for (j = 0; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
-    const D yv = __builtin_convertvector(n == W ? load<f32v<W>>(y + j) : load_part<W>(y + j, n, 0.0f), D);
-    const D gv = __builtin_convertvector(n == W ? load<f32v<W>>(dy + j) : load_part<W>(dy + j, n, 0.0f), D);
-    const f32v<W> out = __builtin_convertvector(yv * (gv - dot) * it, f32v<W>);
+    const D yv = widen<W>(n == W ? load<f32v<W>>(y + j) : load_part<W>(y + j, n, 0.0f));
+    const D gv = widen<W>(n == W ? load<f32v<W>>(dy + j) : load_part<W>(dy + j, n, 0.0f));
+    const f32v<W> out = narrow<W>(yv * (gv - dot) * it);
     if (n == W) {
       store(dl + j, out);
     } else {
@@ -181,15 +172,15 @@ LVK_SIMD_INLINE void softmax_grad(float* dl, const float* y, const float* dy, in
 
 template <int W>
 LVK_SIMD_INLINE void kl_grad(float* dl, const float* l, index_t k, float mx, double log_s, double h, float dkl) {
-  using D = f64v<W>;
+  using D = F64x<W>;
   for (index_t j = 0; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
     const f32v<W> a = (n == W ? load<f32v<W>>(l + j) : load_part<W>(l + j, n, -kInf)) - mx;
-    const D log_q = __builtin_convertvector(a, D) - log_s;
-    const f32v<W> e = exp_floored<W>(__builtin_convertvector(log_q, f32v<W>));
-    const D term = static_cast<double>(dkl) * __builtin_convertvector(e, D) * (log_q + h);
+    const D log_q = widen<W>(a) - log_s;
+    const f32v<W> e = exp_floored<W>(narrow<W>(log_q));
+    const D term = static_cast<double>(dkl) * widen<W>(e) * (log_q + h);
     // Masked categories (a = -inf) get no term: e = 0 there, and 0 * -inf must not become NaN.
-    const f32v<W> add = a == -kInf ? f32v<W>{} : __builtin_convertvector(term, f32v<W>);
+    const f32v<W> add = a == -kInf ? f32v<W>{} : narrow<W>(term);
     const f32v<W> out = (n == W ? load<f32v<W>>(dl + j) : load_part<W>(dl + j, n, 0.0f)) + add;
     if (n == W) {
       store(dl + j, out);
