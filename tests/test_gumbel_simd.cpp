@@ -122,6 +122,61 @@ TEST_P(GumbelSimdTest, BoundsCatchAWrongNoiseStream) {
   EXPECT_GT(worst, 4.0);
 }
 
+TEST_P(GumbelSimdTest, BackwardMatchesScalarWithinStatedBounds) {
+  // |simd - scalar| <= 2^-21 (|softmax part| + |KL part's terms|): the dot's summation order, the
+  // entropy's last bits and exp_f's 2 ulp against libm's exp are the only differences.
+  for (const int64_t k : {1, 5, 16, 17, 100, 1023}) {
+    SCOPED_TRACE("K=" + std::to_string(k));
+    const int64_t n = 9;
+    std::vector<float> l = random_values(static_cast<size_t>(n * k), 23u + static_cast<uint32_t>(k), -4.0f, 4.0f);
+    for (size_t i = 0; i < l.size(); i += 5) l[i] = -kInfF;
+    for (int64_t j = 0; j < k; ++j) l[static_cast<size_t>(2 * k + j)] = -kInfF;  // row 2: no distribution
+    const Forward f = run(nullptr, l, n, k, false);
+    const std::vector<float> dy = random_values(l.size(), 29u), dkl = random_values(static_cast<size_t>(n), 31u);
+    const auto backward = [&](const GumbelSimd* v, bool use_dy, bool use_dkl, float tau) {
+      std::vector<float> dl(l.size(), -7.0f);
+      kernels::cpu::gumbel_softmax_backward_with(v, dl.data(), use_dy ? dy.data() : nullptr, f.soft.data(),
+                                                 use_dkl ? dkl.data() : nullptr, l.data(), n, k, tau,
+                                                 kernels::GumbelDeviceArgs{});
+      return dl;
+    };
+    const std::vector<float> soft_part = backward(nullptr, true, false, 0.6f);
+    // The KL part's magnitude |dkl| q (|log q| + H): the twins' entropies H differ in the last bits,
+    // which log q + H can cancel down to.
+    std::vector<double> kl_mag(l.size(), 0.0);
+    for (int64_t r = 0; r < n; ++r) {
+      const float* lr = l.data() + r * k;
+      double mx = -INFINITY, s = 0.0, h = 0.0;
+      for (int64_t j = 0; j < k; ++j) mx = std::max(mx, double{lr[j]});
+      if (mx == -INFINITY) continue;
+      for (int64_t j = 0; j < k; ++j) s += std::exp(lr[j] - mx);
+      for (int64_t j = 0; j < k; ++j) {
+        const double lq = lr[j] - mx - std::log(s);
+        if (lr[j] != -kInfF) h -= std::exp(lq) * lq;
+      }
+      for (int64_t j = 0; j < k; ++j) {
+        const double lq = lr[j] - mx - std::log(s);
+        if (lr[j] != -kInfF)
+          kl_mag[static_cast<size_t>(r * k + j)] = std::abs(dkl[r]) * std::exp(lq) * (std::abs(lq) + h);
+      }
+    }
+    const auto worst = [&](const std::vector<float>& got, const std::vector<float>& want) {
+      double w = 0.0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        const double mag = std::abs(double{soft_part[i]}) + kl_mag[i];
+        w = std::max(w, std::abs(double{got[i]} - want[i]) / (std::ldexp(mag, -21) + 1e-30));
+      }
+      return w;
+    };
+    for (const bool use_dy : {false, true})
+      for (const bool use_dkl : {false, true})
+        EXPECT_LE(worst(backward(simd, use_dy, use_dkl, 0.6f), backward(nullptr, use_dy, use_dkl, 0.6f)), 1.0)
+            << "dy " << use_dy << " dkl " << use_dkl;
+    // Another temperature must be told apart: the bound can fail.
+    if (k > 1) EXPECT_GT(worst(backward(simd, true, true, 0.61f), backward(nullptr, true, true, 0.6f)), 1.0);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, GumbelSimdTest, ::testing::Values(CpuIsa::avx2, CpuIsa::avx512),
                          [](const ::testing::TestParamInfo<CpuIsa>& i) {
                            return i.param == CpuIsa::avx2 ? "avx2" : "avx512";

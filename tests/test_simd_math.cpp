@@ -22,14 +22,17 @@ double ulps(float got, double want) {
   return std::abs(static_cast<double>(got) - want) / ulp;
 }
 
-enum class Fn { log, exp, cos2pi };
+enum class Fn { log, exp, cos2pi, tanh };
 
 __attribute__((target("avx2,fma"))) void eval8(Fn fn, float* out, const float* in, size_t n) {
   using V = kernels::cpu::simd::f32v<8>;
   namespace s = kernels::cpu::simd;
   for (size_t i = 0; i + 8 <= n; i += 8) {
     const V x = s::load<V>(in + i);
-    s::store(out + i, fn == Fn::log ? s::log_f<8>(x) : fn == Fn::exp ? s::exp_f<8>(x) : s::cos_2pi_f<8>(x));
+    s::store(out + i, fn == Fn::log    ? s::log_f<8>(x)
+                      : fn == Fn::exp  ? s::exp_f<8>(x)
+                      : fn == Fn::tanh ? s::tanh_f<8>(x)
+                                       : s::cos_2pi_f<8>(x));
   }
 }
 
@@ -68,6 +71,26 @@ TEST_F(SimdMath, ExpWithinTwoUlpOnItsRange) {
   std::vector<float> x(size_t{1} << 22);
   for (size_t i = 0; i < x.size(); ++i) x[i] = -80.0f + 160.0f * static_cast<float>(i) / static_cast<float>(x.size());
   EXPECT_LE(max_ulps(Fn::exp, x, [](double v) { return std::exp(v); }), 2.0);
+}
+
+TEST_F(SimdMath, TanhWithinThreeUlp) {
+  // A dense grid of [-10, 10], every float around the switch at |x| = 0.625, tiny and huge x.
+  std::vector<float> x;
+  for (int i = 0; i < (1 << 22); ++i) x.push_back(-10.0f + 20.0f * static_cast<float>(i) / (1 << 22));
+  for (float v = 0.6f; v < 0.65f; v = std::nextafter(v, 1.0f)) x.push_back(v), x.push_back(-v);
+  for (const float v : {1e-30f, -1e-30f, 9.0f, 9.02f, 9.99f, 10.0f, 10.01f, 50.0f, -1e30f}) x.push_back(v);
+  while (x.size() % 8) x.push_back(0.5f);
+  EXPECT_LE(max_ulps(Fn::tanh, x, [](double v) { return std::tanh(v); }), 3.0);
+}
+
+TEST_F(SimdMath, TanhSignsAndNan) {
+  std::vector<float> x = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1.0f, -1.0f, 0.1f}, y(8);
+  eval8(Fn::tanh, y.data(), x.data(), 8);
+  EXPECT_TRUE(std::signbit(y[1]) && !std::signbit(y[0]) && y[0] == 0.0f);
+  EXPECT_EQ(y[2], 1.0f);
+  EXPECT_EQ(y[3], -1.0f);
+  EXPECT_TRUE(std::isnan(y[4]));
+  EXPECT_EQ(y[5], -y[6]);
 }
 
 TEST(SimdGaussian, NoiseMatchesScalarBoxMullerWithinFourUlp) {

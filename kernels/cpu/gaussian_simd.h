@@ -2,7 +2,8 @@
 // Vectorised pieces of the Gaussian CPU twin (kernels/cpu/gaussian.cpp): Philox on W blocks at
 // once and Box-Muller with kernels/cpu/simd_math.h. The uniforms are bit for bit those of
 // runtime/philox.h; the normals are within 4 ulp of the double-precision Box-Muller (checked in
-// tests/test_simd_math.cpp), as the CUDA twin's f32 intrinsics are.
+// tests/test_simd_math.cpp), as the CUDA twin's f32 intrinsics are; the backward within 4 ulp of
+// the scalar reference plus 2^-22 of its terms' magnitudes (tests/test_gaussian.cpp).
 #include <cstdint>
 
 #include "kernels/twins.h"
@@ -15,6 +16,14 @@ struct GaussianSimd {
   // One row of gaussian_sample from its normals eps: z = mu + exp(logvar / 2) eps, and the row's
   // log q and (when kl is not null) KL terms summed in double.
   void (*row)(float* z, double* log_q, double* kl, const float* mu, const float* logvar, const float* eps, index_t d);
+  // One sample row's share of gaussian_sample_backward: gmu[j] += dz[j], glv[j] += dz[j] sigma_j
+  // eps[j] / 2, sigma_j = exp(clamp(logvar[j]) / 2), in double.
+  void (*backward_accumulate)(double* gmu, double* glv, const float* dz, const float* logvar, const float* eps,
+                              index_t d);
+  // The row's end: adds the KL terms (dkl mu, dkl (exp(lv) - 1) / 2; dkl may be 0) and glv_shift to
+  // glv, masks by the clamp's derivative and writes dmu, dlogvar.
+  void (*backward_finish)(float* dmu, float* dlogvar, const double* gmu, const double* glv, double glv_shift, float dkl,
+                          const float* mu, const float* logvar, index_t d);
 };
 
 // The variant for cpu_isa(), or null on CPUs without AVX2 (the scalar reference runs then).

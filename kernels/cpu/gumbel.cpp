@@ -133,20 +133,23 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
                               dev);
 }
 
-void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_soft, const float* dkl,
-                             const float* logits, index_t n, index_t k, float tau, GumbelDeviceArgs dev) {
+void gumbel_softmax_backward_with(const GumbelSimd* simd, float* dlogits, const float* dy, const float* y_soft,
+                                  const float* dkl, const float* logits, index_t n, index_t k, float tau,
+                                  GumbelDeviceArgs dev) {
   const float inv_tau = gumbel_inv_tau(tau, dev);
-  const GumbelSimd* simd = gumbel_simd(cpu_isa());
 #pragma omp parallel for if (n * k >= kParallelMin) schedule(static)
   for (index_t r = 0; r < n; ++r) {
     float* dl = dlogits + r * k;
-    for (index_t j = 0; j < k; ++j) dl[j] = 0.0f;
-    if (dy) {
+    if (dy && simd) {
+      simd->softmax_grad(dl, y_soft + r * k, dy + r * k, k, inv_tau);
+    } else if (dy) {
       const float* yr = y_soft + r * k;
       const float* dyr = dy + r * k;
       double dot = 0.0;
       for (index_t j = 0; j < k; ++j) dot += static_cast<double>(yr[j]) * dyr[j];
       for (index_t j = 0; j < k; ++j) dl[j] = static_cast<float>(yr[j] * (dyr[j] - dot) * inv_tau);
+    } else {
+      for (index_t j = 0; j < k; ++j) dl[j] = 0.0f;
     }
     if (dkl) {
       const float* l = logits + r * k;
@@ -154,6 +157,10 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
       if (mx == -kInf) continue;  // no distribution, no gradient
       double log_s = 0.0;
       const double h = simd ? simd->entropy(l, k, mx, &log_s) : row_entropy(l, k, mx, &log_s);
+      if (simd) {
+        simd->kl_grad(dl, l, k, mx, log_s, h, dkl[r]);
+        continue;
+      }
       for (index_t j = 0; j < k; ++j) {
         const float a = l[j] - mx;
         if (a == -kInf) continue;
@@ -162,6 +169,11 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
       }
     }
   }
+}
+
+void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_soft, const float* dkl,
+                             const float* logits, index_t n, index_t k, float tau, GumbelDeviceArgs dev) {
+  gumbel_softmax_backward_with(gumbel_simd(cpu_isa()), dlogits, dy, y_soft, dkl, logits, n, k, tau, dev);
 }
 
 void gumbel_noise_with(const GumbelSimd* simd, float* g, index_t n, index_t k, uint64_t seed, uint64_t offset) {

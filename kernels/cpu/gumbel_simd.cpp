@@ -99,7 +99,7 @@ LVK_SIMD_INLINE f32v<W> exp_floored(f32v<W> x) {
 
 template <int W>
 LVK_SIMD_INLINE double exp_sum(float* v, index_t k, float vmax) {
-  f64v<W> acc = {};
+  F64x<W> acc = {};
   for (index_t j = 0; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
     const f32v<W> e = exp_floored<W>((n == W ? load<f32v<W>>(v + j) : load_part<W>(v + j, n, -kInf)) - vmax);
@@ -108,19 +108,16 @@ LVK_SIMD_INLINE double exp_sum(float* v, index_t k, float vmax) {
     } else {
       store_part<W>(v + j, e, n);
     }
-    acc += __builtin_convertvector(e, f64v<W>);
+    acc += widen<W>(e);
   }
-  double s = 0.0;
-  for (int l = 0; l < W; ++l) s += acc[l];
-  return s;
+  return lane_sum(acc);
 }
 
 template <int W>
 LVK_SIMD_INLINE void scale(float* y, const float* v, index_t k, double inv_s) {
   for (index_t j = 0; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
-    const f64v<W> x = __builtin_convertvector(n == W ? load<f32v<W>>(v + j) : load_part<W>(v + j, n, 0.0f), f64v<W>);
-    const f32v<W> out = __builtin_convertvector(x * inv_s, f32v<W>);
+    const f32v<W> out = narrow<W>(widen<W>(n == W ? load<f32v<W>>(v + j) : load_part<W>(v + j, n, 0.0f)) * inv_s);
     if (n == W) {
       store(y + j, out);
     } else {
@@ -131,42 +128,96 @@ LVK_SIMD_INLINE void scale(float* y, const float* v, index_t k, double inv_s) {
 
 template <int W>
 LVK_SIMD_INLINE double entropy(const float* l, index_t k, float mx, double* log_s) {
-  f64v<W> s = {}, t = {};
+  F64x<W> s = {}, t = {};
   for (index_t j = 0; j < k; j += W) {
     const index_t n = std::min<index_t>(W, k - j);
     const f32v<W> a = (n == W ? load<f32v<W>>(l + j) : load_part<W>(l + j, n, -kInf)) - mx;
     const f32v<W> e = exp_floored<W>(a);
     const f32v<W> ea = e == 0.0f ? f32v<W>{} : a;  // 0 * -inf must not become NaN
-    const f64v<W> ed = __builtin_convertvector(e, f64v<W>);
+    const F64x<W> ed = widen<W>(e);
     s += ed;
-    t += ed * __builtin_convertvector(ea, f64v<W>);
+    t += ed * widen<W>(ea);
   }
-  double ss = 0.0, tt = 0.0;
-  for (int q = 0; q < W; ++q) ss += s[q], tt += t[q];
+  const double ss = lane_sum(s), tt = lane_sum(t);
   *log_s = std::log(ss);
   return *log_s - tt / ss;
 }
 
-#define LVK_GUMBEL_SIMD(W, TARGET)                                                                                  \
-  __attribute__((target(TARGET))) void noise_##W(float* g, index_t rows, index_t k, uint64_t seed, uint64_t offset, \
-                                                 uint64_t row0) {                                                   \
-    noise<W>(g, rows, k, seed, offset, row0);                                                                       \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) float row_max_##W(const float* x, index_t k) {                                    \
-    return row_max<W>(x, k);                                                                                        \
-  }                                                                                                                 \
-  __attribute__((target(TARGET)))                                                                                   \
-  index_t perturb_##W(float* v, float* vmax, const float* l, index_t k, float mx, float inv_tau) {                  \
-    return perturb<W>(v, vmax, l, k, mx, inv_tau);                                                                  \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) double exp_sum_##W(float* v, index_t k, float vmax) {                             \
-    return exp_sum<W>(v, k, vmax);                                                                                  \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) void scale_##W(float* y, const float* v, index_t k, double inv_s) {               \
-    scale<W>(y, v, k, inv_s);                                                                                       \
-  }                                                                                                                 \
-  __attribute__((target(TARGET))) double entropy_##W(const float* l, index_t k, float mx, double* log_s) {          \
-    return entropy<W>(l, k, mx, log_s);                                                                             \
+template <int W>
+LVK_SIMD_INLINE void softmax_grad(float* dl, const float* y, const float* dy, index_t k, float inv_tau) {
+  using D = F64x<W>;
+  D acc0 = {}, acc1 = {};  // two chains hide the add latency
+  index_t j = 0;
+  for (; j + 2 * W <= k; j += 2 * W) {
+    acc0 += widen<W>(load<f32v<W>>(y + j)) * widen<W>(load<f32v<W>>(dy + j));
+    acc1 += widen<W>(load<f32v<W>>(y + j + W)) * widen<W>(load<f32v<W>>(dy + j + W));
+  }
+  for (; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    acc0 += widen<W>(load_part<W>(y + j, n, 0.0f)) * widen<W>(load_part<W>(dy + j, n, 0.0f));
+  }
+  const double dot = lane_sum(acc0 + acc1), it = inv_tau;
+  for (j = 0; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    const D yv = widen<W>(n == W ? load<f32v<W>>(y + j) : load_part<W>(y + j, n, 0.0f));
+    const D gv = widen<W>(n == W ? load<f32v<W>>(dy + j) : load_part<W>(dy + j, n, 0.0f));
+    const f32v<W> out = narrow<W>(yv * (gv - dot) * it);
+    if (n == W) {
+      store(dl + j, out);
+    } else {
+      store_part<W>(dl + j, out, n);
+    }
+  }
+}
+
+template <int W>
+LVK_SIMD_INLINE void kl_grad(float* dl, const float* l, index_t k, float mx, double log_s, double h, float dkl) {
+  using D = F64x<W>;
+  for (index_t j = 0; j < k; j += W) {
+    const index_t n = std::min<index_t>(W, k - j);
+    const f32v<W> a = (n == W ? load<f32v<W>>(l + j) : load_part<W>(l + j, n, -kInf)) - mx;
+    const D log_q = widen<W>(a) - log_s;
+    const f32v<W> e = exp_floored<W>(narrow<W>(log_q));
+    const D term = static_cast<double>(dkl) * widen<W>(e) * (log_q + h);
+    // Masked categories (a = -inf) get no term: e = 0 there, and 0 * -inf must not become NaN.
+    const f32v<W> add = a == -kInf ? f32v<W>{} : narrow<W>(term);
+    const f32v<W> out = (n == W ? load<f32v<W>>(dl + j) : load_part<W>(dl + j, n, 0.0f)) + add;
+    if (n == W) {
+      store(dl + j, out);
+    } else {
+      store_part<W>(dl + j, out, n);
+    }
+  }
+}
+
+#define LVK_GUMBEL_SIMD(W, TARGET)                                                                               \
+  __attribute__((target(TARGET), flatten)) void noise_##W(float* g, index_t rows, index_t k, uint64_t seed,      \
+                                                          uint64_t offset, uint64_t row0) {                      \
+    noise<W>(g, rows, k, seed, offset, row0);                                                                    \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) float row_max_##W(const float* x, index_t k) {                                 \
+    return row_max<W>(x, k);                                                                                     \
+  }                                                                                                              \
+  __attribute__((target(TARGET)))                                                                                \
+  index_t perturb_##W(float* v, float* vmax, const float* l, index_t k, float mx, float inv_tau) {               \
+    return perturb<W>(v, vmax, l, k, mx, inv_tau);                                                               \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) double exp_sum_##W(float* v, index_t k, float vmax) {                          \
+    return exp_sum<W>(v, k, vmax);                                                                               \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) void scale_##W(float* y, const float* v, index_t k, double inv_s) {            \
+    scale<W>(y, v, k, inv_s);                                                                                    \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) double entropy_##W(const float* l, index_t k, float mx, double* log_s) {       \
+    return entropy<W>(l, k, mx, log_s);                                                                          \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) void softmax_grad_##W(float* dl, const float* y, const float* dy, index_t k,   \
+                                                        float inv_tau) {                                         \
+    softmax_grad<W>(dl, y, dy, k, inv_tau);                                                                      \
+  }                                                                                                              \
+  __attribute__((target(TARGET))) void kl_grad_##W(float* dl, const float* l, index_t k, float mx, double log_s, \
+                                                   double h, float dkl) {                                        \
+    kl_grad<W>(dl, l, k, mx, log_s, h, dkl);                                                                     \
   }
 LVK_GUMBEL_SIMD(8, "avx2,fma")
 LVK_GUMBEL_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
@@ -175,8 +226,8 @@ LVK_GUMBEL_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
 }  // namespace
 
 const GumbelSimd* gumbel_simd(CpuIsa isa) {
-  static const GumbelSimd avx2{noise_8, row_max_8, perturb_8, exp_sum_8, scale_8, entropy_8},
-      avx512{noise_16, row_max_16, perturb_16, exp_sum_16, scale_16, entropy_16};
+  static const GumbelSimd avx2{noise_8, row_max_8, perturb_8, exp_sum_8, scale_8, entropy_8, softmax_grad_8, kl_grad_8},
+      avx512{noise_16, row_max_16, perturb_16, exp_sum_16, scale_16, entropy_16, softmax_grad_16, kl_grad_16};
   // Never more than this CPU (or LVK_CPU_ISA) allows.
   const CpuIsa have = cpu_isa();
   if (isa == CpuIsa::avx512 && have == CpuIsa::avx512) return &avx512;

@@ -1,12 +1,11 @@
 #pragma once
-// Vectorised row passes of the Gumbel-softmax CPU twin (kernels/cpu/gumbel.cpp): Philox on W blocks
-// at once (the uniforms bit for bit those of runtime/philox.h) and log/exp from
-// kernels/cpu/simd_math.h. Against the scalar reference (checked in tests/test_gumbel_simd.cpp):
-// same indices on the tested inputs; Gumbel noise within 4 ulp + 2^-22 absolute (the inner log's
-// last-ulp error is absolute near g = 0); given the same scores, the softmax within 4 ulp where above
-// 2^-100 (exp of a score more than 87 below the row max is flushed to 0, < 2^-125 of the row sum);
-// the whole soft sample within a relative 2^-16 at tau = 0.6 (the noise's absolute error, divided
-// by tau, moves the exponent); KL within 1e-6 + 2 ulp.
+// Vectorised row passes of the Gumbel-softmax CPU twin (kernels/cpu/gumbel.cpp), forward and backward: Philox on W
+// blocks at once (the uniforms bit for bit those of runtime/philox.h) and log/exp from kernels/cpu/simd_math.h. Against
+// the scalar reference (checked in tests/test_gumbel_simd.cpp): same indices on the tested inputs; Gumbel noise within
+// 4 ulp + 2^-22 absolute (the inner log's last-ulp error is absolute near g = 0); given the same scores, the softmax
+// within 4 ulp where above 2^-100 (exp of a score more than 87 below the row max is flushed to 0, < 2^-125 of the row
+// sum); the whole soft sample within a relative 2^-16 at tau = 0.6 (the noise's absolute error, divided by tau, moves
+// the exponent); KL within 1e-6 + 2 ulp.
 #include <cstdint>
 
 #include "kernels/cpu/cpu_isa.h"
@@ -29,6 +28,12 @@ struct GumbelSimd {
   void (*scale)(float* y, const float* v, index_t k, double inv_s);
   // Entropy of softmax(l) from its max (kernels/cpu/gumbel.cpp's row_entropy), log of the sum in *log_s.
   double (*entropy)(const float* l, index_t k, float mx, double* log_s);
+  // The relaxed sample's backward: dl[j] = y[j] (dy[j] - sum_i y[i] dy[i]) inv_tau, the dot and the
+  // products in double as in the scalar twin (the dot summed lane-wise, so in another order).
+  void (*softmax_grad)(float* dl, const float* y, const float* dy, index_t k, float inv_tau);
+  // The KL term's gradient added to dl: dl[j] += dkl q_j (log q_j + h), log q_j = (l[j] - mx) - log_s
+  // in double, q_j = exp of it in f32 (0 below e^-87, and for masked l[j] = -inf).
+  void (*kl_grad)(float* dl, const float* l, index_t k, float mx, double log_s, double h, float dkl);
 };
 
 // The variant for an ISA, or null for CpuIsa::base and for an ISA this CPU lacks.
@@ -38,6 +43,9 @@ const GumbelSimd* gumbel_simd(CpuIsa isa);
 void gumbel_softmax_forward_with(const GumbelSimd* simd, float* y, float* y_soft, int32_t* index, float* kl,
                                  const float* logits, index_t n, index_t k, float tau, uint64_t seed,
                                  uint64_t offset_in, bool hard, GumbelDeviceArgs dev);
+void gumbel_softmax_backward_with(const GumbelSimd* simd, float* dlogits, const float* dy, const float* y_soft,
+                                  const float* dkl, const float* logits, index_t n, index_t k, float tau,
+                                  GumbelDeviceArgs dev);
 void gumbel_noise_with(const GumbelSimd* simd, float* g, index_t n, index_t k, uint64_t seed, uint64_t offset);
 
 }  // namespace lvk::kernels::cpu

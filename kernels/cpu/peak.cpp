@@ -1,10 +1,13 @@
 // CPU FMA probe: 16 independent vector FMA chains per thread (enough to cover the FMA latency on
-// current x86 cores), in the widest ISA the machine has, on every OpenMP thread.
+// current x86 cores), in the ISA the CPU kernels use (cpu_isa(), so LVK_CPU_ISA=avx2 measures the
+// AVX2 peak an AVX2-only CPU would have: on cores with full-width AVX-512 units that is half the
+// AVX-512 peak), on every OpenMP thread.
 #include <immintrin.h>
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
 
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/peak.h"
 
 namespace lvk::kernels::cpu {
@@ -44,8 +47,7 @@ __attribute__((target("avx2,fma"))) float spin_avx2(index_t iterations) {
 }  // namespace
 
 index_t fma_spin(float* out, index_t iterations) {
-  __builtin_cpu_init();
-  const bool avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = cpu_isa() == CpuIsa::avx512, avx2 = cpu_isa() == CpuIsa::avx2;
   const index_t per_thread = avx512 ? iterations * 16 * 16 * 2 : avx2 ? iterations * 12 * 8 * 2 : 0;
   float total = 0.0f;
   int threads = 1;

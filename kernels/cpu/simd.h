@@ -69,4 +69,95 @@ LVK_SIMD_INLINE u64v<W> iota64() {
   return v;
 }
 
+// W lanes of doubles as two vectors of W / 2. One W-lane double vector is twice the register that
+// W floats fill (64 bytes under AVX2), and GCC keeps such vectors on the stack; two halves stay in
+// registers.
+template <int W>
+struct F64x {
+  f64v<W / 2> lo, hi;
+};
+template <int W>
+LVK_SIMD_INLINE F64x<W> operator+(F64x<W> a, F64x<W> b) {
+  return {a.lo + b.lo, a.hi + b.hi};
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W> operator-(F64x<W> a, F64x<W> b) {
+  return {a.lo - b.lo, a.hi - b.hi};
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W> operator*(F64x<W> a, F64x<W> b) {
+  return {a.lo * b.lo, a.hi * b.hi};
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W> operator+(F64x<W> a, double b) {
+  return {a.lo + b, a.hi + b};
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W> operator-(F64x<W> a, double b) {
+  return {a.lo - b, a.hi - b};
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W> operator*(F64x<W> a, double b) {
+  return {a.lo * b, a.hi * b};
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W> operator*(double a, F64x<W> b) {
+  return {a * b.lo, a * b.hi};
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W>& operator+=(F64x<W>& a, F64x<W> b) {
+  return a = a + b;
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W>& operator-=(F64x<W>& a, F64x<W> b) {
+  return a = a - b;
+}
+// Float lanes to doubles and back (rounding to nearest).
+template <int W>
+LVK_SIMD_INLINE F64x<W> widen(f32v<W> v) {
+  using H = f64v<W / 2>;
+  if constexpr (W == 4) {
+    return {__builtin_convertvector(__builtin_shufflevector(v, v, 0, 1), H),
+            __builtin_convertvector(__builtin_shufflevector(v, v, 2, 3), H)};
+  } else if constexpr (W == 8) {
+    return {__builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3), H),
+            __builtin_convertvector(__builtin_shufflevector(v, v, 4, 5, 6, 7), H)};
+  } else {
+    static_assert(W == 16);
+    return {__builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), H),
+            __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), H)};
+  }
+}
+template <int W>
+LVK_SIMD_INLINE f32v<W> narrow(F64x<W> d) {
+  using Hf = f32v<W / 2>;
+  const Hf a = __builtin_convertvector(d.lo, Hf), b = __builtin_convertvector(d.hi, Hf);
+  if constexpr (W == 4) {
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3);
+  } else if constexpr (W == 8) {
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7);
+  } else {
+    static_assert(W == 16);
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  }
+}
+template <int W>
+LVK_SIMD_INLINE F64x<W> load_f64(const double* p) {
+  return {load<f64v<W / 2>>(p), load<f64v<W / 2>>(p + W / 2)};
+}
+template <int W>
+LVK_SIMD_INLINE void store_f64(double* p, F64x<W> d) {
+  store(p, d.lo);
+  store(p + W / 2, d.hi);
+}
+// The sum of the W lanes, pairwise (a few vector adds rather than W dependent scalar ones).
+template <int W>
+LVK_SIMD_INLINE double lane_sum(F64x<W> d) {
+  double t[W / 2];
+  store(t, d.lo + d.hi);
+  for (int h = W / 4; h >= 1; h /= 2)
+    for (int l = 0; l < h; ++l) t[l] += t[l + h];
+  return t[0];
+}
+
 }  // namespace lvk::kernels::cpu::simd
