@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/module.h"
+#include "runtime/dist/communicator.h"
 #include "runtime/io/png.h"
 #include "runtime/ops/step_clock.h"
 
@@ -24,6 +25,10 @@ struct StepInfo {
   uint64_t seed = 0;  // the run's seed
   bool training = true;
   const StepClock* clock = nullptr;  // the train step's device clock, when there is one
+  // Data-parallel ranks, when there are several: training statistics that steer the model (code
+  // counts, EMA sums, restart rows, k-means data) are reduced or gathered over it so that every
+  // rank computes what one process would on the global batch. Null: this process is the world.
+  dist::Communicator* comm = nullptr;
   static constexpr uint64_t kDrawsPerStep = kernels::kDrawsPerStep;
   // The offset of draw k for an op that is given `clock` (relative), or not (absolute).
   uint64_t noise_offset(uint64_t k) const { return clock ? k : host_noise_offset(k); }
