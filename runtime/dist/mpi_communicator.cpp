@@ -108,8 +108,12 @@ class Mpi final : public Communicator {
     std::vector<int> counts(static_cast<size_t>(size_));
     LVK_MPI_CHECK(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_));
     for (int r = 0; r < size_; ++r)
-      LVK_CHECK(counts[static_cast<size_t>(r)] == n, "all_gather (mpi): rank ", r, " contributes ",
-                counts[static_cast<size_t>(r)], " elements, rank ", rank_, " ", n, "; every rank must pass the same shape");
+      if (counts[static_cast<size_t>(r)] != counts[0]) {
+        std::string sizes;
+        for (int q = 0; q < size_; ++q)
+          sizes += (q ? ", rank " : "rank ") + std::to_string(q) + ": " + std::to_string(counts[static_cast<size_t>(q)]);
+        fail("all_gather (mpi): the ranks pass different sizes (", sizes, " elements); every rank must pass the same shape");
+      }
     Tensor out = Tensor::empty(gathered_shape("all_gather (mpi)", t, size_), t.dtype(), Device::cpu());
     if (n > 0) LVK_MPI_CHECK(MPI_Allgather(t.raw(), n, mpi_type(t), out.raw(), n, mpi_type(t), comm_));
     return out;
