@@ -102,9 +102,9 @@ void run_training(const std::string& kind, const TrainFlags& f) {
     return;
   }
   for (const std::string& note : trainer.notes()) print_note(note);
-  const std::string ranks = trainer.world_size() > 1 ? " × " + std::to_string(trainer.world_size()) + " ranks (" +
-                                                           world.comm->kind() + ")"
-                                                     : "";
+  const std::string ranks = world.comm->kind() != "single" ? " × " + std::to_string(trainer.world_size()) +
+                                                                  " ranks (" + world.comm->kind() + ")"
+                                                            : "";
   std::printf("train %s on %s%s: %lld parameters, data %s, %lld steps of %lld%s; run folder %s\n", kind.c_str(),
               device.str().c_str(), ranks.c_str(), static_cast<long long>(trainer.model().parameter_count()),
               config.data.source.c_str(), static_cast<long long>(trainer.total_steps()),

@@ -2,9 +2,11 @@
 // kernels around them and are captured with them into a CUDA Graph.
 #include "runtime/dist/nccl_communicator.h"
 
+#include <dlfcn.h>
 #include <nccl.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "runtime/cuda_context.h"
 #include "runtime/dist/checks.h"
@@ -13,12 +15,53 @@ namespace lvk::dist {
 
 namespace {
 
-#define LVK_NCCL_CHECK(call, rank)                                                                      \
-  do {                                                                                                  \
-    const ncclResult_t lvk_nccl_code = (call);                                                          \
-    if (lvk_nccl_code != ncclSuccess)                                                                   \
-      ::lvk::fail("nccl: ", #call, " failed on rank ", rank, ": ", ncclGetErrorString(lvk_nccl_code),   \
-                  " (", ncclGetLastError(nullptr), ")");                                                \
+// libnccl is opened when the first communicator is made, not linked: the library is large and
+// often absent where lvk runs on one GPU (it may live in a PyTorch wheel), and lvk must start
+// there. The declarations come from nccl.h, so the calls keep their checked signatures.
+struct NcclLibrary {
+  decltype(&::ncclGetUniqueId) ncclGetUniqueId = nullptr;
+  decltype(&::ncclCommInitRank) ncclCommInitRank = nullptr;
+  decltype(&::ncclCommDestroy) ncclCommDestroy = nullptr;
+  decltype(&::ncclCommAbort) ncclCommAbort = nullptr;
+  decltype(&::ncclCommGetAsyncError) ncclCommGetAsyncError = nullptr;
+  decltype(&::ncclAllReduce) ncclAllReduce = nullptr;
+  decltype(&::ncclBroadcast) ncclBroadcast = nullptr;
+  decltype(&::ncclAllGather) ncclAllGather = nullptr;
+  decltype(&::ncclGetErrorString) ncclGetErrorString = nullptr;
+  decltype(&::ncclGetLastError) ncclGetLastError = nullptr;
+};
+
+const NcclLibrary& nccl() {
+  static const NcclLibrary lib = [] {
+    void* handle = dlopen("libnccl.so.2", RTLD_NOW | RTLD_GLOBAL);
+    LVK_CHECK(handle != nullptr, "nccl: cannot load libnccl.so.2 (", dlerror(),
+              "); install NCCL or add its lib folder to LD_LIBRARY_PATH");
+    NcclLibrary l;
+    auto bind = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(handle, name));
+      LVK_CHECK(fn != nullptr, "nccl: libnccl.so.2 has no ", name, " (NCCL 2.19 or newer is needed)");
+    };
+    bind(l.ncclGetUniqueId, "ncclGetUniqueId");
+    bind(l.ncclCommInitRank, "ncclCommInitRank");
+    bind(l.ncclCommDestroy, "ncclCommDestroy");
+    bind(l.ncclCommAbort, "ncclCommAbort");
+    bind(l.ncclCommGetAsyncError, "ncclCommGetAsyncError");
+    bind(l.ncclAllReduce, "ncclAllReduce");
+    bind(l.ncclBroadcast, "ncclBroadcast");
+    bind(l.ncclAllGather, "ncclAllGather");
+    bind(l.ncclGetErrorString, "ncclGetErrorString");
+    bind(l.ncclGetLastError, "ncclGetLastError");
+    return l;
+  }();
+  return lib;
+}
+
+#define LVK_NCCL_CHECK(call, rank)                                                                          \
+  do {                                                                                                      \
+    const ncclResult_t lvk_nccl_code = nccl().call;                                                         \
+    if (lvk_nccl_code != ncclSuccess)                                                                       \
+      ::lvk::fail("nccl: ", #call, " failed on rank ", rank, ": ", nccl().ncclGetErrorString(lvk_nccl_code), \
+                  " (", nccl().ncclGetLastError(nullptr), ")");                                             \
   } while (0)
 
 ncclDataType_t nccl_type(const Tensor& t) { return t.dtype() == DType::f32 ? ncclFloat32 : ncclInt32; }
@@ -42,7 +85,7 @@ class Nccl final : public Communicator {
     LVK_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_), rank_);
   }
   ~Nccl() override {
-    if (comm_) ncclCommDestroy(comm_);
+    if (comm_) nccl().ncclCommDestroy(comm_);
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -94,10 +137,11 @@ class Nccl final : public Communicator {
   // enqueued collectives return instead of waiting for the dead rank forever.
   void check_async() {
     ncclResult_t async = ncclSuccess;
-    if (ncclCommGetAsyncError(comm_, &async) == ncclSuccess && async != ncclSuccess && async != ncclInProgress) {
-      ncclCommAbort(comm_);
+    if (nccl().ncclCommGetAsyncError(comm_, &async) == ncclSuccess && async != ncclSuccess &&
+        async != ncclInProgress) {
+      nccl().ncclCommAbort(comm_);
       comm_ = nullptr;
-      fail("nccl: asynchronous error on rank ", rank_, ": ", ncclGetErrorString(async), "; communicator aborted");
+      fail("nccl: asynchronous error on rank ", rank_, ": ", nccl().ncclGetErrorString(async), "; communicator aborted");
     }
   }
 
