@@ -46,7 +46,8 @@ void GradientSync::average(const ParameterList& params) {
       flush(alone, g.numel());
       continue;
     }
-    if (static_cast<size_t>(elements + g.numel()) * sizeof(float) > bucket_bytes_) flush(bucket, elements), elements = 0;
+    if (static_cast<size_t>(elements + g.numel()) * sizeof(float) > bucket_bytes_)
+      flush(bucket, elements), elements = 0;
     bucket.push_back(g);
     elements += g.numel();
   }

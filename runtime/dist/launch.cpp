@@ -36,8 +36,8 @@ bool nccl_forced() {
     std::stringstream in(v);
     for (std::string item; std::getline(in, item, ',');) list.push_back(item);
   }
-  const std::string mine = list.empty() ? std::to_string(local_rank)
-                                        : list[static_cast<size_t>(local_rank) % list.size()];
+  const std::string mine =
+      list.empty() ? std::to_string(local_rank) : list[static_cast<size_t>(local_rank) % list.size()];
   setenv("CUDA_VISIBLE_DEVICES", mine.c_str(), 1);
 }
 
@@ -59,7 +59,9 @@ std::unique_ptr<Communicator> over_cuda(std::unique_ptr<Communicator> bootstrap,
 
 }  // namespace
 
-bool launched_by_mpi() { return env_set("OMPI_COMM_WORLD_SIZE") || env_set("PMI_SIZE") || env_set("PMIX_RANK"); }
+bool launched_by_mpi() {
+  return env_set("OMPI_COMM_WORLD_SIZE") || env_set("PMI_SIZE") || env_set("PMIX_RANK");
+}
 
 int launched_world_size() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
@@ -103,7 +105,7 @@ void abort_world(const std::string& why) {
   if (!launched_by_mpi() || launched_world_size() <= 1) return;
   std::fprintf(stderr, "lvk: rank %s failed: %s; ending all ranks\n",
                std::getenv("OMPI_COMM_WORLD_RANK") ? std::getenv("OMPI_COMM_WORLD_RANK")
-                                                    : (std::getenv("PMI_RANK") ? std::getenv("PMI_RANK") : "?"),
+                                                   : (std::getenv("PMI_RANK") ? std::getenv("PMI_RANK") : "?"),
                why.c_str());
   std::fflush(stderr);
   mpi_abort(1);

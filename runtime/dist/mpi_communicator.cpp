@@ -26,11 +26,11 @@ int world_rank() {
   return rank;
 }
 
-#define LVK_MPI_CHECK(call)                                                                                  \
-  do {                                                                                                     \
-    const int lvk_mpi_code = (call);                                                                       \
-    if (lvk_mpi_code != MPI_SUCCESS)                                                                       \
-      ::lvk::fail("mpi: ", #call, " failed on rank ", world_rank(), ": ", mpi_message(lvk_mpi_code));      \
+#define LVK_MPI_CHECK(call)                                                                           \
+  do {                                                                                                \
+    const int lvk_mpi_code = (call);                                                                  \
+    if (lvk_mpi_code != MPI_SUCCESS)                                                                  \
+      ::lvk::fail("mpi: ", #call, " failed on rank ", world_rank(), ": ", mpi_message(lvk_mpi_code)); \
   } while (0)
 
 void finalize_at_exit() {
@@ -53,7 +53,9 @@ void init_once() {
   });
 }
 
-MPI_Datatype mpi_type(const Tensor& t) { return t.dtype() == DType::f32 ? MPI_FLOAT : MPI_INT; }
+MPI_Datatype mpi_type(const Tensor& t) {
+  return t.dtype() == DType::f32 ? MPI_FLOAT : MPI_INT;
+}
 
 int count_of(const char* op, const Tensor& t) {
   LVK_CHECK(t.numel() <= INT32_MAX, op, ": ", t.str(), " has more than 2^31 - 1 elements; split it");
@@ -111,8 +113,10 @@ class Mpi final : public Communicator {
       if (counts[static_cast<size_t>(r)] != counts[0]) {
         std::string sizes;
         for (int q = 0; q < size_; ++q)
-          sizes += (q ? ", rank " : "rank ") + std::to_string(q) + ": " + std::to_string(counts[static_cast<size_t>(q)]);
-        fail("all_gather (mpi): the ranks pass different sizes (", sizes, " elements); every rank must pass the same shape");
+          sizes +=
+              (q ? ", rank " : "rank ") + std::to_string(q) + ": " + std::to_string(counts[static_cast<size_t>(q)]);
+        fail("all_gather (mpi): the ranks pass different sizes (", sizes,
+             " elements); every rank must pass the same shape");
       }
     Tensor out = Tensor::empty(gathered_shape("all_gather (mpi)", t, size_), t.dtype(), Device::cpu());
     if (n > 0) LVK_MPI_CHECK(MPI_Allgather(t.raw(), n, mpi_type(t), out.raw(), n, mpi_type(t), comm_));

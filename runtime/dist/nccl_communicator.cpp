@@ -56,15 +56,17 @@ const NcclLibrary& nccl() {
   return lib;
 }
 
-#define LVK_NCCL_CHECK(call, rank)                                                                          \
-  do {                                                                                                      \
-    const ncclResult_t lvk_nccl_code = nccl().call;                                                         \
-    if (lvk_nccl_code != ncclSuccess)                                                                       \
-      ::lvk::fail("nccl: ", #call, " failed on rank ", rank, ": ", nccl().ncclGetErrorString(lvk_nccl_code), \
-                  " (", nccl().ncclGetLastError(nullptr), ")");                                             \
+#define LVK_NCCL_CHECK(call, rank)                                                                                 \
+  do {                                                                                                             \
+    const ncclResult_t lvk_nccl_code = nccl().call;                                                                \
+    if (lvk_nccl_code != ncclSuccess)                                                                              \
+      ::lvk::fail("nccl: ", #call, " failed on rank ", rank, ": ", nccl().ncclGetErrorString(lvk_nccl_code), " (", \
+                  nccl().ncclGetLastError(nullptr), ")");                                                          \
   } while (0)
 
-ncclDataType_t nccl_type(const Tensor& t) { return t.dtype() == DType::f32 ? ncclFloat32 : ncclInt32; }
+ncclDataType_t nccl_type(const Tensor& t) {
+  return t.dtype() == DType::f32 ? ncclFloat32 : ncclInt32;
+}
 
 class Nccl final : public Communicator {
  public:
@@ -105,9 +107,9 @@ class Nccl final : public Communicator {
     check_live("broadcast (nccl)");
     LVK_CHECK(root >= 0 && root < size_, "broadcast (nccl): root rank ", root, " is not in [0, ", size_, ")");
     if (t.numel() == 0) return;
-    LVK_NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), static_cast<size_t>(t.numel()), nccl_type(t), root, comm_,
-                                 cuda::stream()),
-                   rank_);
+    LVK_NCCL_CHECK(
+        ncclBroadcast(t.raw(), t.raw(), static_cast<size_t>(t.numel()), nccl_type(t), root, comm_, cuda::stream()),
+        rank_);
     check_async();
   }
   Tensor all_gather(const Tensor& t) override {
@@ -115,9 +117,9 @@ class Nccl final : public Communicator {
     check_live("all_gather (nccl)");
     Tensor out = Tensor::empty(gathered_shape("all_gather (nccl)", t, size_), t.dtype(), device_);
     if (t.numel() > 0) {
-      LVK_NCCL_CHECK(ncclAllGather(t.raw(), out.raw(), static_cast<size_t>(t.numel()), nccl_type(t), comm_,
-                                   cuda::stream()),
-                     rank_);
+      LVK_NCCL_CHECK(
+          ncclAllGather(t.raw(), out.raw(), static_cast<size_t>(t.numel()), nccl_type(t), comm_, cuda::stream()),
+          rank_);
       check_async();
     }
     return out;
@@ -137,11 +139,11 @@ class Nccl final : public Communicator {
   // enqueued collectives return instead of waiting for the dead rank forever.
   void check_async() {
     ncclResult_t async = ncclSuccess;
-    if (nccl().ncclCommGetAsyncError(comm_, &async) == ncclSuccess && async != ncclSuccess &&
-        async != ncclInProgress) {
+    if (nccl().ncclCommGetAsyncError(comm_, &async) == ncclSuccess && async != ncclSuccess && async != ncclInProgress) {
       nccl().ncclCommAbort(comm_);
       comm_ = nullptr;
-      fail("nccl: asynchronous error on rank ", rank_, ": ", nccl().ncclGetErrorString(async), "; communicator aborted");
+      fail("nccl: asynchronous error on rank ", rank_, ": ", nccl().ncclGetErrorString(async),
+           "; communicator aborted");
     }
   }
 

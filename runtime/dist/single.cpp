@@ -18,6 +18,8 @@ class Single final : public Communicator {
 };
 }  // namespace
 
-std::unique_ptr<Communicator> make_single() { return std::make_unique<Single>(); }
+std::unique_ptr<Communicator> make_single() {
+  return std::make_unique<Single>();
+}
 
 }  // namespace lvk::dist

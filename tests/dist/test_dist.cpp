@@ -2,13 +2,12 @@
 // collectives, bit-identical ranks, 2 ranks x B/2 against 1 rank x B (EMA updates, dead-code
 // restarts and k-means initialisation included), resuming a 2-rank checkpoint on one rank, and
 // uneven splits that must fail cleanly on every rank instead of hanging.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <map>
-
-#include <gtest/gtest.h>
 
 #include "models/trainer.h"
 #include "runtime/dist/launch.h"
@@ -19,7 +18,9 @@ namespace lvk::test {
 namespace {
 
 dist::World* g_world = nullptr;
-dist::Communicator& comm() { return *g_world->comm; }
+dist::Communicator& comm() {
+  return *g_world->comm;
+}
 
 // One folder per job, the same path on every rank (the ranks' parent is the launcher). Emptied
 // by the caller: run_dir is collective, local_dir for work of rank 0 alone.
@@ -32,15 +33,15 @@ std::string local_dir(const std::string& name) {
 std::string run_dir(const std::string& name) {
   const std::string dir = comm().is_root() ? local_dir(name) : std::string();
   comm().barrier();
-  return comm().is_root() ? dir : (fs::temp_directory_path() / ("lvk-dist-" + std::to_string(getppid())) / name).string();
+  return comm().is_root() ? dir
+                          : (fs::temp_directory_path() / ("lvk-dist-" + std::to_string(getppid())) / name).string();
 }
 
 TrainConfig vq_run(const std::string& out, int64_t steps) {
   TrainConfig c;
   c.model = "vqvae";
   // EMA codebook, dead codes restarted every 2 steps with a threshold that makes some dead.
-  c.model_options = {{"channels", 8},          {"codes", 16},         {"code_dim", 4},
-                     {"restart_every", 2},     {"restart_threshold", 2.0}};
+  c.model_options = {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"restart_every", 2}, {"restart_threshold", 2.0}};
   c.data.source = "shapes";
   c.data.count = 256;
   c.data.side = 12;
@@ -73,8 +74,8 @@ float restarts_of(Trainer& t) {
 }
 
 // Every state tensor equal within float tolerance; returns the worst |a - b|.
-void expect_close(const std::map<std::string, std::vector<float>>& a, const std::map<std::string, std::vector<float>>& b,
-                  const char* what) {
+void expect_close(const std::map<std::string, std::vector<float>>& a,
+                  const std::map<std::string, std::vector<float>>& b, const char* what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   for (const auto& [name, va] : a) {
     const std::vector<float>& vb = b.at(name);
@@ -106,7 +107,7 @@ TEST(Dist, CollectivesOnCpuRanks) {
   const Tensor g = comm().all_gather(Tensor::from_vector<int32_t>({r, r}, {1, 2}));
   EXPECT_EQ(g.shape(), Shape({2, 2}));
   EXPECT_EQ(g.to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 1, 1}));  // rank order
-  EXPECT_THROW(comm().all_reduce_(counts, dist::ReduceOp::avg), Error);     // avg of integers
+  EXPECT_THROW(comm().all_reduce_(counts, dist::ReduceOp::avg), Error);   // avg of integers
 }
 
 TEST(Dist, MismatchedGatherFailsOnEveryRankInsteadOfHanging) {

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Predicted data-parallel efficiency of lvk's gradient all-reduce (the tables of docs/scaling.md).
+
+Ring all-reduce of S bytes over N ranks: T = 2 (N - 1) / N * S / beta + 2 (N - 1) * alpha.
+Efficiency = T_step / (T_step + exposed communication), where the exposed part is
+  no overlap (what lvk does today: all-reduce after the backward pass): T
+  overlap (buckets launched during the backward, which is ~2/3 of a step): max(T - 2/3 T_step, T_last)
+with T_last the all-reduce time of the last 25 MB bucket, which can never be hidden.
+Usage: scaling_model.py MODEL:BYTES:STEP_SECONDS ...
+"""
+import sys
+
+LINKS = {  # name: (bus bandwidth in bytes/s per GPU that NCCL's ring reaches, latency per ring step)
+    "NVLink": (360e9, 3e-6),
+    "IB 400G": (45e9, 10e-6),
+}
+BUCKET = 25 * 2**20
+
+
+def ring(nbytes, n, beta, alpha):
+    return 0.0 if n == 1 else 2 * (n - 1) / n * nbytes / beta + 2 * (n - 1) * alpha
+
+
+def efficiency(nbytes, step, n, beta, alpha, overlap):
+    t = ring(nbytes, n, beta, alpha)
+    exposed = max(t - 2 / 3 * step, ring(min(nbytes, BUCKET), n, beta, alpha)) if overlap else t
+    return step / (step + exposed)
+
+
+def main():
+    print("| model | grad bytes | step (s) | link | overlap | 8 | 64 | 512 |")
+    print("|---|---:|---:|---|---|---:|---:|---:|")
+    for arg in sys.argv[1:]:
+        model, nbytes, step = arg.split(":")
+        nbytes, step = int(nbytes), float(step)
+        for link, (beta, alpha) in LINKS.items():
+            for overlap in (False, True):
+                cells = [f"{100 * efficiency(nbytes, step, n, beta, alpha, overlap):.1f}%" for n in (8, 64, 512)]
+                print(f"| {model} | {nbytes / 1e6:.2f} MB | {step:g} | {link} | {'yes' if overlap else 'no'} | "
+                      + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
