@@ -30,6 +30,26 @@ void GradientSync::flush(std::vector<Tensor>& bucket, int64_t elements) {
   bucket.clear();
 }
 
+void GradientSync::average_scalars(const std::vector<Tensor>& scalars) {
+  std::vector<Tensor> unique;
+  for (const Tensor& t : scalars) {
+    LVK_CHECK(t.numel() == 1 && t.dtype() == DType::f32, "GradientSync: figure ", t.str(), " is not one f32");
+    bool seen = false;
+    for (const Tensor& u : unique) seen = seen || u.raw() == t.raw();
+    if (!seen) unique.push_back(t);
+  }
+  if (unique.empty()) return;
+  const Device device = unique.front().device();
+  const int64_t n = static_cast<int64_t>(unique.size());
+  if (!scalars_.defined() || scalars_.numel() != n || scalars_.device() != device)
+    scalars_ = Tensor::empty({n}, DType::f32, device);
+  char* at = static_cast<char*>(scalars_.raw());
+  for (const Tensor& t : unique) copy_bytes(at, device, t.raw(), device, sizeof(float)), at += sizeof(float);
+  comm_.all_reduce_(scalars_, dist::ReduceOp::avg);
+  at = static_cast<char*>(scalars_.raw());
+  for (const Tensor& t : unique) copy_bytes(t.raw(), device, at, device, sizeof(float)), at += sizeof(float);
+}
+
 void GradientSync::average(const ParameterList& params) {
   last_collectives_ = 0;
   last_bytes_ = 0;

@@ -21,6 +21,9 @@ class GradientSync {
 
   // Averages the defined gradients of `params` (every rank must have the same ones defined).
   void average(const ParameterList& params);
+  // Averages one-element f32 tensors in place with a single collective (each small collective
+  // costs a full latency of the ring). A tensor listed twice is averaged once.
+  void average_scalars(const std::vector<Tensor>& scalars);
   // Collectives of the last average() and the bytes they moved per rank (for reports and tests).
   int last_collectives() const { return last_collectives_; }
   size_t last_bytes() const { return last_bytes_; }
@@ -34,6 +37,7 @@ class GradientSync {
   // captured step read them there).
   std::vector<Tensor> staging_;
   size_t packed_ = 0;  // packed buckets so far in this average()
+  Tensor scalars_;     // the packed scalars, at a fixed address
   int last_collectives_ = 0;
   size_t last_bytes_ = 0;
 };

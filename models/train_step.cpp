@@ -59,16 +59,9 @@ void TrainStep::enqueue(const StepInfo& info) {
     grad_sync_->average(model_.parameters());
     // The figures of the global batch (each rank's are means over equal shards), and a loss that
     // is non-finite on every rank when it is on one, so all ranks skip the same steps.
-    std::vector<const void*> done;
-    for (Tensor* t : [&] {
-           std::vector<Tensor*> all = {&out.loss};
-           for (auto& [name, term] : out.terms) all.push_back(&term);
-           return all;
-         }()) {
-      if (std::find(done.begin(), done.end(), t->raw()) != done.end()) continue;  // one tensor, two names
-      done.push_back(t->raw());
-      options_.comm->all_reduce_(*t, dist::ReduceOp::avg);
-    }
+    std::vector<Tensor> figures = {out.loss};
+    for (const auto& [name, term] : out.terms) figures.push_back(term);
+    grad_sync_->average_scalars(figures);
   }
   {
     NvtxRange range("train.optimizer");
