@@ -155,10 +155,7 @@ ModelOutput Dvae::forward(const Tensor& x, const StepInfo& info) {
   LVK_CHECK(!clocked || info.clock->scalar_count() == 3, "dvae: the step clock has ", info.clock->scalar_count(),
             " scalar columns; expected 3 (learning rate, tau, KL weight from step_scalars())");
   const float tau = tau_.at(info.step), w = options_.kl_weight_at(info.step);
-  // Ranks draw independent noise for their different images: the rank picks the stream's seed.
-  const uint64_t noise_seed = info.comm ? info.seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(info.comm->rank())
-                                        : info.seed;
-  GumbelSoftmaxOptions go{tau, options_.hard, noise_seed, info.noise_offset(0), info.clock, clocked ? 1 : -1};
+  GumbelSoftmaxOptions go{tau, options_.hard, info.example_seed(), info.noise_offset(0), info.clock, clocked ? 1 : -1};
   const GumbelSoftmaxResult q = gumbel_softmax(logits, go);
   const Tensor out = decode_codes(q.y, b);
   const Tensor recon = options_.decoder == "bernoulli"
