@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -165,6 +166,23 @@ TEST(Dist, RanksStayBitIdenticalAndMatchOneRankOnTheDoubledBatch) {
   comm().barrier();
 }
 
+TEST(Dist, ACheckpointRefusesRanksThatDiverged) {
+  const std::string dir = run_dir("diverged");
+  Trainer t(vq_run(dir, 2), Device::cpu(), false, &comm());
+  if (comm().rank() == 1) {
+    Tensor p = t.model().parameters().front().second;
+    p.data<float>()[0] += 1.0f;
+  }
+  try {
+    t.save();
+    ADD_FAILURE() << "a checkpoint of diverged ranks was written";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 1's parameters"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir + "/ckpt-00000000.safetensors"));
+  comm().barrier();
+}
+
 TEST(Dist, ATwoRankCheckpointResumesOnOneRank) {
   const std::string dir = run_dir("resume");
   {
@@ -195,6 +213,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int failed = RUN_ALL_TESTS();
+  world.comm->barrier();
+  if (world.comm->is_root() && std::getenv("KEEP") == nullptr)
+    fs::remove_all(fs::temp_directory_path() / ("lvk-dist-" + std::to_string(getppid())));
   lvk::Tensor total = lvk::Tensor::from_vector<int32_t>({failed != 0 ? 1 : 0}, {1});
   world.comm->all_reduce_(total, lvk::dist::ReduceOp::sum);
   if (world.comm->is_root() && total.to_vector<int32_t>()[0] > 0)
