@@ -3,6 +3,7 @@
 # sources with the host compiler against the emulated GPU of emu/ (no nvcc, no GPU needed).
 set(LVK_WITH_CUDA OFF)
 set(LVK_EMU OFF)
+set(LVK_WITH_NCCL OFF)  # real CUDA builds only: the emulated GPU has no NCCL
 if(LVK_CUDA STREQUAL "EMU")
   set(LVK_WITH_CUDA ON)
   set(LVK_EMU ON)
@@ -49,8 +50,21 @@ elseif(LVK_WITH_CUDA)
     message(FATAL_ERROR "cuDNN not found next to the CUDA toolkit; install cuDNN 9 or configure with -DLVK_CUDA=OFF")
   endif()
   target_link_libraries(lvk_cuda_deps INTERFACE CUDA::cudart_static CUDA::cublas CUDA::cublasLt ${LVK_CUDNN_LIBRARY})
+  # NCCL carries the collectives between GPUs in data-parallel training. Only its header is needed
+  # to build: libnccl.so.2 is opened at run time by the first NCCL communicator (runtime/dist).
+  find_path(LVK_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/include)
+  if(LVK_NCCL_INCLUDE)
+    set(LVK_WITH_NCCL ON)
+    target_link_libraries(lvk_cuda_deps INTERFACE ${CMAKE_DL_LIBS})
+    target_include_directories(lvk_cuda_deps INTERFACE ${LVK_NCCL_INCLUDE})
+  else()
+    message(STATUS "nccl.h not found next to the CUDA toolkit: multi-GPU training is not built")
+  endif()
   target_include_directories(lvk_cuda_deps INTERFACE ${CUDAToolkit_INCLUDE_DIRS} ${LVK_CUDNN_INCLUDE})
   target_compile_definitions(lvk_cuda_deps INTERFACE LVK_WITH_CUDA=1)
+  if(LVK_WITH_NCCL)
+    target_compile_definitions(lvk_cuda_deps INTERFACE LVK_WITH_NCCL=1)
+  endif()
   # -lineinfo so Nsight Compute maps SASS to source; ptxas -v keeps register/spill reports visible.
   set(LVK_CUDA_FLAGS -lineinfo --expt-relaxed-constexpr --extended-lambda)
   if(LVK_PTXAS_VERBOSE)

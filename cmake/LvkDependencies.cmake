@@ -20,6 +20,29 @@ else()
   set(LVK_BLAS_SUMMARY "built-in blocked sgemm (OpenBLAS off or not found)")
 endif()
 
+# MPI launches ranks and carries the collectives of CPU ranks (and NCCL's bootstrap). Without it
+# lvk builds and runs one process; a launcher asking for more ranks then gets a clear error.
+option(LVK_MPI "Use MPI for data-parallel training when it is installed" ON)
+set(LVK_WITH_MPI OFF)
+if(LVK_MPI AND LVK_SANITIZE)
+  # Open MPI's own allocations would be reported by LeakSanitizer; sanitizer builds test one process.
+  message(STATUS "MPI left out of this LVK_SANITIZE=${LVK_SANITIZE} build")
+elseif(LVK_MPI)
+  find_package(MPI COMPONENTS C QUIET)
+  if(MPI_C_FOUND)
+    set(LVK_WITH_MPI ON)
+  endif()
+endif()
+add_library(lvk_mpi INTERFACE)
+if(LVK_WITH_MPI)
+  target_link_libraries(lvk_mpi INTERFACE MPI::MPI_C)
+  # The C API only: the deprecated C++ bindings would need libmpi_cxx.
+  target_compile_definitions(lvk_mpi INTERFACE LVK_WITH_MPI=1 OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
+  find_program(LVK_MPIEXEC NAMES mpirun mpiexec)
+else()
+  target_compile_definitions(lvk_mpi INTERFACE LVK_WITH_MPI=0)
+endif()
+
 find_package(CLI11 CONFIG QUIET)
 if(NOT CLI11_FOUND)
   find_path(LVK_CLI11_INCLUDE CLI/CLI.hpp)

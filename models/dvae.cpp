@@ -155,7 +155,7 @@ ModelOutput Dvae::forward(const Tensor& x, const StepInfo& info) {
   LVK_CHECK(!clocked || info.clock->scalar_count() == 3, "dvae: the step clock has ", info.clock->scalar_count(),
             " scalar columns; expected 3 (learning rate, tau, KL weight from step_scalars())");
   const float tau = tau_.at(info.step), w = options_.kl_weight_at(info.step);
-  GumbelSoftmaxOptions go{tau, options_.hard, info.seed, info.noise_offset(0), info.clock, clocked ? 1 : -1};
+  GumbelSoftmaxOptions go{tau, options_.hard, info.example_seed(), info.noise_offset(0), info.clock, clocked ? 1 : -1};
   const GumbelSoftmaxResult q = gumbel_softmax(logits, go);
   const Tensor out = decode_codes(q.y, b);
   const Tensor recon = options_.decoder == "bernoulli"
@@ -165,7 +165,9 @@ ModelOutput Dvae::forward(const Tensor& x, const StepInfo& info) {
   ModelOutput result;
   result.loss = add(recon, clocked ? mul(kl, info.clock->scalar(2).view(kl.shape())) : scale(kl, w));
   result.terms = {{"recon", recon}, {"kl", kl}, {"elbo", scale(add(recon, kl), -1.0f)}};
-  const CodeStatistics codes = code_statistics(count_codes(q.index, options_.codes));
+  Tensor counts = count_codes(q.index, options_.codes);
+  if (info.comm && info.training) info.comm->all_reduce_(counts, dist::ReduceOp::sum);  // global usage
+  const CodeStatistics codes = code_statistics(counts);
   result.stats = {{"tau", clocked ? info.clock->scalar(1) : Tensor::full({1}, tau, device_)},
                   {"kl_weight", clocked ? info.clock->scalar(2) : Tensor::full({1}, w, device_)},
                   {"perplexity", codes.perplexity},

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/module.h"
+#include "runtime/dist/communicator.h"
 #include "runtime/io/png.h"
 #include "runtime/ops/step_clock.h"
 
@@ -24,9 +25,19 @@ struct StepInfo {
   uint64_t seed = 0;  // the run's seed
   bool training = true;
   const StepClock* clock = nullptr;  // the train step's device clock, when there is one
+  // Data-parallel ranks, when there are several: training statistics that steer the model (code
+  // counts, EMA sums, restart rows, k-means data) are reduced or gathered over it so that every
+  // rank computes what one process would on the global batch. Null: this process is the world.
+  dist::Communicator* comm = nullptr;
   static constexpr uint64_t kDrawsPerStep = kernels::kDrawsPerStep;
   // The offset of draw k for an op that is given `clock` (relative), or not (absolute).
   uint64_t noise_offset(uint64_t k) const { return clock ? k : host_noise_offset(k); }
+  // The seed of noise drawn per example (reparametrisation, Gumbel): data-parallel ranks hold
+  // different examples, so each rank draws its own stream. Draws that must agree on every rank
+  // (dead-code restarts, k-means) use `seed`.
+  uint64_t example_seed() const {
+    return comm ? seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(comm->rank()) : seed;
+  }
   // The absolute offset, for ops that take no clock (they run outside replayable steps).
   uint64_t host_noise_offset(uint64_t k) const { return (static_cast<uint64_t>(step) + 1) * kDrawsPerStep + k; }
 };

@@ -1,5 +1,6 @@
 #include "models/train_step.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -35,6 +36,7 @@ TrainStep::TrainStep(GenerativeModel& model, Adam& adam, const std::vector<float
       clock_(device, schedule_table(model, lr_table), static_cast<int64_t>(lr_table.size()),
              1 + static_cast<int>(model.step_scalars(0).size())) {
   LVK_CHECK(options.ring_rows >= 1, "TrainStep: ring_rows=", options.ring_rows, " must be >= 1");
+  if (options.comm) grad_sync_ = std::make_unique<GradientSync>(*options.comm);
 }
 
 void TrainStep::enqueue(const StepInfo& info) {
@@ -51,6 +53,15 @@ void TrainStep::enqueue(const StepInfo& info) {
     // Also for a non-finite loss: the guard then skips the update on the device.
     NvtxRange range("train.backward");
     tape.backward(out.loss);
+  }
+  if (grad_sync_) {
+    NvtxRange range("train.allreduce");
+    grad_sync_->average(model_.parameters());
+    // The figures of the global batch (each rank's are means over equal shards), and a loss that
+    // is non-finite on every rank when it is on one, so all ranks skip the same steps.
+    std::vector<Tensor> figures = {out.loss};
+    for (const auto& [name, term] : out.terms) figures.push_back(term);
+    grad_sync_->average_scalars(figures);
   }
   {
     NvtxRange range("train.optimizer");
@@ -83,7 +94,7 @@ void TrainStep::take(const Tensor& x, int64_t step) {
               " differs from the first ", input_.str());
     copy_bytes(input_.raw(), device_, x.raw(), x.device(), input_.bytes());
   }
-  const StepInfo info{step, options_.seed, true, &clock_};
+  const StepInfo info{step, options_.seed, true, &clock_, options_.comm};
   const int variant = device_.is_cuda() && options_.cuda_graph ? model_.replay_variant(info) : -1;
   if (variant >= 0 && !failed_.count(variant)) {
     std::unique_ptr<CapturedWork>& graph = graphs_[variant];

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "models/generative.h"
+#include "models/grad_sync.h"
 #include "models/optim.h"
 #include "runtime/cuda_graph.h"
 #include "runtime/ops/step_clock.h"
@@ -27,6 +28,9 @@ struct TrainStepOptions {
   int64_t ring_rows = 1;    // steps whose figures the ring holds between reads
   bool cuda_graph = true;   // capture replayable steps (CUDA only)
   int warmup_steps = 2;     // eager steps of a variant before its capture
+  // Data-parallel ranks (null: one process). Gradients, the loss and the loss terms are averaged
+  // over them after the backward pass, so the guard, clipping and update are global.
+  dist::Communicator* comm = nullptr;
 };
 
 class TrainStep {
@@ -67,6 +71,7 @@ class TrainStep {
   std::set<int> failed_;  // variants whose capture failed: they stay eager
   int64_t graph_steps_ = 0, eager_steps_ = 0;
   std::string graph_note_;
+  std::unique_ptr<GradientSync> grad_sync_;
 };
 
 }  // namespace lvk

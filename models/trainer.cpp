@@ -137,8 +137,15 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::move(config)), device_(device) {
+Trainer::Trainer(TrainConfig config, Device device, bool resume, dist::Communicator* comm)
+    : config_(std::move(config)), device_(device) {
+  // A world of one needs no collectives at all, whichever communicator stands for it.
+  if (comm != nullptr && (comm->size() > 1 || comm->kind() != "single")) comm_ = comm;
+  rank_ = comm_ ? comm_->rank() : 0;
+  world_ = comm_ ? comm_->size() : 1;
   const TrainConfig& c = config_;
+  LVK_CHECK(c.batch % world_ == 0, "train: the global batch ", c.batch, " cannot be split evenly over ", world_,
+            " ranks; choose a --batch that is a multiple of ", world_);
   LVK_CHECK(c.batch >= 1 && (c.steps >= 1 || c.epochs >= 1), "train: batch=", c.batch, " steps=", c.steps,
             " epochs=", c.epochs, "; need batch >= 1 and steps or epochs >= 1");
   LVK_CHECK(std::isfinite(c.lr) && c.lr > 0, "train: lr=", c.lr, " must be finite and > 0");
@@ -149,8 +156,10 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   check_fits_in_memory("train: batch", c.batch, train_data_.image_size(), "float", sizeof(float));
   LVK_CHECK(train_data_.count >= c.batch, "train: ", train_data_.name, " has ", train_data_.count,
             " images, fewer than one batch of ", c.batch);
-  loader_ = std::make_unique<io::DataLoader>(train_data_, io::LoaderOptions{c.batch, c.seed, true, true, c.binarize},
-                                             device);
+  io::LoaderOptions train_options{c.batch, c.seed, true, true, c.binarize};
+  train_options.shard_rank = rank_;
+  train_options.shard_count = world_;
+  loader_ = std::make_unique<io::DataLoader>(train_data_, train_options, device);
   total_steps_ = c.steps;
   const std::string epochs_text = c.epochs > 0 ? " (epochs " + std::to_string(c.epochs) + " × " +
                                                      std::to_string(loader_->batches_per_epoch()) + " batches)"
@@ -174,14 +183,15 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   for (int64_t s = 0; s < total_steps_; ++s) lr_table[static_cast<size_t>(s)] = schedule_.lr_at(s);
   readback_every_ = c.readback_every > 0 ? c.readback_every : (device.is_cuda() ? c.log_every : 1);
   step_runner_ = std::make_unique<TrainStep>(*model_, *adam_, lr_table, device,
-                                             TrainStepOptions{c.seed, readback_every_, c.cuda_graph});
+                                             TrainStepOptions{c.seed, readback_every_, c.cuda_graph, 2, comm_});
 
   std::error_code dir_error;
   fs::create_directories(c.out, dir_error);
   LVK_CHECK(!dir_error && fs::is_directory(c.out), "train: cannot create the run folder ", c.out, ": ",
             dir_error ? dir_error.message() : "a file of that name exists");
-  for (const std::string& path : io::remove_stale_temp_files(c.out))
-    notes_.push_back("removed " + path + ", left by a run that was killed while writing it");
+  if (is_root())
+    for (const std::string& path : io::remove_stale_temp_files(c.out))
+      notes_.push_back("removed " + path + ", left by a run that was killed while writing it");
   const std::optional<std::string> last = latest_checkpoint(c.out);
   if (resume) {
     LVK_CHECK(last.has_value(), "train: --resume, but ", c.out, " holds no checkpoint (ckpt-*.safetensors)");
@@ -203,7 +213,7 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
     step_ = s.step;
     nonfinite_skipped_ = s.nonfinite_skipped;
     loader_->restore(s.loader);
-    truncate_metrics(metrics_path(c), step_);
+    if (is_root()) truncate_metrics(metrics_path(c), step_);
     kernels::StepState clock{};
     clock.step = step_;
     clock.adam_steps = static_cast<int32_t>(adam_->steps());
@@ -212,12 +222,51 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   } else {
     LVK_CHECK(!last.has_value(), "train: ", c.out, " already holds a run (", *last,
               "); pass --resume to continue it, or choose another --out");
-    io::DataLoader first(train_data_, io::LoaderOptions{c.batch, c.seed, false, true, c.binarize, c.seed, false},
-                         device);
-    model_->initialize(first.next().images, StepInfo{0, c.seed, true});
+    io::LoaderOptions first_options{c.batch, c.seed, false, true, c.binarize, c.seed, false};
+    first_options.shard_rank = rank_;
+    first_options.shard_count = world_;
+    io::DataLoader first(train_data_, first_options, device);
+    StepInfo info{0, c.seed, true};
+    info.comm = comm_;
+    model_->initialize(first.next().images, info);
   }
-  const std::string config_text = c.to_json().dump(2) + "\n";
-  io::write_file_atomic((fs::path(c.out) / "config.json").string(), config_text.data(), config_text.size());
+  if (comm_) broadcast_state();
+  if (is_root()) {
+    const std::string config_text = c.to_json().dump(2) + "\n";
+    io::write_file_atomic((fs::path(c.out) / "config.json").string(), config_text.data(), config_text.size());
+  }
+}
+
+void Trainer::broadcast_state() {
+  // Initialisation and resume are already deterministic on every rank; the broadcast makes
+  // rank 0 the one source of truth also for data-dependent initialisations made on local data
+  // (ActNorm), at the cost of one transfer of the model at start-up.
+  for (const ParameterList& list : {model_->parameters(), model_->buffers()})
+    for (auto [name, t] : list) {
+      (void)name;
+      comm_->broadcast_(t, 0);
+    }
+  check_ranks_identical();
+}
+
+void Trainer::check_ranks_identical() {
+  if (!comm_) return;
+  // FNV-1a over every byte of the state that must agree; one 64-bit digest per rank.
+  uint64_t h = 1469598103934665603ull;
+  for (const ParameterList& list : {model_->parameters(), model_->buffers(), adam_->state()})
+    for (const auto& [name, t] : list) {
+      for (char ch : name) h = (h ^ static_cast<uint8_t>(ch)) * 1099511628211ull;
+      const Tensor host = t.to(Device::cpu());
+      const auto* bytes = static_cast<const uint8_t*>(host.raw());
+      for (size_t i = 0; i < host.bytes(); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+    }
+  const std::vector<int32_t> words = {static_cast<int32_t>(h & 0xffffffffu), static_cast<int32_t>(h >> 32)};
+  const std::vector<int32_t> all =
+      comm_->all_gather(Tensor::from_vector(words, {2}, device_)).to(Device::cpu()).to_vector<int32_t>();
+  for (int r = 1; r < world_; ++r)
+    LVK_CHECK(all[2 * r] == all[0] && all[2 * r + 1] == all[1], "train: rank ", r,
+              "'s parameters, buffers or optimiser state differ from rank 0's at step ", step_,
+              "; the data-parallel ranks diverged");
 }
 
 Trainer::~Trainer() = default;
@@ -229,7 +278,7 @@ void Trainer::take_step() {
     batch = loader_->next();
   }
   step_runner_->take(batch.images, step_);
-  images_per_step_ = batch.images.dim(0);
+  images_per_step_ = batch.images.dim(0) * world_;
   ++step_;
 }
 
@@ -319,6 +368,8 @@ EvalReport Trainer::evaluate() {
 void Trainer::save() {
   const kernels::StepState clock = step_runner_->clock().read();
   adam_->set_steps(clock.adam_steps);
+  check_ranks_identical();
+  if (!is_root()) return;
   CheckpointState s;
   s.step = step_;
   s.loader = loader_->state();
@@ -342,6 +393,7 @@ void Trainer::run(const std::function<void(const StepReport&)>& on_step,
     if (!last && !eval_now && !save_now && step_ - unread_from_ < readback_every_) continue;
     const std::vector<StepReport> reports = read_back();
     for (const StepReport& r : reports) {
+      if (!is_root()) continue;  // rank 0 reports for all
       on_step(r);
       nlohmann::json line = {{"step", r.step}, {"images", r.images}, {"skipped", r.skipped}};
       for (const auto& [name, v] : r.figures)

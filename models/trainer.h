@@ -10,6 +10,12 @@
 // A run lives in one folder: config.json (every setting), metrics.jsonl, ckpt-*.safetensors,
 // samples-*.png and recon-*.png. Resuming continues from the newest checkpoint, and on the CPU it
 // is bit-identical to a run that was never interrupted.
+//
+// Data-parallel ranks (a Communicator of N > 1): `batch` is the global batch; each rank trains on
+// its slice of every global batch (the global order does not depend on N), gradients and figures
+// are averaged, codebook statistics reduced (see StepInfo::comm), and rank 0 alone writes the run
+// folder, evaluates and reports. Every checkpoint first checks that all ranks hold bit-identical
+// parameters, buffers and optimiser state. A checkpoint resumes on any N that divides the batch.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -74,7 +80,9 @@ class Trainer {
  public:
   // Builds everything; with `resume`, continues from the newest checkpoint in config.out (its
   // config must describe the same model and data).
-  Trainer(TrainConfig config, Device device, bool resume);
+  // `comm`: the data-parallel ranks this process is one of (null: a world of one); it must
+  // outlive the trainer.
+  Trainer(TrainConfig config, Device device, bool resume, dist::Communicator* comm = nullptr);
   ~Trainer();
 
   // Trains up to the total step count. `stop_at` >= 0 stops right after that step without saving,
@@ -85,8 +93,13 @@ class Trainer {
   int64_t total_steps() const { return total_steps_; }
   const TrainConfig& config() const { return config_; }
   GenerativeModel& model() { return *model_; }
-  // Writes a checkpoint now (also done every checkpoint_every steps and at the end).
+  // Writes a checkpoint now (also done every checkpoint_every steps and at the end). With several
+  // ranks every rank must call it: it compares their states (throws naming a rank that differs),
+  // then rank 0 writes.
   void save();
+  // Whether this process writes and reports (rank 0, or the only process).
+  bool is_root() const { return rank_ == 0; }
+  int world_size() const { return world_; }
   // How steps ran so far: "graph" replays, "eager" steps, and why capture was not used (empty
   // when it was, or was never tried).
   int64_t graph_steps() const { return step_runner_->graph_steps(); }
@@ -101,10 +114,15 @@ class Trainer {
   std::vector<StepReport> read_back();       // reports of the steps not read yet (synchronises)
   // Counts skipped steps in a row; max_nonfinite of them stop the run with an error.
   void track_nonfinite(const std::vector<StepReport>& reports);
+  // Rank 0's parameters and buffers on every rank, then a check that all states agree.
+  void broadcast_state();
+  void check_ranks_identical();
   EvalReport evaluate();
 
   TrainConfig config_;
   Device device_;
+  dist::Communicator* comm_ = nullptr;  // null in a world of one
+  int rank_ = 0, world_ = 1;
   io::ImageDataset train_data_, eval_data_;
   std::unique_ptr<io::DataLoader> loader_;
   std::unique_ptr<GenerativeModel> model_;

@@ -122,7 +122,7 @@ ModelOutput Vae::forward(const Tensor& x, const StepInfo& info) {
             kind(), ": expected images [B, ", shape_.channels, ", ", shape_.height, ", ", shape_.width, "], got ",
             x.str());
   auto [mu, logvar] = encode(x);
-  GaussianSampleResult q = gaussian_sample(mu, logvar, {0, info.seed, info.noise_offset(0), info.clock});
+  GaussianSampleResult q = gaussian_sample(mu, logvar, {0, info.example_seed(), info.noise_offset(0), info.clock});
   const Tensor out = decode(q.z);
   const Tensor recon = options_.decoder == "bernoulli"
                            ? bce_with_logits(out, x, Reduction::batch_mean)

@@ -99,7 +99,7 @@ VqOptions VqBottleneck::lookup_options() const {
   return o;
 }
 
-VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training) {
+VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training, dist::Communicator* comm) {
   LVK_CHECK(z.rank() == 4 && z.dim(1) == options_.code_dim, "vq bottleneck: expected latents [B, ", options_.code_dim,
             ", H, W], got ", z.str());
   const std::vector<Tensor> books = codebooks();
@@ -126,7 +126,10 @@ VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training) {
         last_indices_.push_back(q.indices);
       }
     }
-    if (lo.counts) out.counts = q.counts;
+    if (lo.counts) {
+      out.counts = q.counts;
+      if (training && comm) comm->all_reduce_(out.counts, dist::ReduceOp::sum);
+    }
   }
   // Straight-through once: only level 0's z_q carries the gradient back to z; the deeper levels'
   // values ride along unrecorded (their codebook and commitment losses carry their gradients).
@@ -134,10 +137,11 @@ VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training) {
   return out;
 }
 
-void VqBottleneck::initialize(const Tensor& z, uint64_t seed) {
+void VqBottleneck::initialize(const Tensor& z, uint64_t seed, dist::Communicator* comm) {
   if (!options_.kmeans_init) return;
   NoGrad no_grad;
-  Tensor r = options_.cosine ? l2_normalize_rows(z) : z;
+  const Tensor all = comm ? comm->all_gather(z) : z;
+  Tensor r = options_.cosine ? l2_normalize_rows(all) : all;
   for (int64_t l = 0; l < options_.levels; ++l) {
     VqKmeansOptions ko;
     ko.iterations = 10;
@@ -162,7 +166,7 @@ void VqBottleneck::initialize(const Tensor& z, uint64_t seed) {
 void VqBottleneck::after_step(const StepInfo& info) {
   if (!ema() || last_rows_.empty()) return;
   NoGrad no_grad;
-  const VqEmaOptions eo{options_.decay, options_.eps, true, info.clock};
+  const VqEmaOptions eo{options_.decay, options_.eps, true, info.clock, info.comm};
   const bool restart = restarts_at(info.step);
   // The EMA counts start at zero: compare the bias-corrected count ema_count / (1 - g^t) with the
   // threshold, i.e. the raw count with threshold * (1 - g^t), so restarts work from the first
@@ -175,11 +179,14 @@ void VqBottleneck::after_step(const StepInfo& info) {
     ema_[l].steps = info.step;  // bias correction from the step count: exact across --resume
     vq_ema_update(ema_[l], last_rows_[l], last_indices_[l], eo);
     if (!restart) continue;
+    // Every rank restarts from the global batch's rows with the same draws: identical codebooks,
+    // and the codes one process on the global batch would pick.
+    const Tensor rows = info.comm ? info.comm->all_gather(last_rows_[l]) : last_rows_[l];
     if (info.clock)  // on the device: skipped steps restart nothing, the count lands in restarts_
-      vq_restart_dead_codes_(ema_[l], last_rows_[l], options_.restart_threshold, options_.decay, info.seed,
+      vq_restart_dead_codes_(ema_[l], rows, options_.restart_threshold, options_.decay, info.seed,
                              info.noise_offset(draw_ + l), *info.clock, restarts_);
     else
-      restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], corrected, info.seed, info.noise_offset(draw_ + l));
+      restarted += vq_restart_dead_codes(ema_[l], rows, corrected, info.seed, info.noise_offset(draw_ + l));
   }
   last_rows_.clear();
   last_indices_.clear();

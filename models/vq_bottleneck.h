@@ -49,10 +49,12 @@ class VqBottleneck : public Module {
     std::vector<Tensor> indices;            // i32 per level, [B, H, W]
     Tensor counts;  // i32 [K] of level 0, when options.stats
   };
-  // z [B, C, H, W]. With `training`, keeps the rows and assignments for after_step's EMA update.
-  Output forward(const Tensor& z, bool training);
-  // Data-dependent initialisation from the first batch's latents (k-means, when enabled).
-  void initialize(const Tensor& z, uint64_t seed);
+  // z [B, C, H, W]. With `training`, keeps the rows and assignments for after_step's EMA update;
+  // with `training` and `comm`, the level-0 counts are summed over the ranks (global statistics).
+  Output forward(const Tensor& z, bool training, dist::Communicator* comm = nullptr);
+  // Data-dependent initialisation from the first batch's latents (k-means, when enabled), with
+  // `comm` on the latents of every rank gathered in rank order (the global batch).
+  void initialize(const Tensor& z, uint64_t seed, dist::Communicator* comm = nullptr);
   // EMA update and dead-code restarts from the last training forward. With info.clock both stay
   // on the device (step, skip flag, noise base and the restart count read and written there).
   void after_step(const StepInfo& info);

@@ -110,7 +110,7 @@ Tensor VqVae::decode(const Tensor& z_q) const {
 ModelOutput VqVae::forward(const Tensor& x, const StepInfo& info) {
   check_input(x);
   const Tensor z_e = encode(x);
-  VqBottleneck::Output q = vq_.forward(z_e, info.training);
+  VqBottleneck::Output q = vq_.forward(z_e, info.training, info.comm);
   const Tensor out = decode(q.z_q);
   const bool gaussian = options_.decoder == "gaussian";
   const Tensor recon_dim = vq_recon_per_dim(out, x, gaussian);
@@ -178,7 +178,7 @@ void VqVae::after_step(const Tensor&, const StepInfo& info) {
 void VqVae::initialize(const Tensor& x, const StepInfo& info) {
   check_input(x);
   NoGrad no_grad;
-  vq_.initialize(encode(x), info.seed);
+  vq_.initialize(encode(x), info.seed, info.comm);
 }
 
 ParameterList VqVae::buffers() const {

@@ -76,13 +76,13 @@ Tensor VqVae2::bottom_latents(const Tensor& h_b, const Tensor& q_top) const {
   return add(bottom_from_enc_.forward(h_b), bottom_from_top_.forward(d_t));
 }
 
-VqVae2::Latents VqVae2::encode(const Tensor& x, bool training) {
+VqVae2::Latents VqVae2::encode(const Tensor& x, bool training, dist::Communicator* comm) {
   Latents l;
   const Tensor h_b = relu(run(enc_res_, enc2_.forward(relu(enc1_.forward(x)))));
   l.z_top = top_out_.forward(relu(run(top_res_, top_down_.forward(h_b))));
-  l.top = vq_top_.forward(l.z_top, training);
+  l.top = vq_top_.forward(l.z_top, training, comm);
   l.z_bottom = bottom_latents(h_b, l.top.z_q);
-  l.bottom = vq_bottom_.forward(l.z_bottom, training);
+  l.bottom = vq_bottom_.forward(l.z_bottom, training, comm);
   return l;
 }
 
@@ -94,7 +94,7 @@ Tensor VqVae2::decode(const Tensor& q_top, const Tensor& q_bottom) const {
 
 ModelOutput VqVae2::forward(const Tensor& x, const StepInfo& info) {
   check_input(x);
-  const Latents l = encode(x, info.training);
+  const Latents l = encode(x, info.training, info.comm);
   const Tensor out = decode(l.top.z_q, l.bottom.z_q);
   const bool gaussian = options_.decoder == "gaussian";
   const Tensor recon_dim = vq_recon_per_dim(out, x, gaussian);
@@ -141,8 +141,8 @@ void VqVae2::initialize(const Tensor& x, const StepInfo& info) {
   // Top first: the bottom latents depend on the quantised top.
   const Tensor h_b = relu(run(enc_res_, enc2_.forward(relu(enc1_.forward(x)))));
   const Tensor z_top = top_out_.forward(relu(run(top_res_, top_down_.forward(h_b))));
-  vq_top_.initialize(z_top, info.seed);
-  vq_bottom_.initialize(bottom_latents(h_b, vq_top_.forward(z_top, false).z_q), info.seed);
+  vq_top_.initialize(z_top, info.seed, info.comm);
+  vq_bottom_.initialize(bottom_latents(h_b, vq_top_.forward(z_top, false).z_q), info.seed, info.comm);
 }
 
 ParameterList VqVae2::buffers() const {

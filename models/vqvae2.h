@@ -39,7 +39,7 @@ class VqVae2 : public GenerativeModel {
     VqBottleneck::Output top, bottom;
     Tensor z_top, z_bottom;  // before quantisation
   };
-  Latents encode(const Tensor& x, bool training);
+  Latents encode(const Tensor& x, bool training, dist::Communicator* comm = nullptr);
   Tensor decode(const Tensor& q_top, const Tensor& q_bottom) const;  // means or logits
 
  private:

@@ -3,7 +3,8 @@
 # Uses binaries from build-gpu/ when they were built elsewhere and carried (tools/gpu-prepare.sh),
 # else builds for sm_90 here. Then: the whole test suite with CUDA required (no skips), compute-
 # sanitizer memcheck and racecheck over the CUDA tests (LVK_SYNC_ALLOC=1), the benchmarks, the
-# PyTorch comparisons and a short `lvk train vqvae` with and without the CUDA Graph. Full logs and JSON go to OUTDIR (at most 8 files); a short table is last.
+# PyTorch comparisons, a short `lvk train vqvae` with and without the CUDA Graph, and the same run
+# data-parallel through NCCL (a world of one GPU; two ranks when there are two GPUs and mpirun). Full logs and JSON go to OUTDIR (at most 8 files); a short table is last.
 set -uo pipefail
 OUT="${1:?usage: tools/gpu-check.sh OUTDIR}"
 mkdir -p "$OUT"
@@ -27,7 +28,9 @@ elapsed() { echo "$(( $(date +%s) - T0 ))s"; }
 
 # cuDNN may only exist inside PyTorch's wheels there.
 CUDNN_DIR=$(find / -xdev -name 'libcudnn.so.9*' -not -path '*/proc/*' 2>/dev/null | head -1 | xargs -r dirname)
-export LD_LIBRARY_PATH="${CUDNN_DIR:+$CUDNN_DIR:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+# NCCL too (lvk opens libnccl.so.2 when it first needs it).
+NCCL_DIR=$(find / -xdev -name 'libnccl.so.2*' -not -path '*/proc/*' 2>/dev/null | head -1 | xargs -r dirname)
+export LD_LIBRARY_PATH="${CUDNN_DIR:+$CUDNN_DIR:}${NCCL_DIR:+$NCCL_DIR:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 
 # 2. Binaries.
 if [ -x "$ROOT/build-gpu/tests/lvk_tests" ]; then
@@ -101,6 +104,31 @@ for g in on off; do
   { echo "== lvk train vqvae --cuda-graph $g: rc $rc, ${wall}s, last loss ${loss:-?}"; cat "$OUT/.train-$g.log"; } >> "$OUT/bench.log"
   row "train graph $g" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" "${wall}s for 300 x 128; loss ${loss:-?}; ${steps:-no step line}"
 done
+# 7. Data parallel through NCCL: a world of one GPU (LVK_DIST_NCCL=1, no launcher) must reproduce the
+#    graph run above exactly (an average over one rank changes nothing); with two or more GPUs and
+#    mpirun, 2 ranks x 64 against that 1 x 128 run (the trainer checks at every checkpoint that the
+#    ranks hold bit-identical state and stops if not).
+loss_on=$(tail -1 "$OUT/.train-on/metrics.jsonl" 2>/dev/null | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['loss']:.5f}\")" 2>/dev/null)
+TRAIN=(train vqvae --device cuda --data procedural --steps 300 --batch 128 --eval-every 300 --checkpoint-every 100 --log-every 100)
+LVK_DIST_NCCL=1 timeout 120 "$BUILD/tools/lvk" "${TRAIN[@]}" --out "$OUT/.train-nccl1" > "$OUT/.train-nccl1.log" 2>&1
+rc=$?
+loss=$(tail -1 "$OUT/.train-nccl1/metrics.jsonl" 2>/dev/null | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['loss']:.5f}\")" 2>/dev/null)
+{ echo "== NCCL world of 1: rc $rc, last loss ${loss:-?} (graph run ${loss_on:-?})"; cat "$OUT/.train-nccl1.log"; } >> "$OUT/bench.log"
+row "nccl 1 gpu" "$([ $rc -eq 0 ] && grep -q '(nccl)' "$OUT/.train-nccl1.log" && [ -n "$loss" ] && [ "$loss" = "$loss_on" ] && echo ok || echo FAIL)" \
+    "rc $rc; last loss ${loss:-?} vs ${loss_on:-?} without NCCL"
+GPUS=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l)
+if [ "$GPUS" -ge 2 ] && command -v mpirun >/dev/null; then
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 180 mpirun --oversubscribe -np 2 \
+    "$BUILD/tools/lvk" "${TRAIN[@]}" --out "$OUT/.train-nccl2" > "$OUT/.train-nccl2.log" 2>&1
+  rc=$?
+  loss=$(tail -1 "$OUT/.train-nccl2/metrics.jsonl" 2>/dev/null | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['loss']:.5f}\")" 2>/dev/null)
+  close=$(python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('yes' if abs(a-b) <= 1e-2*abs(b) else 'no')" "${loss:-nan}" "${loss_on:-nan}" 2>/dev/null)
+  { echo "== NCCL 2 GPUs: rc $rc, last loss ${loss:-?} vs 1 GPU ${loss_on:-?}"; cat "$OUT/.train-nccl2.log"; } >> "$OUT/bench.log"
+  row "nccl 2 gpus" "$([ $rc -eq 0 ] && [ "$close" = yes ] && echo ok || echo FAIL)" \
+      "rc $rc; 2 x 64 last loss ${loss:-?} vs 1 x 128 ${loss_on:-?}; ranks bit-identical at each checkpoint"
+else
+  row "nccl 2 gpus" skip "$GPUS GPU(s)$(command -v mpirun >/dev/null || echo ', no mpirun'): the 2-rank check needs two and mpirun"
+fi
 rm -rf "$OUT"/.train-*
 
 python3 - "$OUT" "$COMMIT" <<'PY' 2>>"$OUT/bench.log"

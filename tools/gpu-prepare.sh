@@ -18,7 +18,7 @@ cp "$obj"/bench/bench_* "$out/bench/" 2>/dev/null || true
 strip --strip-unneeded "$out"/tools/lvk "$out"/tests/lvk_tests "$out"/bench/* 2>/dev/null || true
 # Non-system libraries the binaries load (glibc, libstdc++ and CUDA's own come from that machine).
 for bin in "$out"/tools/lvk "$out"/tests/lvk_tests "$out"/bench/*; do
-  ldd "$bin" | awk '/=> \// {print $3}' | grep -E 'libbenchmark|libpng|libgomp|libz\.so|libgfortran|libquadmath' || true
+  ldd "$bin" | awk '/=> \// {print $3}' | grep -E 'libbenchmark|libpng|libgomp|libz\.so|libgfortran|libquadmath|libmpi|libopen-(rte|pal)|libhwloc|libevent' || true
 done | sort -u | xargs -r -I{} cp -L {} "$out/lib/"
 git -C "$LVK_ROOT" rev-parse HEAD > "$out/COMMIT" 2>/dev/null || true
 du -sh "$out"

@@ -8,6 +8,7 @@
 #include <exception>
 #include <new>
 
+#include "runtime/dist/launch.h"
 #include "runtime/error.h"
 #include "tools/commands.h"
 
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const lvk::Error& e) {
     std::fprintf(stderr, "lvk: error: %s\n", e.what());
+    lvk::dist::abort_world(e.what());  // other ranks may wait for this one in a collective
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "lvk: error: out of memory; a size (batch, model width, data count) is too large for this "
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lvk: unexpected error: %s\n", e.what());
+    lvk::dist::abort_world(e.what());
     return 2;
   }
   return 0;

@@ -4,6 +4,7 @@
 
 #include "models/flow2d.h"
 #include "runtime/device.h"
+#include "runtime/dist/launch.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
 
@@ -21,6 +22,9 @@ struct Flow2dFlags {
 void run_flow2d(const Flow2dFlags& flags) {
   Flow2dConfig config = flags.config;
   config.data = parse_toy2d(flags.data);
+  // Its loop has no data-parallel path: N copies would write one folder side by side.
+  LVK_CHECK(lvk::dist::launched_world_size() == 1, "train flow2d: runs in one process; start it without mpirun (",
+            lvk::dist::launched_world_size(), " ranks were launched)");
   const Device device = parse_device(flags.device);
   std::filesystem::create_directories(flags.out);
   std::printf("flow2d: %s, %d layers, hidden %lld, on %s, data %s, batch %lld, %lld steps\n",

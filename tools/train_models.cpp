@@ -12,6 +12,7 @@
 #include "models/model_factory.h"
 #include "models/trainer.h"
 #include "runtime/device.h"
+#include "runtime/dist/launch.h"
 #include "tools/commands.h"
 #include "tools/flag_checks.h"
 #include "tools/progress.h"
@@ -92,11 +93,20 @@ void run_training(const std::string& kind, const TrainFlags& f) {
     config.model_options[key] = v.is_discarded() ? nlohmann::json(value) : v;  // bare words are strings
   }
 
-  const Device device = parse_device(f.device);
-  Trainer trainer(config, device, f.resume);
+  // Under mpirun (or srun) this process is one rank of several; otherwise a world of one.
+  const dist::World world = dist::join_world(f.device);
+  const Device device = world.device;
+  Trainer trainer(config, device, f.resume, world.comm.get());
+  if (!trainer.is_root()) {  // rank 0 reports for all ranks
+    trainer.run([](const StepReport&) {}, [](const EvalReport&) {});
+    return;
+  }
   for (const std::string& note : trainer.notes()) print_note(note);
-  std::printf("train %s on %s: %lld parameters, data %s, %lld steps of %lld%s; run folder %s\n", kind.c_str(),
-              device.str().c_str(), static_cast<long long>(trainer.model().parameter_count()),
+  const std::string ranks = world.comm->kind() != "single" ? " × " + std::to_string(trainer.world_size()) +
+                                                                  " ranks (" + world.comm->kind() + ")"
+                                                            : "";
+  std::printf("train %s on %s%s: %lld parameters, data %s, %lld steps of %lld%s; run folder %s\n", kind.c_str(),
+              device.str().c_str(), ranks.c_str(), static_cast<long long>(trainer.model().parameter_count()),
               config.data.source.c_str(), static_cast<long long>(trainer.total_steps()),
               static_cast<long long>(config.batch), f.resume ? " (resumed)" : "", config.out.c_str());
   Progress progress(trainer.total_steps(), config.log_every, "img");
@@ -135,7 +145,7 @@ void add_train_models(CLI::App& train) {
     cmd->add_option("--device", f->device, "auto|cpu|cuda")->capture_default_str();
     cmd->add_option("--steps", f->steps, "optimiser steps")->check(positive_integer());
     cmd->add_option("--epochs", f->epochs, "epochs (instead of --steps)")->check(positive_integer());
-    cmd->add_option("--batch", f->batch, "images per step")->check(positive_integer());
+    cmd->add_option("--batch", f->batch, "images per step (over all ranks under mpirun)")->check(positive_integer());
     cmd->add_option("--lr", f->lr, "peak learning rate")->check(finite_positive());
     cmd->add_option("--seed", f->seed, "seed for weights, data order and noise")->check(nonnegative_integer());
     cmd->add_option("--out", f->out, "run folder (default runs/<model>)");

@@ -159,7 +159,7 @@ struct DataLoader::Prepared {
   size_t capacity = 0;      // floats
   bool pinned = false;
   std::vector<int32_t> labels, indices;
-  int64_t epoch = 0, rows = 0;
+  int64_t epoch = 0, rows = 0, global_rows = 0;  // rows of this shard, of the global batch
   std::vector<int32_t> order;  // cached permutation
   int64_t order_epoch = -1;
 #if LVK_WITH_CUDA
@@ -188,7 +188,12 @@ DataLoader::DataLoader(const ImageDataset& data, LoaderOptions options, Device d
   LVK_CHECK(data_.count > 0, "DataLoader: dataset ", data_.name, " is empty");
   LVK_CHECK(!options_.drop_last || data_.count >= options_.batch_size, "DataLoader: dataset ", data_.name, " has ",
             data_.count, " samples, fewer than one batch of ", options_.batch_size, " with drop_last");
-  const size_t floats = static_cast<size_t>(options_.batch_size * data_.image_size());
+  LVK_CHECK(options_.shard_count >= 1 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
+            "DataLoader: shard ", options_.shard_rank, " of ", options_.shard_count, " does not exist");
+  LVK_CHECK(options_.shard_count == 1 || (options_.drop_last && options_.batch_size % options_.shard_count == 0),
+            "DataLoader: a batch of ", options_.batch_size, " cannot be split evenly into ", options_.shard_count,
+            " shards", options_.drop_last ? "" : " (sharding also needs drop_last)");
+  const size_t floats = static_cast<size_t>(options_.batch_size / options_.shard_count * data_.image_size());
   for (auto& slot : slots_) {
     slot = std::make_unique<Prepared>();
     slot->capacity = floats;
@@ -249,9 +254,13 @@ void DataLoader::prepare(int slot, int64_t epoch, int64_t position) {
     }
     p.order_epoch = epoch;
   }
-  const int64_t rows = std::min(options_.batch_size, data_.count - position);
+  // With shards, every rank reads a full global batch (drop_last) and keeps its slice of it.
+  const int64_t global_rows = std::min(options_.batch_size, data_.count - position);
+  const int64_t rows = global_rows / options_.shard_count;
+  position += rows * options_.shard_rank;
   const int64_t size = data_.image_size();
   p.rows = rows;
+  p.global_rows = global_rows;
   p.epoch = epoch;
   p.labels.resize(static_cast<size_t>(rows));
   p.indices.resize(static_cast<size_t>(rows));
@@ -327,7 +336,7 @@ Batch DataLoader::next() {
     b.images = Tensor::from_vector(std::vector<float>(p.images, p.images + floats), shape);
   }
   epoch_ = epoch;
-  position_ = position + p.rows;
+  position_ = position + p.global_rows;
   if (options_.prefetch) {
     int64_t ne = epoch_, np = position_;
     normalise(ne, np);

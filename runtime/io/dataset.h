@@ -65,6 +65,11 @@ struct LoaderOptions {
   bool binarize = false;       // dynamic binarisation, see above
   uint64_t binarize_seed = 1;  // separate from the order seed
   bool prefetch = true;        // prepare the next batch on a background thread
+  // Data-parallel ranks: batch_size is the global batch and this loader returns only rows
+  // [shard_rank * b, (shard_rank + 1) * b) of each, b = batch_size / shard_count, while its state
+  // (epoch, position) counts global samples, so the order does not depend on the world size.
+  // shard_count > 1 needs drop_last and a batch_size it divides.
+  int shard_rank = 0, shard_count = 1;
 };
 
 struct LoaderState {

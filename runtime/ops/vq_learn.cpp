@@ -109,6 +109,10 @@ void vq_ema_update(VqEmaState& state, const Tensor& z, const Tensor& indices, co
   const int64_t k = state.codebook.dim(0);
   Tensor sums, counts;
   vq_cluster_sums(sums, counts, z, indices, k);
+  if (options.comm) {
+    options.comm->all_reduce_(sums, dist::ReduceOp::sum);
+    options.comm->all_reduce_(counts, dist::ReduceOp::sum);
+  }
   state.steps += 1;
   kernels::VqEmaParams p;
   p.decay = options.decay;

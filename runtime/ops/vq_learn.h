@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/dist/communicator.h"
 #include "runtime/ops/step_clock.h"
 #include "runtime/ops/vq.h"
 
@@ -19,6 +20,9 @@ struct VqEmaOptions {
   // A train step's clock: t is then its step + 1 (read on the device) and a skipped step leaves
   // the state unchanged.
   const StepClock* clock = nullptr;
+  // Data-parallel ranks: the batch's per-code counts and sums are all-reduced (summed) before the
+  // update, so every rank applies the update of the global batch.
+  dist::Communicator* comm = nullptr;
 };
 
 // The codebook plus its EMA statistics; ema_count f32 [K] and ema_sum f32 [K, C] start at zero.

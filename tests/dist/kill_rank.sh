@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# A rank killed mid-run ends the whole data-parallel job within a stated time, with a message
+# naming the failed rank, and the last checkpoint stays intact (it verifies and resumes on one
+# rank). Usage: kill_rank.sh LVK_BINARY MPIRUN
+set -uo pipefail
+LVK="$1"
+MPIRUN="$2"
+LIMIT=30  # seconds from the kill to the end of every rank
+DIR=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$DIR"; [ -n "${job:-}" ] && kill -9 "$job" 2>/dev/null' EXIT
+fail() { echo "FAIL: $*"; [ -f "$DIR/job.log" ] && tail -20 "$DIR/job.log"; exit 1; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+TINY=(--device cpu --data shapes:256 --batch 16 --channels 8 --codes 16 --code-dim 4 --eval-every 100000
+      --log-every 1 --checkpoint-every 2)
+RUN="$DIR/run"
+
+"$MPIRUN" --oversubscribe -np 2 "$LVK" train vqvae "${TINY[@]}" --steps 100000 --out "$RUN" >"$DIR/job.log" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do ls "$RUN"/ckpt-*.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
+ls "$RUN"/ckpt-*.safetensors >/dev/null 2>&1 || fail "the 2-rank run wrote no checkpoint"
+# Rank 1, found by the rank the launcher put in its environment.
+victim=""
+for pid in $(pgrep -P "$job"); do
+  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$pid
+done
+[ -n "$victim" ] || fail "could not find rank 1 among the launcher's children"
+kill -9 "$victim"
+start=$(date +%s)
+while kill -0 "$job" 2>/dev/null; do
+  [ $(($(date +%s) - start)) -le "$LIMIT" ] || fail "the job still runs ${LIMIT}s after rank 1 was killed"
+  sleep 0.2
+done
+wait "$job"
+status=$?
+job=""
+[ "$status" -ne 0 ] || fail "the job exited 0 although rank 1 was killed"
+grep -qE "rank 1 .*(exited|killed|signal)|process rank 1" "$DIR/job.log" || fail "no message names rank 1"
+for pid in $(pgrep -f "$RUN" || true); do fail "a rank survives: pid $pid"; done
+"$LVK" verify "$RUN" >"$DIR/verify.log" 2>&1 || { cat "$DIR/verify.log"; fail "a checkpoint was damaged"; }
+last=$(ls "$RUN"/ckpt-*.safetensors | sed 's/.*ckpt-0*\([0-9]*\).safetensors/\1/' | sort -n | tail -1)
+"$LVK" train vqvae "${TINY[@]}" --steps $((last + 2)) --out "$RUN" --resume >"$DIR/resume.log" 2>&1 \
+  || { cat "$DIR/resume.log"; fail "the checkpoint of the killed job does not resume on one rank"; }
+echo "ok: killing rank 1 ended the job in $(($(date +%s) - start))s (limit ${LIMIT}s) naming it; step $last resumed"

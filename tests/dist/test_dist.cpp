@@ -1,0 +1,224 @@
+// Data-parallel training on CPU ranks, run by ctest as `mpirun -np 2 lvk_dist_tests`: the
+// collectives, bit-identical ranks, 2 ranks x B/2 against 1 rank x B (EMA updates, dead-code
+// restarts and k-means initialisation included), resuming a 2-rank checkpoint on one rank, and
+// uneven splits that must fail cleanly on every rank instead of hanging.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "models/trainer.h"
+#include "runtime/dist/launch.h"
+
+namespace fs = std::filesystem;
+
+namespace lvk::test {
+namespace {
+
+dist::World* g_world = nullptr;
+dist::Communicator& comm() {
+  return *g_world->comm;
+}
+
+// One folder per job, the same path on every rank (the ranks' parent is the launcher). Emptied
+// by the caller: run_dir is collective, local_dir for work of rank 0 alone.
+std::string local_dir(const std::string& name) {
+  const fs::path root = fs::temp_directory_path() / ("lvk-dist-" + std::to_string(getppid()));
+  fs::remove_all(root / name);
+  fs::create_directories(root);
+  return (root / name).string();
+}
+std::string run_dir(const std::string& name) {
+  const std::string dir = comm().is_root() ? local_dir(name) : std::string();
+  comm().barrier();
+  return comm().is_root() ? dir
+                          : (fs::temp_directory_path() / ("lvk-dist-" + std::to_string(getppid())) / name).string();
+}
+
+TrainConfig vq_run(const std::string& out, int64_t steps) {
+  TrainConfig c;
+  c.model = "vqvae";
+  // EMA codebook, dead codes restarted every 2 steps with a threshold that makes some dead.
+  c.model_options = {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"restart_every", 2}, {"restart_threshold", 2.0}};
+  c.data.source = "shapes";
+  c.data.count = 256;
+  c.data.side = 12;
+  c.steps = steps;
+  c.batch = 16;
+  c.lr = 3e-3f;
+  c.warmup = 2;
+  c.out = out;
+  c.eval_every = 1000;
+  c.eval_batches = 1;
+  c.checkpoint_every = 3;
+  return c;
+}
+
+void quiet_step(const StepReport&) {}
+void quiet_eval(const EvalReport&) {}
+
+std::map<std::string, std::vector<float>> state_of(Trainer& t) {
+  std::map<std::string, std::vector<float>> s;
+  for (const ParameterList& list : {t.model().parameters(), t.model().buffers()})
+    for (const auto& [name, tensor] : list)
+      if (tensor.dtype() == DType::f32) s[name] = tensor.to(Device::cpu()).to_vector<float>();
+  return s;
+}
+
+float restarts_of(Trainer& t) {
+  for (const auto& [name, tensor] : t.model().buffers())
+    if (name.size() >= 8 && name.compare(name.size() - 8, 8, "restarts") == 0) return tensor.to_vector<float>()[0];
+  return -1.0f;
+}
+
+// Every state tensor equal within float tolerance; returns the worst |a - b|.
+void expect_close(const std::map<std::string, std::vector<float>>& a,
+                  const std::map<std::string, std::vector<float>>& b, const char* what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (const auto& [name, va] : a) {
+    const std::vector<float>& vb = b.at(name);
+    ASSERT_EQ(va.size(), vb.size()) << what << ": " << name;
+    double worst = 0.0;
+    size_t at = 0;
+    for (size_t i = 0; i < va.size(); ++i) {
+      const double d = std::fabs(static_cast<double>(va[i]) - vb[i]) - 1e-3 * std::fabs(static_cast<double>(vb[i]));
+      if (d > worst) worst = d, at = i;
+    }
+    EXPECT_LE(worst, 2e-4) << what << ": " << name << "[" << at << "] " << va[at] << " vs " << vb[at];
+  }
+}
+
+TEST(Dist, CollectivesOnCpuRanks) {
+  ASSERT_EQ(comm().size(), 2) << "run under mpirun -np 2";
+  const int r = comm().rank();
+  Tensor x = Tensor::from_vector<float>({1.0f + r, 10.0f * (r + 1)}, {2});
+  comm().all_reduce_(x, dist::ReduceOp::sum);
+  EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{3.0f, 30.0f}));
+  comm().all_reduce_(x, dist::ReduceOp::avg);
+  EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{3.0f, 30.0f}));  // already equal everywhere
+  Tensor counts = Tensor::from_vector<int32_t>({r, 1}, {2});
+  comm().all_reduce_(counts, dist::ReduceOp::sum);
+  EXPECT_EQ(counts.to_vector<int32_t>(), (std::vector<int32_t>{1, 2}));
+  Tensor b = Tensor::from_vector<float>({static_cast<float>(7 + r)}, {1});
+  comm().broadcast_(b, 1);
+  EXPECT_EQ(b.to_vector<float>()[0], 8.0f);
+  const Tensor g = comm().all_gather(Tensor::from_vector<int32_t>({r, r}, {1, 2}));
+  EXPECT_EQ(g.shape(), Shape({2, 2}));
+  EXPECT_EQ(g.to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 1, 1}));  // rank order
+  EXPECT_THROW(comm().all_reduce_(counts, dist::ReduceOp::avg), Error);   // avg of integers
+}
+
+TEST(Dist, MismatchedGatherFailsOnEveryRankInsteadOfHanging) {
+  // A rank with no rows left contributes nothing: every rank must get the error.
+  const Tensor mine = Tensor::zeros({comm().rank() == 0 ? 3 : 0, 2});
+  try {
+    (void)comm().all_gather(mine);
+    ADD_FAILURE() << "an uneven all_gather did not fail";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0: 6, rank 1: 0 elements"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Dist, UnevenBatchSplitFailsOnEveryRank) {
+  TrainConfig c = vq_run(run_dir("uneven"), 2);
+  c.batch = 15;
+  try {
+    Trainer t(c, Device::cpu(), false, &comm());
+    ADD_FAILURE() << "a batch of 15 over 2 ranks was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot be split evenly over 2 ranks"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Dist, EpochsWithAShortLastBatchEndTogether) {
+  // 40 images in global batches of 16: 2 steps per epoch on every rank, the last 8 dropped.
+  TrainConfig c = vq_run(run_dir("epochs"), 0);
+  c.data.count = 40;
+  c.epochs = 3;
+  Trainer t(c, Device::cpu(), false, &comm());
+  t.run(quiet_step, quiet_eval);
+  EXPECT_EQ(t.step(), 6);
+  comm().barrier();
+}
+
+TEST(Dist, RanksStayBitIdenticalAndMatchOneRankOnTheDoubledBatch) {
+  const int64_t steps = 6;
+  Trainer two(vq_run(run_dir("two"), steps), Device::cpu(), false, &comm());
+  two.run(quiet_step, quiet_eval);
+  const auto state = state_of(two);
+  EXPECT_GT(restarts_of(two), 0.0f) << "no dead code was restarted: the test does not cover restarts";
+  // Bitwise across ranks, tensor by tensor (the trainer's own digest check passed at each save).
+  for (const auto& [name, values] : state) {
+    const Tensor both = comm().all_gather(Tensor::from_vector(values, {1, static_cast<int64_t>(values.size())}));
+    const std::vector<float> v = both.to_vector<float>();
+    EXPECT_TRUE(std::equal(v.begin(), v.begin() + values.size(), v.begin() + values.size()))
+        << name << " differs between the ranks";
+  }
+  if (comm().is_root()) {
+    Trainer one(vq_run(local_dir("one"), steps), Device::cpu(), false);  // 1 rank, batch 16
+    one.run(quiet_step, quiet_eval);
+    EXPECT_EQ(restarts_of(one), restarts_of(two));
+    expect_close(state, state_of(one), "2 ranks x 8 vs 1 rank x 16");
+  }
+  comm().barrier();
+}
+
+TEST(Dist, ACheckpointRefusesRanksThatDiverged) {
+  const std::string dir = run_dir("diverged");
+  Trainer t(vq_run(dir, 2), Device::cpu(), false, &comm());
+  if (comm().rank() == 1) {
+    Tensor p = t.model().parameters().front().second;
+    p.data<float>()[0] += 1.0f;
+  }
+  try {
+    t.save();
+    ADD_FAILURE() << "a checkpoint of diverged ranks was written";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 1's parameters"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir + "/ckpt-00000000.safetensors"));
+  comm().barrier();
+}
+
+TEST(Dist, ATwoRankCheckpointResumesOnOneRank) {
+  const std::string dir = run_dir("resume");
+  {
+    Trainer two(vq_run(dir, 6), Device::cpu(), false, &comm());
+    two.run(quiet_step, quiet_eval, 4);  // checkpoint at step 3, then "crashes" after step 4
+  }
+  comm().barrier();
+  if (comm().is_root()) {
+    Trainer resumed(vq_run(dir, 6), Device::cpu(), true);
+    EXPECT_EQ(resumed.step(), 3);
+    resumed.run(quiet_step, quiet_eval);
+    Trainer straight(vq_run(local_dir("resume-straight"), 6), Device::cpu(), false);
+    straight.run(quiet_step, quiet_eval);
+    expect_close(state_of(resumed), state_of(straight), "2 ranks to step 3, 1 rank on, vs 1 rank throughout");
+  }
+  comm().barrier();
+}
+
+}  // namespace
+}  // namespace lvk::test
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  lvk::dist::World world = lvk::dist::join_world("cpu");
+  lvk::test::g_world = &world;
+  if (world.comm->size() < 2) {
+    std::fprintf(stderr, "lvk_dist_tests: run under mpirun -np 2 (this is a world of %d)\n", world.comm->size());
+    return 1;
+  }
+  const int failed = RUN_ALL_TESTS();
+  world.comm->barrier();
+  if (world.comm->is_root() && std::getenv("KEEP") == nullptr)
+    fs::remove_all(fs::temp_directory_path() / ("lvk-dist-" + std::to_string(getppid())));
+  lvk::Tensor total = lvk::Tensor::from_vector<int32_t>({failed != 0 ? 1 : 0}, {1});
+  world.comm->all_reduce_(total, lvk::dist::ReduceOp::sum);
+  if (world.comm->is_root() && total.to_vector<int32_t>()[0] > 0)
+    std::fprintf(stderr, "lvk_dist_tests: %d rank(s) had failures\n", total.to_vector<int32_t>()[0]);
+  return total.to_vector<int32_t>()[0] > 0 ? 1 : 0;
+}
