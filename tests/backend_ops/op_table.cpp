@@ -37,6 +37,7 @@ std::vector<int64_t> edge_sizes(const OpRow& row) {
   while (!is_prime(prime)) ++prime;
   std::vector<int64_t> sizes = {1, row.tile - 1, row.tile, row.tile + 1, prime};
   if (row.empty_ok) sizes.push_back(0);
+  sizes.insert(sizes.end(), row.extra_sizes.begin(), row.extra_sizes.end());
   sizes.erase(std::remove_if(sizes.begin(), sizes.end(), [&](int64_t s) { return s < (row.empty_ok ? 0 : 1); }),
               sizes.end());
   std::sort(sizes.begin(), sizes.end());

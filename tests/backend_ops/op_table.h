@@ -41,6 +41,7 @@ struct OpRow {
   // 1, tile - 1, tile, tile + 1 and a prime above the tile.
   int64_t tile = 1;
   bool empty_ok = true;
+  std::vector<int64_t> extra_sizes;  // sizes that select other kernel configurations (group widths)
   // The op claims 64-bit indexing: with LVK_BACKEND_OPS_LARGE=1 it also runs at 2^31 + 3 elements
   // when the machine has large_bytes_per_element times that much memory free.
   bool index64 = false;
@@ -59,6 +60,9 @@ struct OpRow {
   OutputCheck grad_tolerance = close("grad", 1e-4, 1e-4);
   test::GradCheckOptions grad_check;
   std::vector<int64_t> grad_sizes = {1, 3};
+  // Inputs for the finite-difference check (two calls per element) when `inputs` is too large
+  // for it; empty: `inputs`.
+  std::function<Tensors(int64_t size)> grad_check_inputs;
   int64_t perf_size = 0;  // the size `perf` times by default (0: 64 tiles)
 };
 

@@ -14,23 +14,28 @@ namespace {
 
 constexpr int64_t kFeatures = 5;
 constexpr float kScale = 1.5f;
+// More rows than one block of the narrowest group (256 rows of one lane each).
+constexpr int64_t kCouplingRows = 300;
 
-// x, mask, s_raw, t for [N, 5] rows.
-Tensors coupling_inputs(int64_t n) {
-  return {rand({n, kFeatures}, 51, -2.0f, 2.0f), coupling_mask(MaskKind::alternating, {kFeatures}, false),
-          rand({n, kFeatures}, 52), rand({n, kFeatures}, 53)};
+// x, mask, s_raw, t for [rows, D].
+Tensors coupling_inputs(int64_t rows, int64_t d) {
+  return {rand({rows, d}, 51, -2.0f, 2.0f), coupling_mask(MaskKind::alternating, {d}, false),
+          rand({rows, d}, 52), rand({rows, d}, 53)};
 }
+Tensors coupling_rows(int64_t d) { return coupling_inputs(kCouplingRows, d); }
 
 // A scalar that depends on both outputs, weighted so no gradient term cancels.
 Tensor both(const Tensor& out, const Tensor& logdet) { return add(sum(mul(out, out)), sum(logdet)); }
 
 OpRow coupling_row(bool inverse) {
   OpRow r;
-  r.name = inverse ? "coupling_inverse" : "coupling_forward";  // size: rows of [N, 5]
+  r.name = inverse ? "coupling_inverse" : "coupling_forward";  // size: D of [300, D]
   r.kernels = {inverse ? "coupling_inverse" : "coupling_forward",
                inverse ? "coupling_inverse_backward" : "coupling_forward_backward"};
-  r.tile = 32;
-  r.inputs = coupling_inputs;
+  r.tile = 32;                      // the widest lane group per row
+  r.extra_sizes = {2, 7, 64, 257};  // the 2-, 8- and 32-lane groups, several passes per lane
+  r.inputs = coupling_rows;
+  r.grad_check_inputs = [](int64_t d) { return coupling_inputs(3, d); };
   r.forward = [inverse](const Tensors& in) {
     const CouplingResult c = (inverse ? coupling_inverse : coupling_forward)(in[0], in[1], in[2], in[3], kScale);
     return Tensors{c.out, c.logdet, both(c.out, c.logdet)};
@@ -51,17 +56,17 @@ std::vector<OpRow> flow_rows() {
   rows.push_back(coupling_row(true));
   {
     OpRow r;
-    r.name = "coupling_unfused";  // the benchmark baseline: one pass per operation
+    r.name = "coupling_unfused";  // the benchmark baseline: one pass per operation; size: D of [300, D]
     r.kernels = {"coupling_forward_unfused"};
-    r.tile = 256;
-    r.inputs = coupling_inputs;
+    r.tile = 32;
+    r.inputs = coupling_rows;
     r.forward = [](const Tensors& in) {
       const Device d = in[0].device();
-      const int64_t n = in[0].dim(0);
-      Tensor y = Tensor::empty({n, kFeatures}, DType::f32, d), logdet = Tensor::empty({n}, DType::f32, d);
-      Tensor scratch = Tensor::empty({3, n, kFeatures}, DType::f32, d);
+      const int64_t n = in[0].dim(0), f = in[0].dim(1);
+      Tensor y = Tensor::empty({n, f}, DType::f32, d), logdet = Tensor::empty({n}, DType::f32, d);
+      Tensor scratch = Tensor::empty({3, n, f}, DType::f32, d);
       LVK_DISPATCH(d, coupling_forward_unfused, y.data<float>(), logdet.data<float>(), in[0].data<float>(),
-                   in[1].data<float>(), in[2].data<float>(), in[3].data<float>(), kScale, n, kFeatures,
+                   in[1].data<float>(), in[2].data<float>(), in[3].data<float>(), kScale, n, f,
                    scratch.data<float>());
       return Tensors{y, logdet};
     };

@@ -36,6 +36,10 @@ OpRow gumbel_row(bool hard) {
   return r;
 }
 
+Tensors mixture_inputs(int64_t m, int64_t d) {
+  return {rand({m, d}, 26, -2.0f, 2.0f), rand({m, d}, 27, -1.0f, 1.0f), rand({m, d}, 28, -1.0f, 0.5f)};
+}
+
 }  // namespace
 
 std::vector<OpRow> stochastic_rows() {
@@ -147,12 +151,13 @@ std::vector<OpRow> stochastic_rows() {
   }
   {
     OpRow r;
-    r.name = "gaussian_mixture_log_density";  // size: points z [M, 3] against 5 components
+    // size: points z [M, 20] and as many components mu, logvar [M, 20] (64 x 64 pair tiles, 16-wide D tiles)
+    r.name = "gaussian_mixture_log_density";
     r.kernels = {"gaussian_mixture_log_density", "gaussian_mixture_log_density_backward"};
-    r.tile = 32;
-    r.inputs = [](int64_t m) {
-      return Tensors{rand({m, 3}, 26, -2.0f, 2.0f), rand({5, 3}, 27, -1.0f, 1.0f), rand({5, 3}, 28, -1.0f, 0.5f)};
-    };
+    r.tile = 64;
+    r.empty_ok = false;  // a mixture needs a component
+    r.inputs = [](int64_t m) { return mixture_inputs(m, 20); };
+    r.grad_check_inputs = [](int64_t m) { return mixture_inputs(m, 3); };
     r.forward = [](const Tensors& in) { return Tensors{gaussian_mixture_log_density(in[0], in[1], in[2])}; };
     r.outputs = {close("log_density", 1e-4, 1e-5)};
     r.backward = true;
