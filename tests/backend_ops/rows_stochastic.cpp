@@ -37,7 +37,7 @@ OpRow gumbel_row(bool hard) {
 }
 
 Tensors mixture_inputs(int64_t m, int64_t d) {
-  return {rand({m, d}, 26, -2.0f, 2.0f), rand({m, d}, 27, -1.0f, 1.0f), rand({m, d}, 28, -1.0f, 0.5f)};
+  return {rand({m, d}, 26, -2.0f, 2.0f), rand({m + 1, d}, 27, -1.0f, 1.0f), rand({m + 1, d}, 28, -1.0f, 0.5f)};
 }
 
 }  // namespace
@@ -151,11 +151,11 @@ std::vector<OpRow> stochastic_rows() {
   }
   {
     OpRow r;
-    // size: points z [M, 20] and as many components mu, logvar [M, 20] (64 x 64 pair tiles, 16-wide D tiles)
+    // size: points z [M, 20], against M + 1 components mu, logvar [M + 1, 20] (a mixture needs one)
+    // in 64 x 64 pair tiles and 16-wide D tiles
     r.name = "gaussian_mixture_log_density";
     r.kernels = {"gaussian_mixture_log_density", "gaussian_mixture_log_density_backward"};
     r.tile = 64;
-    r.empty_ok = false;  // a mixture needs a component
     r.inputs = [](int64_t m) { return mixture_inputs(m, 20); };
     r.grad_check_inputs = [](int64_t m) { return mixture_inputs(m, 3); };
     r.forward = [](const Tensors& in) { return Tensors{gaussian_mixture_log_density(in[0], in[1], in[2])}; };
