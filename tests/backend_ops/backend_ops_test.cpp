@@ -97,10 +97,10 @@ void expect_outputs(const OpRow& row, int64_t size, Device device, const Tensors
   }
 }
 
-std::vector<std::string> row_names(bool only_backward) {
+std::vector<std::string> row_names(bool only_differentiable) {
   std::vector<std::string> names;
   for (const OpRow& row : op_table())
-    if (!only_backward || row.backward) names.push_back(row.name);
+    if (!only_differentiable || (row.backward && row.finite_differences)) names.push_back(row.name);
   return names;
 }
 std::string param_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }

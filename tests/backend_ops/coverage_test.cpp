@@ -24,6 +24,10 @@ const std::set<std::string> kNotOps = {
     "fma_spin",            // the benchmarks' machine-peak probe (kernels/peak.h): returns FLOPs, no result
     "probe_kernel_image",  // asks the CUDA driver whether this build has code for the device
     "cpu_isa",             // which SIMD path the CPU twins take (kernels/cpu/cpu_isa.h)
+    "conv_plan",           // the cuDNN plan cached per convolution geometry
+    "vq_workspace_bytes",  // workspace sizes of the CUDA VQ twins
+    "vq_fast_workspace_bytes",
+    "vq_grad_workspace_bytes",
 };
 
 std::string read(const fs::path& path) {
@@ -48,6 +52,21 @@ std::string braced(const std::string& s, size_t open) {
   return s.substr(open);
 }
 
+// The source without its #define lines (continuations included).
+std::string without_defines(const std::string& src) {
+  std::istringstream in(src);
+  std::string line, out;
+  bool in_define = false;
+  while (std::getline(in, line)) {
+    const size_t first = line.find_first_not_of(" \t");
+    if (!in_define && first != std::string::npos && line.compare(first, 7, "#define") == 0) in_define = true;
+    const bool continues = !line.empty() && line.back() == '\\';
+    if (!in_define) out += line + "\n";
+    if (!continues) in_define = false;
+  }
+  return out;
+}
+
 void add_function_names(const std::string& text, std::set<std::string>& names) {
   static const std::regex decl(R"(\b(?:void|index_t|int|int32_t|int64_t|float|bool|size_t|cudaError_t)\s+(\w+)\s*\()");
   for (std::sregex_iterator it(text.begin(), text.end(), decl), end; it != end; ++it) names.insert((*it)[1]);
@@ -68,7 +87,7 @@ std::set<std::string> declared_kernels(const std::string& header) {
 
 // Kernels a source file calls through the dispatch macro or a direct twin call.
 std::set<std::string> dispatched_kernels(const std::string& source) {
-  const std::string s = strip_comments(source);
+  const std::string s = without_defines(strip_comments(source));  // not the macro's own definition
   std::set<std::string> names;
   static const std::regex dispatch(R"(LVK_DISPATCH\s*\([^,]+,\s*(\w+))"),
       direct(R"(kernels::(?:cpu|cuda)::(\w+)\s*\()");
@@ -101,7 +120,8 @@ cudaError_t fourth();
 inline index_t helper_size(index_t n) { return n; }
 )";
   EXPECT_EQ(declared_kernels(header), (std::set<std::string>{"first", "second", "third", "fourth"}));
-  EXPECT_EQ(dispatched_kernels("LVK_DISPATCH(x.device(), alpha, a, b); kernels::cpu::beta(1); // LVK_DISPATCH(d, no)"),
+  EXPECT_EQ(dispatched_kernels("#define LVK_DISPATCH(device, fn, ...) \\\n  LVK_DISPATCH(d, not_this)\n"
+                               "LVK_DISPATCH(x.device(), alpha, a, b); kernels::cpu::beta(1); // LVK_DISPATCH(d, no)"),
             (std::set<std::string>{"alpha", "beta"}));
 }
 

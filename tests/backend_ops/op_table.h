@@ -59,6 +59,9 @@ struct OpRow {
   std::vector<bool> grad_inputs;
   OutputCheck grad_tolerance = close("grad", 1e-4, 1e-4);
   test::GradCheckOptions grad_check;
+  // False where the tape's gradient is by design not the forward's derivative (straight-through
+  // estimators, stop-gradients); the CPU-vs-CUDA gradient comparison still runs.
+  bool finite_differences = true;
   std::vector<int64_t> grad_sizes = {1, 3};
   // Inputs for the finite-difference check (two calls per element) when `inputs` is too large
   // for it; empty: `inputs`.

@@ -142,7 +142,7 @@ std::vector<OpRow> elementwise_rows() {
       return Tensors{Tensor::from_vector(v, {n})};
     };
     r.forward = [](const Tensors& in) {
-      return Tensors{Tensor::full({1}, static_cast<float>(count_nonfinite(in[0])))};
+      return Tensors{Tensor::full({1}, static_cast<float>(count_nonfinite(in[0])), in[0].device())};
     };
     r.outputs = {exact("count")};
     rows.push_back(r);

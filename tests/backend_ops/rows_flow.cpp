@@ -33,6 +33,7 @@ OpRow coupling_row(bool inverse) {
   r.kernels = {inverse ? "coupling_inverse" : "coupling_forward",
                inverse ? "coupling_inverse_backward" : "coupling_forward_backward"};
   r.tile = 32;                      // the widest lane group per row
+  r.empty_ok = false;               // a mask needs a feature
   r.extra_sizes = {2, 7, 64, 257};  // the 2-, 8- and 32-lane groups, several passes per lane
   r.inputs = coupling_rows;
   r.grad_check_inputs = [](int64_t d) { return coupling_inputs(3, d); };
@@ -59,6 +60,7 @@ std::vector<OpRow> flow_rows() {
     r.name = "coupling_unfused";  // the benchmark baseline: one pass per operation; size: D of [300, D]
     r.kernels = {"coupling_forward_unfused"};
     r.tile = 32;
+    r.empty_ok = false;
     r.inputs = coupling_rows;
     r.forward = [](const Tensors& in) {
       const Device d = in[0].device();

@@ -26,6 +26,19 @@ OpRow activation_row(const std::string& name, Activation act) {
   return r;
 }
 
+OpRow linear_row(const std::string& name, Activation act) {
+  OpRow r;
+  r.name = name;  // size: rows of x [N, 7] through w [5, 7], b [5]
+  r.kernels = {"linear_forward", "sgemm", "bias_act_forward", "act_backward", "column_sum"};
+  r.tile = 32;
+  r.inputs = [](int64_t n) { return Tensors{rand({n, 7}, 72), rand({5, 7}, 73), rand({5}, 74)}; };
+  r.forward = [act](const Tensors& in) { return Tensors{linear(in[0], in[1], in[2], act)}; };
+  r.outputs = {close("y", 1e-5, 1e-5)};
+  r.backward = true;  // the bias gradient is the column sum
+  r.grad_inputs = {true, true, true};
+  return r;
+}
+
 }  // namespace
 
 std::vector<OpRow> nn_rows() {
@@ -36,18 +49,8 @@ std::vector<OpRow> nn_rows() {
   rows.push_back(activation_row("tanh", Activation::tanh));
   rows.push_back(activation_row("sigmoid", Activation::sigmoid));
   rows.push_back(activation_row("gelu", Activation::gelu));
-  {
-    OpRow r;
-    r.name = "linear";  // size: rows of x [N, 7] through w [5, 7], b [5], SiLU
-    r.kernels = {"sgemm", "bias_act_forward", "act_backward", "column_sum"};
-    r.tile = 32;
-    r.inputs = [](int64_t n) { return Tensors{rand({n, 7}, 72), rand({5, 7}, 73), rand({5}, 74)}; };
-    r.forward = [](const Tensors& in) { return Tensors{linear(in[0], in[1], in[2], Activation::silu)}; };
-    r.outputs = {close("y", 1e-5, 1e-5)};
-    r.backward = true;  // the bias gradient is the column sum
-    r.grad_inputs = {true, true, true};
-    rows.push_back(r);
-  }
+  rows.push_back(linear_row("linear_silu", Activation::silu));  // an activation pass after the GEMM
+  rows.push_back(linear_row("linear_gelu", Activation::gelu));  // fused into the GEMM epilogue on CUDA
   {
     OpRow r;
     r.name = "column_sum";  // size: rows of [N, 9]
