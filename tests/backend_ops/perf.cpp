@@ -80,7 +80,7 @@ int run_perf(int argc, char** argv) {
     }
     return 0;
   } catch (const Error& e) {
-    std::fprintf(stderr, "lvk_backend_ops perf: %s\n", e.what());
+    std::fprintf(stderr, "lvk_backend_ops %s\n", e.what());
     return 2;
   }
 }

@@ -12,8 +12,9 @@ namespace lvk::backend_ops {
 namespace {
 
 constexpr int64_t kBlock = 256;  // threads per block of the CUDA elementwise kernels
-// Per element: the CPU inputs and output, their device copies and the output read back.
-constexpr double kBinaryBytes = 4.0 * 7;
+// Bytes per element a large run holds at once: the CPU inputs and outputs, their device copies,
+// and both results as host vectors for the comparison.
+constexpr double kBinaryBytes = 4.0 * 8;
 
 Tensors one_vector(int64_t n) { return {rand({n}, 1)}; }
 Tensors two_vectors(int64_t n) { return {rand({n}, 1), rand({n}, 2)}; }
@@ -47,7 +48,7 @@ std::vector<OpRow> elementwise_rows() {
     r.kernels = {"scale"};
     r.tile = kBlock;
     r.index64 = true;
-    r.large_bytes_per_element = 4.0 * 5;
+    r.large_bytes_per_element = 4.0 * 6;
     r.inputs = one_vector;
     r.forward = [](const Tensors& in) { return Tensors{scale(in[0], -1.7f)}; };
     r.outputs = {exact("out")};
@@ -76,7 +77,7 @@ std::vector<OpRow> elementwise_rows() {
     r.kernels = {"fill_f32", "fill_i32"};
     r.tile = kBlock;
     r.index64 = true;
-    r.large_bytes_per_element = 4.0 * 4;
+    r.large_bytes_per_element = 4.0 * 12;
     r.inputs = [](int64_t n) { return Tensors{Tensor::zeros({n}), Tensor::zeros({n}, DType::i32)}; };
     r.forward = [](const Tensors& in) {
       Tensor f = in[0].clone(), i = in[1].clone();
@@ -106,7 +107,7 @@ std::vector<OpRow> elementwise_rows() {
     r.kernels = {"uniform", "normal"};
     r.tile = kBlock;
     r.index64 = true;
-    r.large_bytes_per_element = 4.0 * 6;
+    r.large_bytes_per_element = 4.0 * 10;
     r.inputs = [](int64_t n) { return Tensors{Tensor::zeros({n})}; };
     r.forward = [](const Tensors& in) {
       const Device d = in[0].device();
@@ -122,7 +123,7 @@ std::vector<OpRow> elementwise_rows() {
     r.kernels = {"sum"};
     r.tile = 512;  // kernels::kSumBlock
     r.index64 = true;
-    r.large_bytes_per_element = 4.0 * 3;
+    r.large_bytes_per_element = 4.0 * 4;
     r.inputs = one_vector;
     r.forward = [](const Tensors& in) { return Tensors{sum(in[0])}; };
     r.outputs = {close("sum", 1e-5, 1e-5)};
