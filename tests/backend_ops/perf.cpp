@@ -74,7 +74,9 @@ int run_perf(int argc, char** argv) {
         Tensors in;
         for (const Tensor& t : host) in.push_back(t.to(device));
         const double s = seconds_per_call(row, in, a.repeats);
-        std::printf("%-24s %-8s %12lld %12.1f\n", row.name.c_str(), device.str().c_str(),
+        // The emulated GPU runs kernels on CPU fibers: its times say nothing about a GPU.
+        const std::string where = device.str() + (device.is_cuda() && cuda_status().emulated ? " (emulated)" : "");
+        std::printf("%-24s %-8s %12lld %12.1f\n", row.name.c_str(), where.c_str(),
                     static_cast<long long>(size), s * 1e6);
       }
     }
