@@ -71,9 +71,11 @@ std::vector<int64_t> sizes_for(const OpRow& row) {
     // A real GPU holds about half of it (inputs and outputs); the emulated one shares the host's.
     const bool device_ok = !cuda.usable || cuda.emulated || cuda.devices.empty() ||
                            static_cast<double>(cuda.devices[0].free_memory) > 0.5 * need;
-    if (device_ok && need < 0.8 * static_cast<double>(available_host_bytes())) sizes.push_back(kLargeSize);
-    else std::printf("[ skip ] %s at %lld elements: needs %.1f GiB\n", row.name.c_str(),
-                     static_cast<long long>(kLargeSize), need / (1 << 30));
+    if (device_ok && need < 0.8 * static_cast<double>(available_host_bytes()))
+      sizes.push_back(kLargeSize);
+    else
+      std::printf("[ skip ] %s at %lld elements: needs %.1f GiB\n", row.name.c_str(),
+                  static_cast<long long>(kLargeSize), need / (1 << 30));
   }
   return sizes;
 }
@@ -107,7 +109,9 @@ std::vector<std::string> row_names(bool only_differentiable) {
     if (!only_differentiable || (row.backward && row.finite_differences)) names.push_back(row.name);
   return names;
 }
-std::string param_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+std::string param_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
 
 class BackendOpsCpu : public ::testing::TestWithParam<std::string> {};
 class BackendOpsCuda : public ::testing::TestWithParam<std::string> {
@@ -133,7 +137,8 @@ TEST_P(BackendOpsCuda, MatchesTheCpuTwin) {
     const Tensors in = row.inputs(size);
     const Tensors want = run_row(row, in, true);
     Tensors got = run_row(row, to_device(in, device), true);
-    for (const Tensor& t : got) ASSERT_TRUE(t.device() == device) << where(row, size, device) << ": output on " << t.device().str();
+    for (const Tensor& t : got)
+      ASSERT_TRUE(t.device() == device) << where(row, size, device) << ": output on " << t.device().str();
     expect_outputs(row, size, device, got, want, false);
   }
 }
@@ -149,8 +154,12 @@ void expect_gradients(const OpRow& row, Device device) {
   }
 }
 
-TEST_P(BackendOpsCpuGrad, TapeMatchesFiniteDifferences) { expect_gradients(*find_row(GetParam()), Device::cpu()); }
-TEST_P(BackendOpsCudaGrad, TapeMatchesFiniteDifferences) { expect_gradients(*find_row(GetParam()), Device::cuda(0)); }
+TEST_P(BackendOpsCpuGrad, TapeMatchesFiniteDifferences) {
+  expect_gradients(*find_row(GetParam()), Device::cpu());
+}
+TEST_P(BackendOpsCudaGrad, TapeMatchesFiniteDifferences) {
+  expect_gradients(*find_row(GetParam()), Device::cuda(0));
+}
 
 INSTANTIATE_TEST_SUITE_P(Ops, BackendOpsCpu, ::testing::ValuesIn(row_names(false)), param_name);
 INSTANTIATE_TEST_SUITE_P(Ops, BackendOpsCuda, ::testing::ValuesIn(row_names(false)), param_name);

@@ -27,7 +27,9 @@ struct OutputCheck {
   // multiply-adds and reduces in another order than the CPU reference.
   double atol = 0.0, rtol = 0.0;
 };
-inline OutputCheck exact(std::string name) { return {std::move(name), true, 0.0, 0.0}; }
+inline OutputCheck exact(std::string name) {
+  return {std::move(name), true, 0.0, 0.0};
+}
 inline OutputCheck close(std::string name, double atol = 1e-5, double rtol = 1e-5) {
   return {std::move(name), false, atol, rtol};
 }

@@ -31,11 +31,16 @@ PerfArgs parse(int argc, char** argv) {
     const std::string flag = argv[i];
     LVK_CHECK(i + 1 < argc, "perf: ", flag, " needs a value");
     const std::string value = argv[++i];
-    if (flag == "--op") a.op = value;
-    else if (flag == "--device") a.devices.push_back(parse_device(value));
-    else if (flag == "--size") a.size = std::stoll(value);
-    else if (flag == "--repeats") a.repeats = std::max(1, std::stoi(value));
-    else fail("perf: unknown flag ", flag, " (expected --op, --device, --size, --repeats)");
+    if (flag == "--op")
+      a.op = value;
+    else if (flag == "--device")
+      a.devices.push_back(parse_device(value));
+    else if (flag == "--size")
+      a.size = std::stoll(value);
+    else if (flag == "--repeats")
+      a.repeats = std::max(1, std::stoi(value));
+    else
+      fail("perf: unknown flag ", flag, " (expected --op, --device, --size, --repeats)");
   }
   if (!a.op.empty() && !find_row(a.op)) fail("perf: no op named '", a.op, "' in the op table");
   if (a.devices.empty()) {
@@ -76,8 +81,8 @@ int run_perf(int argc, char** argv) {
         const double s = seconds_per_call(row, in, a.repeats);
         // The emulated GPU runs kernels on CPU fibers: its times say nothing about a GPU.
         const std::string where = device.str() + (device.is_cuda() && cuda_status().emulated ? " (emulated)" : "");
-        std::printf("%-24s %-8s %12lld %12.1f\n", row.name.c_str(), where.c_str(),
-                    static_cast<long long>(size), s * 1e6);
+        std::printf("%-24s %-8s %12lld %12.1f\n", row.name.c_str(), where.c_str(), static_cast<long long>(size),
+                    s * 1e6);
       }
     }
     return 0;

@@ -16,8 +16,12 @@ constexpr int64_t kBlock = 256;  // threads per block of the CUDA elementwise ke
 // and both results as host vectors for the comparison.
 constexpr double kBinaryBytes = 4.0 * 8;
 
-Tensors one_vector(int64_t n) { return {rand({n}, 1)}; }
-Tensors two_vectors(int64_t n) { return {rand({n}, 1), rand({n}, 2)}; }
+Tensors one_vector(int64_t n) {
+  return {rand({n}, 1)};
+}
+Tensors two_vectors(int64_t n) {
+  return {rand({n}, 1), rand({n}, 2)};
+}
 
 OpRow binary(const std::string& name, Tensor (*op)(const Tensor&, const Tensor&)) {
   OpRow r;
@@ -154,9 +158,7 @@ std::vector<OpRow> elementwise_rows() {
     r.kernels = {"sgemm"};
     r.tile = 32;
     r.inputs = [](int64_t n) { return Tensors{rand({n, 19}, 5), rand({19, 6}, 6)}; };
-    r.forward = [](const Tensors& in) {
-      return Tensors{matmul(in[0], in[1]), matmul(in[1], in[0], true, true)};
-    };
+    r.forward = [](const Tensors& in) { return Tensors{matmul(in[0], in[1]), matmul(in[1], in[0], true, true)}; };
     r.outputs = {close("ab", 1e-5, 1e-5), close("(ab)^T", 1e-5, 1e-5)};
     r.backward = true;
     r.grad_inputs = {true, true};

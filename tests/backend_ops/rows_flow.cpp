@@ -19,13 +19,17 @@ constexpr int64_t kCouplingRows = 300;
 
 // x, mask, s_raw, t for [rows, D].
 Tensors coupling_inputs(int64_t rows, int64_t d) {
-  return {rand({rows, d}, 51, -2.0f, 2.0f), coupling_mask(MaskKind::alternating, {d}, false),
-          rand({rows, d}, 52), rand({rows, d}, 53)};
+  return {rand({rows, d}, 51, -2.0f, 2.0f), coupling_mask(MaskKind::alternating, {d}, false), rand({rows, d}, 52),
+          rand({rows, d}, 53)};
 }
-Tensors coupling_rows(int64_t d) { return coupling_inputs(kCouplingRows, d); }
+Tensors coupling_rows(int64_t d) {
+  return coupling_inputs(kCouplingRows, d);
+}
 
 // A scalar that depends on both outputs, weighted so no gradient term cancels.
-Tensor both(const Tensor& out, const Tensor& logdet) { return add(sum(mul(out, out)), sum(logdet)); }
+Tensor both(const Tensor& out, const Tensor& logdet) {
+  return add(sum(mul(out, out)), sum(logdet));
+}
 
 OpRow coupling_row(bool inverse) {
   OpRow r;
@@ -68,8 +72,7 @@ std::vector<OpRow> flow_rows() {
       Tensor y = Tensor::empty({n, f}, DType::f32, d), logdet = Tensor::empty({n}, DType::f32, d);
       Tensor scratch = Tensor::empty({3, n, f}, DType::f32, d);
       LVK_DISPATCH(d, coupling_forward_unfused, y.data<float>(), logdet.data<float>(), in[0].data<float>(),
-                   in[1].data<float>(), in[2].data<float>(), in[3].data<float>(), kScale, n, f,
-                   scratch.data<float>());
+                   in[1].data<float>(), in[2].data<float>(), in[3].data<float>(), kScale, n, f, scratch.data<float>());
       return Tensors{y, logdet};
     };
     r.outputs = {close("y", 1e-5, 1e-5), close("logdet", 1e-5, 1e-5)};

@@ -70,9 +70,9 @@ std::vector<OpRow> nn_rows() {
       return Tensors{rand({n, 3}, 76, -2.0f, 2.0f), rand({n, 3}, 77, 0.0f, 1.0f), rand({n, 3}, 78, -1.0f, 1.0f)};
     };
     r.forward = [](const Tensors& in) {
-      const Tensor total = add(add(mse_loss(in[0], in[1], Reduction::sum), bce_with_logits(in[0], in[1], Reduction::sum)),
-                               add(gaussian_nll(in[0], in[1], 0.3f, Reduction::sum),
-                                   gaussian_nll(in[0], in[1], in[2], Reduction::sum)));
+      const Tensor total =
+          add(add(mse_loss(in[0], in[1], Reduction::sum), bce_with_logits(in[0], in[1], Reduction::sum)),
+              add(gaussian_nll(in[0], in[1], 0.3f, Reduction::sum), gaussian_nll(in[0], in[1], in[2], Reduction::sum)));
       return Tensors{total, row_loss(kernels::LossKind::bce_logits, in[0], in[1])};
     };
     r.outputs = {close("total", 1e-4, 1e-5), close("row_bce", 1e-5, 1e-5)};

@@ -61,7 +61,9 @@ std::vector<OutputCheck> adam_checks() {
   return c;
 }
 
-Tensor scalar(float v, Device d) { return Tensor::full({1}, v, d); }
+Tensor scalar(float v, Device d) {
+  return Tensor::full({1}, v, d);
+}
 
 }  // namespace
 
@@ -141,9 +143,8 @@ std::vector<OpRow> optim_rows() {
       for (const std::vector<float>& row : ring.read(0, steps - 1)) flat.insert(flat.end(), row.begin(), row.end());
       const std::vector<float> state = {static_cast<float>(st.step), static_cast<float>(st.noise_base),
                                         static_cast<float>(st.skip), static_cast<float>(st.adam_steps),
-                                        st.bias_correction1, st.bias_correction2};
-      return Tensors{Tensor::from_vector(state, {6}, d),
-                     Tensor::from_vector(flat, {steps, 3}, d)};
+                                        st.bias_correction1,         st.bias_correction2};
+      return Tensors{Tensor::from_vector(state, {6}, d), Tensor::from_vector(flat, {steps, 3}, d)};
     };
     r.outputs = {exact("state"), exact("ring")};
     rows.push_back(r);

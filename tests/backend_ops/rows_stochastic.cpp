@@ -143,7 +143,9 @@ std::vector<OpRow> stochastic_rows() {
     r.name = "categorical_nll";  // size: rows of [N, 7] logits
     r.kernels = {"categorical_nll_forward", "categorical_nll_backward"};
     r.tile = kRowsPerBlock;
-    r.inputs = [](int64_t n) { return Tensors{rand({n, kCategories}, 24, -3.0f, 3.0f), rand_index({n}, 25, kCategories)}; };
+    r.inputs = [](int64_t n) {
+      return Tensors{rand({n, kCategories}, 24, -3.0f, 3.0f), rand_index({n}, 25, kCategories)};
+    };
     r.forward = [](const Tensors& in) { return Tensors{categorical_nll(in[0], in[1])}; };
     r.outputs = {close("nll", 1e-5, 1e-5)};
     r.backward = true;

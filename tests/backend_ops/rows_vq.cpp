@@ -95,7 +95,9 @@ std::vector<OpRow> vq_rows() {
     r.name = "vq_cluster_sums";  // per-code sums and counts, then the k-means centroid step
     r.kernels = {"vq_cluster_sums", "vq_centroid_update"};
     r.tile = kRowTile;
-    r.inputs = [](int64_t n) { return Tensors{rand({n, kChannels}, 44), rand_index({n}, 45, kCodes), rand({kCodes, kChannels}, 46)}; };
+    r.inputs = [](int64_t n) {
+      return Tensors{rand({n, kChannels}, 44), rand_index({n}, 45, kCodes), rand({kCodes, kChannels}, 46)};
+    };
     r.forward = [](const Tensors& in) {
       Tensor sums, counts, codebook = in[2].clone();
       vq_cluster_sums(sums, counts, in[0], in[1], kCodes);
@@ -113,13 +115,18 @@ std::vector<OpRow> vq_rows() {
     r.kernels = {"vq_ema_update", "vq_restart"};
     r.tile = kRowTile;
     r.empty_ok = false;  // a restart needs rows to draw from
-    r.inputs = [](int64_t n) { Tensors t = near_codes(n); t.push_back(rand_index({n}, 47, kCodes)); return t; };
+    r.inputs = [](int64_t n) {
+      Tensors t = near_codes(n);
+      t.push_back(rand_index({n}, 47, kCodes));
+      return t;
+    };
     r.forward = [](const Tensors& in) {
       VqEmaState s = vq_ema_state(in[1]);
       vq_ema_update(s, in[0], in[2]);
       vq_ema_update(s, in[0], in[2]);
       const int64_t restarted = vq_restart_dead_codes(s, in[0], 0.05f, 7, 3);
-      return Tensors{s.codebook, s.ema_count, s.ema_sum, Tensor::full({1}, static_cast<float>(restarted), in[0].device())};
+      return Tensors{s.codebook, s.ema_count, s.ema_sum,
+                     Tensor::full({1}, static_cast<float>(restarted), in[0].device())};
     };
     r.outputs = {close("codebook", 1e-6, 1e-5), close("ema_count", 1e-6, 1e-6), close("ema_sum", 1e-6, 1e-5),
                  exact("restarted")};
@@ -131,7 +138,11 @@ std::vector<OpRow> vq_rows() {
     r.kernels = {"vq_restart"};
     r.tile = kRowTile;
     r.empty_ok = false;
-    r.inputs = [](int64_t n) { Tensors t = near_codes(n); t.push_back(rand({kCodes}, 48, 0.0f, 0.2f)); return t; };
+    r.inputs = [](int64_t n) {
+      Tensors t = near_codes(n);
+      t.push_back(rand({kCodes}, 48, 0.0f, 0.2f));
+      return t;
+    };
     r.forward = [](const Tensors& in) {
       const Device d = in[0].device();
       VqEmaState s = vq_ema_state(in[1]);
