@@ -176,7 +176,7 @@ void VqBottleneck::after_step(const StepInfo& info) {
     vq_ema_update(ema_[l], last_rows_[l], last_indices_[l], eo);
     if (!restart) continue;
     if (info.clock)  // on the device: skipped steps restart nothing, the count lands in restarts_
-      vq_restart_dead_codes_(ema_[l], last_rows_[l], options_.restart_threshold, options_.decay, info.seed,
+      vq_restart_dead_codes_on_clock(ema_[l], last_rows_[l], options_.restart_threshold, options_.decay, info.seed,
                              info.noise_offset(draw_ + l), *info.clock, restarts_);
     else
       restarted += vq_restart_dead_codes(ema_[l], last_rows_[l], corrected, info.seed, info.noise_offset(draw_ + l));

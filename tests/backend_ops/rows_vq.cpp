@@ -1,6 +1,6 @@
 // Rows of vector quantization: the fused lookups (exact and fast), the losses' gradients, cluster
 // statistics, EMA learning, dead-code restarts and the unfused baseline the benchmarks compare with.
-#include "kernels/vq_baseline.h"
+#include "kernels/vq_unfused.h"
 #include "kernels/vq_learn.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
@@ -150,7 +150,7 @@ std::vector<OpRow> vq_rows() {
       StepClock clock(d, {1e-3f}, 1, 1);
       clock.begin();
       Tensor restarted = Tensor::zeros({1}, DType::f32, d);
-      vq_restart_dead_codes_(s, in[0], 0.1f, 0.9f, 7, 3, clock, restarted);
+      vq_restart_dead_codes_on_clock(s, in[0], 0.1f, 0.9f, 7, 3, clock, restarted);
       return Tensors{s.codebook, s.ema_count, s.ema_sum, restarted};
     };
     r.outputs = {exact("codebook"), exact("ema_count"), exact("ema_sum"), exact("restarted")};
