@@ -1,7 +1,7 @@
 // Rows of vector quantization: the fused lookups (exact and fast), the losses' gradients, cluster
 // statistics, EMA learning, dead-code restarts and the unfused baseline the benchmarks compare with.
-#include "kernels/vq_unfused.h"
 #include "kernels/vq_learn.h"
+#include "kernels/vq_unfused.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/layout.h"
