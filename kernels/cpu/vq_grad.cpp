@@ -26,7 +26,8 @@ void vq_cluster_sums(float* sums, int32_t* counts, const float* z, const int32_t
   std::fill(counts, counts + s.k, 0);
   for (index_t i = 0; i < s.n; ++i) ++counts[indices[i]];
     // Channels are independent: each thread owns some channels and walks the rows in order, so
-    // every sum is the same ascending-row float sum the CUDA twin computes.
+    // every sum is a plain ascending-row float sum (the CUDA twin adds chunk partials, so the two
+    // may differ by rounding; cuda/vq_grad.cu).
 #pragma omp parallel for schedule(static) if (s.n * s.c >= (1 << 16))
   for (index_t ch = 0; ch < s.c; ++ch)
     for (index_t i = 0; i < s.n; ++i) sums[static_cast<index_t>(indices[i]) * s.c + ch] += z[vq_offset(i, ch, s)];
