@@ -15,7 +15,7 @@
 #include "bench/harness.h"
 #include "kernels/matmul.h"
 #include "kernels/vq.h"
-#include "kernels/vq_baseline.h"
+#include "kernels/vq_unfused.h"
 #include "runtime/context.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"

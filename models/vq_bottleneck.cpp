@@ -183,7 +183,7 @@ void VqBottleneck::after_step(const StepInfo& info) {
     // and the codes one process on the global batch would pick.
     const Tensor rows = info.comm ? info.comm->all_gather(last_rows_[l]) : last_rows_[l];
     if (info.clock)  // on the device: skipped steps restart nothing, the count lands in restarts_
-      vq_restart_dead_codes_(ema_[l], rows, options_.restart_threshold, options_.decay, info.seed,
+      vq_restart_dead_codes_on_clock(ema_[l], rows, options_.restart_threshold, options_.decay, info.seed,
                              info.noise_offset(draw_ + l), *info.clock, restarts_);
     else
       restarted += vq_restart_dead_codes(ema_[l], rows, corrected, info.seed, info.noise_offset(draw_ + l));

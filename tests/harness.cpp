@@ -38,8 +38,10 @@ Tensor random_tensor(const Shape& shape, uint32_t seed, Device device, float lo,
   return Tensor::from_vector(random_values(static_cast<size_t>(shape.numel()), seed, lo, hi), shape, device);
 }
 
-::testing::AssertionResult all_close(const std::vector<float>& actual, const std::vector<double>& expected,
-                                     double atol, double rtol) {
+namespace {
+template <class Expected>
+::testing::AssertionResult all_close_impl(const std::vector<float>& actual, const std::vector<Expected>& expected,
+                                          double atol, double rtol) {
   if (actual.size() != expected.size())
     return ::testing::AssertionFailure() << "size mismatch: " << actual.size() << " vs " << expected.size();
   size_t bad = 0, worst = 0;
@@ -58,12 +60,21 @@ Tensor random_tensor(const Shape& shape, uint32_t seed, Device device, float lo,
                                        << ", rtol " << rtol << "); worst [" << worst << "] got " << actual[worst]
                                        << ", expected " << expected[worst] << "; first:" << first.str();
 }
+}  // namespace
+
+::testing::AssertionResult all_close(const std::vector<float>& actual, const std::vector<double>& expected,
+                                     double atol, double rtol) {
+  return all_close_impl(actual, expected, atol, rtol);
+}
+::testing::AssertionResult all_close_f32(const std::vector<float>& actual, const std::vector<float>& expected,
+                                         double atol, double rtol) {
+  return all_close_impl(actual, expected, atol, rtol);
+}
 
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double atol, double rtol) {
   if (actual.shape() != expected.shape())
     return ::testing::AssertionFailure() << "shape mismatch: " << actual.str() << " vs " << expected.str();
-  const std::vector<float> e = expected.to_vector<float>();
-  return all_close(actual.to_vector<float>(), std::vector<double>(e.begin(), e.end()), atol, rtol);
+  return all_close_f32(actual.to_vector<float>(), expected.to_vector<float>(), atol, rtol);
 }
 
 namespace {

@@ -61,6 +61,9 @@ Tensor random_tensor(const Shape& shape, uint32_t seed, Device device, float lo 
 // and the first few mismatches.
 ::testing::AssertionResult all_close(const std::vector<float>& actual, const std::vector<double>& expected,
                                      double atol, double rtol);
+// The same against f32 values, without a double copy (tensors above 2^31 elements).
+::testing::AssertionResult all_close_f32(const std::vector<float>& actual, const std::vector<float>& expected,
+                                         double atol, double rtol);
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double atol, double rtol);
 
 // Central-difference gradient check. f maps the inputs to an output tensor of any shape (it must

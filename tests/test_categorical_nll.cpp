@@ -104,29 +104,14 @@ TEST(CategoricalNllCpu, TargetOutsideTheRowIsAnError) {
   EXPECT_LVK_ERROR(categorical_nll(logits, Tensor::from_vector(std::vector<int32_t>{-1, 0}, {2})), "target[0]=-1");
 }
 
-TEST(CategoricalNllCuda, MatchesTheCpuTwinAndMarksBadTargets) {
+// A target outside [0, K) is not checked on the device: its row reads NaN, the others are intact.
+// (The CUDA twin's agreement with the CPU one is the op table's categorical_nll row.)
+TEST(CategoricalNllCuda, MarksBadTargetsWithNaN) {
   LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
-  const int64_t n = 1000, k = 513;
+  const int64_t n = 40, k = 513;
   const Tensor logits = random_tensor({n, k}, 9, Device::cpu(), -6.0f, 6.0f);
   std::vector<int32_t> t = targets(n, k, 13);
   const Tensor cpu = categorical_nll(logits, Tensor::from_vector(t, {n}));
-  const Tensor gpu = categorical_nll(logits.to(Device::cuda(0)), Tensor::from_vector(t, {n}, Device::cuda(0)));
-  EXPECT_TRUE(all_close(gpu.to(Device::cpu()), cpu, 1e-5, 1e-5));
-  {  // gradients
-    Tensor lc = logits.clone(), lg = logits.to(Device::cuda(0));
-    lc.set_requires_grad(true), lg.set_requires_grad(true);
-    for (Tensor* l : {&lc, &lg}) {
-      Tape tape;
-      Tensor total;
-      {
-        TapeRecording rec(tape);
-        total = sum(categorical_nll(*l, Tensor::from_vector(t, {n}, l->device())));
-      }
-      tape.backward(total);
-    }
-    EXPECT_TRUE(all_close(lg.grad().to(Device::cpu()), lc.grad(), 1e-6, 1e-5));
-  }
-  // A target outside [0, K) is not checked on the device: its row reads NaN, the others are intact.
   t[5] = static_cast<int32_t>(k);
   t[6] = -1;
   const std::vector<float> v =

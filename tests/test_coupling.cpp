@@ -169,24 +169,5 @@ TEST(CouplingUnfused, AgreesWithTheFusedKernel) {
   EXPECT_TRUE(all_close(logdet, fused.logdet, 1e-5, 1e-5));
 }
 
-TEST(CouplingCuda, MatchesTheCpuTwin) {
-  LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
-  for (int64_t d : {2, 7, 64, 257}) {
-    SCOPED_TRACE(::testing::Message() << "D=" << d);
-    const int64_t n = 1000;
-    Tensor x = random_tensor({n, d}, 16, Device::cpu(), -2, 2), sr = random_tensor({n, d}, 17, Device::cpu(), -2, 2);
-    Tensor t = random_tensor({n, d}, 18, Device::cpu());
-    Tensor mask = coupling_mask(MaskKind::alternating, {d}, false);
-    const Device gpu = Device::cuda(0);
-    CouplingResult c = coupling_forward(x, mask, sr, t, kScale);
-    CouplingResult g = coupling_forward(x.to(gpu), mask.to(gpu), sr.to(gpu), t.to(gpu), kScale);
-    EXPECT_TRUE(all_close(g.out, c.out, 1e-6, 1e-6));
-    EXPECT_TRUE(all_close(g.logdet, c.logdet, 1e-4, 1e-5));
-    CouplingResult ci = coupling_inverse(x, mask, sr, t, kScale);
-    CouplingResult gi = coupling_inverse(x.to(gpu), mask.to(gpu), sr.to(gpu), t.to(gpu), kScale);
-    EXPECT_TRUE(all_close(gi.out, ci.out, 1e-6, 1e-6));
-  }
-}
-
 }  // namespace
 }  // namespace lvk::test

@@ -102,18 +102,6 @@ TEST(Layout, CodeStatistics) {
   EXPECT_LVK_ERROR(code_counts(index, 3), "index[3]=3 is outside [0, 3)");
 }
 
-TEST(LayoutCuda, MovesMatchCpuTwinExactly) {
-  const Device dev = Device::cuda(0);
-  LVK_SKIP_IF_UNUSABLE(dev);
-  for (const Shape& s : {Shape{2, 3, 4, 5}, Shape{3, 65, 9, 7}, Shape{1, 512, 7, 7}, Shape{64, 64, 7, 7}}) {
-    SCOPED_TRACE(s.str());
-    const Tensor x = random_tensor(s, 11, Device::cpu());
-    EXPECT_EQ(to_channels_last(x.to(dev)).to_vector<float>(), to_channels_last(x).to_vector<float>());
-    const Tensor y = random_tensor({s[0], s[2], s[3], s[1]}, 12, Device::cpu());
-    EXPECT_EQ(to_channels_first(y.to(dev)).to_vector<float>(), to_channels_first(y).to_vector<float>());
-  }
-}
-
 LVK_INSTANTIATE_BACKENDS(LayoutTest);
 
 }  // namespace

@@ -86,15 +86,5 @@ TEST_P(Mixture, GradientsMatchFiniteDifferences) {
 
 LVK_INSTANTIATE_BACKENDS(Mixture);
 
-TEST(MixtureCuda, MatchesTheCpuTwin) {
-  LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
-  const int64_t m = 1000, n = 3000, d = 20;
-  Tensor z = random_tensor({m, d}, 4, Device::cpu(), -3, 3), mu = random_tensor({n, d}, 5, Device::cpu(), -3, 3);
-  Tensor lv = random_tensor({n, d}, 6, Device::cpu(), -2, 1);
-  const Device gpu = Device::cuda(0);
-  EXPECT_TRUE(all_close(gaussian_mixture_log_density(z.to(gpu), mu.to(gpu), lv.to(gpu)),
-                        gaussian_mixture_log_density(z, mu, lv), 1e-3, 1e-5));
-}
-
 }  // namespace
 }  // namespace lvk::test

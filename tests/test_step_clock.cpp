@@ -225,7 +225,7 @@ TEST_P(StepClockTest, ClockDrivenRestartsMatchTheHostOnesAndCountOnTheDevice) {
   clock.write(s);
   clock.begin();
   Tensor restarted = Tensor::full({1}, 10.0f, device());
-  vq_restart_dead_codes_(driven, z, 0.5f, 0.9f, 5, draw, clock, restarted);
+  vq_restart_dead_codes_on_clock(driven, z, 0.5f, 0.9f, 5, draw, clock, restarted);
   EXPECT_EQ(restarted.item(), 13.0f);
   EXPECT_TRUE(all_close(driven.codebook, host.codebook, 0, 0));
   EXPECT_TRUE(all_close(driven.ema_sum, host.ema_sum, 0, 0));
@@ -233,7 +233,7 @@ TEST_P(StepClockTest, ClockDrivenRestartsMatchTheHostOnesAndCountOnTheDevice) {
   // A skipped step restarts nothing.
   VqEmaState untouched = fresh();
   clock.guard(scalar(NAN, device()), Tensor(), 0.9f, 0.999f);
-  vq_restart_dead_codes_(untouched, z, 0.5f, 0.9f, 5, draw, clock, restarted);
+  vq_restart_dead_codes_on_clock(untouched, z, 0.5f, 0.9f, 5, draw, clock, restarted);
   EXPECT_EQ(restarted.item(), 13.0f);
   EXPECT_EQ(untouched.ema_count.to_vector<float>(), usage);
 }

@@ -61,11 +61,23 @@ if [ -x "$BUILD/tests/lvk_tests" ]; then
   row tests "$([ $rc -eq 0 ] && [ "$cuda_skips" -eq 0 ] && echo ok || echo FAIL)" \
       "$passed passed, $failed failed, $skipped skipped, $cuda_skips for want of CUDA (rc $rc, $(elapsed))"
 
+  # The op table on the GPU against the CPU twins, with the sizes above 2^31 elements of the ops
+  # that claim 64-bit indexing (tests/backend_ops/op_table.h).
+  ops="$BUILD/tests/lvk_backend_ops"
+  [ -x "$ops" ] || ops="$BUILD/tests/backend_ops/lvk_backend_ops"
+  LVK_REQUIRE_CUDA=1 LVK_BACKEND_OPS_LARGE=1 timeout 180 "$ops" --gtest_filter='*Cuda*' \
+    > "$OUT/backend_ops.log" 2>&1
+  rc=$?
+  row "backend ops" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" \
+      "$(grep -c '^\[       OK \]' "$OUT/backend_ops.log") passed, rc $rc ($(elapsed))"
+
   # 4. compute-sanitizer over the CUDA tests, plain cudaMalloc so every buffer is tracked.
   for tool in memcheck racecheck; do
     LVK_SYNC_ALLOC=1 LVK_REQUIRE_CUDA=1 timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 86 \
       "$BUILD/tests/lvk_tests" --gtest_filter='*cuda*:*Cuda*:-*Fits*:*Train*' >> "$OUT/sanitizer.log" 2>&1
     rc=$?
+    LVK_SYNC_ALLOC=1 LVK_REQUIRE_CUDA=1 timeout 100 compute-sanitizer --tool "$tool" --error-exitcode 86 \
+      "$ops" --gtest_filter='*Cuda*' >> "$OUT/sanitizer.log" 2>&1 || rc=$?
     summary=$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer.log" | tail -1)
     row "$tool" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" "rc $rc; ${summary:-no summary} ($(elapsed))"
   done

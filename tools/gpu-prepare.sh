@@ -12,12 +12,12 @@ LVK_CUDA=ON LVK_CUDA_ARCHS=90 lvk_configure_and_build "$obj" -DLVK_OPENBLAS=OFF 
 rm -rf "$out"
 mkdir -p "$out/tools" "$out/tests" "$out/bench" "$out/lib"
 cp "$obj/tools/lvk" "$out/tools/"
-cp "$obj/tests/lvk_tests" "$out/tests/"
+cp "$obj/tests/lvk_tests" "$obj/tests/backend_ops/lvk_backend_ops" "$out/tests/"
 cp "$obj"/bench/bench_* "$out/bench/" 2>/dev/null || true
 # Host symbols only: the device code (with its -lineinfo) lives in the fatbinary section and stays.
-strip --strip-unneeded "$out"/tools/lvk "$out"/tests/lvk_tests "$out"/bench/* 2>/dev/null || true
+strip --strip-unneeded "$out"/tools/lvk "$out"/tests/lvk_tests "$out"/tests/lvk_backend_ops "$out"/bench/* 2>/dev/null || true
 # Non-system libraries the binaries load (glibc, libstdc++ and CUDA's own come from that machine).
-for bin in "$out"/tools/lvk "$out"/tests/lvk_tests "$out"/bench/*; do
+for bin in "$out"/tools/lvk "$out"/tests/lvk_tests "$out"/tests/lvk_backend_ops "$out"/bench/*; do
   ldd "$bin" | awk '/=> \// {print $3}' | grep -E 'libbenchmark|libpng|libgomp|libz\.so|libgfortran|libquadmath|libmpi|libopen-(rte|pal)|libhwloc|libevent' || true
 done | sort -u | xargs -r -I{} cp -L {} "$out/lib/"
 git -C "$LVK_ROOT" rev-parse HEAD > "$out/COMMIT" 2>/dev/null || true

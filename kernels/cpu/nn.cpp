@@ -1,6 +1,5 @@
 // CPU twins of kernels/nn.h: plain loops (OpenMP over independent elements), double accumulators
 // for reductions so the reference is the more exact side.
-#include "kernels/matmul.h"
 #include "kernels/nn.h"
 
 #include <vector>
@@ -90,12 +89,6 @@ void loss_backward(float* da, float* db, float* dc, const float* a, const float*
     if (db) db[i] = g * gb;
     if (dc) dc[i] = g * gc;
   }
-}
-
-void linear_forward(float* y, float* z, const float* x, const float* w, const float* bias, index_t n, index_t in,
-                    index_t out, Activation act, float slope) {
-  sgemm(y, x, w, GemmShape{n, out, in, false, true}, 1.0f, 0.0f);
-  if (act != Activation::none || bias || z) bias_act_forward(y, z, y, bias, n, out, act, slope);
 }
 
 }  // namespace cpu

@@ -1,7 +1,7 @@
 // Fills, random fills and recorded copies/reshapes.
 #include "kernels/elementwise.h"
 #include "runtime/op.h"
-#include "runtime/ops/basic.h"
+#include "runtime/ops/creation.h"
 
 namespace lvk {
 

@@ -1,7 +1,7 @@
 // add, sub, mul, scale and in-place accumulation, with their backward rules.
 #include "kernels/elementwise.h"
 #include "runtime/op.h"
-#include "runtime/ops/basic.h"
+#include "runtime/ops/elementwise.h"
 
 namespace lvk {
 

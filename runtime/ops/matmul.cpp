@@ -2,7 +2,7 @@
 //   dA = dC op(B)^T (stored transposed when trans_a), dB = op(A)^T dC (likewise for trans_b).
 #include "kernels/matmul.h"
 #include "runtime/op.h"
-#include "runtime/ops/basic.h"
+#include "runtime/ops/matmul.h"
 
 namespace lvk {
 

@@ -3,7 +3,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
 #include "runtime/op.h"
-#include "runtime/ops/basic.h"
+#include "runtime/ops/reduce.h"
 
 namespace lvk {
 

@@ -164,7 +164,7 @@ int64_t restart(const char* op, Tensor& codebook, Tensor* ema_sum, const Tensor&
 }
 }  // namespace
 
-void vq_restart_dead_codes_(VqEmaState& state, const Tensor& z, float threshold, float decay, uint64_t seed,
+void vq_restart_dead_codes_on_clock(VqEmaState& state, const Tensor& z, float threshold, float decay, uint64_t seed,
                             uint64_t offset, const StepClock& clock, Tensor& restarted) {
   OpScope op("vq_restart_dead_codes");
   const kernels::VqShape s = restart_shape(op.name(), state.codebook, state.ema_count, z);

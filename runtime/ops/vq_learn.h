@@ -48,7 +48,7 @@ int64_t vq_restart_dead_codes(VqEmaState& state, const Tensor& z, float threshol
 // clock skips, `offset` counts from the clock's noise base, the threshold is scaled by
 // 1 - decay^(step + 1) when decay > 0 (bias-corrected counts), and the number of codes restarted
 // is added to `restarted` (f32 [1]).
-void vq_restart_dead_codes_(VqEmaState& state, const Tensor& z, float threshold, float decay, uint64_t seed,
+void vq_restart_dead_codes_on_clock(VqEmaState& state, const Tensor& z, float threshold, float decay, uint64_t seed,
                             uint64_t offset, const StepClock& clock, Tensor& restarted);
 
 // --- k-means ---------------------------------------------------------------------------------------

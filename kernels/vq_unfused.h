@@ -6,7 +6,7 @@
 
 namespace lvk::kernels {
 
-#define LVK_VQ_BASELINE_DECLS(...)                                                                  \
+#define LVK_VQ_UNFUSED_DECLS(...)                                                                  \
   /* norms[k] = ||e_k||^2 */                                                                        \
   void vq_codebook_norms(float* norms /* [K] */, const float* codebook /* [K, C] */, index_t k,    \
                          index_t c __VA_ARGS__);                                                    \
@@ -15,13 +15,13 @@ namespace lvk::kernels {
                         const float* norms /* [K] */, index_t n, index_t k __VA_ARGS__);
 
 namespace cpu {
-LVK_VQ_BASELINE_DECLS()
+LVK_VQ_UNFUSED_DECLS()
 }
 #if LVK_WITH_CUDA
 namespace cuda {
-LVK_VQ_BASELINE_DECLS(, cudaStream_t stream)
+LVK_VQ_UNFUSED_DECLS(, cudaStream_t stream)
 }
 #endif
-#undef LVK_VQ_BASELINE_DECLS
+#undef LVK_VQ_UNFUSED_DECLS
 
 }  // namespace lvk::kernels

@@ -1,9 +1,9 @@
-// CUDA twin of the unfused baseline's pieces (kernels/vq_baseline.h): a warp per row scans the
+// CUDA twin of the unfused baseline's pieces (kernels/vq_unfused.h): a warp per row scans the
 // materialised scores, as torch.argmin does after the GEMM.
 #include <math_constants.h>
 
 #include "kernels/cuda/launch.cuh"
-#include "kernels/vq_baseline.h"
+#include "kernels/vq_unfused.h"
 
 namespace lvk::kernels::cuda {
 
