@@ -8,6 +8,7 @@
 #include "runtime/ops/gaussian.h"
 #include "runtime/tape.h"
 #include "runtime/philox.h"
+#include "kernels/gaussian.h"
 #include "tests/harness.h"
 
 namespace lvk::test {
