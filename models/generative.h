@@ -24,7 +24,7 @@ struct StepInfo {
   uint64_t seed = 0;  // the run's seed
   bool training = true;
   const StepClock* clock = nullptr;  // the train step's device clock, when there is one
-  static constexpr uint64_t kDrawsPerStep = kernels::kDrawsPerStep;
+  static constexpr uint64_t kDrawsPerStep = lvk::kDrawsPerStep;
   // The offset of draw k for an op that is given `clock` (relative), or not (absolute).
   uint64_t noise_offset(uint64_t k) const { return clock ? k : host_noise_offset(k); }
   // The absolute offset, for ops that take no clock (they run outside replayable steps).

@@ -8,7 +8,7 @@
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/gaussian.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

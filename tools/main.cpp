@@ -8,7 +8,7 @@
 #include <exception>
 #include <new>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tools/commands.h"
 
 namespace {

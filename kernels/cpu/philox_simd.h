@@ -1,8 +1,8 @@
 #pragma once
-// Philox4x32-10 for W consecutive blocks at once (runtime/philox.h's counter layout, bit for bit
+// Philox4x32-10 for W consecutive blocks at once (base/philox.h's counter layout, bit for bit
 // the same words as philox_block), so vectorised CPU kernels draw exactly the CUDA twins' bits.
 #include "kernels/cpu/simd.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels::cpu::simd {
 
