@@ -43,28 +43,6 @@ void append_metrics(const std::string& path, const nlohmann::json& line) {
   LVK_CHECK(out.good(), "train: cannot append to ", path, " (disk full or not writable?)");
 }
 
-// Datasets for training and held-out evaluation. A source with only a test split (e.g. the MNIST
-// test set alone) trains on its first 90% and evaluates on the rest.
-std::pair<io::ImageDataset, io::ImageDataset> open_train_eval(const io::DatasetSpec& spec) {
-  if (spec.source == "shapes") return {io::open_dataset(spec), io::open_dataset(held_out_spec(spec))};
-  io::ImageDataset held_out = io::open_dataset(held_out_spec(spec));
-  try {
-    return {io::open_dataset(spec), std::move(held_out)};
-  } catch (const Error&) {
-    const int64_t n_train = held_out.count * 9 / 10, image = held_out.image_size();
-    io::ImageDataset train = held_out, eval = held_out;
-    train.count = n_train;
-    train.pixels.resize(static_cast<size_t>(n_train * image));
-    train.labels.resize(static_cast<size_t>(n_train));
-    eval.count = held_out.count - n_train;
-    eval.pixels.erase(eval.pixels.begin(), eval.pixels.begin() + n_train * image);
-    eval.labels.erase(eval.labels.begin(), eval.labels.begin() + n_train);
-    train.name += " (test split, first 90%)";
-    eval.name += " (test split, last 10%)";
-    return {std::move(train), std::move(eval)};
-  }
-}
-
 void write_grid(const std::string& path, const Tensor& images, int cols) {
   const Tensor host = images.to(Device::cpu());
   io::write_png(path, io::make_image_grid(host.data<float>(), host.dim(0), static_cast<int>(host.dim(1)),
@@ -72,17 +50,6 @@ void write_grid(const std::string& path, const Tensor& images, int cols) {
 }
 
 }  // namespace
-
-io::DatasetSpec held_out_spec(const io::DatasetSpec& trained_on) {
-  io::DatasetSpec spec = trained_on;
-  if (spec.source == "shapes") {
-    spec.seed = trained_on.seed + 0x5eed;
-    spec.count = std::max<int64_t>(512, trained_on.count / 10);
-  } else {
-    spec.split = "test";
-  }
-  return spec;
-}
 
 nlohmann::json TrainConfig::to_json() const {
   return {{"model", model},
@@ -145,11 +112,12 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   LVK_CHECK(c.eval_every >= 1 && c.checkpoint_every >= 1 && c.log_every >= 1 && c.eval_batches >= 1,
             "train: eval_every, checkpoint_every, log_every and eval_batches must be >= 1");
   LVK_CHECK(c.readback_every >= 0, "train: readback_every=", c.readback_every, " must be >= 0 (0: automatic)");
-  std::tie(train_data_, eval_data_) = open_train_eval(c.data);
+  train_data_ = io::open_split(c.data, io::Split::train);
+  eval_data_ = io::open_split(c.data, io::Split::held_out);
   check_fits_in_memory("train: batch", c.batch, train_data_.image_size(), "float", sizeof(float));
   LVK_CHECK(train_data_.count >= c.batch, "train: ", train_data_.name, " has ", train_data_.count,
             " images, fewer than one batch of ", c.batch);
-  loader_ = std::make_unique<io::DataLoader>(train_data_, io::LoaderOptions{c.batch, c.seed, true, true, c.binarize},
+  loader_ = std::make_unique<io::DataLoader>(train_data_, io::LoaderOptions::shuffled(c.batch, c.seed, c.binarize),
                                              device);
   total_steps_ = c.steps;
   const std::string epochs_text = c.epochs > 0 ? " (epochs " + std::to_string(c.epochs) + " × " +
@@ -204,7 +172,7 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
     nonfinite_skipped_ = s.nonfinite_skipped;
     loader_->restore(s.loader);
     truncate_metrics(metrics_path(c), step_);
-    kernels::StepState clock{};
+    StepState clock{};
     clock.step = step_;
     clock.adam_steps = static_cast<int32_t>(adam_->steps());
     step_runner_->clock().write(clock);
@@ -212,7 +180,7 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume) : config_(std::
   } else {
     LVK_CHECK(!last.has_value(), "train: ", c.out, " already holds a run (", *last,
               "); pass --resume to continue it, or choose another --out");
-    io::DataLoader first(train_data_, io::LoaderOptions{c.batch, c.seed, false, true, c.binarize, c.seed, false},
+    io::DataLoader first(train_data_, io::LoaderOptions::in_order(c.batch, c.binarize, c.seed),
                          device);
     model_->initialize(first.next().images, StepInfo{0, c.seed, true});
   }
@@ -267,8 +235,7 @@ EvalReport Trainer::evaluate() {
   NoGrad no_grad;
   EvalReport report;
   report.step = step_;
-  io::DataLoader loader(eval_data_, io::LoaderOptions{config_.batch, config_.seed, false, false, config_.binarize,
-                                                      config_.seed + 1, false},
+  io::DataLoader loader(eval_data_, io::LoaderOptions::in_order(config_.batch, config_.binarize, config_.seed + 1),
                         device_);
   const int64_t batches = std::min<int64_t>(config_.eval_batches, loader.batches_per_epoch());
   std::vector<std::pair<std::string, double>> sums;
@@ -317,7 +284,7 @@ EvalReport Trainer::evaluate() {
 }
 
 void Trainer::save() {
-  const kernels::StepState clock = step_runner_->clock().read();
+  const StepState clock = step_runner_->clock().read();
   adam_->set_steps(clock.adam_steps);
   CheckpointState s;
   s.step = step_;

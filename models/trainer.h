@@ -22,7 +22,7 @@
 #include "models/generative.h"
 #include "models/optim.h"
 #include "models/train_step.h"
-#include "runtime/io/dataset.h"
+#include "runtime/io/dataset_split.h"
 
 namespace lvk {
 
@@ -52,10 +52,6 @@ struct TrainConfig {
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);  // unknown keys are an error
 };
-
-// The held-out data of a run trained on `trained_on`: the test split, or for the procedural shapes
-// a disjoint set drawn with another seed.
-io::DatasetSpec held_out_spec(const io::DatasetSpec& trained_on);
 
 struct StepReport {
   int64_t step = 0, total = 0;  // 1-based step just taken

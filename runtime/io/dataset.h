@@ -65,6 +65,11 @@ struct LoaderOptions {
   bool binarize = false;       // dynamic binarisation, see above
   uint64_t binarize_seed = 1;  // separate from the order seed
   bool prefetch = true;        // prepare the next batch on a background thread
+
+  // Shuffled epochs drawn from `seed`, a short last batch skipped, prefetched: training.
+  static LoaderOptions shuffled(int64_t batch_size, uint64_t seed, bool binarize);
+  // Samples in dataset order, a short last batch kept, no background thread: evaluation and pictures.
+  static LoaderOptions in_order(int64_t batch_size, bool binarize, uint64_t binarize_seed);
 };
 
 struct LoaderState {
