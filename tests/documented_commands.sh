@@ -58,7 +58,7 @@ documented_synopses() {
 # A command as written, with sizes made tiny.
 shrink() {
   local cmd=" $1 "
-  cmd=$(sed -E 's/ --(steps|epochs|batch|n|points|iw-points|repeats) [^ ]+/ /g; s/ --data (procedural|shapes)(:[0-9]+)? / --data \1:256 /' <<<"$cmd")
+  cmd=$(sed -E 's/ --(steps|epochs|batch|n|points|iw-points|repeats|hidden|layers) [^ ]+/ /g; s/ --data (procedural|shapes)(:[0-9]+)? / --data \1:256 /' <<<"$cmd")
   if [ ! -d /usr/share/datasets/fashion-mnist ]; then
     [ -d "$SCRATCH/data/fashion-mnist" ] || fake_idx_dir "$SCRATCH/data/fashion-mnist"
     cmd=${cmd// --data fashion-mnist / --data fashion-mnist:$SCRATCH/data/fashion-mnist }
@@ -72,7 +72,8 @@ shrink() {
     cmd=${cmd// cifar10:DIR / cifar10:$SCRATCH/data/cifar10 }
   fi
   case "$cmd" in
-    " lvk train flow2d "*) cmd+="--steps 2 --batch 64" ;;
+    " lvk train flow2d "*) cmd+="--steps 2 --batch 64 --layers 2 --hidden 8" ;;
+    " lvk train vqprior "*) cmd+="--steps 2 --batch 16 --eval-every 2 --checkpoint-every 2 --log-every 1 --hidden 8" ;;
     " lvk train "*) cmd+="--steps 2 --batch 16 --eval-every 2 --checkpoint-every 2 --log-every 1" ;;
     " lvk eval "*) cmd+="--points 16 --iw-points 8" ;;
     " lvk sample "* | " lvk reconstruct "*) cmd+="--n 8" ;;
