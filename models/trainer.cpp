@@ -51,56 +51,61 @@ void write_grid(const std::string& path, const Tensor& images, int cols) {
 
 }  // namespace
 
-nlohmann::json TrainConfig::to_json() const {
-  return {{"model", model},
-          {"model_options", model_options},
-          {"data", {{"source", data.source}, {"dir", data.dir}, {"count", data.count}, {"side", data.side},
-                    {"seed", data.seed}}},
-          {"steps", steps},           {"epochs", epochs},           {"batch", batch},
-          {"lr", lr},                 {"warmup", warmup},           {"grad_clip", grad_clip},
-          {"weight_decay", weight_decay}, {"binarize", binarize},   {"seed", seed},
-          {"out", out},               {"log_every", log_every},     {"eval_every", eval_every},
-          {"eval_batches", eval_batches}, {"checkpoint_every", checkpoint_every},
-          {"keep_checkpoints", keep_checkpoints}, {"max_nonfinite", max_nonfinite},
-          {"readback_every", readback_every}, {"cuda_graph", cuda_graph}};
+namespace {
+
+// The dataset of a run as config.json records it (runtime/io/dataset_split.h names it on the CLI).
+const OptionTable<io::DatasetSpec>& dataset_fields() {
+  using D = io::DatasetSpec;
+  static const OptionTable<D> table = {
+      option("source", "shapes, mnist, fashion-mnist or cifar10", &D::source),
+      option("dir", "folder of the dataset's files", &D::dir),
+      option("count", "shapes: training images", &D::count),
+      option("side", "shapes: image side", &D::side),
+      option("seed", "shapes: seed of the training images", &D::seed),
+  };
+  return table;
 }
 
+}  // namespace
+
+const OptionTable<TrainConfig>& TrainConfig::fields() {
+  using C = TrainConfig;
+  static const OptionTable<C> table = {
+      option("model", "vae, vqvae, dvae, flowvae, vqvae2 or vqprior", &C::model),
+      option("model_options", "the model's options (its table below)", &C::model_options),
+      {"data", "the dataset: {source, dir, count, side, seed}",
+       [](const char* what, const nlohmann::json& j, C& c) {
+         if (j.contains("data")) read_options((std::string(what) + " data").c_str(), j.at("data"), dataset_fields(), c.data);
+       },
+       [](const C& c) { return write_options(dataset_fields(), c.data); }},
+      option("steps", "optimiser steps", &C::steps),
+      option("epochs", "> 0: train this many epochs instead of steps", &C::epochs),
+      option("batch", "images per step", &C::batch),
+      option("lr", "peak learning rate (warm-up, then cosine decay)", &C::lr),
+      option("warmup", "steps of the linear learning-rate warm-up", &C::warmup),
+      option("grad_clip", "global gradient-norm clip; 0 disables", &C::grad_clip),
+      option("weight_decay", "AdamW decoupled weight decay", &C::weight_decay),
+      option("binarize", "dynamic binarisation of the images (Bernoulli decoders)", &C::binarize),
+      option("seed", "seed for weights, data order and noise", &C::seed),
+      option("out", "run folder", &C::out),
+      option("log_every", "steps between log lines when not on a terminal", &C::log_every),
+      option("eval_every", "steps between held-out evaluations", &C::eval_every),
+      option("eval_batches", "held-out batches per evaluation", &C::eval_batches),
+      option("checkpoint_every", "steps between checkpoints", &C::checkpoint_every),
+      option("keep_checkpoints", "newest checkpoints kept", &C::keep_checkpoints),
+      option("max_nonfinite", "consecutive skipped (non-finite) steps that stop the run", &C::max_nonfinite),
+      option("readback_every", "steps between reads of the figures; 0: every step on the CPU, log_every on CUDA",
+             &C::readback_every),
+      option("cuda_graph", "capture the train step as a CUDA Graph (CUDA only)", &C::cuda_graph),
+  };
+  return table;
+}
+
+nlohmann::json TrainConfig::to_json() const { return write_options(fields(), *this); }
+
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
-  const char* what = "train config";
-  check_known_keys(what, j,
-                   {"model", "model_options", "data", "steps", "epochs", "batch", "lr", "warmup", "grad_clip",
-                    "weight_decay", "binarize", "seed", "out", "log_every", "eval_every", "eval_batches",
-                    "checkpoint_every", "keep_checkpoints", "max_nonfinite", "readback_every", "cuda_graph"});
   TrainConfig c;
-  read_option(what, j, "model", c.model);
-  if (j.contains("model_options")) c.model_options = j.at("model_options");
-  if (j.contains("data")) {
-    const nlohmann::json& d = j.at("data");
-    check_known_keys("train config data", d, {"source", "dir", "count", "side", "seed"});
-    read_option(what, d, "source", c.data.source);
-    read_option(what, d, "dir", c.data.dir);
-    read_option(what, d, "count", c.data.count);
-    read_option(what, d, "side", c.data.side);
-    read_option(what, d, "seed", c.data.seed);
-  }
-  read_option(what, j, "steps", c.steps);
-  read_option(what, j, "epochs", c.epochs);
-  read_option(what, j, "batch", c.batch);
-  read_option(what, j, "lr", c.lr);
-  read_option(what, j, "warmup", c.warmup);
-  read_option(what, j, "grad_clip", c.grad_clip);
-  read_option(what, j, "weight_decay", c.weight_decay);
-  read_option(what, j, "binarize", c.binarize);
-  read_option(what, j, "seed", c.seed);
-  read_option(what, j, "out", c.out);
-  read_option(what, j, "log_every", c.log_every);
-  read_option(what, j, "eval_every", c.eval_every);
-  read_option(what, j, "eval_batches", c.eval_batches);
-  read_option(what, j, "checkpoint_every", c.checkpoint_every);
-  read_option(what, j, "keep_checkpoints", c.keep_checkpoints);
-  read_option(what, j, "max_nonfinite", c.max_nonfinite);
-  read_option(what, j, "readback_every", c.readback_every);
-  read_option(what, j, "cuda_graph", c.cuda_graph);
+  read_options("train config", j, fields(), c);
   return c;
 }
 

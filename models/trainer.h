@@ -21,6 +21,7 @@
 
 #include "models/generative.h"
 #include "models/optim.h"
+#include "models/option_table.h"
 #include "models/train_step.h"
 #include "runtime/io/dataset_split.h"
 
@@ -49,6 +50,7 @@ struct TrainConfig {
   int64_t readback_every = 0;  // steps between reads of the figures; 0: every step on the CPU, log_every on CUDA
   bool cuda_graph = true;      // capture the train step as a CUDA Graph (CUDA only)
 
+  static const OptionTable<TrainConfig>& fields();  // every key: config.json, --config, models/README.md
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);  // unknown keys are an error
 };

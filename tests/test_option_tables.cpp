@@ -7,6 +7,7 @@
 #include "models/code_prior.h"
 #include "models/dvae.h"
 #include "models/model_factory.h"
+#include "models/trainer.h"
 #include "models/vae.h"
 #include "models/vqvae.h"
 #include "tests/harness.h"
@@ -32,6 +33,10 @@ TEST(OptionTables, ReadmeShowsEveryModelsTable) {
     EXPECT_EQ(readme_table(kind), model_options_markdown(kind))
         << "models/README.md's table of " << kind << " options differs from the option table; paste:\n"
         << model_options_markdown(kind);
+  const std::string train = options_markdown(TrainConfig::fields(), TrainConfig{});
+  EXPECT_EQ(readme_table("train"), train)
+      << "models/README.md's table of train options differs from the option table; paste:\n"
+      << train;
 }
 
 template <class O>
@@ -73,6 +78,14 @@ TEST(OptionTables, JsonRoundTripsEveryKey) {
   VaeOptions a;
   a.prior = "maf", a.latent = 3;
   EXPECT_EQ(VaeOptions::from_json(a.to_json()).to_json(), a.to_json());
+
+  TrainConfig t;
+  t.data = io::parse_dataset_spec("shapes:300", "x"), t.lr = 0.5f, t.cuda_graph = false, t.model_options = {{"a", 1}};
+  const nlohmann::json tj = t.to_json();
+  EXPECT_EQ(tj.size(), TrainConfig::fields().size());
+  EXPECT_EQ(tj.at("data").at("count"), 300);
+  EXPECT_EQ(TrainConfig::from_json(tj).to_json(), tj);
+  LVK_EXPECT_ERROR(TrainConfig::from_json({{"data", {{"sourc", "shapes"}}}}), "train config data", "unknown option 'sourc'");
 
   VqPriorOptions p;
   p.vqvae = "runs/x", p.kernel = 7, p.vqvae_model = {{"image", {1, 8, 8}}};
