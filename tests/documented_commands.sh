@@ -55,6 +55,12 @@ documented_synopses() {
   done
 }
 
+# On the emulated GPU of LVK_CUDA=EMU, --device auto would run every command there, minutes each;
+# the documentation is the same on the CPU.
+device=""
+info=$("$LVK" info 2>&1)
+grep -q "default: --device auto runs on cuda" <<<"$info" && grep -q "EMULATED" <<<"$info" && device=" --device cpu"
+
 # A command as written, with sizes made tiny.
 shrink() {
   local cmd=" $1 "
@@ -72,11 +78,11 @@ shrink() {
     cmd=${cmd// cifar10:DIR / cifar10:$SCRATCH/data/cifar10 }
   fi
   case "$cmd" in
-    " lvk train flow2d "*) cmd+="--steps 2 --batch 64 --layers 2 --hidden 8" ;;
-    " lvk train vqprior "*) cmd+="--steps 2 --batch 16 --eval-every 2 --checkpoint-every 2 --log-every 1 --hidden 8" ;;
-    " lvk train "*) cmd+="--steps 2 --batch 16 --eval-every 2 --checkpoint-every 2 --log-every 1" ;;
-    " lvk eval "*) cmd+="--points 16 --iw-points 8" ;;
-    " lvk sample "* | " lvk reconstruct "*) cmd+="--n 8" ;;
+    " lvk train flow2d "*) cmd+="--steps 2 --batch 64 --layers 2 --hidden 8$device" ;;
+    " lvk train vqprior "*) cmd+="--steps 2 --batch 16 --eval-every 2 --checkpoint-every 2 --log-every 1 --hidden 8$device" ;;
+    " lvk train "*) cmd+="--steps 2 --batch 16 --eval-every 2 --checkpoint-every 2 --log-every 1$device" ;;
+    " lvk eval "*) cmd+="--points 16 --iw-points 8$device" ;;
+    " lvk sample "* | " lvk reconstruct "*) cmd+="--n 8$device" ;;
     " lvk bench quantize "*) cmd+="--n 256 --k 16 --repeats 1 --device cpu" ;;
   esac
   echo "$cmd" | sed 's/  */ /g; s/^ //; s/ $//'
