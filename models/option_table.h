@@ -4,10 +4,9 @@
 // option tables of models/README.md (tests/test_option_tables.cpp keeps those equal).
 #include <cstdio>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/json_options.h"
 
@@ -27,9 +26,8 @@ using OptionTable = std::vector<OptionField<O>>;
 // The row of `member`, a field of O.
 template <class O, class T>
 OptionField<O> option(const char* key, const char* help, T O::*member) {
-  return {key, help, [key, member](const char* what, const nlohmann::json& j, O& o) {
-            read_option(what, j, key, o.*member);
-          },
+  return {key, help,
+          [key, member](const char* what, const nlohmann::json& j, O& o) { read_option(what, j, key, o.*member); },
           [member](const O& o) { return nlohmann::json(o.*member); }};
 }
 

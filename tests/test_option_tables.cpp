@@ -85,7 +85,8 @@ TEST(OptionTables, JsonRoundTripsEveryKey) {
   EXPECT_EQ(tj.size(), TrainConfig::fields().size());
   EXPECT_EQ(tj.at("data").at("count"), 300);
   EXPECT_EQ(TrainConfig::from_json(tj).to_json(), tj);
-  LVK_EXPECT_ERROR(TrainConfig::from_json({{"data", {{"sourc", "shapes"}}}}), "train config data", "unknown option 'sourc'");
+  LVK_EXPECT_ERROR(TrainConfig::from_json({{"data", {{"sourc", "shapes"}}}}), "train config data",
+                   "unknown option 'sourc'");
 
   VqPriorOptions p;
   p.vqvae = "runs/x", p.kernel = 7, p.vqvae_model = {{"image", {1, 8, 8}}};

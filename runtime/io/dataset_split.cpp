@@ -49,9 +49,8 @@ DatasetSpec parse_dataset_spec(const std::string& text, const std::string& who) 
   if (name == "shapes" || name == "procedural") {
     spec.source = "shapes";
     if (!arg.empty()) {
-      const bool digits = arg.size() <= 12 && std::all_of(arg.begin(), arg.end(), [](unsigned char c) {
-                            return std::isdigit(c) != 0;
-                          });
+      const bool digits =
+          arg.size() <= 12 && std::all_of(arg.begin(), arg.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
       LVK_CHECK(digits, who, " '", text, "': the image count '", arg, "' is not a whole number");
       spec.count = std::strtoll(arg.c_str(), nullptr, 10);
       LVK_CHECK(spec.count >= 1, who, " '", text, "': the image count must be >= 1");
@@ -73,7 +72,9 @@ Split parse_split(const std::string& text, const std::string& who) {
   fail(who, " '", text, "' is not train or held-out");
 }
 
-const char* split_name(Split split) { return split == Split::train ? "train" : "held-out"; }
+const char* split_name(Split split) {
+  return split == Split::train ? "train" : "held-out";
+}
 
 DatasetSpec held_out_spec(const DatasetSpec& train) {
   DatasetSpec spec = train;
