@@ -1,13 +1,9 @@
 #include "bench/harness.h"
 
-#include <chrono>
 #include <string>
 
 #include "runtime/context.h"
-
-#if LVK_WITH_CUDA
-#include "runtime/cuda_context.h"
-#endif
+#include "runtime/device_timer.h"
 
 namespace lvk::bench {
 
@@ -29,33 +25,13 @@ bool pick_device(benchmark::State& state, int which, Device& device) {
 }
 
 void time_iterations(benchmark::State& state, Device device, const std::function<void()>& fn) {
-  fn();  // warm-up: allocator pools, library handles, first-touch
+  fn();  // warm-up: allocator pools, library handles, first touch
   synchronize();
-#if LVK_WITH_CUDA
-  if (device.is_cuda()) {
-    cudaEvent_t start, stop;
-    LVK_CUDA_CHECK(cudaEventCreate(&start));
-    LVK_CUDA_CHECK(cudaEventCreate(&stop));
-    for (auto _ : state) {
-      LVK_CUDA_CHECK(cudaEventRecord(start, cuda::stream()));
-      fn();
-      LVK_CUDA_CHECK(cudaEventRecord(stop, cuda::stream()));
-      LVK_CUDA_CHECK(cudaEventSynchronize(stop));
-      float ms = 0.0f;
-      LVK_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-      state.SetIterationTime(ms / 1e3);
-    }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    return;
-  }
-#endif
-  (void)device;
+  DeviceTimer timer(device);
   for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
+    timer.start();
     fn();
-    const auto t1 = std::chrono::steady_clock::now();
-    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+    state.SetIterationTime(timer.stop());
   }
 }
 

@@ -16,7 +16,7 @@ namespace lvk::kernels {
   void scale(float* out, const float* x, float alpha, index_t n __VA_ARGS__);                      \
   /* y += alpha * x: how gradients accumulate */                                                   \
   void axpy(float* y, const float* x, float alpha, index_t n __VA_ARGS__);                         \
-  /* Philox uniforms/normals of the stream (seed, offset): element i is draw i (runtime/philox.h) */ \
+  /* Philox uniforms/normals of the stream (seed, offset): element i is draw i (base/philox.h) */ \
   void uniform(float* out, uint64_t seed, uint64_t offset, index_t n __VA_ARGS__);                 \
   void normal(float* out, uint64_t seed, uint64_t offset, index_t n __VA_ARGS__);
 

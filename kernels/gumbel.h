@@ -11,7 +11,7 @@
 // A -inf logit is a masked category (q = y = 0 there). A row whose logits are all -inf has no
 // distribution: its y is all zeros, its index -1 and its kl 0, and its gradients are zero.
 #include "kernels/twins.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels {
 

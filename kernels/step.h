@@ -14,7 +14,7 @@
 #include <cmath>
 
 #include "kernels/twins.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels {
 

@@ -2,7 +2,7 @@
 // Host/device helpers shared by the Gumbel and Gaussian twins, so the CPU and CUDA kernels derive
 // their noise from the same Philox words by the same formulas.
 //
-// Draw-index layouts (runtime/philox.h counters; each depends on the element's coordinates only):
+// Draw-index layouts (base/philox.h counters; each depends on the element's coordinates only):
 //  * Gumbel, logits [N, K]: row n owns the B = ceil(K/4) Philox blocks n*B .. n*B + B-1; column k
 //    takes word k % 4 of block n*B + k/4, i.e. uniform draw j = 4*n*B + k. Padding each row to a
 //    whole block lets one thread turn one Philox call into four consecutive columns.
@@ -10,7 +10,7 @@
 //    2i+1, i.e. words 2*(i%2), 2*(i%2)+1 of block i/2, so a Philox call yields two normals.
 #include <cstdint>
 
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels {
 
@@ -26,7 +26,7 @@ LVK_HD uint64_t gumbel_blocks_per_row(int64_t k) {
 }
 
 // Gumbel(0, 1) from a uniform strictly inside (0, 1): -log(-log u), within [-2.81, 16.64]. In the
-// arch-dependent inline namespace (runtime/philox.h), as are the functions that call box_muller.
+// arch-dependent inline namespace (base/philox.h), as are the functions that call box_muller.
 inline namespace LVK_ARCH_NAMESPACE {
 LVK_HD float gumbel_from_uniform(float u) {
 #if defined(__CUDA_ARCH__)

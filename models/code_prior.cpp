@@ -54,18 +54,30 @@ std::unique_ptr<VqVae> vqvae_for(VqPriorOptions& options, const ImageShape& shap
 
 }  // namespace
 
+const OptionTable<VqPriorOptions>& VqPriorOptions::fields() {
+  using O = VqPriorOptions;
+  static const OptionTable<O> table = {
+      option("vqvae", "the VQ-VAE's run folder or checkpoint (required)", &O::vqvae),
+      option("hidden", "PixelCNN channels", &O::hidden),
+      option("layers", "residual blocks after the first masked convolution", &O::layers),
+      option("kernel", "size of the first masked convolution (odd, >= 3)", &O::kernel),
+  };
+  return table;
+}
+
 VqPriorOptions VqPriorOptions::from_json(const nlohmann::json& j) {
   const char* what = "vqprior";
-  check_known_keys(what, j, {"vqvae", "hidden", "layers", "kernel", "vqvae_model"});
-  VqPriorOptions o;
+  LVK_CHECK(j.is_object(), what, ": options must be a JSON object, got ", j.dump());
   LVK_CHECK(j.contains("vqvae"), what,
             ": option 'vqvae' (the VQ-VAE's run folder or checkpoint) is required, e.g. `lvk train vqprior --set "
             "vqvae=runs/vqvae`");
-  read_option(what, j, "vqvae", o.vqvae);
-  read_option(what, j, "hidden", o.hidden);
-  read_option(what, j, "layers", o.layers);
-  read_option(what, j, "kernel", o.kernel);
-  if (j.contains("vqvae_model")) o.vqvae_model = j.at("vqvae_model");
+  VqPriorOptions o;
+  nlohmann::json rest = j;
+  if (rest.contains("vqvae_model")) {
+    o.vqvae_model = rest.at("vqvae_model");
+    rest.erase("vqvae_model");
+  }
+  read_options(what, rest, fields(), o);
   LVK_CHECK(!o.vqvae.empty(), what, ": option 'vqvae' is empty; give the VQ-VAE's run folder or checkpoint");
   LVK_CHECK(o.hidden >= 1, what, ": hidden=", o.hidden, " must be >= 1");
   LVK_CHECK(o.layers >= 0, what, ": layers=", o.layers, " must be >= 0");
@@ -74,7 +86,7 @@ VqPriorOptions VqPriorOptions::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json VqPriorOptions::to_json() const {
-  nlohmann::json j = {{"vqvae", vqvae}, {"hidden", hidden}, {"layers", layers}, {"kernel", kernel}};
+  nlohmann::json j = write_options(fields(), *this);
   if (!vqvae_model.is_null()) j["vqvae_model"] = vqvae_model;
   return j;
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "models/option_table.h"
 #include "models/generative.h"
 #include "models/image_shape.h"
 #include "models/pixelcnn.h"
@@ -27,6 +28,8 @@ struct VqPriorOptions {
   // "image": [C, H, W], "checkpoint": the file read}. With it the VQ-VAE is rebuilt without the file.
   nlohmann::json vqvae_model;
 
+  // Every key but vqvae_model (filled in, never set): JSON, --help, models/README.md.
+  static const OptionTable<VqPriorOptions>& fields();
   static VqPriorOptions from_json(const nlohmann::json& j);  // unknown keys are an error
   nlohmann::json to_json() const;
 };

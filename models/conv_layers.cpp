@@ -1,6 +1,6 @@
 #include "models/conv_layers.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/ops/basic.h"
 
 namespace lvk {

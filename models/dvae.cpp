@@ -13,28 +13,31 @@
 
 namespace lvk {
 
+const OptionTable<DvaeOptions>& DvaeOptions::fields() {
+  using O = DvaeOptions;
+  static const OptionTable<O> table = {
+      option("codes", "K codes", &O::codes),
+      option("code_dim", "C: code dimension", &O::code_dim),
+      option("channels", "conv width of encoder and decoder", &O::channels),
+      option("res_blocks", "residual blocks in each of encoder and decoder", &O::res_blocks),
+      option("res_hidden", "their 3x3 conv width", &O::res_hidden),
+      option("hard", "straight-through one-hot samples", &O::hard),
+      option("temperature", "temperature schedule: constant, exponential or cosine", &O::temperature),
+      option("tau_max", "temperature at step 0", &O::tau_max),
+      option("tau_min", "temperature after the annealing", &O::tau_min),
+      option("anneal_steps", "steps from tau_max to tau_min", &O::anneal_steps),
+      option("kl_weight", "KL weight after the warm-up (1 is the ELBO)", &O::kl_weight),
+      option("kl_weight_start", "KL weight at step 0", &O::kl_weight_start),
+      option("kl_warmup", "steps of the linear KL warm-up (0: kl_weight throughout)", &O::kl_warmup),
+      option("decoder", "bernoulli (logits) or gaussian (means, fixed variance)", &O::decoder),
+      option("decoder_logvar", "log sigma^2 of the Gaussian decoder", &O::decoder_logvar),
+  };
+  return table;
+}
+
 DvaeOptions DvaeOptions::from_json(const nlohmann::json& j) {
-  const char* what = "dvae";
-  check_known_keys(
-      what, j,
-      {"codes", "code_dim", "channels", "res_blocks", "res_hidden", "hard", "temperature", "tau_max", "tau_min",
-       "anneal_steps", "kl_weight", "kl_weight_start", "kl_warmup", "decoder", "decoder_logvar"});
   DvaeOptions o;
-  read_option(what, j, "codes", o.codes);
-  read_option(what, j, "code_dim", o.code_dim);
-  read_option(what, j, "channels", o.channels);
-  read_option(what, j, "res_blocks", o.res_blocks);
-  read_option(what, j, "res_hidden", o.res_hidden);
-  read_option(what, j, "hard", o.hard);
-  read_option(what, j, "temperature", o.temperature);
-  read_option(what, j, "tau_max", o.tau_max);
-  read_option(what, j, "tau_min", o.tau_min);
-  read_option(what, j, "anneal_steps", o.anneal_steps);
-  read_option(what, j, "kl_weight", o.kl_weight);
-  read_option(what, j, "kl_weight_start", o.kl_weight_start);
-  read_option(what, j, "kl_warmup", o.kl_warmup);
-  read_option(what, j, "decoder", o.decoder);
-  read_option(what, j, "decoder_logvar", o.decoder_logvar);
+  read_options("dvae", j, fields(), o);
   LVK_CHECK(o.codes >= 2 && o.codes <= (int64_t{1} << 24), "dvae: codes=", o.codes,
             ", expected 2 <= K <= 2^24 (one code carries no information)");
   LVK_CHECK(o.code_dim >= 1 && o.channels >= 1 && o.res_hidden >= 1, "dvae: code_dim=", o.code_dim,
@@ -59,23 +62,7 @@ DvaeOptions DvaeOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-nlohmann::json DvaeOptions::to_json() const {
-  return {{"codes", codes},
-          {"code_dim", code_dim},
-          {"channels", channels},
-          {"res_blocks", res_blocks},
-          {"res_hidden", res_hidden},
-          {"hard", hard},
-          {"temperature", temperature},
-          {"tau_max", tau_max},
-          {"tau_min", tau_min},
-          {"anneal_steps", anneal_steps},
-          {"kl_weight", kl_weight},
-          {"kl_weight_start", kl_weight_start},
-          {"kl_warmup", kl_warmup},
-          {"decoder", decoder},
-          {"decoder_logvar", decoder_logvar}};
-}
+nlohmann::json DvaeOptions::to_json() const { return write_options(fields(), *this); }
 
 TemperatureSchedule DvaeOptions::temperature_schedule() const {
   TemperatureSchedule s;

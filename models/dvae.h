@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "models/option_table.h"
 #include "models/conv_layers.h"
 #include "models/generative.h"
 #include "models/image_shape.h"
@@ -35,6 +36,7 @@ struct DvaeOptions {
   std::string decoder = "bernoulli";  // bernoulli (logits) or gaussian (means, fixed variance)
   float decoder_logvar = -2.0f;       // log sigma^2 of the Gaussian decoder
 
+  static const OptionTable<DvaeOptions>& fields();  // every key: JSON, --help, models/README.md
   static DvaeOptions from_json(const nlohmann::json& j);  // unknown keys are an error
   nlohmann::json to_json() const;
   TemperatureSchedule temperature_schedule() const;

@@ -159,8 +159,8 @@ struct ModelEvaluation {
 // when `binarize`, as the run trained). Fills everything but checkpoint and step.
 ModelEvaluation evaluate_model(GenerativeModel& model, const io::ImageDataset& images, bool binarize,
                                const EvalOptions& options, Device device);
-// The model of a checkpoint written by `lvk train`, on `data`, or without it on the run's held-out
-// split (as models/trainer.cpp splits it). Throws naming the file for a missing or malformed
+// The model of a checkpoint written by `lvk train` on the held-out split of `data` (named as for
+// training, runtime/io/dataset_split.h), or without it on the run's own held-out split. Throws naming the file for a missing or malformed
 // checkpoint, and naming the tensor when the data's image shape does not fit the model.
 ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data,
                                     const EvalOptions& options, Device device);

@@ -26,8 +26,8 @@ class VaeView : public GaussianLatentModel {
   Tensor log_likelihood(const Tensor& x, const Tensor& z) override {
     const Tensor out = vae_.decode(z);
     const Tensor nll = vae_.options().decoder == "bernoulli"
-                           ? row_loss(kernels::LossKind::bce_logits, out, x)
-                           : row_loss(kernels::LossKind::gaussian_nll_fixed, x, out, vae_.options().decoder_logvar);
+                           ? row_loss(LossKind::bce_logits, out, x)
+                           : row_loss(LossKind::gaussian_nll_fixed, x, out, vae_.options().decoder_logvar);
     return scale(nll, -1.0f);
   }
 

@@ -36,8 +36,7 @@ ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional
   const auto start = std::chrono::steady_clock::now();
   check_options(o);
   SavedModel saved = load_saved_model(path, device);
-  const io::DatasetSpec spec = data ? *data : held_out_spec(saved.config.data);
-  const io::ImageDataset images = io::open_dataset(spec);
+  const io::ImageDataset images = io::open_split(data ? *data : saved.config.data, io::Split::held_out);
   LVK_CHECK(images.channels == saved.image.channels && images.height == saved.image.height &&
                 images.width == saved.image.width,
             "eval: ", images.name, " has images [", images.channels, ", ", images.height, ", ", images.width,
@@ -62,7 +61,7 @@ ModelEvaluation evaluate_model(GenerativeModel& model_ref, const io::ImageDatase
   r.model = model->kind(), r.data = images.name, r.device = device.str(), r.pixels = shape.pixels();
   r.points = std::min<int64_t>(o.points, images.count);
   LVK_CHECK(r.points >= 1, "eval: dataset ", images.name, " is empty");
-  io::DataLoader loader(images, io::LoaderOptions{o.batch, o.seed, false, false, binarize, o.seed + 1, false}, device);
+  io::DataLoader loader(images, io::LoaderOptions::in_order(o.batch, binarize, o.seed + 1), device);
 
   std::unique_ptr<GaussianLatentModel> gauss = gaussian_latent_view(*model);
   DiscreteLatentModel* discrete = discrete_latent_view(*model);

@@ -29,7 +29,7 @@ struct StepInfo {
   // counts, EMA sums, restart rows, k-means data) are reduced or gathered over it so that every
   // rank computes what one process would on the global batch. Null: this process is the world.
   dist::Communicator* comm = nullptr;
-  static constexpr uint64_t kDrawsPerStep = kernels::kDrawsPerStep;
+  static constexpr uint64_t kDrawsPerStep = lvk::kDrawsPerStep;
   // The offset of draw k for an op that is given `clock` (relative), or not (absolute).
   uint64_t noise_offset(uint64_t k) const { return clock ? k : host_noise_offset(k); }
   // The seed of noise drawn per example (reparametrisation, Gumbel): data-parallel ranks hold

@@ -3,30 +3,15 @@
 // the wrong type, a fraction where an integer belongs, a number that does not fit the field, or a
 // non-finite float, is an lvk::Error rather than a silently truncated, wrapped or default value.
 #include <cmath>
-#include <initializer_list>
 #include <limits>
 #include <string>
 #include <type_traits>
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk {
-
-// Throws unless every key of `j` (an object) is one of `known`.
-inline void check_known_keys(const char* what, const nlohmann::json& j, std::initializer_list<const char*> known) {
-  LVK_CHECK(j.is_object(), what, ": options must be a JSON object, got ", j.dump());
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool found = false;
-    for (const char* k : known) found = found || it.key() == k;
-    if (!found) {
-      std::string list;
-      for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
-      fail(what, ": unknown option '", it.key(), "'; known options: ", list);
-    }
-  }
-}
 
 namespace detail {
 

@@ -1,6 +1,6 @@
 #include "models/layers.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "runtime/ops/basic.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 #include "runtime/tape.h"
 
 namespace lvk {

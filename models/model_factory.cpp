@@ -13,6 +13,39 @@ const std::vector<std::string>& model_kinds() {
   return kinds;
 }
 
+namespace {
+
+[[noreturn]] void unknown_kind(const std::string& kind) {
+  std::string known;
+  for (const std::string& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
+  fail("train: unknown model '", kind, "'; known models: ", known);
+}
+
+// Calls fn(table, defaults) with the option table of `kind`.
+template <class Fn>
+std::string with_option_table(const std::string& kind, Fn fn) {
+  if (kind == "vae" || kind == "flowvae") {
+    VaeOptions defaults;
+    if (kind == "flowvae") defaults.prior = "realnvp";
+    return fn(VaeOptions::fields(), defaults);
+  }
+  if (kind == "dvae") return fn(DvaeOptions::fields(), DvaeOptions{});
+  if (kind == "vqvae" || kind == "vqvae2") return fn(VqVaeOptions::fields(), VqVaeOptions{});
+  if (kind == "vqprior") return fn(VqPriorOptions::fields(), VqPriorOptions{});
+  unknown_kind(kind);
+}
+
+}  // namespace
+
+std::string model_options_help(const std::string& kind) {
+  return with_option_table(kind, [](const auto& table, const auto& defaults) { return options_help(table, defaults); });
+}
+
+std::string model_options_markdown(const std::string& kind) {
+  return with_option_table(kind,
+                           [](const auto& table, const auto& defaults) { return options_markdown(table, defaults); });
+}
+
 std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohmann::json& options,
                                             const ImageShape& shape, InitStream& init, Device device) {
   if (kind == "vae" || kind == "flowvae") {
@@ -34,9 +67,7 @@ std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohm
   if (kind == "vqprior")
     return std::make_unique<VqPrior>(VqPriorOptions::from_json(options.is_null() ? nlohmann::json::object() : options),
                                      shape, init, device);
-  std::string known;
-  for (const std::string& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
-  fail("train: unknown model '", kind, "'; known models: ", known);
+  unknown_kind(kind);
 }
 
 }  // namespace lvk

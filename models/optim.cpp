@@ -3,7 +3,7 @@
 #include <cmath>
 #include <map>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/optim.h"
 #include "runtime/storage.h"
@@ -32,7 +32,7 @@ void Adam::step(float lr) {
   LVK_CHECK(std::isfinite(lr) && lr >= 0.0f, "Adam::step: learning rate ", lr, " must be finite and >= 0");
   ++steps_;
   const double t = static_cast<double>(steps_);
-  kernels::AdamHyper h = hyper();
+  AdamHyper h = hyper();
   h.lr = lr;
   h.bias_correction1 = static_cast<float>(1.0 - std::pow(static_cast<double>(options_.beta1), t));
   h.bias_correction2 = static_cast<float>(1.0 - std::pow(static_cast<double>(options_.beta2), t));
@@ -42,14 +42,14 @@ void Adam::step(float lr) {
 void Adam::step(StepClock& clock, const Tensor& loss) {
   LVK_CHECK(clock.device() == device(), "Adam::step: the clock is on ", clock.device().str(),
             ", the parameters on ", device().str());
-  kernels::AdamHyper h = hyper();
+  AdamHyper h = hyper();
   h.step = clock.state();
   h.lr_at = clock.scalar(0).data<float>();
   update(h, &clock, loss);
 }
 
-kernels::AdamHyper Adam::hyper() const {
-  kernels::AdamHyper h{};
+AdamHyper Adam::hyper() const {
+  AdamHyper h{};
   h.beta1 = options_.beta1;
   h.beta2 = options_.beta2;
   h.eps = options_.eps;
@@ -61,7 +61,7 @@ kernels::AdamHyper Adam::hyper() const {
 
 Device Adam::device() const { return params_.empty() ? Device::cpu() : params_[0].second.device(); }
 
-void Adam::update(const kernels::AdamHyper& h, StepClock* clock, const Tensor& loss) {
+void Adam::update(const AdamHyper& h, StepClock* clock, const Tensor& loss) {
   NoGrad no_grad;
   std::vector<Tensor> p, g, m, v;
   for (size_t i = 0; i < params_.size(); ++i) {

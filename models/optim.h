@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "models/module.h"
-#include "kernels/optim.h"
+#include "runtime/ops/optim.h"
 #include "runtime/ops/step_clock.h"
 
 namespace lvk {
@@ -49,10 +49,10 @@ class Adam {
   void load_state(const ParameterList& state);
 
  private:
-  kernels::AdamHyper hyper() const;  // the constant part of an update
+  AdamHyper hyper() const;  // the constant part of an update
   Device device() const;
   // Norm, optional clock guard, then the fused update of every parameter that has a gradient.
-  void update(const kernels::AdamHyper& h, StepClock* clock, const Tensor& loss);
+  void update(const AdamHyper& h, StepClock* clock, const Tensor& loss);
 
   ParameterList params_;
   std::vector<Tensor> m_, v_;

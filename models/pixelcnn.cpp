@@ -1,6 +1,6 @@
 #include "models/pixelcnn.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/categorical.h"
 #include "runtime/ops/layout.h"

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <vector>
 
-#include "runtime/error.h"
-#include "runtime/philox.h"
+#include "base/error.h"
+#include "base/philox.h"
 
 namespace lvk {
 

@@ -43,28 +43,6 @@ void append_metrics(const std::string& path, const nlohmann::json& line) {
   LVK_CHECK(out.good(), "train: cannot append to ", path, " (disk full or not writable?)");
 }
 
-// Datasets for training and held-out evaluation. A source with only a test split (e.g. the MNIST
-// test set alone) trains on its first 90% and evaluates on the rest.
-std::pair<io::ImageDataset, io::ImageDataset> open_train_eval(const io::DatasetSpec& spec) {
-  if (spec.source == "shapes") return {io::open_dataset(spec), io::open_dataset(held_out_spec(spec))};
-  io::ImageDataset held_out = io::open_dataset(held_out_spec(spec));
-  try {
-    return {io::open_dataset(spec), std::move(held_out)};
-  } catch (const Error&) {
-    const int64_t n_train = held_out.count * 9 / 10, image = held_out.image_size();
-    io::ImageDataset train = held_out, eval = held_out;
-    train.count = n_train;
-    train.pixels.resize(static_cast<size_t>(n_train * image));
-    train.labels.resize(static_cast<size_t>(n_train));
-    eval.count = held_out.count - n_train;
-    eval.pixels.erase(eval.pixels.begin(), eval.pixels.begin() + n_train * image);
-    eval.labels.erase(eval.labels.begin(), eval.labels.begin() + n_train);
-    train.name += " (test split, first 90%)";
-    eval.name += " (test split, last 10%)";
-    return {std::move(train), std::move(eval)};
-  }
-}
-
 void write_grid(const std::string& path, const Tensor& images, int cols) {
   const Tensor host = images.to(Device::cpu());
   io::write_png(path, io::make_image_grid(host.data<float>(), host.dim(0), static_cast<int>(host.dim(1)),
@@ -73,67 +51,61 @@ void write_grid(const std::string& path, const Tensor& images, int cols) {
 
 }  // namespace
 
-io::DatasetSpec held_out_spec(const io::DatasetSpec& trained_on) {
-  io::DatasetSpec spec = trained_on;
-  if (spec.source == "shapes") {
-    spec.seed = trained_on.seed + 0x5eed;
-    spec.count = std::max<int64_t>(512, trained_on.count / 10);
-  } else {
-    spec.split = "test";
-  }
-  return spec;
+namespace {
+
+// The dataset of a run as config.json records it (runtime/io/dataset_split.h names it on the CLI).
+const OptionTable<io::DatasetSpec>& dataset_fields() {
+  using D = io::DatasetSpec;
+  static const OptionTable<D> table = {
+      option("source", "shapes, mnist, fashion-mnist or cifar10", &D::source),
+      option("dir", "folder of the dataset's files", &D::dir),
+      option("count", "shapes: training images", &D::count),
+      option("side", "shapes: image side", &D::side),
+      option("seed", "shapes: seed of the training images", &D::seed),
+  };
+  return table;
 }
 
-nlohmann::json TrainConfig::to_json() const {
-  return {{"model", model},
-          {"model_options", model_options},
-          {"data", {{"source", data.source}, {"dir", data.dir}, {"count", data.count}, {"side", data.side},
-                    {"seed", data.seed}}},
-          {"steps", steps},           {"epochs", epochs},           {"batch", batch},
-          {"lr", lr},                 {"warmup", warmup},           {"grad_clip", grad_clip},
-          {"weight_decay", weight_decay}, {"binarize", binarize},   {"seed", seed},
-          {"out", out},               {"log_every", log_every},     {"eval_every", eval_every},
-          {"eval_batches", eval_batches}, {"checkpoint_every", checkpoint_every},
-          {"keep_checkpoints", keep_checkpoints}, {"max_nonfinite", max_nonfinite},
-          {"readback_every", readback_every}, {"cuda_graph", cuda_graph}};
+}  // namespace
+
+const OptionTable<TrainConfig>& TrainConfig::fields() {
+  using C = TrainConfig;
+  static const OptionTable<C> table = {
+      option("model", "vae, vqvae, dvae, flowvae, vqvae2 or vqprior", &C::model),
+      option("model_options", "the model's options (its table below)", &C::model_options),
+      {"data", "the dataset: {source, dir, count, side, seed}",
+       [](const char* what, const nlohmann::json& j, C& c) {
+         if (j.contains("data")) read_options((std::string(what) + " data").c_str(), j.at("data"), dataset_fields(), c.data);
+       },
+       [](const C& c) { return write_options(dataset_fields(), c.data); }},
+      option("steps", "optimiser steps", &C::steps),
+      option("epochs", "> 0: train this many epochs instead of steps", &C::epochs),
+      option("batch", "images per step", &C::batch),
+      option("lr", "peak learning rate (warm-up, then cosine decay)", &C::lr),
+      option("warmup", "steps of the linear learning-rate warm-up", &C::warmup),
+      option("grad_clip", "global gradient-norm clip; 0 disables", &C::grad_clip),
+      option("weight_decay", "AdamW decoupled weight decay", &C::weight_decay),
+      option("binarize", "dynamic binarisation of the images (Bernoulli decoders)", &C::binarize),
+      option("seed", "seed for weights, data order and noise", &C::seed),
+      option("out", "run folder", &C::out),
+      option("log_every", "steps between log lines when not on a terminal", &C::log_every),
+      option("eval_every", "steps between held-out evaluations", &C::eval_every),
+      option("eval_batches", "held-out batches per evaluation", &C::eval_batches),
+      option("checkpoint_every", "steps between checkpoints", &C::checkpoint_every),
+      option("keep_checkpoints", "newest checkpoints kept", &C::keep_checkpoints),
+      option("max_nonfinite", "consecutive skipped (non-finite) steps that stop the run", &C::max_nonfinite),
+      option("readback_every", "steps between reads of the figures; 0: every step on the CPU, log_every on CUDA",
+             &C::readback_every),
+      option("cuda_graph", "capture the train step as a CUDA Graph (CUDA only)", &C::cuda_graph),
+  };
+  return table;
 }
+
+nlohmann::json TrainConfig::to_json() const { return write_options(fields(), *this); }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
-  const char* what = "train config";
-  check_known_keys(what, j,
-                   {"model", "model_options", "data", "steps", "epochs", "batch", "lr", "warmup", "grad_clip",
-                    "weight_decay", "binarize", "seed", "out", "log_every", "eval_every", "eval_batches",
-                    "checkpoint_every", "keep_checkpoints", "max_nonfinite", "readback_every", "cuda_graph"});
   TrainConfig c;
-  read_option(what, j, "model", c.model);
-  if (j.contains("model_options")) c.model_options = j.at("model_options");
-  if (j.contains("data")) {
-    const nlohmann::json& d = j.at("data");
-    check_known_keys("train config data", d, {"source", "dir", "count", "side", "seed"});
-    read_option(what, d, "source", c.data.source);
-    read_option(what, d, "dir", c.data.dir);
-    read_option(what, d, "count", c.data.count);
-    read_option(what, d, "side", c.data.side);
-    read_option(what, d, "seed", c.data.seed);
-  }
-  read_option(what, j, "steps", c.steps);
-  read_option(what, j, "epochs", c.epochs);
-  read_option(what, j, "batch", c.batch);
-  read_option(what, j, "lr", c.lr);
-  read_option(what, j, "warmup", c.warmup);
-  read_option(what, j, "grad_clip", c.grad_clip);
-  read_option(what, j, "weight_decay", c.weight_decay);
-  read_option(what, j, "binarize", c.binarize);
-  read_option(what, j, "seed", c.seed);
-  read_option(what, j, "out", c.out);
-  read_option(what, j, "log_every", c.log_every);
-  read_option(what, j, "eval_every", c.eval_every);
-  read_option(what, j, "eval_batches", c.eval_batches);
-  read_option(what, j, "checkpoint_every", c.checkpoint_every);
-  read_option(what, j, "keep_checkpoints", c.keep_checkpoints);
-  read_option(what, j, "max_nonfinite", c.max_nonfinite);
-  read_option(what, j, "readback_every", c.readback_every);
-  read_option(what, j, "cuda_graph", c.cuda_graph);
+  read_options("train config", j, fields(), c);
   return c;
 }
 
@@ -152,11 +124,12 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume, dist::Communica
   LVK_CHECK(c.eval_every >= 1 && c.checkpoint_every >= 1 && c.log_every >= 1 && c.eval_batches >= 1,
             "train: eval_every, checkpoint_every, log_every and eval_batches must be >= 1");
   LVK_CHECK(c.readback_every >= 0, "train: readback_every=", c.readback_every, " must be >= 0 (0: automatic)");
-  std::tie(train_data_, eval_data_) = open_train_eval(c.data);
+  train_data_ = io::open_split(c.data, io::Split::train);
+  eval_data_ = io::open_split(c.data, io::Split::held_out);
   check_fits_in_memory("train: batch", c.batch, train_data_.image_size(), "float", sizeof(float));
   LVK_CHECK(train_data_.count >= c.batch, "train: ", train_data_.name, " has ", train_data_.count,
             " images, fewer than one batch of ", c.batch);
-  io::LoaderOptions train_options{c.batch, c.seed, true, true, c.binarize};
+  io::LoaderOptions train_options = io::LoaderOptions::shuffled(c.batch, c.seed, c.binarize);
   train_options.shard_rank = rank_;
   train_options.shard_count = world_;
   loader_ = std::make_unique<io::DataLoader>(train_data_, train_options, device);
@@ -214,7 +187,7 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume, dist::Communica
     nonfinite_skipped_ = s.nonfinite_skipped;
     loader_->restore(s.loader);
     if (is_root()) truncate_metrics(metrics_path(c), step_);
-    kernels::StepState clock{};
+    StepState clock{};
     clock.step = step_;
     clock.adam_steps = static_cast<int32_t>(adam_->steps());
     step_runner_->clock().write(clock);
@@ -222,7 +195,8 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume, dist::Communica
   } else {
     LVK_CHECK(!last.has_value(), "train: ", c.out, " already holds a run (", *last,
               "); pass --resume to continue it, or choose another --out");
-    io::LoaderOptions first_options{c.batch, c.seed, false, true, c.binarize, c.seed, false};
+    io::LoaderOptions first_options = io::LoaderOptions::in_order(c.batch, c.binarize, c.seed);
+    first_options.drop_last = true;  // a full first batch, split over the ranks like every other
     first_options.shard_rank = rank_;
     first_options.shard_count = world_;
     io::DataLoader first(train_data_, first_options, device);
@@ -316,8 +290,7 @@ EvalReport Trainer::evaluate() {
   NoGrad no_grad;
   EvalReport report;
   report.step = step_;
-  io::DataLoader loader(eval_data_, io::LoaderOptions{config_.batch, config_.seed, false, false, config_.binarize,
-                                                      config_.seed + 1, false},
+  io::DataLoader loader(eval_data_, io::LoaderOptions::in_order(config_.batch, config_.binarize, config_.seed + 1),
                         device_);
   const int64_t batches = std::min<int64_t>(config_.eval_batches, loader.batches_per_epoch());
   std::vector<std::pair<std::string, double>> sums;
@@ -366,7 +339,7 @@ EvalReport Trainer::evaluate() {
 }
 
 void Trainer::save() {
-  const kernels::StepState clock = step_runner_->clock().read();
+  const StepState clock = step_runner_->clock().read();
   adam_->set_steps(clock.adam_steps);
   check_ranks_identical();
   if (!is_root()) return;

@@ -27,8 +27,9 @@
 
 #include "models/generative.h"
 #include "models/optim.h"
+#include "models/option_table.h"
 #include "models/train_step.h"
-#include "runtime/io/dataset.h"
+#include "runtime/io/dataset_split.h"
 
 namespace lvk {
 
@@ -55,13 +56,10 @@ struct TrainConfig {
   int64_t readback_every = 0;  // steps between reads of the figures; 0: every step on the CPU, log_every on CUDA
   bool cuda_graph = true;      // capture the train step as a CUDA Graph (CUDA only)
 
+  static const OptionTable<TrainConfig>& fields();  // every key: config.json, --config, models/README.md
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);  // unknown keys are an error
 };
-
-// The held-out data of a run trained on `trained_on`: the test split, or for the procedural shapes
-// a disjoint set drawn with another seed.
-io::DatasetSpec held_out_spec(const io::DatasetSpec& trained_on);
 
 struct StepReport {
   int64_t step = 0, total = 0;  // 1-based step just taken

@@ -15,23 +15,27 @@
 
 namespace lvk {
 
+const OptionTable<VaeOptions>& VaeOptions::fields() {
+  using O = VaeOptions;
+  static const OptionTable<O> table = {
+      option("arch", "mlp or conv (conv needs square images with sides divisible by 4)", &O::arch),
+      option("latent", "latent dimensions", &O::latent),
+      option("hidden", "mlp width", &O::hidden),
+      option("channels", "conv: channels after the first convolution (then twice as many)", &O::channels),
+      option("decoder", "bernoulli (logits) or gaussian (means, fixed variance)", &O::decoder),
+      option("decoder_logvar", "log sigma^2 of the Gaussian decoder", &O::decoder_logvar),
+      option("beta", "weight of the KL term (1 is the ELBO)", &O::beta),
+      option("prior", "standard (vae), realnvp, maf or vamp (flowvae)", &O::prior),
+      option("flow_layers", "flow prior: coupling or MAF layers", &O::flow_layers),
+      option("flow_hidden", "flow prior: conditioner width", &O::flow_hidden),
+      option("pseudo_inputs", "vamp: K learned pseudo-inputs", &O::pseudo_inputs),
+  };
+  return table;
+}
+
 VaeOptions VaeOptions::from_json(const nlohmann::json& j) {
-  const char* what = "vae";
-  check_known_keys(what, j,
-                   {"arch", "latent", "hidden", "channels", "decoder", "decoder_logvar", "beta", "prior", "flow_layers",
-                    "flow_hidden", "pseudo_inputs"});
   VaeOptions o;
-  read_option(what, j, "arch", o.arch);
-  read_option(what, j, "latent", o.latent);
-  read_option(what, j, "hidden", o.hidden);
-  read_option(what, j, "channels", o.channels);
-  read_option(what, j, "decoder", o.decoder);
-  read_option(what, j, "decoder_logvar", o.decoder_logvar);
-  read_option(what, j, "beta", o.beta);
-  read_option(what, j, "prior", o.prior);
-  read_option(what, j, "flow_layers", o.flow_layers);
-  read_option(what, j, "flow_hidden", o.flow_hidden);
-  read_option(what, j, "pseudo_inputs", o.pseudo_inputs);
+  read_options("vae", j, fields(), o);
   LVK_CHECK(o.arch == "mlp" || o.arch == "conv", "vae: arch '", o.arch, "' is not mlp or conv");
   LVK_CHECK(o.decoder == "bernoulli" || o.decoder == "gaussian", "vae: decoder '", o.decoder,
             "' is not bernoulli or gaussian");
@@ -45,12 +49,7 @@ VaeOptions VaeOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-nlohmann::json VaeOptions::to_json() const {
-  return {{"arch", arch},   {"latent", latent},     {"hidden", hidden},           {"channels", channels},
-          {"decoder", decoder}, {"decoder_logvar", decoder_logvar}, {"beta", beta}, {"prior", prior},
-          {"flow_layers", flow_layers}, {"flow_hidden", flow_hidden},
-          {"pseudo_inputs", pseudo_inputs}};
-}
+nlohmann::json VaeOptions::to_json() const { return write_options(fields(), *this); }
 
 Vae::Vae(const VaeOptions& o, const ImageShape& shape, InitStream& init, Device device)
     : options_(o), shape_(shape), device_(device) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/option_table.h"
 #include "models/conv_layers.h"
 #include "models/generative.h"
 #include "models/image_shape.h"
@@ -32,6 +33,7 @@ struct VaeOptions {
   int64_t flow_hidden = 64;
   int64_t pseudo_inputs = 100;        // vamp: K
 
+  static const OptionTable<VaeOptions>& fields();  // every key: JSON, --help, models/README.md
   static VaeOptions from_json(const nlohmann::json& j);  // unknown keys are an error
   nlohmann::json to_json() const;
 };

@@ -10,23 +10,39 @@
 
 namespace lvk {
 
-void VqBottleneckOptions::read(const char* what, const nlohmann::json& j) {
-  read_option(what, j, "codes", codes);
-  read_option(what, j, "code_dim", code_dim);
-  read_option(what, j, "beta", beta);
-  read_option(what, j, "codebook", codebook);
-  read_option(what, j, "decay", decay);
-  read_option(what, j, "eps", eps);
-  read_option(what, j, "restart_threshold", restart_threshold);
-  read_option(what, j, "restart_every", restart_every);
-  read_option(what, j, "kmeans_init", kmeans_init);
-  read_option(what, j, "residual_levels", levels);
-  read_option(what, j, "cosine", cosine);
-  read_option(what, j, "stats", stats);
-  std::string p = precision == VqPrecision::fast ? "fast" : "fp32";
-  read_option(what, j, "precision", p);
-  LVK_CHECK(p == "fp32" || p == "fast", what, ": precision '", p, "' is not fp32 or fast");
-  precision = p == "fast" ? VqPrecision::fast : VqPrecision::fp32;
+const OptionTable<VqBottleneckOptions>& VqBottleneckOptions::fields() {
+  using O = VqBottleneckOptions;
+  static const OptionTable<O> table = {
+      option("codes", "K codes per level", &O::codes),
+      option("code_dim", "C: code dimension", &O::code_dim),
+      option("beta", "commitment weight", &O::beta),
+      option("codebook", "ema: an EMA buffer; loss: a trained parameter (codebook loss in the objective)", &O::codebook),
+      option("decay", "EMA decay (bias-corrected EMAs)", &O::decay),
+      option("eps", "EMA Laplace smoothing", &O::eps),
+      {"restart_threshold", "ema only: codes whose EMA count (rows per batch) falls below it are re-seeded from batch rows every restart_every steps; 0 disables",
+       [](const char* what, const nlohmann::json& j, O& o) {
+         read_option(what, j, "restart_threshold", o.restart_threshold);
+       },
+       // A loss codebook never restarts.
+       [](const O& o) { return nlohmann::json(o.codebook == "ema" ? o.restart_threshold : 0.0f); }},
+      option("restart_every", "steps between dead-code checks (each reads K floats back to the host)", &O::restart_every),
+      option("kmeans_init", "k-means++ and Lloyd steps on the first batch's latents", &O::kmeans_init),
+      option("residual_levels", "residual VQ levels, each its own codebook (1 to 4)", &O::levels),
+      option("cosine", "l2-normalised codes and latents", &O::cosine),
+      {"precision", "fp32 (exact), or fast: BF16 tensor-core shortlist and exact re-check",
+       [](const char* what, const nlohmann::json& j, O& o) {
+         std::string p = o.precision == VqPrecision::fast ? "fast" : "fp32";
+         read_option(what, j, "precision", p);
+         LVK_CHECK(p == "fp32" || p == "fast", what, ": precision '", p, "' is not fp32 or fast");
+         o.precision = p == "fast" ? VqPrecision::fast : VqPrecision::fp32;
+       },
+       [](const O& o) { return nlohmann::json(o.precision == VqPrecision::fast ? "fast" : "fp32"); }},
+      option("stats", "perplexity and usage of level 0, on the device from its K counts (no host read)", &O::stats),
+  };
+  return table;
+}
+
+void VqBottleneckOptions::resolve(const char* what, const nlohmann::json& j) {
   LVK_CHECK(codebook == "loss" || codebook == "ema", what, ": codebook '", codebook, "' is not loss or ema");
   // Restarts read the EMA counts; a loss-trained codebook has none to read, so its threshold is 0.
   if (codebook == "loss") {
@@ -34,6 +50,7 @@ void VqBottleneckOptions::read(const char* what, const nlohmann::json& j) {
               ": restart_threshold needs codebook 'ema' (restarts use the EMA counts), got codebook 'loss'");
     restart_threshold = 0.0f;
   }
+  validate(what);
 }
 
 void VqBottleneckOptions::validate(const char* what) const {
@@ -46,22 +63,6 @@ void VqBottleneckOptions::validate(const char* what) const {
   LVK_CHECK(levels >= 1 && levels <= 4, what, ": residual_levels=", levels, " must be in [1, 4]");
   LVK_CHECK(!(cosine && levels > 1), what, ": cosine codebooks do not combine with residual_levels=", levels,
             " (residuals of unit vectors are not unit vectors)");
-}
-
-void VqBottleneckOptions::write(nlohmann::json& j) const {
-  j["codes"] = codes;
-  j["code_dim"] = code_dim;
-  j["beta"] = beta;
-  j["codebook"] = codebook;
-  j["decay"] = decay;
-  j["eps"] = eps;
-  j["restart_threshold"] = codebook == "ema" ? restart_threshold : 0.0f;  // loss mode never restarts
-  j["restart_every"] = restart_every;
-  j["kmeans_init"] = kmeans_init;
-  j["residual_levels"] = levels;
-  j["cosine"] = cosine;
-  j["precision"] = precision == VqPrecision::fast ? "fast" : "fp32";
-  j["stats"] = stats;
 }
 
 VqBottleneck::VqBottleneck(const VqBottleneckOptions& o, InitStream& init, Device device, uint64_t draw)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/generative.h"
+#include "models/option_table.h"
 #include "runtime/ops/vq_learn.h"
 
 namespace lvk {
@@ -31,10 +32,12 @@ struct VqBottleneckOptions {
   VqPrecision precision = VqPrecision::fp32;
   bool stats = true;  // perplexity/usage of level 0 from its K counts, on the device
 
-  // Reads the bottleneck's keys of `j` (the caller checks for unknown keys); `what` names the model.
-  void read(const char* what, const nlohmann::json& j);
+  // The bottleneck's keys, rows of the tables of the models that embed it.
+  static const OptionTable<VqBottleneckOptions>& fields();
+  // After reading `j`: the codebook mode's consequences (a loss codebook never restarts), then
+  // every range; `what` names the model.
+  void resolve(const char* what, const nlohmann::json& j);
   void validate(const char* what) const;
-  void write(nlohmann::json& j) const;
 };
 
 class VqBottleneck : public Module {

@@ -25,26 +25,29 @@ Tensor constant_like(const Tensor& t, double value) {
 }
 }  // namespace
 
+const OptionTable<VqVaeOptions>& VqVaeOptions::fields() {
+  using O = VqVaeOptions;
+  static const OptionTable<O> table = [] {
+    OptionTable<O> t;
+    append_rows(t, VqBottleneckOptions::fields(), &O::vq);
+    t.push_back(option("channels", "hidden channels of encoder and decoder", &O::channels));
+    t.push_back(option("decoder", "gaussian (MSE) or bernoulli (logits)", &O::decoder));
+    return t;
+  }();
+  return table;
+}
+
 VqVaeOptions VqVaeOptions::from_json(const nlohmann::json& j, const char* what) {
-  check_known_keys(what, j,
-                   {"codes", "code_dim", "beta", "codebook", "decay", "eps", "restart_threshold", "restart_every",
-                    "kmeans_init", "residual_levels", "cosine", "precision", "stats", "channels", "decoder"});
   VqVaeOptions o;
-  o.vq.read(what, j);
-  o.vq.validate(what);
-  read_option(what, j, "channels", o.channels);
-  read_option(what, j, "decoder", o.decoder);
+  read_options(what, j, fields(), o);
+  o.vq.resolve(what, j);
   LVK_CHECK(o.channels >= 1, what, ": channels=", o.channels, " must be >= 1");
   LVK_CHECK(o.decoder == "gaussian" || o.decoder == "bernoulli", what, ": decoder '", o.decoder,
             "' is not gaussian or bernoulli");
   return o;
 }
 
-nlohmann::json VqVaeOptions::to_json() const {
-  nlohmann::json j = {{"channels", channels}, {"decoder", decoder}};
-  vq.write(j);
-  return j;
-}
+nlohmann::json VqVaeOptions::to_json() const { return write_options(fields(), *this); }
 
 Tensor vq_recon_per_dim(const Tensor& out, const Tensor& x, bool gaussian) {
   return gaussian ? mse_loss(out, x, Reduction::mean) : bce_with_logits(out, x, Reduction::mean);

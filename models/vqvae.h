@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "models/option_table.h"
 #include "models/conv_layers.h"
 #include "models/generative.h"
 #include "models/image_shape.h"
@@ -35,6 +36,7 @@ struct VqVaeOptions {
   int64_t channels = 64;             // hidden channels of encoder and decoder
   std::string decoder = "gaussian";  // "gaussian" (MSE) or "bernoulli" (logits)
 
+  static const OptionTable<VqVaeOptions>& fields();  // every key: JSON, --help, models/README.md
   // Unknown keys are an error; `what` names the model kind in messages.
   static VqVaeOptions from_json(const nlohmann::json& j, const char* what = "vqvae");
   nlohmann::json to_json() const;

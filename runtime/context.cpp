@@ -4,7 +4,7 @@
 #include <mutex>
 #include <string>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #if LVK_WITH_CUDA
 #include "kernels/probe.h"

@@ -1,7 +1,7 @@
 #pragma once
 // The CUDA half of the context: one compute stream and lazily created library handles.
 // Only for files built with the CUDA backend.
-#include "runtime/cuda_check.h"
+#include "base/cuda_check.h"
 
 namespace lvk::cuda {
 

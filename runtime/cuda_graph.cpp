@@ -1,11 +1,11 @@
 #include "runtime/cuda_graph.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #if LVK_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "runtime/cuda_check.h"
+#include "base/cuda_check.h"
 #include "runtime/cuda_context.h"
 #endif
 

@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "runtime/context.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk {
 

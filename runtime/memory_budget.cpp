@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk {
 

@@ -1,6 +1,6 @@
 #include "runtime/shape.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk {
 

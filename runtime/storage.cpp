@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "runtime/context.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 #if LVK_WITH_CUDA
 #include "runtime/cuda_context.h"

@@ -9,7 +9,7 @@
 
 #include "runtime/device.h"
 #include "runtime/dtype.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/shape.h"
 #include "runtime/storage.h"
 

@@ -21,7 +21,17 @@ expect_error "already holds a run" train vae --data shapes:256 --steps 4 --batch
 "$LVK" sample "$DIR/vae" --n 8 --out "$DIR/s.png" >/dev/null || fail "sample"
 "$LVK" reconstruct "$DIR/vae" --n 8 --out "$DIR/r.png" >/dev/null || fail "reconstruct"
 [ -s "$DIR/s.png" ] && [ -s "$DIR/r.png" ] || fail "sample/reconstruct wrote no PNG"
-"$LVK" eval "$DIR/vae" --points 64 --samples 8 --json "$DIR/reports/eval.json" >/dev/null || fail "eval"
+"$LVK" eval "$DIR/vae" --points 64 --samples 8 --json "$DIR/reports/eval.json" >"$DIR/eval.log" || fail "eval"
+# One dataset name means the same held-out images to data, eval and reconstruct (and to the trainer).
+out=$("$LVK" data --data shapes:256 --split held-out 2>&1)
+grep -q "dataset: shapes:256 held-out, 512 images" <<<"$out" || fail "lvk data --split held-out: $out"
+grep -q "shapes:256 held-out" "$DIR/eval.log" || fail "eval did not use the run's held-out split: $(head -3 "$DIR/eval.log")"
+for data in "" "--data procedural:256" "--data shapes:256"; do
+  # shellcheck disable=SC2086
+  out=$("$LVK" reconstruct "$DIR/vae" --n 8 --out "$DIR/r2.png" $data 2>&1)
+  grep -q "8 images of shapes:256 held-out" <<<"$out" || fail "reconstruct $data did not show the held-out images: $out"
+done
+expect_error "is not train or held-out" data --split test
 grep -q '"elbo"' "$DIR/reports/eval.json" || fail "eval JSON (in a folder eval made) lacks the ELBO"
 "$LVK" train vqvae --data shapes:256 --steps 2 --batch 16 --codes 16 --code-dim 8 --channels 8 --eval-every 2 \
   --out "$DIR/vq" >/dev/null 2>&1 || fail "train vqvae"

@@ -102,7 +102,7 @@ expect_error "--config $DIR is a directory" train vae --config "$DIR" --out "$X"
 expect_error "9223372036854775807 steps need a learning-rate table of 36.9 EB" train vae --data shapes:256 --steps 9223372036854775807 --out "$X"
 expect_error "epochs 1000000000000 ×" train vae --data shapes:256 --epochs 1000000000000 --out "$X"
 expect_error "batch 1000000000 × 784 floats = 3.1 TB, this machine has" train vae --batch 1000000000 --out "$X"
-expect_error "N=3.5 is not an integer" train vae --data shapes:3.5 --out "$X"
+expect_error "the image count '3.5' is not a whole number" train vae --data shapes:3.5 --out "$X"
 [ ! -e "$X/config.json" ] || fail "a refused run wrote config.json"
 "$LVK" train vae "${TINY[@]}" --steps 1 --lr 0.002 --out "$X" >/dev/null 2>&1 || fail "train with --lr 0.002"
 grep -q '"lr": 0.00200' "$X/config.json" || fail "config.json does not record the --lr used: $(grep lr "$X/config.json")"
@@ -131,4 +131,41 @@ n = struct.unpack("<H", data[8:10])[0]
 assert list(struct.unpack("<4i", data[10 + n:])) == [0, -1, 1, -1], struct.unpack("<4i", data[10 + n:])
 PY
 expect_error "vq_kmeans: z has 2 of 4 rows with NaN" kmeans -i "$DIR/z.npy" -o "$DIR/k.npy" -k 2 --device cpu
+
+# --- a codebook read by name out of a .safetensors file (a checkpoint, say) --------------------------
+python3 - "$DIR" <<'PY' || fail "python3 could not write the .safetensors file"
+import json, struct, sys
+tensors = [("codebook", "F32", [2, 2], struct.pack("<4f", 0.0, 0.0, 1.0, 1.0)),
+           ("ints", "I32", [2, 2], struct.pack("<4i", 0, 0, 1, 1)),
+           ("wrong_rank", "F32", [4], struct.pack("<4f", 0.0, 0.0, 1.0, 1.0))]
+header, data = {}, b""
+for name, dtype, shape, raw in tensors:
+    header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+    data += raw
+text = json.dumps(header).encode()
+text += b" " * ((8 - len(text) % 8) % 8)
+open(sys.argv[1] + "/cb.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + data)
+PY
+python3 - "$DIR" <<'PY' || fail "python3 could not write z2.npy"
+import struct, sys
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }"
+header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+open(sys.argv[1] + "/z2.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
+                                         + struct.pack("<8f", 0.1, 0.1, 0.9, 1.1, 0.2, 0.0, 1.0, 0.8))
+PY
+"$LVK" quantize -i "$DIR/z2.npy" -c "$DIR/cb.safetensors" --codebook-name codebook -o "$DIR/i2.npy" --device cpu \
+  >/dev/null || fail "quantize --codebook-name codebook"
+python3 - "$DIR/i2.npy" <<'PY' || fail "quantize with a .safetensors codebook wrote the wrong indices"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<H", data[8:10])[0]
+assert list(struct.unpack("<4i", data[10 + n:])) == [0, 1, 0, 1], struct.unpack("<4i", data[10 + n:])
+PY
+q=(quantize -i "$DIR/z2.npy" -c "$DIR/cb.safetensors" -o "$DIR/i2.npy" --device cpu)
+expect_error "name its codebook with --codebook-name (it holds codebook, ints, wrong_rank)" "${q[@]}"
+expect_error 'has no tensor "codebok" (it holds codebook, ints, wrong_rank)' "${q[@]}" --codebook-name codebok
+expect_error 'tensor "ints" is I32; a codebook must be F32' "${q[@]}" --codebook-name ints
+expect_error 'tensor "wrong_rank" has 1 dimensions; a codebook must be [K, C]' "${q[@]}" --codebook-name wrong_rank
+expect_error "--codebook-name picks a tensor of a .safetensors codebook" quantize -i "$DIR/z2.npy" -c "$DIR/cb.npy" \
+  --codebook-name codebook -o "$DIR/i2.npy" --device cpu
 echo "reliability: ok ($KILLS kills)"

@@ -171,7 +171,7 @@ TEST_F(VqPriorTraining, LossFalls) {
 
 // lvk eval reports the codes' NLL under the learned prior beside the uniform prior's.
 TEST_F(VqPriorTraining, EvaluationReportsTheLearnedPriorsCodeNll) {
-  const io::ImageDataset data = io::open_dataset(held_out_spec(prior_->config().data));
+  const io::ImageDataset data = io::open_split(prior_->config().data, io::Split::held_out);
   EvalOptions o;
   o.points = 64;
   const ModelEvaluation r = evaluate_model(prior_->model(), data, false, o, Device::cpu());

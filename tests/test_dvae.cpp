@@ -14,7 +14,7 @@
 #include "runtime/ops/categorical.h"
 #include "runtime/ops/gumbel.h"
 #include "runtime/ops/nn.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
 #include "tests/train_util.h"

@@ -7,7 +7,7 @@
 #include "runtime/ops/basic.h"
 #include "runtime/ops/gaussian.h"
 #include "runtime/tape.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 #include "kernels/gaussian.h"
 #include "tests/harness.h"
 

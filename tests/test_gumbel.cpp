@@ -9,7 +9,7 @@
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/gumbel.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

@@ -13,8 +13,8 @@ std::vector<int32_t> indices_of(const Batch& b) {
 
 TEST(LoaderShards, SlicesOfTheGlobalBatchInRankOrderAcrossEpochs) {
   const ImageDataset data = make_shapes_dataset(37, 8, 3);  // 4 global batches of 8 per epoch, 5 dropped
-  DataLoader whole(data, LoaderOptions{8, 11, true, true});
-  LoaderOptions a{8, 11, true, true}, b = a;
+  DataLoader whole(data, LoaderOptions::shuffled(8, 11, false));
+  LoaderOptions a = LoaderOptions::shuffled(8, 11, false), b = a;
   a.shard_count = b.shard_count = 2;
   b.shard_rank = 1;
   DataLoader first(data, a), second(data, b);
@@ -36,7 +36,7 @@ TEST(LoaderShards, SlicesOfTheGlobalBatchInRankOrderAcrossEpochs) {
 
 TEST(LoaderShards, RejectsSplitsThatAreNotEven) {
   const ImageDataset data = make_shapes_dataset(40, 8, 3);
-  LoaderOptions o{9, 0, true, true};
+  LoaderOptions o = LoaderOptions::shuffled(9, 0, false);
   o.shard_count = 2;
   EXPECT_THROW(DataLoader(data, o), Error);  // 9 rows over 2 shards
   o.batch_size = 8;

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "runtime/ops/basic.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

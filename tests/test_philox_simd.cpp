@@ -1,5 +1,5 @@
 // Philox in 8 (AVX2) and 16 (AVX-512) lanes (kernels/cpu/philox_simd.h) against the scalar
-// philox_block of runtime/philox.h, word for word: the vectorised CPU kernels and the CUDA twins
+// philox_block of base/philox.h, word for word: the vectorised CPU kernels and the CUDA twins
 // must draw the same bits.
 #include <cstring>
 

@@ -1,6 +1,6 @@
 // The vectorised CPU math (kernels/cpu/simd_math.h) against double-precision libm, exhaustively
 // over the inputs the stochastic kernels feed it (every Philox uniform), and the vectorised
-// Gaussian noise against the scalar double Box-Muller of runtime/philox.h: same Philox bits, so the
+// Gaussian noise against the scalar double Box-Muller of base/philox.h: same Philox bits, so the
 // normals agree to the stated ulp bound.
 #include <cmath>
 #include <cstring>
@@ -8,7 +8,7 @@
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/simd_math.h"
 #include "kernels/gaussian.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

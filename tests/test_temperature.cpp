@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "models/temperature.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

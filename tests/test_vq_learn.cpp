@@ -4,7 +4,7 @@
 
 #include "runtime/ops/basic.h"
 #include "runtime/ops/vq_learn.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
 

@@ -4,7 +4,6 @@
 // (2 N K C / t), bytes moved, and the fractions of the measured copy bandwidth and of the measured
 // fp32 FMA peak (kernels/peak.h) they imply. The fast mode's tensor-core peak is not probed.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -16,6 +15,7 @@
 #include "kernels/vq.h"
 #include "kernels/vq_unfused.h"
 #include "runtime/context.h"
+#include "runtime/device_timer.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "tools/commands.h"
@@ -31,43 +31,11 @@ struct BenchArgs {
   bool json = false, skip_unfused = false;
 };
 
-// Median seconds of `repeats` calls after one warm-up: CUDA events on the compute stream, or the
-// wall clock on the CPU.
-double time_median(Device device, int repeats, const std::function<void()>& fn) {
-  fn();
-  synchronize();
-  std::vector<double> t;
-  for (int r = 0; r < repeats; ++r) {
-#if LVK_WITH_CUDA
-    if (device.is_cuda()) {
-      cudaEvent_t a, b;
-      LVK_CUDA_CHECK(cudaEventCreate(&a));
-      LVK_CUDA_CHECK(cudaEventCreate(&b));
-      LVK_CUDA_CHECK(cudaEventRecord(a, cuda::stream()));
-      fn();
-      LVK_CUDA_CHECK(cudaEventRecord(b, cuda::stream()));
-      LVK_CUDA_CHECK(cudaEventSynchronize(b));
-      float ms = 0.0f;
-      LVK_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-      cudaEventDestroy(a);
-      cudaEventDestroy(b);
-      t.push_back(ms / 1e3);
-      continue;
-    }
-#endif
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
 // Bytes per second of a large device-local copy: the bandwidth the roofline fraction refers to.
 double copy_bandwidth(Device device) {
   const int64_t n = int64_t{1} << 26;  // 256 MiB
   Tensor a = Tensor::zeros({n}, DType::f32, device), b = Tensor::empty({n}, DType::f32, device);
-  const double s = time_median(device, 5, [&] {
+  const double s = median_seconds(device, 5, [&] {
     LVK_DISPATCH(device, scale, b.data<float>(), a.data<float>(), 1.0f, n);
   });
   return 2.0 * 4.0 * static_cast<double>(n) / s;
@@ -78,7 +46,7 @@ double fma_peak(Device device) {
   Tensor sink = Tensor::empty({1}, DType::f32, device);
   const int64_t iterations = device.is_cuda() ? 1 << 11 : 1 << 22;  // ~0.1 s per call either way
   int64_t flops = 0;
-  const double s = time_median(device, 5, [&] {
+  const double s = median_seconds(device, 5, [&] {
     if (device.is_cuda()) {
 #if LVK_WITH_CUDA
       flops = kernels::cuda::fma_spin(sink.data<float>(), iterations, cuda::stream());
@@ -114,7 +82,7 @@ void run_bench(const BenchArgs& a) {
   const double base_bytes = 4.0 * static_cast<double>(s.n * s.c + s.k * s.c + s.n);
   std::vector<Row> rows;
   const bool fast = a.mode == "fast";
-  rows.push_back({fast ? "fast" : "fused", time_median(device, a.repeats, [&] {
+  rows.push_back({fast ? "fast" : "fused", median_seconds(device, a.repeats, [&] {
                     if (fast)
                       LVK_DISPATCH(device, vq_nearest_fast, idx.data<int32_t>(), nullptr, nullptr, nullptr,
                                    z.data<float>(), e.data<float>(), s, wsp);
@@ -126,7 +94,7 @@ void run_bench(const BenchArgs& a) {
   if (!a.skip_unfused) {
     Tensor dots = Tensor::empty({s.n, s.k}, DType::f32, device), norms = Tensor::empty({s.k}, DType::f32, device);
     const kernels::GemmShape g{s.n, s.k, s.c, false, true};
-    rows.push_back({"unfused", time_median(device, a.repeats, [&] {
+    rows.push_back({"unfused", median_seconds(device, a.repeats, [&] {
                       LVK_DISPATCH(device, vq_codebook_norms, norms.data<float>(), e.data<float>(), s.k, s.c);
                       if (device.is_cuda()) {
 #if LVK_WITH_CUDA

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <map>
 
-#include "runtime/io/dataset.h"
+#include "runtime/io/dataset_split.h"
 #include "runtime/io/png.h"
 #include "tools/commands.h"
 
@@ -12,7 +12,7 @@ namespace lvk::cli {
 namespace {
 
 struct DataArgs {
-  io::DatasetSpec spec;
+  std::string data = "shapes", split = "train";
   std::string out;
   int64_t grid = 64;
   uint64_t loader_seed = 0;
@@ -20,7 +20,8 @@ struct DataArgs {
 };
 
 void run_data(const DataArgs& a) {
-  const io::ImageDataset d = io::open_dataset(a.spec);
+  const io::ImageDataset d = io::open_split(io::parse_dataset_spec(a.data, "data: --data"),
+                                            io::parse_split(a.split, "data: --split"));
   std::map<int32_t, int64_t> hist;
   for (int32_t l : d.labels) ++hist[l];
   double mean = 0.0;
@@ -53,13 +54,10 @@ void run_data(const DataArgs& a) {
 void add_data_command(CLI::App& app) {
   auto args = std::make_shared<DataArgs>();
   CLI::App* cmd = app.add_subcommand("data", "Summarise a dataset and write a PNG grid of its first batch");
-  cmd->add_option("--source", args->spec.source, "shapes (built in), mnist, fashion-mnist or cifar10")
+  cmd->add_option("--data", args->data,
+                  "Dataset named as for train: shapes[:N] | procedural | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR")
       ->capture_default_str();
-  cmd->add_option("--dir", args->spec.dir, "Directory of the dataset files");
-  cmd->add_option("--split", args->spec.split, "train or test")->capture_default_str();
-  cmd->add_option("--count", args->spec.count, "Images of the procedural set")->capture_default_str();
-  cmd->add_option("--side", args->spec.side, "Side of the procedural images")->capture_default_str();
-  cmd->add_option("--data-seed", args->spec.seed, "Seed of the procedural set")->capture_default_str();
+  cmd->add_option("--split", args->split, "train, or held-out: what eval and reconstruct use")->capture_default_str();
   cmd->add_option("--seed", args->loader_seed, "Loader shuffling seed")->capture_default_str();
   cmd->add_option("--grid", args->grid, "Images in the PNG grid")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_flag("--binarize", args->binarize, "Dynamic binarisation (Bernoulli per pixel)");

@@ -14,6 +14,7 @@
 #include "models/checkpoint.h"
 #include "runtime/device.h"
 #include "runtime/io/atomic_file.h"
+#include "runtime/io/dataset_split.h"
 #include "tools/commands.h"
 
 namespace fs = std::filesystem;
@@ -40,23 +41,10 @@ std::string resolve_checkpoint(const std::string& path) {
   return path;
 }
 
-// --data: empty (the checkpoint's held-out split) | shapes[:N] | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR.
-// Files are read from their test split.
+// --data: empty (the checkpoint's own held-out split) or a dataset named as for training.
 std::optional<io::DatasetSpec> parse_eval_data(const std::string& text) {
   if (text.empty()) return std::nullopt;
-  io::DatasetSpec spec;
-  const size_t colon = text.find(':');
-  const std::string source = text.substr(0, colon), arg = colon == std::string::npos ? "" : text.substr(colon + 1);
-  if (source == "shapes" || source == "procedural") {
-    spec.source = "shapes";
-    spec.seed = 0x5eed;
-    if (!arg.empty()) spec.count = std::stoll(arg);
-  } else if (source == "mnist" || source == "fashion-mnist" || source == "cifar10") {
-    spec.source = source, spec.dir = arg, spec.split = "test";
-  } else {
-    fail("eval: --data '", text, "' is not shapes[:N], mnist:DIR, fashion-mnist[:DIR] or cifar10:DIR");
-  }
-  return spec;
+  return io::parse_dataset_spec(text, "eval: --data");
 }
 
 std::string pm(const Estimate& e) {
@@ -193,8 +181,8 @@ void add_eval_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("eval", "ELBO surgery, IW log-likelihood and latent health of a checkpoint");
   cmd->add_option("checkpoint", f->checkpoint, "checkpoint file or run folder (its newest checkpoint)")->required();
   cmd->add_option("--data", f->data,
-                  "shapes[:N] | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR (test split); default: the run's "
-                  "held-out data");
+                  "held-out split of a dataset named as for train: shapes[:N] | procedural | mnist:DIR | "
+                  "fashion-mnist[:DIR] | cifar10:DIR; default: the run's own");
   cmd->add_option("--points", f->options.points, "n: images for surgery, health and reconstruction")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

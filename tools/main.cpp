@@ -9,7 +9,7 @@
 #include <new>
 
 #include "runtime/dist/launch.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tools/commands.h"
 
 namespace {

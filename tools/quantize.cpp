@@ -5,6 +5,8 @@
 
 #include "runtime/context.h"
 #include "runtime/io/npy.h"
+#include "runtime/io/safetensors.h"
+#include "runtime/io/tensor_io.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/vq.h"
 #include "runtime/ops/vq_learn.h"
@@ -27,17 +29,33 @@ Tensor load_vectors(const std::string& path, Device device) {
   return z;
 }
 
-Tensor load_codebook(const std::string& path, const std::string& tensor_name, Device device) {
-  // TODO(vq): accept `--codebook file.safetensors --codebook-name NAME` through
-  // runtime/io/safetensors.h (io::read_safetensors + io::from_safetensors_entry) once it is merged.
-  LVK_CHECK(!ends_with(path, ".safetensors"), "quantize: ", path,
-            ": safetensors codebooks are not supported in this build yet (needs runtime/io/safetensors.h); "
-            "pass a .npy codebook");
-  (void)tensor_name;
-  Tensor e = io::read_npy_tensor(path, device);
-  LVK_CHECK(e.dtype() == DType::f32 && e.rank() == 2, "quantize: ", path, ": codebook must be float32 [K, C], got ",
-            e.str());
-  return e;
+// The names of a file's tensors, for an error message.
+std::string tensor_names(const io::SafetensorsFile& file) {
+  std::string names;
+  for (const io::SafetensorsEntry& t : file.tensors) names += (names.empty() ? "" : ", ") + t.name;
+  return names.empty() ? "no tensors" : names;
+}
+
+// A .npy codebook, or tensor `name` of a .safetensors file (a checkpoint, say).
+Tensor load_codebook(const std::string& path, const std::string& name, Device device) {
+  if (!ends_with(path, ".safetensors")) {
+    LVK_CHECK(name.empty(), "quantize: --codebook-name picks a tensor of a .safetensors codebook, but ", path,
+              " is not one");
+    Tensor e = io::read_npy_tensor(path, device);
+    LVK_CHECK(e.dtype() == DType::f32 && e.rank() == 2, "quantize: ", path,
+              ": codebook must be float32 [K, C], got ", e.str());
+    return e;
+  }
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  LVK_CHECK(!name.empty(), "quantize: ", path, " is a .safetensors file; name its codebook with --codebook-name (it holds ",
+            tensor_names(file), ")");
+  const io::SafetensorsEntry* entry = file.find(name);
+  LVK_CHECK(entry != nullptr, "quantize: ", path, " has no tensor \"", name, "\" (it holds ", tensor_names(file), ")");
+  LVK_CHECK(entry->dtype == "F32", "quantize: ", path, ": tensor \"", name, "\" is ", entry->dtype,
+            "; a codebook must be F32");
+  LVK_CHECK(entry->shape.size() == 2, "quantize: ", path, ": tensor \"", name, "\" has ", entry->shape.size(),
+            " dimensions; a codebook must be [K, C]");
+  return io::from_safetensors_entry(*entry, device);
 }
 
 struct QuantizeArgs {
@@ -108,8 +126,9 @@ void add_quantize_commands(CLI::App& app) {
   auto qa = std::make_shared<QuantizeArgs>();
   CLI::App* q = app.add_subcommand("quantize", "Nearest-codebook indices for the vectors of a .npy file");
   q->add_option("--input,-i", qa->input, "float32 .npy of vectors, [N, C] or [B, C, H, W]")->required();
-  q->add_option("--codebook,-c", qa->codebook, "float32 .npy codebook [K, C]")->required();
-  q->add_option("--codebook-name", qa->codebook_name, "tensor name inside a .safetensors codebook (not yet supported)");
+  q->add_option("--codebook,-c", qa->codebook, "float32 codebook [K, C]: a .npy file, or a .safetensors file with --codebook-name")
+      ->required();
+  q->add_option("--codebook-name", qa->codebook_name, "the codebook's tensor in a .safetensors file (a checkpoint, say)");
   q->add_option("--output,-o", qa->output, "int32 .npy of indices to write")->required();
   q->add_option("--z-q", qa->z_q, "also write the quantized vectors (float32 .npy, shaped like the input)");
   q->add_option("--distances", qa->distances, "also write ||z - e_k*||^2 per vector (float32 .npy)");

@@ -4,7 +4,7 @@
 
 #include "models/saved_model.h"
 #include "runtime/device.h"
-#include "runtime/io/dataset.h"
+#include "runtime/io/dataset_split.h"
 #include "runtime/io/png.h"
 #include "runtime/tape.h"
 #include "tools/commands.h"
@@ -40,23 +40,17 @@ void run_reconstruct(const PictureFlags& f) {
   const Device device = parse_device(f.device);
   SavedModel saved = load_saved_model(f.checkpoint, device);
   print_note(saved.integrity_note);
-  io::DatasetSpec spec = held_out_spec(saved.config.data);
-  if (!f.data.empty()) {
-    const size_t colon = f.data.find(':');
-    spec = io::DatasetSpec{};
-    spec.source = f.data.substr(0, colon) == "procedural" ? "shapes" : f.data.substr(0, colon);
-    if (colon != std::string::npos) spec.dir = f.data.substr(colon + 1);
-    spec.split = "test";
-  }
-  const io::ImageDataset data = io::open_dataset(spec);
+  const io::DatasetSpec spec =
+      f.data.empty() ? saved.config.data : io::parse_dataset_spec(f.data, "reconstruct: --data");
+  const io::ImageDataset data = io::open_split(spec, io::Split::held_out);
   LVK_CHECK(data.channels == saved.image.channels && data.height == saved.image.height &&
                 data.width == saved.image.width,
             "reconstruct: ", data.name, " has images [", data.channels, ", ", data.height, ", ", data.width,
             "] but the model was trained on ", saved.image.str());
-  io::DataLoader loader(data, io::LoaderOptions{std::min(f.n, data.count), static_cast<uint64_t>(f.seed), false,
-                                                true, saved.config.binarize, 1, false},
+  io::DataLoader loader(data, io::LoaderOptions::in_order(std::min(f.n, data.count), saved.config.binarize, 1),
                         device);
   const Tensor x = loader.next().images;
+  std::printf("reconstructing %lld images of %s\n", static_cast<long long>(x.dim(0)), data.name.c_str());
   NoGrad no_grad;
   const Tensor r = saved.model->reconstruct(x);
   // Rows of `cols` originals, each followed by a row of their reconstructions.
@@ -96,7 +90,8 @@ void add_picture_commands(CLI::App& app) {
   recon->n = 32;
   CLI::App* r = app.add_subcommand("reconstruct", "Reconstruct images of a dataset with a trained model");
   add_common(r, *recon);
-  r->add_option("--data", recon->data, "procedural | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR (default: the run's held-out data)");
+  r->add_option("--data", recon->data, "held-out split of a dataset named as for train: shapes[:N] | procedural | mnist:DIR | fashion-mnist[:DIR] | "
+                  "cifar10:DIR; default: the run's own");
   r->callback([recon] { run_reconstruct(*recon); });
 }
 

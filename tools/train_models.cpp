@@ -32,28 +32,6 @@ struct TrainFlags {
   bool resume = false, binarize = false;
 };
 
-// --data: shapes[:COUNT] | procedural | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR
-io::DatasetSpec parse_data(const std::string& text) {
-  io::DatasetSpec spec;
-  const size_t colon = text.find(':');
-  const std::string source = text.substr(0, colon), arg = colon == std::string::npos ? "" : text.substr(colon + 1);
-  if (source == "shapes" || source == "procedural") {
-    spec.source = "shapes";
-    if (!arg.empty()) {
-      const nlohmann::json count = nlohmann::json::parse(arg, nullptr, false);
-      LVK_CHECK(!count.is_discarded(), "train: --data '", text, "': the image count '", arg, "' is not a number");
-      read_option("train: --data shapes:N", nlohmann::json{{"N", count}}, "N", spec.count);
-      LVK_CHECK(spec.count >= 1, "train: --data '", text, "': the image count must be >= 1");
-    }
-  } else if (source == "mnist" || source == "fashion-mnist" || source == "cifar10") {
-    spec.source = source;
-    spec.dir = arg;
-  } else {
-    fail("train: --data '", text, "' is not procedural, shapes[:N], mnist:DIR, fashion-mnist[:DIR] or cifar10:DIR");
-  }
-  return spec;
-}
-
 void run_training(const std::string& kind, const TrainFlags& f) {
   TrainConfig config;
   if (!f.config_file.empty()) {
@@ -68,7 +46,7 @@ void run_training(const std::string& kind, const TrainFlags& f) {
   }
   config.model = kind;
   if (config.out.empty() || config.out == "runs/run") config.out = "runs/" + kind;
-  if (!f.data.empty()) config.data = parse_data(f.data);
+  if (!f.data.empty()) config.data = io::parse_dataset_spec(f.data, "train: --data");
   if (f.steps) config.steps = f.steps, config.epochs = 0;
   if (f.epochs) config.epochs = f.epochs;
   if (f.batch) config.batch = f.batch;
@@ -140,8 +118,10 @@ void add_train_models(CLI::App& train) {
   for (const std::string& kind : model_kinds()) {
     auto f = std::make_shared<TrainFlags>();
     CLI::App* cmd = train.add_subcommand(kind, "Train a " + kind + " on images");
+    cmd->footer("\nModel options (--set KEY=VALUE; VALUE as JSON, or a bare word for a string):\n" +
+                model_options_help(kind));
     cmd->add_option("--config", f->config_file, "JSON file with any TrainConfig fields (flags override it)");
-    cmd->add_option("--data", f->data, "procedural | shapes[:N] | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR");
+    cmd->add_option("--data", f->data, "shapes[:N] | procedural | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR (runtime/io/dataset_split.h)");
     cmd->add_option("--device", f->device, "auto|cpu|cuda")->capture_default_str();
     cmd->add_option("--steps", f->steps, "optimiser steps")->check(positive_integer());
     cmd->add_option("--epochs", f->epochs, "epochs (instead of --steps)")->check(positive_integer());

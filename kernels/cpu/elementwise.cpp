@@ -1,7 +1,7 @@
 // CPU twins of kernels/elementwise.h: plain loops, OpenMP above a size where threads pay off.
 #include "kernels/elementwise.h"
 
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels::cpu {
 

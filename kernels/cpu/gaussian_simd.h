@@ -1,7 +1,7 @@
 #pragma once
 // Vectorised pieces of the Gaussian CPU twin (kernels/cpu/gaussian.cpp): Philox on W blocks at
 // once and Box-Muller with kernels/cpu/simd_math.h. The uniforms are bit for bit those of
-// runtime/philox.h; the normals are within 4 ulp of the double-precision Box-Muller (checked in
+// base/philox.h; the normals are within 4 ulp of the double-precision Box-Muller (checked in
 // tests/test_simd_math.cpp), as the CUDA twin's f32 intrinsics are; the backward within 4 ulp of
 // the scalar reference plus 2^-22 of its terms' magnitudes (tests/test_gaussian.cpp).
 #include <cstdint>

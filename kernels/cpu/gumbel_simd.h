@@ -1,6 +1,6 @@
 #pragma once
 // Vectorised row passes of the Gumbel-softmax CPU twin (kernels/cpu/gumbel.cpp), forward and backward: Philox on W
-// blocks at once (the uniforms bit for bit those of runtime/philox.h) and log/exp from kernels/cpu/simd_math.h. Against
+// blocks at once (the uniforms bit for bit those of base/philox.h) and log/exp from kernels/cpu/simd_math.h. Against
 // the scalar reference (checked in tests/test_gumbel_simd.cpp): same indices on the tested inputs; Gumbel noise within
 // 4 ulp + 2^-22 absolute (the inner log's last-ulp error is absolute near g = 0); given the same scores, the softmax
 // within 4 ulp where above 2^-100 (exp of a score more than 87 below the row max is flushed to 0, < 2^-125 of the row

@@ -1,5 +1,5 @@
 #pragma once
-// Philox4x32-10 for W consecutive blocks at once (runtime/philox.h's counter layout, bit for bit
+// Philox4x32-10 for W consecutive blocks at once (base/philox.h's counter layout, bit for bit
 // the same words as philox_block), so vectorised CPU kernels draw exactly the CUDA twins' bits.
 //
 // The round's 32 x 32 -> 64-bit products: x86 multiplies only the even 32-bit lanes to 64 bits
@@ -11,7 +11,7 @@
 #include <immintrin.h>
 
 #include "kernels/cpu/simd.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels::cpu::simd {
 

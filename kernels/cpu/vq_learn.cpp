@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "kernels/vq_learn.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels::cpu {
 

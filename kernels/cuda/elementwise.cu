@@ -1,7 +1,7 @@
 // CUDA twins of kernels/elementwise.h: grid-stride loops with 64-bit indices.
 #include "kernels/cuda/launch.cuh"
 #include "kernels/elementwise.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels::cuda {
 

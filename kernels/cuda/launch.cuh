@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "runtime/cuda_check.h"
+#include "base/cuda_check.h"
 
 #if defined(LVK_EMU)
 #include "lvk_emu/launch.h"

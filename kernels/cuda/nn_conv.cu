@@ -8,7 +8,7 @@
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/nn_conv.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk::kernels::cuda {
 

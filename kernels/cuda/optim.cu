@@ -6,7 +6,7 @@
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/optim.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk::kernels {
 

@@ -3,7 +3,7 @@
 #include "kernels/cuda/launch.cuh"
 #include "kernels/reduce.h"
 #include "kernels/vq_learn.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk::kernels::cuda {
 

@@ -6,7 +6,7 @@
 #include "arrays.h"
 #include "recording.h"
 #include "runtime/context.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvkpy {
 void bind_vq(nb::module_& m);

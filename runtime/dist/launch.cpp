@@ -8,7 +8,7 @@
 #include <sstream>
 #include <vector>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #if LVK_WITH_MPI
 #include "runtime/dist/mpi_communicator.h"
 #endif

@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk::io {
 

@@ -1,6 +1,6 @@
 #include "runtime/io/cifar.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/io/atomic_file.h"
 
 namespace lvk::io {

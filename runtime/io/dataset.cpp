@@ -5,11 +5,11 @@
 #include <cstring>
 #include <fstream>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/io/cifar.h"
 #include "runtime/io/idx.h"
 #include "runtime/memory_budget.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 #if LVK_WITH_CUDA
 #include "runtime/cuda_context.h"
@@ -138,6 +138,19 @@ ImageDataset open_dataset(const DatasetSpec& spec) {
     return load_cifar10(files);
   }
   fail("dataset: unknown source \"", spec.source, "\", expected shapes, mnist, fashion-mnist or cifar10");
+}
+
+LoaderOptions LoaderOptions::shuffled(int64_t batch_size, uint64_t seed, bool binarize) {
+  LoaderOptions o;
+  o.batch_size = batch_size, o.seed = seed, o.binarize = binarize;
+  return o;
+}
+
+LoaderOptions LoaderOptions::in_order(int64_t batch_size, bool binarize, uint64_t binarize_seed) {
+  LoaderOptions o;
+  o.batch_size = batch_size, o.shuffle = false, o.drop_last = false, o.prefetch = false;
+  o.binarize = binarize, o.binarize_seed = binarize_seed;
+  return o;
 }
 
 std::vector<int32_t> shuffled_order(int64_t n, uint64_t seed, int64_t epoch) {

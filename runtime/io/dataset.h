@@ -70,6 +70,11 @@ struct LoaderOptions {
   // (epoch, position) counts global samples, so the order does not depend on the world size.
   // shard_count > 1 needs drop_last and a batch_size it divides.
   int shard_rank = 0, shard_count = 1;
+
+  // Shuffled epochs drawn from `seed`, a short last batch skipped, prefetched: training.
+  static LoaderOptions shuffled(int64_t batch_size, uint64_t seed, bool binarize);
+  // Samples in dataset order, a short last batch kept, no background thread: evaluation and pictures.
+  static LoaderOptions in_order(int64_t batch_size, bool binarize, uint64_t binarize_seed);
 };
 
 struct LoaderState {

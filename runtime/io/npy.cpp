@@ -7,7 +7,7 @@
 #include <cstring>
 #include <limits>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/io/atomic_file.h"
 
 namespace lvk::io {

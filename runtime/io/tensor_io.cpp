@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace lvk::io {
 

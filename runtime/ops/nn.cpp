@@ -9,7 +9,7 @@
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/workspace.h"
-#include "runtime/philox.h"
+#include "base/philox.h"
 
 namespace lvk {
 

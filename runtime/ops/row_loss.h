@@ -8,10 +8,13 @@
 
 namespace lvk {
 
+// Which per-element loss a row sums (kernels/nn_math.h).
+using LossKind = kernels::LossKind;
+
 // a, b f32 of one shape [R, ...] on one device -> [R]: sum over each row of
 // loss_term(kind, a, b, param) (kernels/nn_math.h: a = logits and b = target for bce_logits,
 // a = x and b = mean for gaussian_nll_fixed with param = log sigma^2). kind gaussian_nll (learned
 // elementwise variance) is not supported here.
-Tensor row_loss(kernels::LossKind kind, const Tensor& a, const Tensor& b, float param = 0.0f);
+Tensor row_loss(LossKind kind, const Tensor& a, const Tensor& b, float param = 0.0f);
 
 }  // namespace lvk

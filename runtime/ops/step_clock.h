@@ -14,6 +14,11 @@
 
 namespace lvk {
 
+// What the clock holds on the device (step, noise base, learning rate, non-finite guard).
+using StepState = kernels::StepState;
+// Philox offsets a step may use: draw k of step s uses offset (s + 1) * kDrawsPerStep + k.
+inline constexpr uint64_t kDrawsPerStep = kernels::kDrawsPerStep;
+
 class StepClock {
  public:
   // table: rows x (1 + model scalars) floats, row s = the values of step s (later steps use the
@@ -35,13 +40,13 @@ class StepClock {
   const Tensor& scalar(int column) const;  // 0: learning rate
   const Tensor& skipped_flag() const { return skipped_flag_; }  // 1.0 when this step is skipped
   // Device pointers for kernels that read the state directly.
-  const kernels::StepState* state() const;
+  const StepState* state() const;
   const uint64_t* noise_base() const;
 
   // The state as the host sees it after every enqueued step finished (synchronises).
-  kernels::StepState read() const;
+  StepState read() const;
   // Sets the counters (a fresh run or a resumed checkpoint); enqueued in stream order.
-  void write(const kernels::StepState& s);
+  void write(const StepState& s);
 
  private:
   Device device_;

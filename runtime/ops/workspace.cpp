@@ -5,13 +5,13 @@
 
 #include <vector>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/tensor.h"
 
 #if LVK_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "runtime/cuda_check.h"
+#include "base/cuda_check.h"
 #include "runtime/cuda_context.h"
 #endif
 

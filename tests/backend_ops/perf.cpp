@@ -11,7 +11,7 @@
 
 #include "runtime/context.h"
 #include "runtime/device.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/backend_ops/op_table.h"
 
 namespace lvk::backend_ops {

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/io/safetensors.h"
 #include "runtime/io/safetensors_checksum.h"
 

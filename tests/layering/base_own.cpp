@@ -1,0 +1,3 @@
+// Must compile: base/ sees itself.
+#include "base/error.h"
+#include "base/philox.h"

@@ -1,0 +1,2 @@
+// Must not compile: base/ sees no layer above it.
+#include "kernels/vq.h"

@@ -1,0 +1,2 @@
+// Must not compile: models/ sees no tool.
+#include "tools/commands.h"

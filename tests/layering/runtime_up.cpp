@@ -1,0 +1,2 @@
+// Must not compile: runtime/ sees base/, kernels/ and runtime/ only.
+#include "models/module.h"
