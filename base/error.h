@@ -29,7 +29,7 @@ template <class... Parts>
 
 }  // namespace lvk
 
-#define LVK_CHECK(cond, ...)              \
-  do {                                    \
+#define LVK_CHECK(cond, ...)               \
+  do {                                     \
     if (!(cond)) ::lvk::fail(__VA_ARGS__); \
   } while (0)

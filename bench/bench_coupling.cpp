@@ -52,8 +52,7 @@ void BM_coupling_forward_unfused(benchmark::State& state) {
   Tensor scratch = Tensor::empty({3, n, d}, DType::f32, dev);
   time_iterations(state, dev, [&] {
     LVK_DISPATCH(dev, coupling_forward_unfused, in.y.data<float>(), in.logdet.data<float>(), in.x.data<float>(),
-                 in.mask.data<float>(), in.s_raw.data<float>(), in.t.data<float>(), 2.0f, n, d,
-                 scratch.data<float>());
+                 in.mask.data<float>(), in.s_raw.data<float>(), in.t.data<float>(), 2.0f, n, d, scratch.data<float>());
   });
   set_traffic(state, n, d, 4);
 }

@@ -75,7 +75,8 @@ void BM_maf_sample_fused(benchmark::State& state) {
 }
 
 void BM_maf_sample_reevaluation(benchmark::State& state) {
-  run_maf_case(state, [](const Maf& flow, const Tensor& u) { benchmark::DoNotOptimize(flow.inverse_by_reevaluation(u)); });
+  run_maf_case(state,
+               [](const Maf& flow, const Tensor& u) { benchmark::DoNotOptimize(flow.inverse_by_reevaluation(u)); });
 }
 
 BENCHMARK(BM_maf_log_prob)

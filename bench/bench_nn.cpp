@@ -58,20 +58,30 @@ void BM_linear_unfused_fwd(benchmark::State& state) {
   Device device;
   if (!pick_device(state, static_cast<int>(state.range(0)), device)) return;
   const int64_t in = state.range(1), out = state.range(2);
-  Tensor x = uniform({kBatch, in}, 1, 0, device), w = uniform({out, in}, 1, 1, device), b = uniform({out}, 1, 2, device);
+  Tensor x = uniform({kBatch, in}, 1, 0, device), w = uniform({out, in}, 1, 1, device),
+         b = uniform({out}, 1, 2, device);
   time_iterations(state, device, [&] { benchmark::DoNotOptimize(relu(matmul(x, w, false, true))); });
-  state.counters["FLOP/s"] = benchmark::Counter(2.0 * kBatch * in * out * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * kBatch * in * out * state.iterations(), benchmark::Counter::kIsRate);
 }
 void BM_linear_fused_fwd(benchmark::State& state) {
   Device device;
   if (!pick_device(state, static_cast<int>(state.range(0)), device)) return;
   const int64_t in = state.range(1), out = state.range(2);
-  Tensor x = uniform({kBatch, in}, 1, 0, device), w = uniform({out, in}, 1, 1, device), b = uniform({out}, 1, 2, device);
+  Tensor x = uniform({kBatch, in}, 1, 0, device), w = uniform({out, in}, 1, 1, device),
+         b = uniform({out}, 1, 2, device);
   time_iterations(state, device, [&] { benchmark::DoNotOptimize(linear(x, w, b, Activation::relu)); });
-  state.counters["FLOP/s"] = benchmark::Counter(2.0 * kBatch * in * out * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * kBatch * in * out * state.iterations(), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_linear_unfused_fwd)->ArgsProduct({{0, 1}, {784, 256}, {512}})->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_linear_fused_fwd)->ArgsProduct({{0, 1}, {784, 256}, {512}})->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_linear_unfused_fwd)
+    ->ArgsProduct({{0, 1}, {784, 256}, {512}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_linear_fused_fwd)
+    ->ArgsProduct({{0, 1}, {784, 256}, {512}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // 3x3, stride 1, pad 1, C -> C: the VQ-VAE residual-block convolution.
 void BM_conv3x3_fwd_bwd(benchmark::State& state) {
@@ -138,7 +148,9 @@ struct AdamSetup {
   }
 };
 
-kernels::AdamHyper hyper() { return {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, 0.1f, 0.001f, 1.0f, nullptr, nullptr}; }
+kernels::AdamHyper hyper() {
+  return {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, 0.1f, 0.001f, 1.0f, nullptr, nullptr};
+}
 
 void BM_adam_fused(benchmark::State& state) {
   Device device;
@@ -161,7 +173,10 @@ void BM_adam_per_tensor(benchmark::State& state) {
   });
   state.SetBytesProcessed(state.iterations() * state.range(1) * 8 * static_cast<int64_t>(sizeof(float)));
 }
-BENCHMARK(BM_adam_fused)->ArgsProduct({{0, 1}, {1 << 20, 1 << 24}, {64}})->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_adam_fused)
+    ->ArgsProduct({{0, 1}, {1 << 20, 1 << 24}, {64}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_adam_per_tensor)
     ->ArgsProduct({{0, 1}, {1 << 20, 1 << 24}, {64}})
     ->UseManualTime()

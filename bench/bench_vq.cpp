@@ -1,6 +1,6 @@
-// Nearest-codebook lookup: the fused kernel (kernels/vq.h; fp32 and, on the GPU, fast) against the unfused composition a
-// PyTorch user runs (GEMM z E^T into an [N, K] buffer, then a separate argmin pass; CPU: OpenBLAS
-// sgemm + argmin), in the same run. Arguments: device (0 = cpu, 1 = cuda), N, K, C.
+// Nearest-codebook lookup: the fused kernel (kernels/vq.h; fp32 and, on the GPU, fast) against the unfused composition
+// a PyTorch user runs (GEMM z E^T into an [N, K] buffer, then a separate argmin pass; CPU: OpenBLAS sgemm + argmin), in
+// the same run. Arguments: device (0 = cpu, 1 = cuda), N, K, C.
 //
 // Counters: rows/s (items), FLOP/s = 2 N K C / t (the products either way), bytes/s from the
 // bytes each variant must move at least (fused: z, E, indices; unfused adds the N x K scores,
@@ -50,7 +50,8 @@ double memory_bytes(Device device) {
 }
 
 void report(benchmark::State& state, const Problem& p, double extra_bytes) {
-  const double n = static_cast<double>(p.shape.n), k = static_cast<double>(p.shape.k), c = static_cast<double>(p.shape.c);
+  const double n = static_cast<double>(p.shape.n), k = static_cast<double>(p.shape.k),
+               c = static_cast<double>(p.shape.c);
   const double it = static_cast<double>(state.iterations());
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * p.shape.n));
   state.SetBytesProcessed(static_cast<int64_t>(it * ((n * c + k * c) * 4.0 + n * 4.0 + extra_bytes)));

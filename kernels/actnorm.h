@@ -6,18 +6,17 @@
 
 namespace lvk::kernels {
 
-#define LVK_ACTNORM_DECLS(...)                                                                            \
-  /* inverse = false: y = x exp(ls) + b; inverse = true: y = (x - b) exp(-ls). y may alias x. */          \
-  void actnorm_apply(float* y /* [rows, cols] */, const float* x /* [rows, cols] */,                      \
-                     const float* log_scale /* [cols] */, const float* bias /* [cols] */, index_t rows,   \
-                     index_t cols, bool inverse __VA_ARGS__);                                             \
-  /* Backward of actnorm_apply. Forward map: din = dout exp(ls), dscaled = dout in exp(ls) (t = the      \
-     input); then dls = colsum(dscaled), db = colsum(dout). Inverse map: din = dout exp(-ls),           \
-     dscaled = dout out (t = the output); then dls = -colsum(dscaled), db = -colsum(din). */            \
-  void actnorm_backward(float* din /* [rows, cols] */, float* dscaled /* [rows, cols] */,                 \
-                        const float* dout /* [rows, cols] */, const float* t /* [rows, cols] */,          \
-                        const float* log_scale /* [cols] */, index_t rows, index_t cols,                  \
-                        bool inverse __VA_ARGS__);
+#define LVK_ACTNORM_DECLS(...)                                                                                        \
+  /* inverse = false: y = x exp(ls) + b; inverse = true: y = (x - b) exp(-ls). y may alias x. */                      \
+  void actnorm_apply(float* y /* [rows, cols] */, const float* x /* [rows, cols] */,                                  \
+                     const float* log_scale /* [cols] */, const float* bias /* [cols] */, index_t rows, index_t cols, \
+                     bool inverse __VA_ARGS__);                                                                       \
+  /* Backward of actnorm_apply. Forward map: din = dout exp(ls), dscaled = dout in exp(ls) (t = the                   \
+     input); then dls = colsum(dscaled), db = colsum(dout). Inverse map: din = dout exp(-ls),                         \
+     dscaled = dout out (t = the output); then dls = -colsum(dscaled), db = -colsum(din). */                          \
+  void actnorm_backward(float* din /* [rows, cols] */, float* dscaled /* [rows, cols] */,                             \
+                        const float* dout /* [rows, cols] */, const float* t /* [rows, cols] */,                      \
+                        const float* log_scale /* [cols] */, index_t rows, index_t cols, bool inverse __VA_ARGS__);
 
 namespace cpu {
 LVK_ACTNORM_DECLS()

@@ -10,23 +10,21 @@
 
 namespace lvk::kernels {
 
-#define LVK_COUPLING_DECLS(...)                                                                    \
-  void coupling_forward(float* y /* [N, D] */, float* logdet /* [N] */, const float* x /* [N, D] */, \
-                        const float* mask /* [D] */, const float* s_raw /* [N, D] */,              \
-                        const float* t /* [N, D] */, float scale, index_t n, index_t d __VA_ARGS__); \
-  void coupling_inverse(float* x /* [N, D] */, float* logdet /* [N] */, const float* y /* [N, D] */, \
-                        const float* mask /* [D] */, const float* s_raw /* [N, D] */,              \
-                        const float* t /* [N, D] */, float scale, index_t n, index_t d __VA_ARGS__); \
-  /* Backward of coupling_forward: dx, ds_raw, dt written (=); dlogdet may be null (no gradient). */ \
-  void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float* dy /* [N, D] */, \
-                                 const float* dlogdet /* [N] or null */, const float* x,           \
-                                 const float* mask, const float* s_raw, float scale, index_t n,    \
-                                 index_t d __VA_ARGS__);                                           \
-  /* Backward of coupling_inverse: dy, ds_raw, dt written (=); dlogdet may be null. */            \
-  void coupling_inverse_backward(float* dy, float* ds_raw, float* dt, const float* dx /* [N, D] */, \
-                                 const float* dlogdet /* [N] or null */, const float* y,           \
-                                 const float* mask, const float* s_raw, const float* t,            \
-                                 float scale, index_t n, index_t d __VA_ARGS__);
+#define LVK_COUPLING_DECLS(...)                                                                                    \
+  void coupling_forward(float* y /* [N, D] */, float* logdet /* [N] */, const float* x /* [N, D] */,               \
+                        const float* mask /* [D] */, const float* s_raw /* [N, D] */, const float* t /* [N, D] */, \
+                        float scale, index_t n, index_t d __VA_ARGS__);                                            \
+  void coupling_inverse(float* x /* [N, D] */, float* logdet /* [N] */, const float* y /* [N, D] */,               \
+                        const float* mask /* [D] */, const float* s_raw /* [N, D] */, const float* t /* [N, D] */, \
+                        float scale, index_t n, index_t d __VA_ARGS__);                                            \
+  /* Backward of coupling_forward: dx, ds_raw, dt written (=); dlogdet may be null (no gradient). */               \
+  void coupling_forward_backward(float* dx, float* ds_raw, float* dt, const float* dy /* [N, D] */,                \
+                                 const float* dlogdet /* [N] or null */, const float* x, const float* mask,        \
+                                 const float* s_raw, float scale, index_t n, index_t d __VA_ARGS__);               \
+  /* Backward of coupling_inverse: dy, ds_raw, dt written (=); dlogdet may be null. */                             \
+  void coupling_inverse_backward(float* dy, float* ds_raw, float* dt, const float* dx /* [N, D] */,                \
+                                 const float* dlogdet /* [N] or null */, const float* y, const float* mask,        \
+                                 const float* s_raw, const float* t, float scale, index_t n, index_t d __VA_ARGS__);
 
 namespace cpu {
 LVK_COUPLING_DECLS()

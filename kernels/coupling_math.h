@@ -15,7 +15,9 @@ struct Forward {
   float y, logdet_term;
 };
 
-LVK_COUPLING_HD float log_scale(float s_raw, float scale) { return scale * tanhf(s_raw); }
+LVK_COUPLING_HD float log_scale(float s_raw, float scale) {
+  return scale * tanhf(s_raw);
+}
 
 LVK_COUPLING_HD Forward forward(float x, float m, float s_raw, float t, float scale) {
   const float s = log_scale(s_raw, scale);

@@ -12,30 +12,30 @@
 
 namespace lvk::kernels {
 
-#define LVK_GAUSSIAN_DECLS(...)                                                                                       \
-  /* kl and log_q are skipped when null. */                                                                           \
-  void gaussian_sample(float* z /* [S, N, D] */, float* kl /* [N] or null */, float* log_q /* [S, N] or null */,      \
-                       const float* mu /* [N, D] */, const float* logvar /* [N, D] */, index_t s, index_t n,          \
-                       index_t d, uint64_t seed, uint64_t offset,                                                      \
-                       const uint64_t* offset_base /* nullable, device: added to offset */ __VA_ARGS__); \
-  /* Written (not accumulated); each incoming gradient may be null. The noise is redrawn from */                      \
-  /* (seed, offset), not stored. log_q's total derivative: d/dmu = 0, d/dlv = -1/2. */                                \
-  void gaussian_sample_backward(                                                                                      \
-      float* dmu /* [N, D] */, float* dlogvar /* [N, D] */, const float* dz /* [S, N, D] or null */,                  \
-      const float* dkl /* [N] or null */, const float* dlog_q /* [S, N] or null */, const float* mu /* [N, D] */,     \
-      const float* logvar /* [N, D] */, index_t s, index_t n, index_t d, uint64_t seed, uint64_t offset, \
-      const uint64_t* offset_base __VA_ARGS__);                                                                       \
-  /* out[s, n] = sum_d log N(z[s, n, d]; mu[n, d], exp(lv[n, d])), lv clamped as above. */                            \
-  void gaussian_log_density(float* out /* [S, N] */, const float* z /* [S, N, D] */, const float* mu /* [N, D] */,    \
-                            const float* logvar /* [N, D] */, index_t s, index_t n, index_t d __VA_ARGS__);           \
-  /* Written; any of dz, dmu, dlogvar may be null (not wanted). */                                                    \
-  void gaussian_log_density_backward(float* dz /* [S, N, D] or null */, float* dmu /* [N, D] or null */,              \
-                                     float* dlogvar /* [N, D] or null */, const float* dout /* [S, N] */,             \
-                                     const float* z /* [S, N, D] */, const float* mu /* [N, D] */,                    \
-                                     const float* logvar /* [N, D] */, index_t s, index_t n, index_t d __VA_ARGS__);  \
-  /* Unfused building blocks (benchmark baseline, tests): eps with the sampler's layout, and */                       \
-  /* sigma = exp(clamp(logvar)/2) as a separate pass. */                                                              \
-  void gaussian_noise(float* eps /* [count] */, index_t count, uint64_t seed, uint64_t offset __VA_ARGS__);           \
+#define LVK_GAUSSIAN_DECLS(...)                                                                                      \
+  /* kl and log_q are skipped when null. */                                                                          \
+  void gaussian_sample(float* z /* [S, N, D] */, float* kl /* [N] or null */, float* log_q /* [S, N] or null */,     \
+                       const float* mu /* [N, D] */, const float* logvar /* [N, D] */, index_t s, index_t n,         \
+                       index_t d, uint64_t seed, uint64_t offset,                                                    \
+                       const uint64_t* offset_base /* nullable, device: added to offset */ __VA_ARGS__);             \
+  /* Written (not accumulated); each incoming gradient may be null. The noise is redrawn from */                     \
+  /* (seed, offset), not stored. log_q's total derivative: d/dmu = 0, d/dlv = -1/2. */                               \
+  void gaussian_sample_backward(float* dmu /* [N, D] */, float* dlogvar /* [N, D] */,                                \
+                                const float* dz /* [S, N, D] or null */, const float* dkl /* [N] or null */,         \
+                                const float* dlog_q /* [S, N] or null */, const float* mu /* [N, D] */,              \
+                                const float* logvar /* [N, D] */, index_t s, index_t n, index_t d, uint64_t seed,    \
+                                uint64_t offset, const uint64_t* offset_base __VA_ARGS__);                           \
+  /* out[s, n] = sum_d log N(z[s, n, d]; mu[n, d], exp(lv[n, d])), lv clamped as above. */                           \
+  void gaussian_log_density(float* out /* [S, N] */, const float* z /* [S, N, D] */, const float* mu /* [N, D] */,   \
+                            const float* logvar /* [N, D] */, index_t s, index_t n, index_t d __VA_ARGS__);          \
+  /* Written; any of dz, dmu, dlogvar may be null (not wanted). */                                                   \
+  void gaussian_log_density_backward(float* dz /* [S, N, D] or null */, float* dmu /* [N, D] or null */,             \
+                                     float* dlogvar /* [N, D] or null */, const float* dout /* [S, N] */,            \
+                                     const float* z /* [S, N, D] */, const float* mu /* [N, D] */,                   \
+                                     const float* logvar /* [N, D] */, index_t s, index_t n, index_t d __VA_ARGS__); \
+  /* Unfused building blocks (benchmark baseline, tests): eps with the sampler's layout, and */                      \
+  /* sigma = exp(clamp(logvar)/2) as a separate pass. */                                                             \
+  void gaussian_noise(float* eps /* [count] */, index_t count, uint64_t seed, uint64_t offset __VA_ARGS__);          \
   void gaussian_std(float* sigma /* [count] */, const float* logvar /* [count] */, index_t count __VA_ARGS__);
 
 namespace cpu {

@@ -10,8 +10,8 @@
 //   index = argmax v,  kl = KL(q || Uniform{1..K}) = log K - H(q)
 // A -inf logit is a masked category (q = y = 0 there). A row whose logits are all -inf has no
 // distribution: its y is all zeros, its index -1 and its kl 0, and its gradients are zero.
-#include "kernels/twins.h"
 #include "base/philox.h"
+#include "kernels/twins.h"
 
 namespace lvk::kernels {
 
@@ -25,7 +25,9 @@ struct GumbelDeviceArgs {
   const float* tau = nullptr;
   const uint64_t* offset_base = nullptr;
 };
-LVK_HD float gumbel_inv_tau(float tau, const GumbelDeviceArgs& d) { return 1.0f / (d.tau ? *d.tau : tau); }
+LVK_HD float gumbel_inv_tau(float tau, const GumbelDeviceArgs& d) {
+  return 1.0f / (d.tau ? *d.tau : tau);
+}
 LVK_HD uint64_t gumbel_offset(uint64_t offset, const GumbelDeviceArgs& d) {
   return offset + (d.offset_base ? *d.offset_base : 0);
 }
@@ -35,7 +37,7 @@ LVK_HD uint64_t gumbel_offset(uint64_t offset, const GumbelDeviceArgs& d) {
   /* (the hard variant's straight-through backward needs it); index, kl: per row. */                                  \
   void gumbel_softmax_forward(float* y /* [N, K] */, float* y_soft /* [N, K] or null */, int32_t* index /* [N] */,    \
                               float* kl /* [N] */, const float* logits /* [N, K] */, index_t n, index_t k, float tau, \
-                              uint64_t seed, uint64_t offset, bool hard, GumbelDeviceArgs dev __VA_ARGS__);          \
+                              uint64_t seed, uint64_t offset, bool hard, GumbelDeviceArgs dev __VA_ARGS__);           \
   /* dlogits = y*(dy - sum(y*dy))/tau + dkl * q*(log q + H(q)), written. dy (with y_soft) and */                      \
   /* dkl (with logits) may each be null; the missing term is zero. */                                                 \
   void gumbel_softmax_backward(float* dlogits /* [N, K] */, const float* dy /* [N, K] or null */,                     \

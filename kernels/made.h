@@ -17,15 +17,15 @@ namespace lvk::kernels {
 // The MADE's weights with the autoregressive masks already applied (masked entries are zero).
 // Hidden activations are ReLU; `hidden_layers` >= 1 counts the H-wide layers.
 struct MadeWeights {
-  const int32_t* order;     // [D]: the dimension produced at step t (a permutation of 0..D-1)
-  const float* w_in;        // [H, D]
-  const float* b_in;        // [H]
-  const float* w_hidden;    // [hidden_layers - 1, H, H] (null when hidden_layers == 1)
-  const float* b_hidden;    // [hidden_layers - 1, H]
-  const float* w_shift;     // [D, H]
-  const float* b_shift;     // [D]
-  const float* w_log_scale; // [D, H]: alpha_raw
-  const float* b_log_scale; // [D]
+  const int32_t* order;      // [D]: the dimension produced at step t (a permutation of 0..D-1)
+  const float* w_in;         // [H, D]
+  const float* b_in;         // [H]
+  const float* w_hidden;     // [hidden_layers - 1, H, H] (null when hidden_layers == 1)
+  const float* b_hidden;     // [hidden_layers - 1, H]
+  const float* w_shift;      // [D, H]
+  const float* b_shift;      // [D]
+  const float* w_log_scale;  // [D, H]: alpha_raw
+  const float* b_log_scale;  // [D]
   index_t d, h;
   int hidden_layers;
 };
@@ -34,8 +34,8 @@ struct MadeWeights {
 // registers); ops check it for both twins.
 constexpr index_t kMadeMaxHidden = 512;
 
-#define LVK_MADE_DECLS(...)                                                                        \
-  /* x = g(u) for one MAF layer; logdet (of g) may be null. Not differentiable (sampling only). */ \
+#define LVK_MADE_DECLS(...)                                                                              \
+  /* x = g(u) for one MAF layer; logdet (of g) may be null. Not differentiable (sampling only). */       \
   void made_inverse(float* x /* [N, D] */, float* logdet /* [N] or null */, const float* u /* [N, D] */, \
                     const MadeWeights& made, float scale, index_t n __VA_ARGS__);
 

@@ -14,18 +14,19 @@
 namespace lvk::kernels {
 
 // Floats of workspace the CUDA twin needs (per-component precision and constant); CPU needs none.
-constexpr index_t mixture_workspace_size(index_t n, index_t d) { return n * d + n; }
+constexpr index_t mixture_workspace_size(index_t n, index_t d) {
+  return n * d + n;
+}
 
 namespace cpu {
 void gaussian_mixture_log_density(float* out /* [M] */, const float* z /* [M, D] */, const float* mu /* [N, D] */,
-                                  const float* logvar /* [N, D] */, index_t m, index_t n, index_t d,
-                                  float* workspace);
+                                  const float* logvar /* [N, D] */, index_t m, index_t n, index_t d, float* workspace);
 // dz, dmu, dlogvar written (=); out is the forward's result.
 void gaussian_mixture_log_density_backward(float* dz /* [M, D] */, float* dmu /* [N, D] */, float* dlogvar /* [N, D] */,
                                            const float* dout /* [M] */, const float* out /* [M] */, const float* z,
                                            const float* mu, const float* logvar, index_t m, index_t n, index_t d,
                                            float* workspace);
-}
+}  // namespace cpu
 #if LVK_WITH_CUDA
 namespace cuda {
 void gaussian_mixture_log_density(float* out /* [M] */, const float* z /* [M, D] */, const float* mu /* [N, D] */,
@@ -34,9 +35,8 @@ void gaussian_mixture_log_density(float* out /* [M] */, const float* z /* [M, D]
 void gaussian_mixture_log_density_backward(float* dz /* [M, D] */, float* dmu /* [N, D] */, float* dlogvar /* [N, D] */,
                                            const float* dout /* [M] */, const float* out /* [M] */, const float* z,
                                            const float* mu, const float* logvar, index_t m, index_t n, index_t d,
-                                           float* workspace /* [mixture_workspace_size(n, d)] */,
-                                           cudaStream_t stream);
-}
+                                           float* workspace /* [mixture_workspace_size(n, d)] */, cudaStream_t stream);
+}  // namespace cuda
 #endif
 
 }  // namespace lvk::kernels

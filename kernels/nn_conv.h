@@ -21,27 +21,29 @@ struct ConvShape {
   index_t oh, ow;  // (h + 2 ph - kh) / sh + 1, likewise for w
 };
 
-#define LVK_CONV_DECLS(...)                                                                                        \
-  /* y = conv(x, w) */                                                                                             \
-  void conv_forward(float* y /* [n, o, oh, ow] */, const float* x /* [n, c, h, w] */, const float* w /* [o, c, kh, kw] */, \
-                    const ConvShape& s __VA_ARGS__);                                                               \
-  /* dx = conv^T(dy, w) (written, not accumulated) */                                                             \
-  void conv_backward_data(float* dx /* [n, c, h, w] */, const float* dy /* [n, o, oh, ow] */,                     \
-                          const float* w /* [o, c, kh, kw] */, const ConvShape& s __VA_ARGS__);                    \
-  /* dw = sum over the batch of dy (x) x-patches (written, not accumulated) */                                     \
-  void conv_backward_filter(float* dw /* [o, c, kh, kw] */, const float* x /* [n, c, h, w] */,                    \
+#define LVK_CONV_DECLS(...)                                                                     \
+  /* y = conv(x, w) */                                                                          \
+  void conv_forward(float* y /* [n, o, oh, ow] */, const float* x /* [n, c, h, w] */,           \
+                    const float* w /* [o, c, kh, kw] */, const ConvShape& s __VA_ARGS__);       \
+  /* dx = conv^T(dy, w) (written, not accumulated) */                                           \
+  void conv_backward_data(float* dx /* [n, c, h, w] */, const float* dy /* [n, o, oh, ow] */,   \
+                          const float* w /* [o, c, kh, kw] */, const ConvShape& s __VA_ARGS__); \
+  /* dw = sum over the batch of dy (x) x-patches (written, not accumulated) */                  \
+  void conv_backward_filter(float* dw /* [o, c, kh, kw] */, const float* x /* [n, c, h, w] */,  \
                             const float* dy /* [n, o, oh, ow] */, const ConvShape& s __VA_ARGS__);
 
-#define LVK_CHANNEL_DECLS(...)                                                                                     \
-  /* y[i, ch, :] += b[ch] */                                                                                       \
-  void channel_bias_add(float* y /* [n, ch, hw] */, const float* b /* [ch] */, index_t n, index_t ch, index_t hw __VA_ARGS__); \
-  /* out[ch] = sum over n and hw of x[i, ch, :], fixed order */                                                    \
-  void channel_sum(float* out /* [ch] */, const float* x /* [n, ch, hw] */, index_t n, index_t ch, index_t hw __VA_ARGS__);
+#define LVK_CHANNEL_DECLS(...)                                                                        \
+  /* y[i, ch, :] += b[ch] */                                                                          \
+  void channel_bias_add(float* y /* [n, ch, hw] */, const float* b /* [ch] */, index_t n, index_t ch, \
+                        index_t hw __VA_ARGS__);                                                      \
+  /* out[ch] = sum over n and hw of x[i, ch, :], fixed order */                                       \
+  void channel_sum(float* out /* [ch] */, const float* x /* [n, ch, hw] */, index_t n, index_t ch,    \
+                   index_t hw __VA_ARGS__);
 
 namespace cpu {
 LVK_CONV_DECLS()
 LVK_CHANNEL_DECLS()
-}
+}  // namespace cpu
 #if LVK_WITH_CUDA
 namespace cuda {
 // The cuDNN algorithms and workspace for one geometry, cached by conv_plan. The same workspace

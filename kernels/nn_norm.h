@@ -6,16 +6,16 @@
 
 namespace lvk::kernels {
 
-#define LVK_NORM_DECLS(...)                                                                                          \
-  /* y = (x - mean) * rstd * gamma + beta; mean/rstd [n, groups] are saved for the backward */                       \
-  void group_norm_forward(float* y /* [n, c, hw] */, float* mean /* [n, g] */, float* rstd /* [n, g] */,             \
+#define LVK_NORM_DECLS(...)                                                                                           \
+  /* y = (x - mean) * rstd * gamma + beta; mean/rstd [n, groups] are saved for the backward */                        \
+  void group_norm_forward(float* y /* [n, c, hw] */, float* mean /* [n, g] */, float* rstd /* [n, g] */,              \
                           const float* x /* [n, c, hw] */, const float* gamma /* [c] */, const float* beta /* [c] */, \
-                          index_t n, index_t c, index_t hw, index_t groups, float eps __VA_ARGS__);                 \
-  /* dx (nullable, written), dgamma/dbeta (nullable, written) */                                                     \
-  void group_norm_backward(float* dx /* [n, c, hw] */, float* dgamma /* [c] */, float* dbeta /* [c] */,             \
-                           const float* dy /* [n, c, hw] */, const float* x /* [n, c, hw] */,                        \
-                           const float* mean /* [n, g] */, const float* rstd /* [n, g] */, const float* gamma /* [c] */, \
-                           index_t n, index_t c, index_t hw, index_t groups,                                         \
+                          index_t n, index_t c, index_t hw, index_t groups, float eps __VA_ARGS__);                   \
+  /* dx (nullable, written), dgamma/dbeta (nullable, written) */                                                      \
+  void group_norm_backward(float* dx /* [n, c, hw] */, float* dgamma /* [c] */, float* dbeta /* [c] */,               \
+                           const float* dy /* [n, c, hw] */, const float* x /* [n, c, hw] */,                         \
+                           const float* mean /* [n, g] */, const float* rstd /* [n, g] */,                            \
+                           const float* gamma /* [c] */, index_t n, index_t c, index_t hw, index_t groups,            \
                            float* workspace /* [2 n c] */ __VA_ARGS__);
 
 namespace cpu {

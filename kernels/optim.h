@@ -25,7 +25,7 @@ struct AdamHyper {
   float lr;
   float beta1, beta2, eps;
   float weight_decay;
-  bool decoupled;         // AdamW: p -= lr * wd * p; otherwise L2 added to the gradient (Adam)
+  bool decoupled;          // AdamW: p -= lr * wd * p; otherwise L2 added to the gradient (Adam)
   float bias_correction1;  // 1 - beta1^t, computed on the host in double
   float bias_correction2;  // 1 - beta2^t
   float max_grad_norm;     // > 0: scale gradients by min(1, max_grad_norm / (norm + 1e-6))
@@ -72,12 +72,12 @@ constexpr int kOptimTensorsPerLaunch = 256;
 // Floats of scratch space the CUDA grad_norm needs for `count` tensors of `total` elements.
 index_t grad_norm_workspace_size(index_t total, int count);
 
-#define LVK_OPTIM_DECLS(...)                                                                                     \
-  /* out[0] = sqrt(sum of grad^2 over every tensor), in a fixed order. tensors: host array. */                  \
-  void grad_norm(float* out /* [1] */, const OptimTensor* tensors /* [count] */, int count, index_t total,        \
-                 float* workspace /* [grad_norm_workspace_size(total, count)] */ __VA_ARGS__);                    \
-  /* One Adam/AdamW step over every tensor; grad_norm (nullable) feeds clipping when enabled. */               \
-  void adam_step(const OptimTensor* tensors /* [count] */, int count, index_t total, AdamHyper h,                 \
+#define LVK_OPTIM_DECLS(...)                                                                               \
+  /* out[0] = sqrt(sum of grad^2 over every tensor), in a fixed order. tensors: host array. */             \
+  void grad_norm(float* out /* [1] */, const OptimTensor* tensors /* [count] */, int count, index_t total, \
+                 float* workspace /* [grad_norm_workspace_size(total, count)] */ __VA_ARGS__);             \
+  /* One Adam/AdamW step over every tensor; grad_norm (nullable) feeds clipping when enabled. */           \
+  void adam_step(const OptimTensor* tensors /* [count] */, int count, index_t total, AdamHyper h,          \
                  const float* grad_norm /* [1], nullable */ __VA_ARGS__);
 
 namespace cpu {

@@ -20,14 +20,14 @@ namespace cpu {
 void sum(float* out /* [1] */, const float* x /* [n] */, index_t n, float* workspace);
 // out[0] = how many of x[0..n) are NaN or infinite (exact below 2^24, never 0 when any is).
 void count_nonfinite(float* out /* [1] */, const float* x /* [n] */, index_t n, float* workspace);
-}
+}  // namespace cpu
 #if LVK_WITH_CUDA
 namespace cuda {
 void sum(float* out /* [1] */, const float* x /* [n] */, index_t n, float* workspace /* [sum_workspace_size(n)] */,
          cudaStream_t stream);
 void count_nonfinite(float* out /* [1] */, const float* x /* [n] */, index_t n,
                      float* workspace /* [sum_workspace_size(n)] */, cudaStream_t stream);
-}
+}  // namespace cuda
 #endif
 
 }  // namespace lvk::kernels

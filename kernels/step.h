@@ -13,8 +13,8 @@
 // in both twins, so the CPU and CUDA decisions are identical.
 #include <cmath>
 
-#include "kernels/twins.h"
 #include "base/philox.h"
+#include "kernels/twins.h"
 
 namespace lvk::kernels {
 
@@ -26,11 +26,11 @@ constexpr int kMaxStepScalars = 8;
 constexpr int kMaxRecordedScalars = 48;
 
 struct StepState {
-  int64_t step;                 // 0-based optimiser step being taken
-  uint64_t noise_base;          // (step + 1) * kDrawsPerStep: offset of the step's draw 0
-  int32_t skip;                 // 1: the loss or the gradient norm is not finite; nothing is updated
-  int32_t adam_steps;           // updates applied so far (Adam's t)
-  float bias_correction1;       // 1 - beta1^t and 1 - beta2^t for this step's update
+  int64_t step;            // 0-based optimiser step being taken
+  uint64_t noise_base;     // (step + 1) * kDrawsPerStep: offset of the step's draw 0
+  int32_t skip;            // 1: the loss or the gradient norm is not finite; nothing is updated
+  int32_t adam_steps;      // updates applied so far (Adam's t)
+  float bias_correction1;  // 1 - beta1^t and 1 - beta2^t for this step's update
   float bias_correction2;
 };
 static_assert(sizeof(StepState) == 32, "StepState is stored as i32[8]");
@@ -54,8 +54,7 @@ LVK_HD void step_begin_apply(StepState& s, const StepScalarSlots& slots, const f
   s.skip = 0;
 }
 
-LVK_HD void step_guard_apply(StepState& s, float* skipped_flag, float loss, float grad_norm, float beta1,
-                             float beta2) {
+LVK_HD void step_guard_apply(StepState& s, float* skipped_flag, float loss, float grad_norm, float beta1, float beta2) {
   const bool finite = std::isfinite(loss) && std::isfinite(grad_norm);
   s.skip = finite ? 0 : 1;
   *skipped_flag = finite ? 0.0f : 1.0f;
@@ -67,12 +66,12 @@ LVK_HD void step_guard_apply(StepState& s, float* skipped_flag, float loss, floa
 }
 
 #define LVK_STEP_DECLS(...)                                                                                      \
-  /* Slots <- row min(step, rows - 1) of table [rows, slots.count]; noise base; skip = 0. */                    \
+  /* Slots <- row min(step, rows - 1) of table [rows, slots.count]; noise base; skip = 0. */                     \
   void step_begin(StepState* state, StepScalarSlots slots, const float* table, index_t rows __VA_ARGS__);        \
-  /* Skip decision from loss [1] and grad_norm [1] (either nullable: taken as finite); skipped_flag [1]. */    \
+  /* Skip decision from loss [1] and grad_norm [1] (either nullable: taken as finite); skipped_flag [1]. */      \
   void step_guard(StepState* state, float* skipped_flag, const float* loss, const float* grad_norm, float beta1, \
                   float beta2 __VA_ARGS__);                                                                      \
-  /* ring[(step % rows) * count + j] = *source[j]. */                                                          \
+  /* ring[(step % rows) * count + j] = *source[j]. */                                                            \
   void record_scalars(float* ring, index_t rows, const StepState* state, RecordedScalars sources __VA_ARGS__);   \
   void step_end(StepState* state __VA_ARGS__);
 

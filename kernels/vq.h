@@ -45,7 +45,8 @@ struct VqShape {
 #if defined(__CUDACC__)
 __host__ __device__
 #endif
-inline index_t vq_offset(index_t i, index_t ch, const VqShape& s) {
+    inline index_t
+    vq_offset(index_t i, index_t ch, const VqShape& s) {
   return s.hw == 1 ? i * s.c + ch : (i / s.hw) * s.c * s.hw + ch * s.hw + i % s.hw;
 }
 
@@ -54,7 +55,8 @@ inline index_t vq_offset(index_t i, index_t ch, const VqShape& s) {
 #if defined(__CUDACC__)
 __host__ __device__
 #endif
-inline float vq_codebook_mean(const float* codebook, index_t k, index_t c, index_t ch) {
+    inline float
+    vq_codebook_mean(const float* codebook, index_t k, index_t c, index_t ch) {
   double acc = 0.0;
   for (index_t j = 0; j < k; ++j) acc += static_cast<double>(codebook[j * c + ch]);
   return static_cast<float>(acc / static_cast<double>(k));
@@ -65,7 +67,8 @@ inline float vq_codebook_mean(const float* codebook, index_t k, index_t c, index
 #if defined(__CUDACC__)
 __host__ __device__
 #endif
-inline float vq_centred_norm(const float* e, const float* mu, index_t c) {
+    inline float
+    vq_centred_norm(const float* e, const float* mu, index_t c) {
   float acc = 0.0f;
   for (index_t ch = 0; ch < c; ++ch) {
     const float d = e[ch] - mu[ch];
@@ -80,7 +83,8 @@ inline float vq_centred_norm(const float* e, const float* mu, index_t c) {
 #if defined(__CUDACC__)
 __host__ __device__
 #endif
-inline float vq_direct_distance(const float* z, index_t stride, const float* e, index_t c) {
+    inline float
+    vq_direct_distance(const float* z, index_t stride, const float* e, index_t c) {
   float acc = 0.0f;
   for (index_t ch = 0; ch < c; ++ch) {
     const float d = z[ch * stride] - e[ch];
@@ -96,40 +100,40 @@ constexpr int kVqFastSlots = 8;
 #if defined(__CUDACC__)
 __host__ __device__
 #endif
-inline int vq_fast_slot(index_t k) {
+    inline int
+    vq_fast_slot(index_t k) {
   return static_cast<int>((k % 128) / 64 * 4 + (k % 8) / 2);
 }
 
-#define LVK_VQ_DECLS(...)                                                                           \
-  /* Fused lookup. indices is required; z_q (z layout), distances ([N], ||z_i - e_k*||^2 recomputed \
-     from the chosen code) and counts ([K], codes chosen per row, overwritten) may be null.        \
-     workspace: vq_workspace_bytes(shape) bytes (unused on the CPU, may be null there). */          \
-  void vq_nearest(int32_t* indices /* [N] */, float* z_q, float* distances /* [N] */,               \
-                  int32_t* counts /* [K] */, const float* z, const float* codebook /* [K, C] */,    \
-                  VqShape shape, void* workspace __VA_ARGS__);                                      \
-  /* Fast lookup, same outputs: approximate scores ||e_k - mu||^2 - 2 bf16(z - mu).bf16(e_k - mu)   \
-     (centred as above; BF16 products, fp32 sums) keep the best code of each of the kVqFastSlots    \
-     subsets vq_fast_slot(k) per row; the shortlist is re-scored in the direct form sum (z - e)^2   \
-     (fp32 FMA chain over channels in order) and the best wins, ties to the lowest index. Equals    \
-     the exact argmin k* whenever every other code k satisfies d_k - d_k* > 2^-7 ||z - mu||         \
-     (||e_k - mu|| + ||e_k* - mu||) (the BF16 rounding bound); closer codes are genuine near-ties.   \
-     workspace: vq_fast_workspace_bytes(shape) (unused on the CPU). */                              \
-  void vq_nearest_fast(int32_t* indices /* [N] */, float* z_q, float* distances /* [N] */,          \
-                       int32_t* counts /* [K] */, const float* z, const float* codebook /* [K, C] */, \
-                       VqShape shape, void* workspace __VA_ARGS__);                                 \
-  /* dz = scale * g[0] * (z - e_{k*}) in z layout (written): the commitment-loss gradient. */        \
-  void vq_commitment_grad(float* dz, const float* z, const float* codebook /* [K, C] */,            \
-                          const int32_t* indices /* [N] */, const float* g /* [1] */, float scale,  \
-                          VqShape shape __VA_ARGS__);                                               \
-  /* dcodebook[k] += scale * g[0] * (count_k e_k - sum_{i: k*(i)=k} z_i): the codebook-loss         \
-     gradient. Rows are summed per code in ascending row order, so results repeat bit for bit.      \
-     workspace: vq_grad_workspace_bytes(shape) bytes. */                                            \
-  void vq_codebook_grad(float* dcodebook /* [K, C] */, const float* z, const float* codebook,       \
-                        const int32_t* indices /* [N] */, const float* g /* [1] */, float scale,    \
-                        VqShape shape, void* workspace __VA_ARGS__);                                \
-  /* sums[k] = sum of the rows assigned to k (ascending row order), counts[k] their number.         \
-     The statistic behind EMA updates and k-means steps. workspace as for vq_codebook_grad. */      \
-  void vq_cluster_sums(float* sums /* [K, C] */, int32_t* counts /* [K] */, const float* z,        \
+#define LVK_VQ_DECLS(...)                                                                                             \
+  /* Fused lookup. indices is required; z_q (z layout), distances ([N], ||z_i - e_k*||^2 recomputed                   \
+     from the chosen code) and counts ([K], codes chosen per row, overwritten) may be null.                           \
+     workspace: vq_workspace_bytes(shape) bytes (unused on the CPU, may be null there). */                            \
+  void vq_nearest(int32_t* indices /* [N] */, float* z_q, float* distances /* [N] */, int32_t* counts /* [K] */,      \
+                  const float* z, const float* codebook /* [K, C] */, VqShape shape, void* workspace __VA_ARGS__);    \
+  /* Fast lookup, same outputs: approximate scores ||e_k - mu||^2 - 2 bf16(z - mu).bf16(e_k - mu)                     \
+     (centred as above; BF16 products, fp32 sums) keep the best code of each of the kVqFastSlots                      \
+     subsets vq_fast_slot(k) per row; the shortlist is re-scored in the direct form sum (z - e)^2                     \
+     (fp32 FMA chain over channels in order) and the best wins, ties to the lowest index. Equals                      \
+     the exact argmin k* whenever every other code k satisfies d_k - d_k* > 2^-7 ||z - mu||                           \
+     (||e_k - mu|| + ||e_k* - mu||) (the BF16 rounding bound); closer codes are genuine near-ties.                    \
+     workspace: vq_fast_workspace_bytes(shape) (unused on the CPU). */                                                \
+  void vq_nearest_fast(int32_t* indices /* [N] */, float* z_q, float* distances /* [N] */, int32_t* counts /* [K] */, \
+                       const float* z, const float* codebook /* [K, C] */, VqShape shape,                             \
+                       void* workspace __VA_ARGS__);                                                                  \
+  /* dz = scale * g[0] * (z - e_{k*}) in z layout (written): the commitment-loss gradient. */                         \
+  void vq_commitment_grad(float* dz, const float* z, const float* codebook /* [K, C] */,                              \
+                          const int32_t* indices /* [N] */, const float* g /* [1] */, float scale,                    \
+                          VqShape shape __VA_ARGS__);                                                                 \
+  /* dcodebook[k] += scale * g[0] * (count_k e_k - sum_{i: k*(i)=k} z_i): the codebook-loss                           \
+     gradient. Rows are summed per code in ascending row order, so results repeat bit for bit.                        \
+     workspace: vq_grad_workspace_bytes(shape) bytes. */                                                              \
+  void vq_codebook_grad(float* dcodebook /* [K, C] */, const float* z, const float* codebook,                         \
+                        const int32_t* indices /* [N] */, const float* g /* [1] */, float scale, VqShape shape,       \
+                        void* workspace __VA_ARGS__);                                                                 \
+  /* sums[k] = sum of the rows assigned to k (ascending row order), counts[k] their number.                           \
+     The statistic behind EMA updates and k-means steps. workspace as for vq_codebook_grad. */                        \
+  void vq_cluster_sums(float* sums /* [K, C] */, int32_t* counts /* [K] */, const float* z,                           \
                        const int32_t* indices /* [N] */, VqShape shape, void* workspace __VA_ARGS__);
 
 namespace cpu {

@@ -6,13 +6,13 @@
 
 namespace lvk::kernels {
 
-#define LVK_VQ_UNFUSED_DECLS(...)                                                                  \
-  /* norms[k] = ||e_k||^2 */                                                                        \
-  void vq_codebook_norms(float* norms /* [K] */, const float* codebook /* [K, C] */, index_t k,    \
-                         index_t c __VA_ARGS__);                                                    \
-  /* indices[i] = argmin_k norms[k] - 2 dots[i, k] */                                               \
-  void vq_argmin_scores(int32_t* indices /* [N] */, const float* dots /* [N, K] */,                 \
-                        const float* norms /* [K] */, index_t n, index_t k __VA_ARGS__);
+#define LVK_VQ_UNFUSED_DECLS(...)                                                                                 \
+  /* norms[k] = ||e_k||^2 */                                                                                      \
+  void vq_codebook_norms(float* norms /* [K] */, const float* codebook /* [K, C] */, index_t k,                   \
+                         index_t c __VA_ARGS__);                                                                  \
+  /* indices[i] = argmin_k norms[k] - 2 dots[i, k] */                                                             \
+  void vq_argmin_scores(int32_t* indices /* [N] */, const float* dots /* [N, K] */, const float* norms /* [K] */, \
+                        index_t n, index_t k __VA_ARGS__);
 
 namespace cpu {
 LVK_VQ_UNFUSED_DECLS()

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "runtime/io/safetensors_checksum.h"
@@ -69,8 +68,8 @@ void save_checkpoint(const std::string& dir, const CheckpointState& s, int keep)
   file.metadata = {
       {"format", kFormat},
       {"step", std::to_string(s.step)},
-      {"loader", nlohmann::json{{"seed", s.loader.seed}, {"epoch", s.loader.epoch}, {"position", s.loader.position}}
-                     .dump()},
+      {"loader",
+       nlohmann::json{{"seed", s.loader.seed}, {"epoch", s.loader.epoch}, {"position", s.loader.position}}.dump()},
       {"nonfinite_skipped", std::to_string(s.nonfinite_skipped)},
       {"image", nlohmann::json{s.image.channels, s.image.height, s.image.width}.dump()},
       {"config", s.config_json}};
@@ -106,8 +105,8 @@ CheckpointState load_checkpoint(const std::string& path, Device device) {
   LVK_CHECK(meta("format") == kFormat, "checkpoint ", path, ": format '", meta("format"), "', expected ", kFormat);
   CheckpointState s;
   if (integrity == io::ChecksumResult::absent)
-    s.integrity_note = "checkpoint " + path +
-                       " carries no checksums (written by an older lvk); only its values were checked";
+    s.integrity_note =
+        "checkpoint " + path + " carries no checksums (written by an older lvk); only its values were checked";
   try {
     s.step = std::stoll(meta("step"));
     s.nonfinite_skipped = std::stoll(meta("nonfinite_skipped"));
@@ -122,9 +121,12 @@ CheckpointState load_checkpoint(const std::string& path, Device device) {
   s.config_json = meta("config");
   for (const io::SafetensorsEntry& e : file.tensors) {
     const size_t slash = e.name.find('/');
-    const std::string group = slash == std::string::npos ? "" : e.name.substr(0, slash), name = e.name.substr(slash + 1);
-    ParameterList* into = group == "param" ? &s.params : group == "buffer" ? &s.buffers : group == "optim" ? &s.optimizer
-                                                                                                             : nullptr;
+    const std::string group = slash == std::string::npos ? "" : e.name.substr(0, slash),
+                      name = e.name.substr(slash + 1);
+    ParameterList* into = group == "param"    ? &s.params
+                          : group == "buffer" ? &s.buffers
+                          : group == "optim"  ? &s.optimizer
+                                              : nullptr;
     LVK_CHECK(into != nullptr, "checkpoint ", path, ": tensor '", e.name, "' is not under param/, buffer/ or optim/");
     check_finite(e, path);
     into->emplace_back(name, io::from_safetensors_entry(e, device));

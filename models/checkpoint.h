@@ -43,7 +43,7 @@ std::optional<std::string> latest_checkpoint(const std::string& dir);
 CheckpointState load_checkpoint(const std::string& path, Device device);
 
 struct ResumePoint {
-  std::string path;                  // the checkpoint loaded
+  std::string path;  // the checkpoint loaded
   CheckpointState state;
   std::vector<std::string> skipped;  // why each newer checkpoint was refused (the error names the file)
 };

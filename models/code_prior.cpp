@@ -110,9 +110,13 @@ Tensor VqPrior::codes(const Tensor& x) {
   return vqvae_->encode_codes(x).view({x.dim(0), rows_, cols_});
 }
 
-int64_t VqPrior::codebook_size() const { return vqvae_->codebook_size(); }
+int64_t VqPrior::codebook_size() const {
+  return vqvae_->codebook_size();
+}
 
-Tensor VqPrior::encode_codes(const Tensor& x) { return vqvae_->encode_codes(x); }
+Tensor VqPrior::encode_codes(const Tensor& x) {
+  return vqvae_->encode_codes(x);
+}
 
 Tensor VqPrior::code_nll(const Tensor& codes) {
   LVK_CHECK(codes.rank() == 2 && codes.dim(1) == rows_ * cols_, "vqprior: code_nll expects i32 [B, ", rows_ * cols_,

@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "models/option_table.h"
 #include "models/generative.h"
 #include "models/image_shape.h"
+#include "models/option_table.h"
 #include "models/pixelcnn.h"
 #include "models/vqvae.h"
 

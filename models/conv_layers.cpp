@@ -56,7 +56,9 @@ GroupNorm::GroupNorm(int64_t g, int64_t channels, Device device, float e) : grou
   bias = make_parameter(Tensor::zeros({channels}, DType::f32, device));
 }
 
-Tensor GroupNorm::forward(const Tensor& x) const { return group_norm(x, weight, bias, groups, eps); }
+Tensor GroupNorm::forward(const Tensor& x) const {
+  return group_norm(x, weight, bias, groups, eps);
+}
 
 void GroupNorm::collect_parameters(const std::string& prefix, ParameterList& out) const {
   out.emplace_back(prefix + "weight", weight);

@@ -62,7 +62,9 @@ DvaeOptions DvaeOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-nlohmann::json DvaeOptions::to_json() const { return write_options(fields(), *this); }
+nlohmann::json DvaeOptions::to_json() const {
+  return write_options(fields(), *this);
+}
 
 TemperatureSchedule DvaeOptions::temperature_schedule() const {
   TemperatureSchedule s;

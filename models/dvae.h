@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "models/option_table.h"
 #include "models/conv_layers.h"
 #include "models/generative.h"
 #include "models/image_shape.h"
+#include "models/option_table.h"
 #include "models/temperature.h"
 
 namespace lvk {
@@ -36,7 +36,7 @@ struct DvaeOptions {
   std::string decoder = "bernoulli";  // bernoulli (logits) or gaussian (means, fixed variance)
   float decoder_logvar = -2.0f;       // log sigma^2 of the Gaussian decoder
 
-  static const OptionTable<DvaeOptions>& fields();  // every key: JSON, --help, models/README.md
+  static const OptionTable<DvaeOptions>& fields();        // every key: JSON, --help, models/README.md
   static DvaeOptions from_json(const nlohmann::json& j);  // unknown keys are an error
   nlohmann::json to_json() const;
   TemperatureSchedule temperature_schedule() const;
@@ -54,9 +54,7 @@ class Dvae : public GenerativeModel, public DiscreteLatentModel {
   Tensor reconstruct(const Tensor& x) override;
   // Temperature and KL weight come from the step clock (columns 1 and 2): every step is alike.
   int replay_variant(const StepInfo&) const override { return 0; }
-  std::vector<float> step_scalars(int64_t step) const override {
-    return {tau_.at(step), options_.kl_weight_at(step)};
-  }
+  std::vector<float> step_scalars(int64_t step) const override { return {tau_.at(step), options_.kl_weight_at(step)}; }
   // Codes drawn uniformly per position from Philox (seed, offset), one-hot, decoded.
   Tensor sample(int64_t n, uint64_t seed, uint64_t offset) override;
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;

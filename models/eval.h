@@ -52,7 +52,6 @@ class GaussianLatentModel {
   virtual Tensor log_likelihood(const Tensor& x, const Tensor& z) = 0;
 };
 
-
 // The model's Gaussian view (null when its latents are not diagonal Gaussians). The view refers
 // to `model`, which must outlive it.
 std::unique_ptr<GaussianLatentModel> gaussian_latent_view(GenerativeModel& model);
@@ -129,8 +128,8 @@ struct ModelEvaluation {
   // Gaussian latents.
   bool gaussian = false, standard_prior = false;
   std::string prior;  // GaussianLatentModel::prior_name()
-  Estimate recon;  // E_q[log p(x|z)] per image (one draw per image)
-  Estimate elbo;   // recon - avg KL
+  Estimate recon;     // E_q[log p(x|z)] per image (one draw per image)
+  Estimate elbo;      // recon - avg KL
   SurgeryResult surgery;
   LatentHealth health;
   int64_t iw_points = 0, iw_samples = 0;
@@ -160,8 +159,8 @@ struct ModelEvaluation {
 ModelEvaluation evaluate_model(GenerativeModel& model, const io::ImageDataset& images, bool binarize,
                                const EvalOptions& options, Device device);
 // The model of a checkpoint written by `lvk train` on the held-out split of `data` (named as for
-// training, runtime/io/dataset_split.h), or without it on the run's own held-out split. Throws naming the file for a missing or malformed
-// checkpoint, and naming the tensor when the data's image shape does not fit the model.
+// training, runtime/io/dataset_split.h), or without it on the run's own held-out split. Throws naming the file for a
+// missing or malformed checkpoint, and naming the tensor when the data's image shape does not fit the model.
 ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional<io::DatasetSpec>& data,
                                     const EvalOptions& options, Device device);
 // Writes <prefix>kl_per_dim.png, <prefix>qagg_vs_prior.png and, for discrete models,

@@ -39,8 +39,8 @@ ModelEvaluation evaluate_checkpoint(const std::string& path, const std::optional
   const io::ImageDataset images = io::open_split(data ? *data : saved.config.data, io::Split::held_out);
   LVK_CHECK(images.channels == saved.image.channels && images.height == saved.image.height &&
                 images.width == saved.image.width,
-            "eval: ", images.name, " has images [", images.channels, ", ", images.height, ", ", images.width,
-            "] but ", saved.path, " was trained on ", saved.image.str());
+            "eval: ", images.name, " has images [", images.channels, ", ", images.height, ", ", images.width, "] but ",
+            saved.path, " was trained on ", saved.image.str());
   ModelEvaluation r = evaluate_model(*saved.model, images, saved.config.binarize, o, device);
   r.checkpoint = saved.path, r.step = saved.step;
   r.integrity_note = saved.integrity_note;

@@ -61,8 +61,8 @@ Flow2dFit::Flow2dFit(const Flow2dConfig& config, Device device)
       init_(config.seed),
       flow_(make_flow(config, init_, device)),
       adam_(flow_->parameters(), AdamOptions{config.lr}),
-      schedule_(LrSchedule::cosine(config.lr, std::min<int64_t>(100, config.steps / 10), config.steps,
-                                   config.lr * 0.05f)) {
+      schedule_(
+          LrSchedule::cosine(config.lr, std::min<int64_t>(100, config.steps / 10), config.steps, config.lr * 0.05f)) {
   LVK_CHECK(config.batch >= 2 && config.steps >= 1, "flow2d: batch=", config.batch, " steps=", config.steps,
             ", expected batch >= 2 and steps >= 1");
   flow_->initialize_actnorm(sample_toy2d(config.data, config.batch, config.seed, 0, device));
@@ -101,11 +101,13 @@ io::Image Flow2dFit::render(int side) const {
       grid[(r * side + c) * 2] = -kExtent + (c + 0.5f) * 2 * kExtent / side;
       grid[(r * side + c) * 2 + 1] = kExtent - (r + 0.5f) * 2 * kExtent / side;
     }
-  std::vector<float> density = flow_->log_prob(Tensor::from_vector(grid, {int64_t(side) * side, 2}, device_)).to_vector<float>();
+  std::vector<float> density =
+      flow_->log_prob(Tensor::from_vector(grid, {int64_t(side) * side, 2}, device_)).to_vector<float>();
   for (float& v : density) v = std::exp(v);
   paint_panel(img, 0, side, density);
   paint_panel(img, 1, side, histogram(flow_->sample(200000, config_.seed, 1u << 30), side));
-  paint_panel(img, 2, side, histogram(sample_toy2d(config_.data, 200000, config_.seed ^ kHeldOutSeedSalt, 1, device_), side));
+  paint_panel(img, 2, side,
+              histogram(sample_toy2d(config_.data, 200000, config_.seed ^ kHeldOutSeedSalt, 1, device_), side));
   return img;
 }
 

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "models/optim.h"
 #include "models/flow_prior.h"
+#include "models/optim.h"
 #include "models/toy2d.h"
 #include "runtime/io/png.h"
 

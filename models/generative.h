@@ -3,11 +3,10 @@
 // VQ-VAE-2). The trainer owns data, optimiser, checkpoints and reporting; a model owns its
 // parameters and says what its loss terms are.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/module.h"
 #include "runtime/dist/communicator.h"

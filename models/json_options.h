@@ -4,10 +4,9 @@
 // non-finite float, is an lvk::Error rather than a silently truncated, wrapped or default value.
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
-
-#include <nlohmann/json.hpp>
 
 #include "base/error.h"
 
@@ -22,8 +21,10 @@ T json_integer(const char* what, const char* key, const nlohmann::json& v) {
   using limits = std::numeric_limits<T>;
   LVK_CHECK(v.is_number(), what, ": option '", key, "' has the wrong type: ", v.dump(), " (expected an integer)");
   long double x = 0;
-  if (v.is_number_unsigned()) x = static_cast<long double>(v.get<uint64_t>());
-  else if (v.is_number_integer()) x = static_cast<long double>(v.get<int64_t>());
+  if (v.is_number_unsigned())
+    x = static_cast<long double>(v.get<uint64_t>());
+  else if (v.is_number_integer())
+    x = static_cast<long double>(v.get<int64_t>());
   else {
     const double d = v.get<double>();
     LVK_CHECK(std::isfinite(d) && d == std::floor(d), what, ": ", key, "=", v.dump(), " is not an integer");

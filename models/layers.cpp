@@ -14,7 +14,9 @@ Linear::Linear(int64_t in, int64_t out, InitStream& init, Device device, LinearO
   }
 }
 
-Tensor Linear::forward(const Tensor& x) const { return linear(x, weight, bias, options.act, options.leaky_slope); }
+Tensor Linear::forward(const Tensor& x) const {
+  return linear(x, weight, bias, options.act, options.leaky_slope);
+}
 
 void Linear::collect_parameters(const std::string& prefix, ParameterList& out) const {
   out.emplace_back(prefix + "weight", weight);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "runtime/ops/basic.h"
 #include "base/philox.h"
+#include "runtime/ops/basic.h"
 #include "runtime/tape.h"
 
 namespace lvk {
@@ -14,16 +14,18 @@ std::vector<std::vector<float>> made_masks(int64_t d, int64_t h, int hidden_laye
   std::vector<int64_t> in_degree(static_cast<size_t>(d), 0);
   for (int64_t t = 0; t < d; ++t) {
     const int32_t j = order[static_cast<size_t>(t)];
-    LVK_CHECK(j >= 0 && j < d && in_degree[static_cast<size_t>(j)] == 0, "made_masks: order is not a permutation of 0..",
-              d - 1, " (entry ", j, ")");
+    LVK_CHECK(j >= 0 && j < d && in_degree[static_cast<size_t>(j)] == 0,
+              "made_masks: order is not a permutation of 0..", d - 1, " (entry ", j, ")");
     in_degree[static_cast<size_t>(j)] = t + 1;
   }
   // Degrees of hidden layer l (Philox stream (seed, l) when random).
   auto degrees = [&](int l, int64_t lowest) {
     std::vector<int64_t> deg(static_cast<size_t>(h));
     for (int64_t k = 0; k < h; ++k) {
-      if (d == 1) deg[k] = 0;
-      else if (!degree_seed) deg[k] = k % (d - 1) + 1;
+      if (d == 1)
+        deg[k] = 0;
+      else if (!degree_seed)
+        deg[k] = k % (d - 1) + 1;
       else {
         const float u = philox_uniform(*degree_seed, static_cast<uint64_t>(l), static_cast<uint64_t>(k));
         deg[k] = std::min<int64_t>(lowest + static_cast<int64_t>(u * static_cast<float>(d - lowest)), d - 1);
@@ -101,7 +103,8 @@ MadeTensors Made::masked() const {
 }
 
 void Made::collect_parameters(const std::string& prefix, ParameterList& out) const {
-  for (size_t l = 0; l < trunk_.size(); ++l) trunk_[l].collect_parameters(prefix + "trunk." + std::to_string(l) + ".", out);
+  for (size_t l = 0; l < trunk_.size(); ++l)
+    trunk_[l].collect_parameters(prefix + "trunk." + std::to_string(l) + ".", out);
   shift_.collect_parameters(prefix + "shift.", out);
   log_scale_.collect_parameters(prefix + "log_scale.", out);
 }

@@ -35,8 +35,7 @@ Maf::Maf(MafOptions options, InitStream& init, Device device) : options_(options
 
 void Maf::check_input(const char* who, const Tensor& x) const {
   check_rank(who, "input", x, 2);
-  LVK_CHECK(x.dim(1) == options_.dim, who, ": input has D=", x.dim(1), " but the flow was built for D=",
-            options_.dim);
+  LVK_CHECK(x.dim(1) == options_.dim, who, ": input has D=", x.dim(1), " but the flow was built for D=", options_.dim);
 }
 
 FlowResult Maf::forward(const Tensor& z) const {

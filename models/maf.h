@@ -17,9 +17,9 @@ namespace lvk {
 struct MafOptions {
   int64_t dim = 2;
   int layers = 4;
-  int64_t hidden = 64;          // <= 512 (the fused inverse's limit)
-  int hidden_layers = 1;        // 1: the O(D H) incremental inverse; more: re-evaluated per step
-  float max_log_scale = 2.0f;   // alpha = max_log_scale * tanh(alpha_raw)
+  int64_t hidden = 64;         // <= 512 (the fused inverse's limit)
+  int hidden_layers = 1;       // 1: the O(D H) incremental inverse; more: re-evaluated per step
+  float max_log_scale = 2.0f;  // alpha = max_log_scale * tanh(alpha_raw)
   bool actnorm = true;
   bool random_degrees = false;  // MADE hidden degrees drawn at random (seeded by the InitStream), else cycling
 };

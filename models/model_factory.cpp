@@ -60,7 +60,8 @@ std::unique_ptr<GenerativeModel> make_model(const std::string& kind, const nlohm
     return std::make_unique<Dvae>(DvaeOptions::from_json(options.is_null() ? nlohmann::json::object() : options), shape,
                                   init, device);
   if (kind == "vqvae" || kind == "vqvae2") {
-    const VqVaeOptions vo = VqVaeOptions::from_json(options.is_null() ? nlohmann::json::object() : options, kind.c_str());
+    const VqVaeOptions vo =
+        VqVaeOptions::from_json(options.is_null() ? nlohmann::json::object() : options, kind.c_str());
     if (kind == "vqvae") return std::make_unique<VqVae>(vo, shape, init, device);
     return std::make_unique<VqVae2>(vo, shape, init, device);
   }

@@ -1,10 +1,9 @@
 #pragma once
 // Builds a model of `lvk train` from its kind and JSON options.
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/generative.h"
 #include "models/image_shape.h"

@@ -15,8 +15,9 @@ Adam::Adam(ParameterList params, AdamOptions options) : params_(std::move(params
   LVK_CHECK(options_.beta1 >= 0.0f && options_.beta1 < 1.0f && options_.beta2 >= 0.0f && options_.beta2 < 1.0f,
             "Adam: betas (", options_.beta1, ", ", options_.beta2, ") must lie in [0, 1)");
   LVK_CHECK(options_.eps > 0.0f, "Adam: eps=", options_.eps, " must be > 0");
-  LVK_CHECK(options_.weight_decay >= 0.0f && options_.max_grad_norm >= 0.0f, "Adam: weight_decay=",
-            options_.weight_decay, " and max_grad_norm=", options_.max_grad_norm, " must be >= 0");
+  LVK_CHECK(options_.weight_decay >= 0.0f && options_.max_grad_norm >= 0.0f,
+            "Adam: weight_decay=", options_.weight_decay, " and max_grad_norm=", options_.max_grad_norm,
+            " must be >= 0");
   std::map<std::string, int> seen;
   for (const auto& [name, p] : params_) {
     LVK_CHECK(seen[name]++ == 0, "Adam: duplicate parameter name \"", name, "\"");
@@ -40,8 +41,8 @@ void Adam::step(float lr) {
 }
 
 void Adam::step(StepClock& clock, const Tensor& loss) {
-  LVK_CHECK(clock.device() == device(), "Adam::step: the clock is on ", clock.device().str(),
-            ", the parameters on ", device().str());
+  LVK_CHECK(clock.device() == device(), "Adam::step: the clock is on ", clock.device().str(), ", the parameters on ",
+            device().str());
   AdamHyper h = hyper();
   h.step = clock.state();
   h.lr_at = clock.scalar(0).data<float>();
@@ -59,7 +60,9 @@ AdamHyper Adam::hyper() const {
   return h;
 }
 
-Device Adam::device() const { return params_.empty() ? Device::cpu() : params_[0].second.device(); }
+Device Adam::device() const {
+  return params_.empty() ? Device::cpu() : params_[0].second.device();
+}
 
 void Adam::update(const AdamHyper& h, StepClock* clock, const Tensor& loss) {
   NoGrad no_grad;

@@ -11,17 +11,19 @@ namespace lvk {
 
 namespace {
 
-Tensor accumulate_sum(const Tensor& total, const Tensor& term) { return total.defined() ? add(total, term) : term; }
+Tensor accumulate_sum(const Tensor& total, const Tensor& term) {
+  return total.defined() ? add(total, term) : term;
+}
 
 }  // namespace
 
 RealNvp::RealNvp(RealNvpOptions options, InitStream& init, Device device) : options_(options), device_(device) {
   LVK_CHECK(options.dim >= 2, "RealNvp: dim=", options.dim, "; a coupling layer needs at least 2 features");
-  LVK_CHECK(options.layers >= 1 && options.hidden >= 1 && options.hidden_layers >= 1, "RealNvp: layers=",
-            options.layers, " hidden=", options.hidden, " hidden_layers=", options.hidden_layers,
+  LVK_CHECK(options.layers >= 1 && options.hidden >= 1 && options.hidden_layers >= 1,
+            "RealNvp: layers=", options.layers, " hidden=", options.hidden, " hidden_layers=", options.hidden_layers,
             ", expected all >= 1");
-  LVK_CHECK(std::isfinite(options.max_log_scale) && options.max_log_scale > 0, "RealNvp: max_log_scale must be > 0, got ",
-            options.max_log_scale);
+  LVK_CHECK(std::isfinite(options.max_log_scale) && options.max_log_scale > 0,
+            "RealNvp: max_log_scale must be > 0, got ", options.max_log_scale);
   const int64_t d = options.dim, h = options.hidden;
   for (int l = 0; l < options.layers; ++l) {
     Tensor mask = coupling_mask(options.mask, {d}, l % 2 == 1, device);
@@ -30,7 +32,8 @@ RealNvp::RealNvp(RealNvpOptions options, InitStream& init, Device device) : opti
     for (int64_t r = 0; r < h; ++r) repeated.insert(repeated.end(), row.begin(), row.end());
     std::vector<Linear> trunk;
     trunk.emplace_back(d, h, init, device, LinearOptions{true, Activation::relu});
-    for (int i = 1; i < options.hidden_layers; ++i) trunk.emplace_back(h, h, init, device, LinearOptions{true, Activation::relu});
+    for (int i = 1; i < options.hidden_layers; ++i)
+      trunk.emplace_back(h, h, init, device, LinearOptions{true, Activation::relu});
     LinearOptions head{true, Activation::none};
     head.init = Init::zeros;  // s = t = 0: every coupling starts as the identity
     Linear s_head(h, d, init, device, head), t_head(h, d, init, device, head);
@@ -49,8 +52,7 @@ std::pair<Tensor, Tensor> RealNvp::conditioner(const Layer& layer, const Tensor&
 
 FlowResult RealNvp::forward(const Tensor& z) const {
   check_rank("RealNvp", "z", z, 2);
-  LVK_CHECK(z.dim(1) == options_.dim, "RealNvp: z has D=", z.dim(1), " but the flow was built for D=",
-            options_.dim);
+  LVK_CHECK(z.dim(1) == options_.dim, "RealNvp: z has D=", z.dim(1), " but the flow was built for D=", options_.dim);
   Tensor x = z, log_det, actnorm_log_det;
   for (const Layer& layer : layers_) {
     if (options_.actnorm) {
@@ -68,8 +70,8 @@ FlowResult RealNvp::forward(const Tensor& z) const {
 
 Tensor RealNvp::inverse(const Tensor& u) const {
   check_rank("RealNvp.inverse", "u", u, 2);
-  LVK_CHECK(u.dim(1) == options_.dim, "RealNvp.inverse: u has D=", u.dim(1), " but the flow was built for D=",
-            options_.dim);
+  LVK_CHECK(u.dim(1) == options_.dim, "RealNvp.inverse: u has D=", u.dim(1),
+            " but the flow was built for D=", options_.dim);
   Tensor x = u;
   for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer) {
     // The pass-through features of y equal those of x, so the conditioner sees the same input.
@@ -103,7 +105,8 @@ void RealNvp::collect_parameters(const std::string& prefix, ParameterList& out) 
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     const std::string p = prefix + "layers." + std::to_string(l) + ".";
-    for (size_t i = 0; i < layer.trunk.size(); ++i) layer.trunk[i].collect_parameters(p + "trunk." + std::to_string(i) + ".", out);
+    for (size_t i = 0; i < layer.trunk.size(); ++i)
+      layer.trunk[i].collect_parameters(p + "trunk." + std::to_string(i) + ".", out);
     layer.s_head.collect_parameters(p + "s.", out);
     layer.t_head.collect_parameters(p + "t.", out);
     if (options_.actnorm) {

@@ -17,8 +17,8 @@ struct RealNvpOptions {
   int64_t dim = 2;
   int layers = 8;
   int64_t hidden = 64;
-  int hidden_layers = 2;        // Linear + ReLU layers in each conditioner trunk
-  float max_log_scale = 2.0f;   // s = max_log_scale * tanh(s_raw)
+  int hidden_layers = 2;       // Linear + ReLU layers in each conditioner trunk
+  float max_log_scale = 2.0f;  // s = max_log_scale * tanh(s_raw)
   MaskKind mask = MaskKind::alternating;
   bool actnorm = true;
 };

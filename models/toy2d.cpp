@@ -22,10 +22,14 @@ Toy2d parse_toy2d(const std::string& name) {
 
 const char* toy2d_name(Toy2d kind) {
   switch (kind) {
-    case Toy2d::moons: return "moons";
-    case Toy2d::rings: return "rings";
-    case Toy2d::checkerboard: return "checkerboard";
-    case Toy2d::gaussians: return "gaussians";
+    case Toy2d::moons:
+      return "moons";
+    case Toy2d::rings:
+      return "rings";
+    case Toy2d::checkerboard:
+      return "checkerboard";
+    case Toy2d::gaussians:
+      return "gaussians";
   }
   return "?";
 }

@@ -75,8 +75,8 @@ void TrainStep::enqueue(const StepInfo& info) {
     for (const auto& [name, t] : list) names.push_back(name), figures.push_back(t);
   const Tensor norm = adam_.last_grad_norm();
   names.insert(names.end(), {"grad_norm", "lr", "skipped"});
-  figures.insert(figures.end(), {norm.defined() ? norm : Tensor::full({1}, NAN, device_), clock_.scalar(0),
-                                 clock_.skipped_flag()});
+  figures.insert(figures.end(),
+                 {norm.defined() ? norm : Tensor::full({1}, NAN, device_), clock_.scalar(0), clock_.skipped_flag()});
   if (!ring_) {
     names_ = names;
     ring_ = std::make_unique<ScalarRing>(device_, options_.ring_rows, static_cast<int>(names.size()));

@@ -24,10 +24,10 @@
 namespace lvk {
 
 struct TrainStepOptions {
-  uint64_t seed = 0;        // the run's seed (noise streams)
-  int64_t ring_rows = 1;    // steps whose figures the ring holds between reads
-  bool cuda_graph = true;   // capture replayable steps (CUDA only)
-  int warmup_steps = 2;     // eager steps of a variant before its capture
+  uint64_t seed = 0;       // the run's seed (noise streams)
+  int64_t ring_rows = 1;   // steps whose figures the ring holds between reads
+  bool cuda_graph = true;  // capture replayable steps (CUDA only)
+  int warmup_steps = 2;    // eager steps of a variant before its capture
   // Data-parallel ranks (null: one process). Gradients, the loss and the loss terms are averaged
   // over them after the backward pass, so the guard, clipping and update are global.
   dist::Communicator* comm = nullptr;
@@ -65,7 +65,7 @@ class TrainStep {
   StepClock clock_;
   std::unique_ptr<ScalarRing> ring_;  // made by the first step, which names the figures
   std::vector<std::string> names_;
-  Tensor input_;  // at a fixed address, as replays need
+  Tensor input_;                                         // at a fixed address, as replays need
   std::map<int, std::unique_ptr<CapturedWork>> graphs_;  // by replay variant
   std::map<int, int> warmed_up_;
   std::set<int> failed_;  // variants whose capture failed: they stay eager

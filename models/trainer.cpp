@@ -23,7 +23,9 @@ namespace {
 
 constexpr int64_t kPictureCount = 64;
 
-std::string metrics_path(const TrainConfig& c) { return (fs::path(c.out) / "metrics.jsonl").string(); }
+std::string metrics_path(const TrainConfig& c) {
+  return (fs::path(c.out) / "metrics.jsonl").string();
+}
 
 // Keeps the metrics lines of steps <= `step`: a resumed run rewrites what came after its checkpoint.
 void truncate_metrics(const std::string& path, int64_t step) {
@@ -75,7 +77,8 @@ const OptionTable<TrainConfig>& TrainConfig::fields() {
       option("model_options", "the model's options (its table below)", &C::model_options),
       {"data", "the dataset: {source, dir, count, side, seed}",
        [](const char* what, const nlohmann::json& j, C& c) {
-         if (j.contains("data")) read_options((std::string(what) + " data").c_str(), j.at("data"), dataset_fields(), c.data);
+         if (j.contains("data"))
+           read_options((std::string(what) + " data").c_str(), j.at("data"), dataset_fields(), c.data);
        },
        [](const C& c) { return write_options(dataset_fields(), c.data); }},
       option("steps", "optimiser steps", &C::steps),
@@ -101,7 +104,9 @@ const OptionTable<TrainConfig>& TrainConfig::fields() {
   return table;
 }
 
-nlohmann::json TrainConfig::to_json() const { return write_options(fields(), *this); }
+nlohmann::json TrainConfig::to_json() const {
+  return write_options(fields(), *this);
+}
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   TrainConfig c;
@@ -149,8 +154,8 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume, dist::Communica
   InitStream init(c.seed);
   model_ = make_model(c.model, c.model_options, shape, init, device);
   if (nlohmann::json resolved = model_->resolved_options(); !resolved.is_null()) config_.model_options = resolved;
-  adam_ = std::make_unique<Adam>(model_->parameters(), AdamOptions{c.lr, 0.9f, 0.999f, 1e-8f, c.weight_decay, true,
-                                                                   c.grad_clip});
+  adam_ = std::make_unique<Adam>(model_->parameters(),
+                                 AdamOptions{c.lr, 0.9f, 0.999f, 1e-8f, c.weight_decay, true, c.grad_clip});
   schedule_ = LrSchedule::cosine(c.lr, c.warmup, total_steps_, c.lr * 0.05f);
   std::vector<float> lr_table(static_cast<size_t>(total_steps_));
   for (int64_t s = 0; s < total_steps_; ++s) lr_table[static_cast<size_t>(s)] = schedule_.lr_at(s);
@@ -302,7 +307,8 @@ EvalReport Trainer::evaluate() {
     std::vector<std::pair<std::string, double>> row = {{"loss", out.loss.item()}};
     for (const auto& list : {out.terms, out.stats})
       for (const auto& [name, t] : list) row.emplace_back(name, t.item());
-    if (sums.empty()) sums = row;
+    if (sums.empty())
+      sums = row;
     else
       for (size_t i = 0; i < row.size() && i < sums.size(); ++i) sums[i].second += row[i].second;
   }

@@ -19,11 +19,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/generative.h"
 #include "models/optim.h"
@@ -52,7 +51,7 @@ struct TrainConfig {
   int64_t eval_batches = 8;
   int64_t checkpoint_every = 500;
   int keep_checkpoints = 3;
-  int max_nonfinite = 5;  // consecutive skipped steps that stop the run
+  int max_nonfinite = 5;       // consecutive skipped steps that stop the run
   int64_t readback_every = 0;  // steps between reads of the figures; 0: every step on the CPU, log_every on CUDA
   bool cuda_graph = true;      // capture the train step as a CUDA Graph (CUDA only)
 
@@ -62,7 +61,7 @@ struct TrainConfig {
 };
 
 struct StepReport {
-  int64_t step = 0, total = 0;  // 1-based step just taken
+  int64_t step = 0, total = 0;                          // 1-based step just taken
   std::vector<std::pair<std::string, double>> figures;  // loss terms, stats, lr, grad_norm
   int64_t images = 0;                                   // in this step
   bool skipped = false;                                 // non-finite loss or gradient
@@ -108,8 +107,8 @@ class Trainer {
   const std::vector<std::string>& notes() const { return notes_; }
 
  private:
-  void take_step();                          // the next batch, then one enqueued step
-  std::vector<StepReport> read_back();       // reports of the steps not read yet (synchronises)
+  void take_step();                     // the next batch, then one enqueued step
+  std::vector<StepReport> read_back();  // reports of the steps not read yet (synchronises)
   // Counts skipped steps in a row; max_nonfinite of them stop the run with an error.
   void track_nonfinite(const std::vector<StepReport>& reports);
   // Rank 0's parameters and buffers on every rank, then a check that all states agree.
@@ -130,7 +129,7 @@ class Trainer {
 
   std::unique_ptr<TrainStep> step_runner_;
   int64_t images_per_step_ = 0;
-  int64_t unread_from_ = 0;        // first step whose figures the host has not read
+  int64_t unread_from_ = 0;  // first step whose figures the host has not read
   int64_t readback_every_ = 1;
   int consecutive_nonfinite_ = 0;  // as of the last read
   std::vector<std::string> notes_;

@@ -9,8 +9,8 @@
 #include "runtime/ops/basic.h"
 #include "runtime/ops/gaussian.h"
 #include "runtime/ops/mixture.h"
-#include "runtime/storage.h"
 #include "runtime/ops/nn.h"
+#include "runtime/storage.h"
 #include "runtime/tape.h"
 
 namespace lvk {
@@ -49,7 +49,9 @@ VaeOptions VaeOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-nlohmann::json VaeOptions::to_json() const { return write_options(fields(), *this); }
+nlohmann::json VaeOptions::to_json() const {
+  return write_options(fields(), *this);
+}
 
 Vae::Vae(const VaeOptions& o, const ImageShape& shape, InitStream& init, Device device)
     : options_(o), shape_(shape), device_(device) {
@@ -126,7 +128,7 @@ ModelOutput Vae::forward(const Tensor& x, const StepInfo& info) {
   const Tensor recon = options_.decoder == "bernoulli"
                            ? bce_with_logits(out, x, Reduction::batch_mean)
                            : gaussian_nll(x, out, options_.decoder_logvar, Reduction::batch_mean);
-  const Tensor kl = flow_                     ? mean(sub(q.log_q, flow_->log_prob_unchecked(q.z)))
+  const Tensor kl = flow_                      ? mean(sub(q.log_q, flow_->log_prob_unchecked(q.z)))
                     : pseudo_inputs_.defined() ? mean(sub(q.log_q, log_prior(q.z)))
                                                : mean(q.kl);
   ModelOutput result;

@@ -8,32 +8,31 @@
 // p(z) = (1/K) sum_k q(z | u_k) with K learned pseudo-inputs u_k pushed through the encoder; its
 // log-density is the fused mixture op (runtime/ops/mixture.h) with its backward.
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
-#include "models/option_table.h"
 #include "models/conv_layers.h"
+#include "models/flow_prior.h"
 #include "models/generative.h"
 #include "models/image_shape.h"
 #include "models/layers.h"
-#include "models/flow_prior.h"
+#include "models/option_table.h"
 
 namespace lvk {
 
 struct VaeOptions {
-  std::string arch = "mlp";          // "mlp" or "conv" (conv needs height and width divisible by 4)
+  std::string arch = "mlp";  // "mlp" or "conv" (conv needs height and width divisible by 4)
   int64_t latent = 16;
-  int64_t hidden = 256;              // mlp width
-  int64_t channels = 32;             // conv: channels after the first convolution (then 2x)
+  int64_t hidden = 256;               // mlp width
+  int64_t channels = 32;              // conv: channels after the first convolution (then 2x)
   std::string decoder = "bernoulli";  // "bernoulli" or "gaussian"
-  float decoder_logvar = -2.0f;      // log sigma^2 of the Gaussian decoder
+  float decoder_logvar = -2.0f;       // log sigma^2 of the Gaussian decoder
   float beta = 1.0f;
-  std::string prior = "standard";    // "standard", "realnvp", "maf" or "vamp"
+  std::string prior = "standard";  // "standard", "realnvp", "maf" or "vamp"
   int flow_layers = 4;
   int64_t flow_hidden = 64;
-  int64_t pseudo_inputs = 100;        // vamp: K
+  int64_t pseudo_inputs = 100;  // vamp: K
 
-  static const OptionTable<VaeOptions>& fields();  // every key: JSON, --help, models/README.md
+  static const OptionTable<VaeOptions>& fields();        // every key: JSON, --help, models/README.md
   static VaeOptions from_json(const nlohmann::json& j);  // unknown keys are an error
   nlohmann::json to_json() const;
 };

@@ -16,16 +16,20 @@ const OptionTable<VqBottleneckOptions>& VqBottleneckOptions::fields() {
       option("codes", "K codes per level", &O::codes),
       option("code_dim", "C: code dimension", &O::code_dim),
       option("beta", "commitment weight", &O::beta),
-      option("codebook", "ema: an EMA buffer; loss: a trained parameter (codebook loss in the objective)", &O::codebook),
+      option("codebook", "ema: an EMA buffer; loss: a trained parameter (codebook loss in the objective)",
+             &O::codebook),
       option("decay", "EMA decay (bias-corrected EMAs)", &O::decay),
       option("eps", "EMA Laplace smoothing", &O::eps),
-      {"restart_threshold", "ema only: codes whose EMA count (rows per batch) falls below it are re-seeded from batch rows every restart_every steps; 0 disables",
+      {"restart_threshold",
+       "ema only: codes whose EMA count (rows per batch) falls below it are re-seeded from batch rows every "
+       "restart_every steps; 0 disables",
        [](const char* what, const nlohmann::json& j, O& o) {
          read_option(what, j, "restart_threshold", o.restart_threshold);
        },
        // A loss codebook never restarts.
        [](const O& o) { return nlohmann::json(o.codebook == "ema" ? o.restart_threshold : 0.0f); }},
-      option("restart_every", "steps between dead-code checks (each reads K floats back to the host)", &O::restart_every),
+      option("restart_every", "steps between dead-code checks (each reads K floats back to the host)",
+             &O::restart_every),
       option("kmeans_init", "k-means++ and Lloyd steps on the first batch's latents", &O::kmeans_init),
       option("residual_levels", "residual VQ levels, each its own codebook (1 to 4)", &O::levels),
       option("cosine", "l2-normalised codes and latents", &O::cosine),
@@ -185,7 +189,7 @@ void VqBottleneck::after_step(const StepInfo& info) {
     const Tensor rows = info.comm ? info.comm->all_gather(last_rows_[l]) : last_rows_[l];
     if (info.clock)  // on the device: skipped steps restart nothing, the count lands in restarts_
       vq_restart_dead_codes_on_clock(ema_[l], rows, options_.restart_threshold, options_.decay, info.seed,
-                             info.noise_offset(draw_ + l), *info.clock, restarts_);
+                                     info.noise_offset(draw_ + l), *info.clock, restarts_);
     else
       restarted += vq_restart_dead_codes(ema_[l], rows, corrected, info.seed, info.noise_offset(draw_ + l));
   }

@@ -50,7 +50,7 @@ class VqBottleneck : public Module {
     Tensor z_q;                             // like z; straight-through to z on the tape
     Tensor codebook_loss, commitment_loss;  // summed over levels (each as vq_quantize's)
     std::vector<Tensor> indices;            // i32 per level, [B, H, W]
-    Tensor counts;  // i32 [K] of level 0, when options.stats
+    Tensor counts;                          // i32 [K] of level 0, when options.stats
   };
   // z [B, C, H, W]. With `training`, keeps the rows and assignments for after_step's EMA update;
   // with `training` and `comm`, the level-0 counts are summed over the ranks (global statistics).

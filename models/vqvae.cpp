@@ -7,8 +7,8 @@
 #include "runtime/ops/basic.h"
 #include "runtime/ops/categorical.h"
 #include "runtime/ops/layout.h"
-#include "runtime/ops/vq_learn.h"
 #include "runtime/ops/nn.h"
+#include "runtime/ops/vq_learn.h"
 #include "runtime/tape.h"
 
 namespace lvk {
@@ -47,7 +47,9 @@ VqVaeOptions VqVaeOptions::from_json(const nlohmann::json& j, const char* what) 
   return o;
 }
 
-nlohmann::json VqVaeOptions::to_json() const { return write_options(fields(), *this); }
+nlohmann::json VqVaeOptions::to_json() const {
+  return write_options(fields(), *this);
+}
 
 Tensor vq_recon_per_dim(const Tensor& out, const Tensor& x, bool gaussian) {
   return gaussian ? mse_loss(out, x, Reduction::mean) : bce_with_logits(out, x, Reduction::mean);

@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "models/option_table.h"
 #include "models/conv_layers.h"
 #include "models/generative.h"
 #include "models/image_shape.h"
+#include "models/option_table.h"
 #include "models/vq_bottleneck.h"
 
 namespace lvk {

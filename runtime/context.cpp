@@ -53,8 +53,8 @@ CudaStatus probe_cuda() {
   }
   const CudaDeviceInfo& first = s.devices.front();
   if (first.compute_major < 8) {
-    s.reason = "device 0 (" + first.name + ") has compute capability " + std::to_string(first.compute_major) +
-               "." + std::to_string(first.compute_minor) + "; lvk needs 8.0 or newer";
+    s.reason = "device 0 (" + first.name + ") has compute capability " + std::to_string(first.compute_major) + "." +
+               std::to_string(first.compute_minor) + "; lvk needs 8.0 or newer";
     return s;
   }
   // Creating the primary context is what fails on a broken driver install; try it now.
@@ -98,8 +98,8 @@ void require_cuda(int index) {
   const CudaStatus& s = cuda_status();
   LVK_CHECK(s.usable, "no usable CUDA device: ", s.reason);
   // Ops run on one device: the compute stream belongs to device 0.
-  LVK_CHECK(index == 0, "no usable CUDA device: cuda:", index,
-            " requested, but lvk runs on cuda:0 only (", s.devices.size(), " device(s) found)");
+  LVK_CHECK(index == 0, "no usable CUDA device: cuda:", index, " requested, but lvk runs on cuda:0 only (",
+            s.devices.size(), " device(s) found)");
 }
 
 void synchronize() {

@@ -17,12 +17,12 @@ struct CudaDeviceInfo {
 };
 
 struct CudaStatus {
-  bool built = false;          // compiled with the CUDA backend
-  bool usable = false;         // at least one device can run our kernels
-  bool emulated = false;       // the device is the CPU emulation of LVK_CUDA=EMU: correct, not fast
-  std::string reason;          // why not, when !usable
-  int runtime_version = 0;     // e.g. 13000
-  int driver_version = 0;      // 0 when no driver
+  bool built = false;       // compiled with the CUDA backend
+  bool usable = false;      // at least one device can run our kernels
+  bool emulated = false;    // the device is the CPU emulation of LVK_CUDA=EMU: correct, not fast
+  std::string reason;       // why not, when !usable
+  int runtime_version = 0;  // e.g. 13000
+  int driver_version = 0;   // 0 when no driver
   std::vector<CudaDeviceInfo> devices;
 };
 

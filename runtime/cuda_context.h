@@ -5,10 +5,10 @@
 
 namespace lvk::cuda {
 
-cudaStream_t stream();              // the compute stream every op launches on (or a StreamScope's)
-cublasHandle_t cublas();            // bound to stream(); FP32 math (no TF32) by default
+cudaStream_t stream();    // the compute stream every op launches on (or a StreamScope's)
+cublasHandle_t cublas();  // bound to stream(); FP32 math (no TF32) by default
 cublasLtHandle_t cublaslt();
-cudnnHandle_t cudnn();              // bound to stream()
+cudnnHandle_t cudnn();  // bound to stream()
 
 // Stream-ordered device memory (cudaMallocAsync on the device's pool). LVK_SYNC_ALLOC=1 switches
 // to plain cudaMalloc/cudaFree so compute-sanitizer sees every buffer.

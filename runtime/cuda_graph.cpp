@@ -35,7 +35,8 @@ bool CapturedWork::capture(const std::function<void()>& enqueue, std::string& wh
   }
   cudaGraph_t graph = nullptr;
   const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
-  if (failure.empty() && ended != cudaSuccess) failure = std::string("cudaStreamEndCapture: ") + cudaGetErrorString(ended);
+  if (failure.empty() && ended != cudaSuccess)
+    failure = std::string("cudaStreamEndCapture: ") + cudaGetErrorString(ended);
   cudaGraphExec_t exec = nullptr;
   if (failure.empty()) {
     // Allocations the step leaves alive (none are expected) are freed at the next launch.
@@ -67,7 +68,9 @@ bool CapturedWork::capture(const std::function<void()>&, std::string& why) {
   return false;
 }
 
-void CapturedWork::replay() { fail("CapturedWork: built without CUDA"); }
+void CapturedWork::replay() {
+  fail("CapturedWork: built without CUDA");
+}
 
 #endif
 

@@ -2,8 +2,8 @@
 
 #include <cstdlib>
 
-#include "runtime/context.h"
 #include "base/error.h"
+#include "runtime/context.h"
 
 namespace lvk {
 

@@ -28,7 +28,9 @@ class OpScope {
 
 // The f32 data of an optional tensor: nullptr when it is undefined (kernels take nullable
 // pointers for optional inputs, outputs and workspaces).
-inline float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+inline float* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<float>() : nullptr;
+}
 
 namespace detail {
 [[noreturn]] inline void no_cuda_backend(const char* kernel) {
@@ -40,7 +42,7 @@ namespace detail {
 
 // Calls kernels::cpu::fn(args...) or kernels::cuda::fn(args..., stream) by `device`.
 #if LVK_WITH_CUDA
-#define LVK_DISPATCH(device, fn, ...)                                                   \
+#define LVK_DISPATCH(device, fn, ...)                                                \
   ((device).is_cuda() ? ::lvk::kernels::cuda::fn(__VA_ARGS__, ::lvk::cuda::stream()) \
                       : ::lvk::kernels::cpu::fn(__VA_ARGS__))
 #else

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "runtime/context.h"
 #include "base/error.h"
+#include "runtime/context.h"
 
 #if LVK_WITH_CUDA
 #include "runtime/cuda_context.h"
@@ -24,7 +24,7 @@ const bool kHostHeapTuned = [] {
   constexpr int kKeep = 256 << 20;
   return mallopt(M_MMAP_THRESHOLD, kKeep) == 1 && mallopt(M_TRIM_THRESHOLD, kKeep) == 1;
 }();
-}
+}  // namespace
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (bytes == 0) return;

@@ -11,7 +11,9 @@ namespace {
 thread_local Tape* t_recording = nullptr;
 }
 
-Tape* Tape::recording() { return t_recording; }
+Tape* Tape::recording() {
+  return t_recording;
+}
 
 bool Tape::wants(std::initializer_list<Tensor> inputs) {
   if (!t_recording) return false;
@@ -104,10 +106,18 @@ void GradBook::accumulate(const Tensor& input, const Tensor& g) {
   accumulate_into(pending.value, g);
 }
 
-TapeRecording::TapeRecording(Tape& tape) : previous_(t_recording) { t_recording = &tape; }
-TapeRecording::~TapeRecording() { t_recording = previous_; }
+TapeRecording::TapeRecording(Tape& tape) : previous_(t_recording) {
+  t_recording = &tape;
+}
+TapeRecording::~TapeRecording() {
+  t_recording = previous_;
+}
 
-NoGrad::NoGrad() : previous_(t_recording) { t_recording = nullptr; }
-NoGrad::~NoGrad() { t_recording = previous_; }
+NoGrad::NoGrad() : previous_(t_recording) {
+  t_recording = nullptr;
+}
+NoGrad::~NoGrad() {
+  t_recording = previous_;
+}
 
 }  // namespace lvk

@@ -74,7 +74,7 @@ class Tape {
     bool owned;  // false while the tensor may be shared with another gradient
   };
   std::vector<Node> nodes_;
-  std::unordered_set<const void*> produced_;             // ids of tensors some node output
+  std::unordered_set<const void*> produced_;            // ids of tensors some node output
   std::unordered_map<const void*, PendingGrad> grads_;  // gradients of intermediates in flight
 };
 

@@ -28,8 +28,8 @@ Tensor Tensor::borrow(void* data, const Shape& shape, DType dtype, Device device
   auto impl = std::make_shared<Impl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->storage = std::make_shared<Storage>(data, static_cast<size_t>(shape.numel()) * dtype_size(dtype), device,
-                                            std::move(owner));
+  impl->storage =
+      std::make_shared<Storage>(data, static_cast<size_t>(shape.numel()) * dtype_size(dtype), device, std::move(owner));
   return Tensor(std::move(impl));
 }
 
@@ -40,8 +40,7 @@ std::string Tensor::str() const {
 
 template <class T>
 T* Tensor::data() const {
-  LVK_CHECK(dtype() == dtype_of<T>::value, "tensor: data<", dtype_name(dtype_of<T>::value), ">() on a ",
-            str());
+  LVK_CHECK(dtype() == dtype_of<T>::value, "tensor: data<", dtype_name(dtype_of<T>::value), ">() on a ", str());
   return static_cast<T*>(raw());
 }
 template float* Tensor::data<float>() const;
@@ -60,8 +59,7 @@ template Tensor Tensor::from_vector<int32_t>(const std::vector<int32_t>&, const 
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  LVK_CHECK(dtype() == dtype_of<T>::value, "tensor: to_vector<", dtype_name(dtype_of<T>::value), "> on a ",
-            str());
+  LVK_CHECK(dtype() == dtype_of<T>::value, "tensor: to_vector<", dtype_name(dtype_of<T>::value), "> on a ", str());
   std::vector<T> out(static_cast<size_t>(numel()));
   copy_bytes(out.data(), Device::cpu(), raw(), device(), bytes());
   return out;
@@ -96,7 +94,9 @@ Tensor& Tensor::set_requires_grad(bool on) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return Tensor(impl().grad); }
+Tensor Tensor::grad() const {
+  return Tensor(impl().grad);
+}
 
 void Tensor::set_grad(const Tensor& g) const {
   if (g.defined()) {

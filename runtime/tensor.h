@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "runtime/device.h"
 #include "runtime/dtype.h"
-#include "base/error.h"
 #include "runtime/shape.h"
 #include "runtime/storage.h"
 
@@ -56,7 +56,7 @@ class Tensor {
   // Autograd bookkeeping used by the Tape. A leaf that requires grad accumulates into grad().
   bool requires_grad() const { return impl().requires_grad; }
   Tensor& set_requires_grad(bool on);
-  Tensor grad() const;                  // undefined until a backward pass reached this leaf
+  Tensor grad() const;                   // undefined until a backward pass reached this leaf
   void set_grad(const Tensor& g) const;  // used by the tape and by optimizers (zero_grad)
   const void* id() const { return impl_.get(); }
 

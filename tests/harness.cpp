@@ -62,8 +62,8 @@ template <class Expected>
 }
 }  // namespace
 
-::testing::AssertionResult all_close(const std::vector<float>& actual, const std::vector<double>& expected,
-                                     double atol, double rtol) {
+::testing::AssertionResult all_close(const std::vector<float>& actual, const std::vector<double>& expected, double atol,
+                                     double rtol) {
   return all_close_impl(actual, expected, atol, rtol);
 }
 ::testing::AssertionResult all_close_f32(const std::vector<float>& actual, const std::vector<float>& expected,
@@ -114,8 +114,8 @@ double weighted_sum(const Tensor& y, const std::vector<float>& w) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!check[i]) continue;
     Tensor grad = inputs[i].grad();
-    std::vector<float> analytic = grad.defined() ? grad.to_vector<float>()
-                                                 : std::vector<float>(static_cast<size_t>(inputs[i].numel()), 0.0f);
+    std::vector<float> analytic =
+        grad.defined() ? grad.to_vector<float>() : std::vector<float>(static_cast<size_t>(inputs[i].numel()), 0.0f);
     std::vector<float> x = inputs[i].to_vector<float>();
     std::vector<Tensor> probe = inputs;
     for (auto& t : probe) t = t.clone();  // no requires_grad, no tape

@@ -13,22 +13,25 @@
 
 namespace lvk {
 // Prints "cpu" / "cuda:0" in gtest messages instead of raw bytes.
-inline void PrintTo(const Device& device, std::ostream* os) { *os << device.str(); }
+inline void PrintTo(const Device& device, std::ostream* os) {
+  *os << device.str();
+}
 }  // namespace lvk
 
 namespace lvk::test {
 
 // Backends every op test runs on: CPU always, CUDA skipping (or failing under LVK_REQUIRE_CUDA=1)
 // when no usable device exists.
-inline std::vector<Device> backends() { return {Device::cpu(), Device::cuda(0)}; }
+inline std::vector<Device> backends() {
+  return {Device::cpu(), Device::cuda(0)};
+}
 std::string backend_name(const ::testing::TestParamInfo<Device>& info);
 
 // GTEST_SKIP()s the current test with the reason when `device` is CUDA and none is usable.
-#define LVK_SKIP_IF_UNUSABLE(device)                                         \
-  do {                                                                       \
-    if (const std::string lvk_why_ = ::lvk::test::unusable_reason(device);   \
-        !lvk_why_.empty())                                                   \
-      GTEST_SKIP() << lvk_why_;                                              \
+#define LVK_SKIP_IF_UNUSABLE(device)                                                          \
+  do {                                                                                        \
+    if (const std::string lvk_why_ = ::lvk::test::unusable_reason(device); !lvk_why_.empty()) \
+      GTEST_SKIP() << lvk_why_;                                                               \
   } while (0)
 // Empty when usable; fails the test instead when LVK_REQUIRE_CUDA=1.
 std::string unusable_reason(Device device);
@@ -43,14 +46,14 @@ class BackendTest : public ::testing::TestWithParam<Device> {
   INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::ValuesIn(::lvk::test::backends()), ::lvk::test::backend_name)
 
 // EXPECTs that `statement` throws lvk::Error whose message contains `fragment`.
-#define EXPECT_LVK_ERROR(statement, fragment)                                                   \
-  do {                                                                                          \
-    try {                                                                                       \
-      statement;                                                                                \
-      ADD_FAILURE() << "expected lvk::Error containing '" << (fragment) << "'";                 \
-    } catch (const ::lvk::Error& e) {                                                           \
+#define EXPECT_LVK_ERROR(statement, fragment)                                                        \
+  do {                                                                                               \
+    try {                                                                                            \
+      statement;                                                                                     \
+      ADD_FAILURE() << "expected lvk::Error containing '" << (fragment) << "'";                      \
+    } catch (const ::lvk::Error& e) {                                                                \
       EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "message: " << e.what(); \
-    }                                                                                           \
+    }                                                                                                \
   } while (0)
 
 // Deterministic test data (host-side, independent of the library's RNG).
@@ -59,8 +62,8 @@ Tensor random_tensor(const Shape& shape, uint32_t seed, Device device, float lo 
 
 // |actual - expected| <= atol + rtol * |expected| elementwise; on failure reports the worst element
 // and the first few mismatches.
-::testing::AssertionResult all_close(const std::vector<float>& actual, const std::vector<double>& expected,
-                                     double atol, double rtol);
+::testing::AssertionResult all_close(const std::vector<float>& actual, const std::vector<double>& expected, double atol,
+                                     double rtol);
 // The same against f32 values, without a double copy (tensors above 2^31 elements).
 ::testing::AssertionResult all_close_f32(const std::vector<float>& actual, const std::vector<float>& expected,
                                          double atol, double rtol);

@@ -37,16 +37,16 @@ inline void write_raw(const std::string& path, const std::vector<uint8_t>& bytes
 }
 
 // EXPECT that `stmt` throws lvk::Error whose message contains every one of `parts`.
-#define LVK_EXPECT_ERROR(stmt, ...)                                                       \
-  do {                                                                                    \
-    try {                                                                                 \
-      stmt;                                                                               \
-      ADD_FAILURE() << "expected lvk::Error from " #stmt;                                 \
-    } catch (const ::lvk::Error& e) {                                                     \
-      for (const std::string& part : std::vector<std::string>{__VA_ARGS__})               \
-        EXPECT_NE(std::string(e.what()).find(part), std::string::npos)                   \
-            << "message \"" << e.what() << "\" lacks \"" << part << "\"";                 \
-    }                                                                                     \
+#define LVK_EXPECT_ERROR(stmt, ...)                                         \
+  do {                                                                      \
+    try {                                                                   \
+      stmt;                                                                 \
+      ADD_FAILURE() << "expected lvk::Error from " #stmt;                   \
+    } catch (const ::lvk::Error& e) {                                       \
+      for (const std::string& part : std::vector<std::string>{__VA_ARGS__}) \
+        EXPECT_NE(std::string(e.what()).find(part), std::string::npos)      \
+            << "message \"" << e.what() << "\" lacks \"" << part << "\"";   \
+    }                                                                       \
   } while (0)
 
 }  // namespace lvk::test

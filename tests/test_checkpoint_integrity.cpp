@@ -112,7 +112,8 @@ TEST(CheckpointIntegrity, OldCheckpointsLoadWithANoteAndNonFiniteValuesAreRefuse
     const float nan = std::numeric_limits<float>::quiet_NaN();
     std::memcpy(e.data.data() + 4, &nan, sizeof nan);
   });
-  EXPECT_LVK_ERROR(load_checkpoint(ckpt, Device::cpu()), "tensor '" + poisoned + "' holds 1 non-finite value (first at element 1");
+  EXPECT_LVK_ERROR(load_checkpoint(ckpt, Device::cpu()),
+                   "tensor '" + poisoned + "' holds 1 non-finite value (first at element 1");
   // With checksums recomputed over the NaN (a run that saved a poisoned state), the value check
   // still refuses it.
   rewrite(ckpt, [](io::SafetensorsFile& f) { io::add_checksums(f); });

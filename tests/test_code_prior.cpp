@@ -238,8 +238,7 @@ TEST_F(VqPriorTraining, BadOptionsAreClearErrors) {
   EXPECT_LVK_ERROR(make_model("vqprior", {{"vqvae", *vq_dir_}}, ImageShape{1, 16, 16}, init, Device::cpu()),
                    "the data has images [1, 16, 16] but the VQ-VAE");
   // A run that is not a VQ-VAE.
-  TrainConfig vae =
-      small_run("vae", {{"latent", 2}, {"hidden", 8}}, fresh_run_dir("vqprior_vae"));
+  TrainConfig vae = small_run("vae", {{"latent", 2}, {"hidden", 8}}, fresh_run_dir("vqprior_vae"));
   vae.steps = 1;
   vae.checkpoint_every = 1;
   Trainer(vae, Device::cpu(), false).run([](const StepReport&) {}, [](const EvalReport&) {});

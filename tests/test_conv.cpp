@@ -65,7 +65,7 @@ std::vector<double> conv_t_ref(const Tensor& x, const Tensor& w, const Tensor& b
 class ConvTest : public BackendTest {};
 
 // 1x1 images, stride > kernel, batch 1, primes, padding wider than the kernel's reach.
-const Geo kGeos[] = {{1, 1, 1, 1, 1, 1, 1, 0}, {2, 3, 5, 7, 4, 3, 1, 1},  {1, 2, 7, 5, 3, 2, 3, 0},
+const Geo kGeos[] = {{1, 1, 1, 1, 1, 1, 1, 0}, {2, 3, 5, 7, 4, 3, 1, 1},   {1, 2, 7, 5, 3, 2, 3, 0},
                      {3, 4, 8, 8, 5, 4, 2, 1}, {2, 5, 11, 13, 7, 3, 2, 2}, {1, 1, 1, 1, 2, 3, 1, 1},
                      {0, 2, 4, 4, 3, 3, 1, 1}};
 
@@ -79,10 +79,10 @@ TEST_P(ConvTest, Conv2dMatchesDirectConvolution) {
     EXPECT_EQ(y.shape(), (Shape{g.n, g.o, oh, ow}));
     EXPECT_TRUE(all_close(y.to_vector<float>(), conv_ref(x, w, b, g, oh, ow), 1e-5, 1e-4)) << g.c << "x" << g.h;
     if (device().is_cuda()) {
-      EXPECT_TRUE(all_close(y.to(Device::cpu()),
-                            conv2d(x.to(Device::cpu()), w.to(Device::cpu()), b.to(Device::cpu()),
-                                   Conv2dParams::make(g.stride, g.pad)),
-                            1e-5, 1e-5));
+      EXPECT_TRUE(all_close(
+          y.to(Device::cpu()),
+          conv2d(x.to(Device::cpu()), w.to(Device::cpu()), b.to(Device::cpu()), Conv2dParams::make(g.stride, g.pad)),
+          1e-5, 1e-5));
     }
   }
 }
@@ -110,8 +110,8 @@ TEST_P(ConvTest, ConvGradients) {
     const Tensor wt = random_tensor({g.c, g.o, g.k, g.k}, 9, device());
     const Tensor b = random_tensor({g.o}, 10, device());
     const Conv2dParams p = Conv2dParams::make(g.stride, g.pad);
-    EXPECT_TRUE(check_gradients([p](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], p); },
-                                {x, w, b}));
+    EXPECT_TRUE(
+        check_gradients([p](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], p); }, {x, w, b}));
     const int64_t op = g.stride > 1 ? 1 : 0;
     EXPECT_TRUE(check_gradients(
         [p, op](const std::vector<Tensor>& in) { return conv_transpose2d(in[0], in[1], in[2], p, op, op); },
@@ -175,9 +175,9 @@ TEST_P(ConvTest, GroupNormMatchesNaiveAndGradients) {
         }
       }
     EXPECT_TRUE(all_close(y.to_vector<float>(), ref, 1e-5, 1e-4)) << groups;
-    EXPECT_TRUE(check_gradients(
-        [groups](const std::vector<Tensor>& in) { return group_norm(in[0], in[1], in[2], groups); }, {x, gamma, beta},
-        {1e-3, 3e-3, 3e-3, {}}))
+    EXPECT_TRUE(
+        check_gradients([groups](const std::vector<Tensor>& in) { return group_norm(in[0], in[1], in[2], groups); },
+                        {x, gamma, beta}, {1e-3, 3e-3, 3e-3, {}}))
         << groups;
   }
   LVK_EXPECT_ERROR(group_norm(random_tensor({1, 6, 2, 2}, 1, device()), Tensor::full({6}, 1, device()),
@@ -195,8 +195,9 @@ TEST_P(ConvTest, ResidualBlockShapesAndGradients) {
   EXPECT_EQ(params[2].second.shape(), (Shape{3, 4, 1, 1}));
   const Tensor x = random_tensor({2, 3, 5, 4}, 14, device());
   // Forward = x + conv2(relu(conv1(relu(x)))) composed from the ops.
-  const Tensor manual = add(x, conv2d(relu(conv2d(relu(x), params[0].second, params[1].second, Conv2dParams::make(1, 1))),
-                                      params[2].second, params[3].second));
+  const Tensor manual =
+      add(x, conv2d(relu(conv2d(relu(x), params[0].second, params[1].second, Conv2dParams::make(1, 1))),
+                    params[2].second, params[3].second));
   EXPECT_TRUE(all_close(block.forward(x), manual, 0, 0));
   // Gradient wrt input and every weight through the whole block. Inputs stay clear of the ReLU
   // kinks (x > 0, conv1 pre-activations > 0), where central differences are meaningless; the ReLU

@@ -37,9 +37,9 @@ TEST_P(Coupling, ForwardMatchesDoubleLoopsForOddSizes) {
     const std::vector<float> x = random_values(n * d, 1, -2, 2), sr = random_values(n * d, 2, -2, 2),
                              t = random_values(n * d, 3);
     Tensor mask = coupling_mask(MaskKind::alternating, {d}, false, device());
-    CouplingResult r = coupling_forward(Tensor::from_vector(x, {n, d}, device()), mask,
-                                        Tensor::from_vector(sr, {n, d}, device()),
-                                        Tensor::from_vector(t, {n, d}, device()), kScale);
+    CouplingResult r =
+        coupling_forward(Tensor::from_vector(x, {n, d}, device()), mask, Tensor::from_vector(sr, {n, d}, device()),
+                         Tensor::from_vector(t, {n, d}, device()), kScale);
     std::vector<double> y, logdet;
     reference_forward(x, mask.to_vector<float>(), sr, t, n, d, y, logdet);
     EXPECT_TRUE(all_close(r.out.to_vector<float>(), y, 1e-5, 1e-5));
@@ -79,7 +79,8 @@ TEST_P(Coupling, GradientsMatchFiniteDifferences) {
   for (bool inverse : {false, true}) {
     SCOPED_TRACE(inverse ? "inverse" : "forward");
     auto run = [&, inverse](const std::vector<Tensor>& in) {
-      return inverse ? coupling_inverse(in[0], mask, in[1], in[2], kScale) : coupling_forward(in[0], mask, in[1], in[2], kScale);
+      return inverse ? coupling_inverse(in[0], mask, in[1], in[2], kScale)
+                     : coupling_forward(in[0], mask, in[1], in[2], kScale);
     };
     EXPECT_TRUE(check_gradients([&](const std::vector<Tensor>& in) { return run(in).out; }, {x, sr, t}));
     EXPECT_TRUE(check_gradients([&](const std::vector<Tensor>& in) { return run(in).logdet; }, {x, sr, t}));

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/philox.h"
 #include "kernels/stochastic_math.h"
 #include "models/checkpoint.h"
 #include "models/dvae.h"
@@ -14,7 +15,6 @@
 #include "runtime/ops/categorical.h"
 #include "runtime/ops/gumbel.h"
 #include "runtime/ops/nn.h"
-#include "base/philox.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
 #include "tests/train_util.h"
@@ -252,7 +252,9 @@ TEST(Dvae, SamplesComeFromTheUniformPriorDeterministically) {
   for (int64_t n : counts) EXPECT_NEAR(static_cast<double>(n), 5000.0, 5 * std::sqrt(20000 * 0.25 * 0.75));
 }
 
-std::string fresh_dir(const std::string& name) { return fresh_run_dir("dvae_" + name); }
+std::string fresh_dir(const std::string& name) {
+  return fresh_run_dir("dvae_" + name);
+}
 
 TrainConfig dvae_config(const std::string& out) {
   TrainConfig c = small_run("dvae",
@@ -342,7 +344,9 @@ TEST(Dvae, TrainerReportsTheScheduledTemperatureAndKlWeight) {
   EXPECT_TRUE(fs::exists(dir + "/recon-6.png"));
 }
 
-TEST(Dvae, ResumeContinuesBitIdenticallyOnTheCpu) { expect_exact_resume(dvae_config(fresh_dir("resume")), 5, 3); }
+TEST(Dvae, ResumeContinuesBitIdenticallyOnTheCpu) {
+  expect_exact_resume(dvae_config(fresh_dir("resume")), 5, 3);
+}
 
 // 200 steps of batch 16 on 16x16 shapes (K = 16, C = 8, 16 channels). Measured on the shared 2-core
 // CPU: the mean loss of the first 10 steps is 184.0 (soft) and 179.8 (hard), of the last 10 54.1 and

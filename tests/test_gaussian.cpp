@@ -4,11 +4,11 @@
 #include <cmath>
 #include <limits>
 
+#include "base/philox.h"
+#include "kernels/gaussian.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/gaussian.h"
 #include "runtime/tape.h"
-#include "base/philox.h"
-#include "kernels/gaussian.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

@@ -5,11 +5,11 @@
 #include <cmath>
 #include <limits>
 
+#include "base/philox.h"
 #include "kernels/gumbel.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/gumbel.h"
-#include "base/philox.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

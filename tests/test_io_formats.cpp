@@ -33,7 +33,9 @@ std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, size_t payload
   return b;
 }
 
-io::IdxArray parse_idx(const std::vector<uint8_t>& b) { return io::parse_idx(b.data(), b.size(), "mem.idx"); }
+io::IdxArray parse_idx(const std::vector<uint8_t>& b) {
+  return io::parse_idx(b.data(), b.size(), "mem.idx");
+}
 
 TEST(Idx, ReadsRawAndGzip) {
   TempDir dir;
@@ -143,12 +145,12 @@ TEST(Png, ImageGridTilesAndClamps) {
   const io::Image g = io::make_image_grid(images.data(), 2, 1, 2, 2, 2, 1, 7);
   EXPECT_EQ(g.width, 2 * 2 + 3);
   EXPECT_EQ(g.height, 2 + 2);
-  EXPECT_EQ(g.pixels[0], 7);                // border
-  EXPECT_EQ(g.pixels[1 * 7 + 1], 0);        // image 0 (0, 0)
-  EXPECT_EQ(g.pixels[1 * 7 + 2], 255);      // image 0 (0, 1)
-  EXPECT_EQ(g.pixels[2 * 7 + 1], 255);      // 2.0 clamped
-  EXPECT_EQ(g.pixels[2 * 7 + 2], 0);        // -1 clamped
-  EXPECT_EQ(g.pixels[1 * 7 + 4], 128);      // image 1
+  EXPECT_EQ(g.pixels[0], 7);            // border
+  EXPECT_EQ(g.pixels[1 * 7 + 1], 0);    // image 0 (0, 0)
+  EXPECT_EQ(g.pixels[1 * 7 + 2], 255);  // image 0 (0, 1)
+  EXPECT_EQ(g.pixels[2 * 7 + 1], 255);  // 2.0 clamped
+  EXPECT_EQ(g.pixels[2 * 7 + 2], 0);    // -1 clamped
+  EXPECT_EQ(g.pixels[1 * 7 + 4], 128);  // image 1
   LVK_EXPECT_ERROR(io::make_image_grid(images.data(), 2, 2, 2, 2, 2), "c=2");
 }
 

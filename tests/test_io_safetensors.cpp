@@ -24,7 +24,9 @@ std::vector<uint8_t> raw_file(const std::string& header, size_t data_bytes, uint
   return b;
 }
 
-SafetensorsFile parse(const std::vector<uint8_t>& b) { return io::parse_safetensors(b.data(), b.size(), "mem.st"); }
+SafetensorsFile parse(const std::vector<uint8_t>& b) {
+  return io::parse_safetensors(b.data(), b.size(), "mem.st");
+}
 
 TEST(Safetensors, RoundTripsF32I32U8AndMetadata) {
   TempDir dir;
@@ -86,8 +88,7 @@ TEST(Safetensors, RejectsTruncatedAndOversizedHeaders) {
   LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 12)), "\"a\"",
                    "beyond the data region");
   // Trailing bytes after the last tensor.
-  LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8)),
-                   "trailing bytes");
+  LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8)), "trailing bytes");
 }
 
 TEST(Safetensors, RejectsInconsistentOffsets) {
@@ -98,18 +99,15 @@ TEST(Safetensors, RejectsInconsistentOffsets) {
                                   3)),
                    "\"b\"", "overlapping");
   LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})", 4)), "\"a\"", "hole");
-  LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[4,2]}})", 4)),
-                   "end before begin");
-  LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,-2]}})", 4)),
-                   "non-negative");
+  LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[4,2]}})", 4)), "end before begin");
+  LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,-2]}})", 4)), "non-negative");
   LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,18446744073709551615]}})", 1)),
                    "\"a\"");
 }
 
 TEST(Safetensors, RejectsOverflowingShapesUnknownDtypesAndDuplicates) {
-  LVK_EXPECT_ERROR(
-      parse(raw_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4)),
-      "\"a\"", "overflows");
+  LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4)),
+                   "\"a\"", "overflows");
   LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,4]}})", 4)),
                    "overflows");
   LVK_EXPECT_ERROR(parse(raw_file(R"({"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}})", 1)),

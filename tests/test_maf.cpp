@@ -165,7 +165,9 @@ TEST_P(MafTest, LogProbMatchesNumericalJacobian) {
   const int64_t d = 5;
   Maf flow = random_maf({d, 3, 12, 2, 2.0f, true}, device(), 51);
   const std::vector<float> z0 = random_values(d, 52);
-  auto f = [&](const std::vector<float>& z) { return flow.forward(Tensor::from_vector(z, {1, d}, device())).u.to_vector<float>(); };
+  auto f = [&](const std::vector<float>& z) {
+    return flow.forward(Tensor::from_vector(z, {1, d}, device())).u.to_vector<float>();
+  };
   const double reported = flow.forward(Tensor::from_vector(z0, {1, d}, device())).log_det.item();
   EXPECT_NEAR(reported, numerical_log_det(f, z0), 3e-3);
 }

@@ -51,9 +51,9 @@ TEST_P(Mixture, StaysFiniteWhenComponentsAreFarApart) {
   const int64_t m = 4, n = 3, d = 2;
   std::vector<float> z = {100, 100, -100, 50, 0, 0, 30, -30}, mu = {-100, -100, 100, -50, 0, 1};
   std::vector<float> lv(n * d, -1.0f);
-  Tensor out = gaussian_mixture_log_density(Tensor::from_vector(z, {m, d}, device()),
-                                            Tensor::from_vector(mu, {n, d}, device()),
-                                            Tensor::from_vector(lv, {n, d}, device()));
+  Tensor out =
+      gaussian_mixture_log_density(Tensor::from_vector(z, {m, d}, device()), Tensor::from_vector(mu, {n, d}, device()),
+                                   Tensor::from_vector(lv, {n, d}, device()));
   const std::vector<double> ref = naive_mixture(z, mu, lv, m, n, d);
   EXPECT_LT(ref[0], -1e4);
   EXPECT_TRUE(all_close(out.to_vector<float>(), ref, 1e-2, 1e-5));
@@ -74,7 +74,8 @@ TEST_P(Mixture, RejectsBadShapes) {
 // The VampPrior trains the components: gradients to z, mu and logvar, with components close enough
 // that several share each point's responsibility.
 TEST_P(Mixture, GradientsMatchFiniteDifferences) {
-  for (const auto& mnd : {std::vector<int64_t>{5, 3, 4}, std::vector<int64_t>{1, 1, 1}, std::vector<int64_t>{7, 9, 2}}) {
+  for (const auto& mnd :
+       {std::vector<int64_t>{5, 3, 4}, std::vector<int64_t>{1, 1, 1}, std::vector<int64_t>{7, 9, 2}}) {
     const int64_t m = mnd[0], n = mnd[1], d = mnd[2];
     SCOPED_TRACE(::testing::Message() << "M=" << m << " N=" << n << " D=" << d);
     Tensor z = random_tensor({m, d}, 91, device()), mu = random_tensor({n, d}, 92, device());

@@ -14,13 +14,20 @@ namespace {
 
 double act_ref(Activation a, double z, double slope) {
   switch (a) {
-    case Activation::none: return z;
-    case Activation::relu: return z > 0 ? z : 0;
-    case Activation::leaky_relu: return z > 0 ? z : slope * z;
-    case Activation::silu: return z / (1 + std::exp(-z));
-    case Activation::tanh: return std::tanh(z);
-    case Activation::sigmoid: return 1 / (1 + std::exp(-z));
-    case Activation::gelu: return 0.5 * z * (1 + std::tanh(std::sqrt(2 / M_PI) * (z + 0.044715 * z * z * z)));
+    case Activation::none:
+      return z;
+    case Activation::relu:
+      return z > 0 ? z : 0;
+    case Activation::leaky_relu:
+      return z > 0 ? z : slope * z;
+    case Activation::silu:
+      return z / (1 + std::exp(-z));
+    case Activation::tanh:
+      return std::tanh(z);
+    case Activation::sigmoid:
+      return 1 / (1 + std::exp(-z));
+    case Activation::gelu:
+      return 0.5 * z * (1 + std::tanh(std::sqrt(2 / M_PI) * (z + 0.044715 * z * z * z)));
   }
   return 0;
 }
@@ -32,7 +39,9 @@ class NnTest : public BackendTest {};
 
 // Sizes around the column-sum tile (32 columns, 256-row chunks) and primes.
 TEST_P(NnTest, LinearForwardMatchesNaiveLoops) {
-  struct Case { int64_t n, in, out; };
+  struct Case {
+    int64_t n, in, out;
+  };
   for (Case c : {Case{1, 1, 1}, Case{3, 5, 7}, Case{31, 17, 32}, Case{33, 8, 33}, Case{257, 13, 11}, Case{0, 4, 3}}) {
     for (Activation act : kActs) {
       for (bool with_bias : {true, false}) {
@@ -54,8 +63,8 @@ TEST_P(NnTest, LinearForwardMatchesNaiveLoops) {
         EXPECT_TRUE(all_close(y.to_vector<float>(), ref, atol, 1e-4))
             << "n=" << c.n << " in=" << c.in << " out=" << c.out << " act=" << int(act) << " bias=" << with_bias;
         if (device().is_cuda()) {  // and the CPU twin on the same inputs
-          const Tensor yc = linear(x.to(Device::cpu()), w.to(Device::cpu()), with_bias ? b.to(Device::cpu()) : Tensor(),
-                                   act, 0.1f);
+          const Tensor yc =
+              linear(x.to(Device::cpu()), w.to(Device::cpu()), with_bias ? b.to(Device::cpu()) : Tensor(), act, 0.1f);
           EXPECT_TRUE(all_close(y.to(Device::cpu()), yc, atol, 1e-5));
         }
       }
@@ -64,7 +73,8 @@ TEST_P(NnTest, LinearForwardMatchesNaiveLoops) {
 }
 
 // Gradients of L = sum(linear(x, w, b) * seed) from the tape, as host vectors.
-std::vector<std::vector<float>> linear_grads(Tensor x, Tensor w, Tensor b, Activation act, const std::vector<float>& seed) {
+std::vector<std::vector<float>> linear_grads(Tensor x, Tensor w, Tensor b, Activation act,
+                                             const std::vector<float>& seed) {
   for (Tensor* t : {&x, &w, &b}) t->set_requires_grad(true);
   Tape tape;
   Tensor y;
@@ -87,7 +97,8 @@ TEST_P(NnTest, LinearGradients) {
       const auto seed = random_values(15, 77);
       const auto g = linear_grads(x.clone(), w.clone(), b.clone(), act, seed);
       const auto c = linear_grads(x.to(Device::cpu()), w.to(Device::cpu()), b.to(Device::cpu()), act, seed);
-      for (int k = 0; k < 3; ++k) EXPECT_TRUE(all_close(g[k], std::vector<double>(c[k].begin(), c[k].end()), 5e-3, 1e-3));
+      for (int k = 0; k < 3; ++k)
+        EXPECT_TRUE(all_close(g[k], std::vector<double>(c[k].begin(), c[k].end()), 5e-3, 1e-3));
       continue;
     }
     EXPECT_TRUE(check_gradients([act](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2], act, 0.2f); },
@@ -145,7 +156,8 @@ TEST_P(NnTest, EmptyInputsAreNoOpsWithZeroParameterGradients) {
 TEST_P(NnTest, LinearRejectsBadShapes) {
   const Tensor x = random_tensor({4, 3}, 1, device()), w = random_tensor({2, 5}, 2, device());
   LVK_EXPECT_ERROR(linear(x, w, Tensor()), "linear", "[4, 3]", "[2, 5]");
-  LVK_EXPECT_ERROR(linear(x, random_tensor({2, 3}, 2, device()), random_tensor({3}, 3, device())), "linear", "b is [3]");
+  LVK_EXPECT_ERROR(linear(x, random_tensor({2, 3}, 2, device()), random_tensor({3}, 3, device())), "linear",
+                   "b is [3]");
   LVK_EXPECT_ERROR(linear(x, random_tensor({2, 3}, 2, device()), Tensor(), Activation::leaky_relu, -0.5f), "slope",
                    "-0.5");
   LVK_EXPECT_ERROR(linear(random_tensor({4}, 1, device()), w, Tensor()), "linear");
@@ -169,7 +181,9 @@ TEST_P(NnTest, ActivationsForwardAndGradients) {
 }
 
 // Loss references in double.
-double bce_ref(double x, double t) { return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x))); }
+double bce_ref(double x, double t) {
+  return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x)));
+}
 
 TEST_P(NnTest, LossesMatchNaiveSums) {
   const Tensor a = random_tensor({4, 6}, 14, device(), -3, 3);
@@ -229,8 +243,9 @@ TEST_P(NnTest, LossesRejectBadInput) {
   LVK_EXPECT_ERROR(gaussian_nll(a, a, NAN), "gaussian_nll", "nan");
   LVK_EXPECT_ERROR(mse_loss(Tensor::empty({0}, DType::f32, device()), Tensor::empty({0}, DType::f32, device())),
                    "mse_loss", "empty");
-  EXPECT_EQ(mse_loss(Tensor::empty({0}, DType::f32, device()), Tensor::empty({0}, DType::f32, device()),
-                     Reduction::sum).item(), 0.0f);
+  EXPECT_EQ(mse_loss(Tensor::empty({0}, DType::f32, device()), Tensor::empty({0}, DType::f32, device()), Reduction::sum)
+                .item(),
+            0.0f);
 }
 
 LVK_INSTANTIATE_BACKENDS(NnTest);

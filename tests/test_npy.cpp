@@ -9,7 +9,9 @@
 namespace lvk::test {
 namespace {
 
-std::string temp_path(const std::string& name) { return ::testing::TempDir() + "lvk_npy_" + name; }
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "lvk_npy_" + name;
+}
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary);

@@ -130,7 +130,8 @@ TEST_P(OptimTest, ManyTensorsSpanSeveralLaunches) {
   adam.step();
   ref.step(g, o.lr, o, 1);
   EXPECT_NEAR(adam.last_grad_norm().item(), std::sqrt(sq), 1e-5 * std::sqrt(sq));
-  for (int k = 0; k < count; ++k) ASSERT_TRUE(all_close(params[k].second.to_vector<float>(), ref.p[k], 1e-6, 1e-5)) << k;
+  for (int k = 0; k < count; ++k)
+    ASSERT_TRUE(all_close(params[k].second.to_vector<float>(), ref.p[k], 1e-6, 1e-5)) << k;
 }
 
 TEST_P(OptimTest, StateRoundTripContinuesIdentically) {

@@ -3,8 +3,8 @@
 #include <cstring>
 #include <limits>
 
-#include "runtime/ops/basic.h"
 #include "base/philox.h"
+#include "runtime/ops/basic.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

@@ -42,8 +42,9 @@ TEST_P(RealNvpTest, ActNormOpsInvertAndDifferentiate) {
         },
         {x, ls, b}))
         << (inverse ? "inverse" : "forward");
-  EXPECT_LVK_ERROR(actnorm_forward(x, Tensor::zeros({4}, DType::f32, device()), Tensor::zeros({4}, DType::f32, device())),
-                   "log_scale and bias must be [3]");
+  EXPECT_LVK_ERROR(
+      actnorm_forward(x, Tensor::zeros({4}, DType::f32, device()), Tensor::zeros({4}, DType::f32, device())),
+      "log_scale and bias must be [3]");
 }
 
 TEST_P(RealNvpTest, InverseUndoesForward) {
@@ -129,8 +130,10 @@ TEST_P(RealNvpTest, RejectsNonFiniteAndMisshapenInput) {
   RealNvp flow({2, 2, 8, 1, 2.0f, MaskKind::alternating, true}, init, device());
   Tensor bad = Tensor::from_vector<float>({0, NAN, 1, 2}, {2, 2}, device());
   EXPECT_LVK_ERROR(flow.log_prob(bad), "RealNvp.log_prob: z has 1 non-finite value");
-  EXPECT_LVK_ERROR(flow.log_prob(Tensor::zeros({2, 3}, DType::f32, device())), "z has D=3 but the flow was built for D=2");
-  EXPECT_LVK_ERROR(RealNvp({1, 2, 8, 1, 2.0f, MaskKind::alternating, true}, init, device()), "needs at least 2 features");
+  EXPECT_LVK_ERROR(flow.log_prob(Tensor::zeros({2, 3}, DType::f32, device())),
+                   "z has D=3 but the flow was built for D=2");
+  EXPECT_LVK_ERROR(RealNvp({1, 2, 8, 1, 2.0f, MaskKind::alternating, true}, init, device()),
+                   "needs at least 2 features");
 }
 
 // After 300 Adam steps on two moons the flow's held-out log-likelihood must beat N(0, I) by at

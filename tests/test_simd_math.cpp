@@ -5,10 +5,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/philox.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/simd_math.h"
 #include "kernels/gaussian.h"
-#include "base/philox.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

@@ -18,7 +18,9 @@ namespace {
 
 class StepClockTest : public BackendTest {};
 
-Tensor scalar(float v, Device d) { return Tensor::from_vector<float>({v}, {1}, d); }
+Tensor scalar(float v, Device d) {
+  return Tensor::from_vector<float>({v}, {1}, d);
+}
 
 TEST_P(StepClockTest, BeginCopiesTheStepsRowAndHoldsTheLastOne) {
   // Two columns (lr, one model scalar) for three steps.
@@ -144,8 +146,11 @@ TEST_P(StepClockTest, ClockNoiseIsTheHostOffsetOfTheSameStep) {
   const Tensor with_host = gaussian_sample(mu, lv, {0, 11, 7 * kernels::kDrawsPerStep + k}).z;
   EXPECT_TRUE(all_close(with_clock, with_host, 0, 0));
   // And the backward redraws the same noise.
-  EXPECT_TRUE(check_gradients([&](const std::vector<Tensor>& x) { return gaussian_sample(x[0], x[1], {0, 11, k, &clock}).z; },
-                              {mu, lv}));
+  EXPECT_TRUE(check_gradients(
+      [&](const std::vector<Tensor>& x) {
+        return gaussian_sample(x[0], x[1], {0, 11, k, &clock}).z;
+      },
+      {mu, lv}));
 }
 
 TEST_P(StepClockTest, ClockTemperatureAndNoiseMatchHostArgumentsInGumbelSoftmax) {

@@ -37,8 +37,10 @@ TEST(StrictOptions, IntegersMustBeIntegralAndFit) {
 TEST(StrictOptions, FloatsMustBeFiniteAndFit) {
   float f = 1;
   double d = 1;
-  EXPECT_LVK_ERROR(read_option("train config", json{{"lr", 1e39}}, "lr", f), "lr=1e+39 is out of range for a 32-bit float");
-  EXPECT_LVK_ERROR(read_option("o", json{{"x", std::numeric_limits<double>::infinity()}}, "x", d), "is not a finite number");
+  EXPECT_LVK_ERROR(read_option("train config", json{{"lr", 1e39}}, "lr", f),
+                   "lr=1e+39 is out of range for a 32-bit float");
+  EXPECT_LVK_ERROR(read_option("o", json{{"x", std::numeric_limits<double>::infinity()}}, "x", d),
+                   "is not a finite number");
   EXPECT_LVK_ERROR(read_option("o", json{{"x", "nan"}}, "x", f), "wrong type");
   read_option("o", json{{"x", 2}}, "x", f);
   EXPECT_EQ(f, 2.0f);
@@ -63,7 +65,9 @@ Tensor rows_with_nonfinite(Device device) {
                              device);
 }
 
-Tensor two_codes(Device device) { return Tensor::from_vector(std::vector<float>{0, 0, 1, 1}, {2, 2}, device); }
+Tensor two_codes(Device device) {
+  return Tensor::from_vector(std::vector<float>{0, 0, 1, 1}, {2, 2}, device);
+}
 
 TEST_P(VqNonfiniteRows, AreRefusedByDefaultWithTheCountAndFirstRow) {
   EXPECT_LVK_ERROR(vq_quantize(rows_with_nonfinite(device()), two_codes(device())),

@@ -27,9 +27,12 @@ TEST_P(TapeGradients, ReductionsReshapeAndCopiesMatchFiniteDifferences) {
   Tensor one = random_tensor({1}, 20, device());
   EXPECT_TRUE(check_gradients([](const std::vector<Tensor>& x) { return expand_scalar(x[0], {3, 2}); }, {one}));
   EXPECT_TRUE(check_gradients(
-      [](const std::vector<Tensor>& x) { return mul(reshape(x[0], {6, 4}), reshape(x[0], {6, 4})); }, {a}));
-  EXPECT_TRUE(check_gradients(
-      [](const std::vector<Tensor>& x) { return scale(to_device(x[0], Device::cpu()), 2.0f); }, {a}));
+      [](const std::vector<Tensor>& x) {
+        return mul(reshape(x[0], {6, 4}), reshape(x[0], {6, 4}));
+      },
+      {a}));
+  EXPECT_TRUE(
+      check_gradients([](const std::vector<Tensor>& x) { return scale(to_device(x[0], Device::cpu()), 2.0f); }, {a}));
 }
 
 TEST_P(TapeGradients, MatmulMatchesFiniteDifferencesForEveryTranspose) {
@@ -64,9 +67,8 @@ TEST(GradChecker, CatchesAWrongBackward) {
     Tensor out = scale(x, 2.0f);
     if (Tape::wants({x})) {
       Tensor y = out.view(out.shape());  // a fresh id the tape can attach the wrong rule to
-      Tape::recording()->record("wrong_double", {x}, {y}, [x, y](GradBook& book) {
-        book.accumulate(x, scale(book.grad(y), 3.0f));
-      });
+      Tape::recording()->record("wrong_double", {x}, {y},
+                                [x, y](GradBook& book) { book.accumulate(x, scale(book.grad(y), 3.0f)); });
       return y;
     }
     return out;

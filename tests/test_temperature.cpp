@@ -2,8 +2,8 @@
 #include <cmath>
 #include <limits>
 
-#include "models/temperature.h"
 #include "base/error.h"
+#include "models/temperature.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 namespace lvk::test {
 namespace {
 
-std::string fresh_dir(const std::string& name) { return fresh_run_dir("trainer_" + name); }
+std::string fresh_dir(const std::string& name) {
+  return fresh_run_dir("trainer_" + name);
+}
 
 TrainConfig tiny_config(const std::string& out) {
   TrainConfig c = small_run("vae", {{"latent", 4}, {"hidden", 32}}, out);
@@ -108,8 +110,7 @@ std::vector<std::string> metric_lines(const std::string& dir) {
 
 TEST(Trainer, ReadingFiguresBackInBatchesChangesNothing) {
   // A VQ-VAE with EMA restarts (every 4 steps), an evaluation and checkpoints inside the windows.
-  TrainConfig every = small_run("vqvae", {{"channels", 8}, {"codes", 16}, {"code_dim", 4},
-                                          {"restart_every", 4}},
+  TrainConfig every = small_run("vqvae", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"restart_every", 4}},
                                 fresh_dir("readback1"));
   every.steps = 11;
   every.eval_every = 7;

@@ -19,7 +19,9 @@ namespace {
 
 const ImageShape kTiny{1, 4, 4};
 
-Tensor tiny_images(int64_t b, uint32_t seed, Device device) { return random_tensor({b, 1, 4, 4}, seed, device, 0, 1); }
+Tensor tiny_images(int64_t b, uint32_t seed, Device device) {
+  return random_tensor({b, 1, 4, 4}, seed, device, 0, 1);
+}
 
 VaeOptions tiny_options(const std::string& arch = "mlp", const std::string& prior = "standard") {
   VaeOptions o;
@@ -143,7 +145,8 @@ std::pair<double, double> first_last_losses(const TrainConfig& c) {
 // image (2.0x), the flow-VAE from 4650 (an untrained prior) to 71. The test demands a factor of 1.6.
 TEST(VaeTraining, LossFallsOnProceduralShapes) {
   for (const char* model : {"vae", "flowvae"}) {
-    TrainConfig c = shapes_run(model, (fs::path(::testing::TempDir()) / (std::string("lvk_vae_fall_") + model)).string(), 250);
+    TrainConfig c =
+        shapes_run(model, (fs::path(::testing::TempDir()) / (std::string("lvk_vae_fall_") + model)).string(), 250);
     if (std::string(model) == "flowvae") c.model_options["flow_hidden"] = 16, c.model_options["flow_layers"] = 2;
     const auto [first, last] = first_last_losses(c);
     EXPECT_LT(last * 1.6, first) << model << ": first " << first << ", last " << last;
@@ -187,7 +190,8 @@ TEST(VaeCuda, OneTrainStepMatchesTheCpu) {
   tc.backward(lc);
   tg.backward(lg);
   const ParameterList pc = cpu.parameters(), pg = gpu.parameters();
-  for (size_t i = 0; i < pc.size(); ++i) EXPECT_TRUE(all_close(pg[i].second.grad(), pc[i].second.grad(), 1e-3, 1e-2)) << pc[i].first;
+  for (size_t i = 0; i < pc.size(); ++i)
+    EXPECT_TRUE(all_close(pg[i].second.grad(), pc[i].second.grad(), 1e-3, 1e-2)) << pc[i].first;
 }
 
 }  // namespace

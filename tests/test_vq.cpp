@@ -26,9 +26,9 @@ std::vector<std::vector<double>> rows_of(const Tensor& z) {
 }
 
 struct Oracle {
-  std::vector<int32_t> best;       // lowest index among the exact minima
-  std::vector<double> best_dist;   // ||z_i - e_best||^2
-  std::vector<bool> clear;         // the runner-up is farther by more than the margin
+  std::vector<int32_t> best;      // lowest index among the exact minima
+  std::vector<double> best_dist;  // ||z_i - e_best||^2
+  std::vector<bool> clear;        // the runner-up is farther by more than the margin
 };
 
 // The relative margin under which two candidate distances count as a near-tie: fp32 scores
@@ -45,7 +45,8 @@ Oracle brute_force(const Tensor& z, const Tensor& codebook) {
     double scale = zn;
     for (size_t k = 0; k < codes.size(); ++k) {
       double d = 0.0, en = 0.0;
-      for (size_t ch = 0; ch < zr.size(); ++ch) d += (zr[ch] - codes[k][ch]) * (zr[ch] - codes[k][ch]), en += codes[k][ch] * codes[k][ch];
+      for (size_t ch = 0; ch < zr.size(); ++ch)
+        d += (zr[ch] - codes[k][ch]) * (zr[ch] - codes[k][ch]), en += codes[k][ch] * codes[k][ch];
       scale = std::max(scale, zn + en);
       if (d < d1) {
         d2 = d1, d1 = d, k1 = static_cast<int32_t>(k);
@@ -102,9 +103,8 @@ class VqLookup : public BackendTest {};
 TEST_P(VqLookup, MatchesBruteForceOnOddSizes) {
   // 0, 1, tile-1, tile, tile+1 (CUDA tiles are 128 rows x 128 codes x 8 channels; CPU panels 16
   // codes x 48-row blocks), primes, and C not a multiple of the vector width.
-  const int64_t shapes[][3] = {{1, 1, 1},     {2, 3, 1},      {127, 127, 7},  {128, 128, 8},   {129, 129, 9},
-                               {47, 17, 5},   {49, 15, 4},    {131, 257, 13}, {300, 1000, 64}, {257, 131, 67},
-                               {61, 521, 256}};
+  const int64_t shapes[][3] = {{1, 1, 1},   {2, 3, 1},      {127, 127, 7},   {128, 128, 8},  {129, 129, 9}, {47, 17, 5},
+                               {49, 15, 4}, {131, 257, 13}, {300, 1000, 64}, {257, 131, 67}, {61, 521, 256}};
   uint32_t seed = 10;
   for (const auto& sh : shapes) {
     SCOPED_TRACE("N=" + std::to_string(sh[0]) + " K=" + std::to_string(sh[1]) + " C=" + std::to_string(sh[2]));
@@ -158,8 +158,8 @@ TEST_P(VqLookup, DuplicateCodesResolveToLowestIndex) {
 }
 
 TEST_P(VqLookup, EmptyInputIsANoOp) {
-  const VqResult r = vq_quantize(Tensor::zeros({0, 4}, DType::f32, device()), random_tensor({5, 4}, 1, device()),
-                                 all_outputs());
+  const VqResult r =
+      vq_quantize(Tensor::zeros({0, 4}, DType::f32, device()), random_tensor({5, 4}, 1, device()), all_outputs());
   EXPECT_EQ(r.indices.numel(), 0);
   EXPECT_EQ(r.counts.to_vector<int32_t>(), std::vector<int32_t>(5, 0));
   EXPECT_EQ(r.codebook_loss.item(), 0.0f);
@@ -326,8 +326,10 @@ TEST_P(VqBackward, CodebookLossGradient) {
     const GradData d = grad_data(device(), nchw);
     GradCheckOptions opt;
     opt.check = {false, true};
-    EXPECT_TRUE(check_gradients([](const std::vector<Tensor>& in) { return scale(vq_quantize(in[0], in[1]).codebook_loss, 30.0f); },
-                                {d.z, d.e}, opt)) << (nchw ? "nchw" : "rows");
+    EXPECT_TRUE(check_gradients(
+        [](const std::vector<Tensor>& in) { return scale(vq_quantize(in[0], in[1]).codebook_loss, 30.0f); }, {d.z, d.e},
+        opt))
+        << (nchw ? "nchw" : "rows");
   }
 }
 
@@ -340,7 +342,8 @@ TEST_P(VqBackward, CommitmentLossGradient) {
     vo.beta = 0.7f;
     EXPECT_TRUE(check_gradients(
         [vo](const std::vector<Tensor>& in) { return scale(vq_quantize(in[0], in[1], vo).commitment_loss, 30.0f); },
-        {d.z, d.e}, opt)) << (nchw ? "nchw" : "rows");
+        {d.z, d.e}, opt))
+        << (nchw ? "nchw" : "rows");
   }
 }
 

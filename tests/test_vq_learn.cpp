@@ -2,9 +2,9 @@
 // separable clusters, cosine codebooks, residual VQ, statistics and bad inputs.
 #include <cmath>
 
+#include "base/philox.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/vq_learn.h"
-#include "base/philox.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
 
@@ -13,7 +13,9 @@ namespace {
 
 class VqLearn : public BackendTest {};
 
-std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+std::vector<double> as_double(const std::vector<float>& v) {
+  return {v.begin(), v.end()};
+}
 
 TEST_P(VqLearn, EmaUpdateMatchesHandComputation) {
   // Rows (1,2), (3,4) -> code 0 and (5,6) -> code 1; code 2 never used. decay 0.5, eps 0.1.

@@ -26,9 +26,9 @@ std::vector<float> shifted(std::vector<float> v, int64_t c, double offset) {
 }
 
 struct RowTruth {
-  int32_t best = 0;       // lowest index among the exact minima
-  double d1 = 0, d2 = 0;  // best and runner-up direct distances
-  bool fast_clear = true; // every other code clears the fast mode's BF16 bound (kernels/vq.h)
+  int32_t best = 0;        // lowest index among the exact minima
+  double d1 = 0, d2 = 0;   // best and runner-up direct distances
+  bool fast_clear = true;  // every other code clears the fast mode's BF16 bound (kernels/vq.h)
 };
 
 // Float64 brute force in the direct form sum (z - e)^2 on the fp32 values (row-major z [N, C]).
@@ -60,7 +60,8 @@ std::vector<RowTruth> brute_force(const std::vector<float>& z, const std::vector
       }
     }
     for (int64_t j = 0; j < k; ++j)
-      if (j != t.best && d[j] - t.d1 <= std::ldexp(std::sqrt(zn) * (std::sqrt(enorm[j]) + std::sqrt(enorm[t.best])), -7))
+      if (j != t.best &&
+          d[j] - t.d1 <= std::ldexp(std::sqrt(zn) * (std::sqrt(enorm[j]) + std::sqrt(enorm[t.best])), -7))
         t.fast_clear = false;
   }
   return out;
@@ -88,7 +89,8 @@ TEST_P(VqTranslation, IndicesMatchFloat64BruteForceAtEveryOffset) {
     const bool fast = precision == VqPrecision::fast;
     for (const double offset : kOffsets) {
       for (const bool nchw : {false, true}) {
-        SCOPED_TRACE(std::string(fast ? "fast" : "fp32") + " offset " + std::to_string(offset) + (nchw ? " nchw" : " rows"));
+        SCOPED_TRACE(std::string(fast ? "fast" : "fp32") + " offset " + std::to_string(offset) +
+                     (nchw ? " nchw" : " rows"));
         const std::vector<float> z = shifted(z0, kC, offset), e = shifted(e0, kC, offset);
         const std::vector<RowTruth> truth = brute_force(z, e, kC);
         const Tensor zt = nchw ? Tensor::from_vector(to_nchw(z, kC, 10), {kN / 10, kC, 10, 1}, device())
@@ -137,10 +139,12 @@ TEST_P(VqTranslation, DuplicateCodesResolveToLowestIndexAtLargeOffset) {
   for (const VqPrecision precision : {VqPrecision::fp32, VqPrecision::fast}) {
     VqOptions o;
     o.precision = precision;
-    const VqResult r = vq_quantize(Tensor::from_vector(z, {k0 * 3, c}, device()), Tensor::from_vector(e, {k, c}, device()), o);
+    const VqResult r =
+        vq_quantize(Tensor::from_vector(z, {k0 * 3, c}, device()), Tensor::from_vector(e, {k, c}, device()), o);
     const std::vector<int32_t> idx = r.indices.to_vector<int32_t>();
     for (size_t i = 0; i < idx.size(); ++i)
-      EXPECT_EQ(idx[i], static_cast<int32_t>(i % k0)) << (precision == VqPrecision::fast ? "fast" : "fp32") << " row " << i;
+      EXPECT_EQ(idx[i], static_cast<int32_t>(i % k0))
+          << (precision == VqPrecision::fast ? "fast" : "fp32") << " row " << i;
   }
 }
 
@@ -156,8 +160,8 @@ TEST_P(VqTranslation, KmeansSeparatesCloseClustersAtLargeOffset) {
   const double offset = 1e4;
   VqKmeansOptions o;
   o.seed = 3;
-  const std::vector<float> cb = vq_kmeans(Tensor::from_vector(shifted(rows, c, offset), {4 * per, c}, device()), 4, o)
-                                    .to_vector<float>();
+  const std::vector<float> cb =
+      vq_kmeans(Tensor::from_vector(shifted(rows, c, offset), {4 * per, c}, device()), 4, o).to_vector<float>();
   const std::vector<float> w = random_values(static_cast<size_t>(c), 7, 0.5f, 1.5f);  // as in shifted()
   for (const auto& want : centres) {
     double best = 1e9;

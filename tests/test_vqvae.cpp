@@ -20,7 +20,9 @@ namespace fs = std::filesystem;
 namespace lvk::test {
 namespace {
 
-std::string fresh_dir(const std::string& name) { return fresh_run_dir("vqvae_" + name); }
+std::string fresh_dir(const std::string& name) {
+  return fresh_run_dir("vqvae_" + name);
+}
 
 double stat(const StepReport& r, const std::string& name) {
   for (const auto& [n, v] : r.figures)

@@ -60,7 +60,8 @@ TEST(VqVae2, ParameterGradientsMatchFiniteDifferences) {
 }
 
 TEST(VqVae2, TrainsOnTheProceduralSet) {
-  TrainConfig c = small_run("vqvae2", {{"channels", 16}, {"codes", 32}, {"code_dim", 8}}, fresh_run_dir("vqvae2_train"));
+  TrainConfig c =
+      small_run("vqvae2", {{"channels", 16}, {"codes", 32}, {"code_dim", 8}}, fresh_run_dir("vqvae2_train"));
   c.data.count = 512;
   c.data.side = 16;
   c.steps = 100;
@@ -84,9 +85,9 @@ TEST(VqVae2, TrainsOnTheProceduralSet) {
 }
 
 TEST(VqVae2, ResumeWithBothEmaCodebooksIsBitIdenticalOnTheCpu) {
-  TrainConfig c = small_run(
-      "vqvae2", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"decay", 0.5}, {"restart_every", 2}},
-      fresh_run_dir("vqvae2_resume"));
+  TrainConfig c =
+      small_run("vqvae2", {{"channels", 8}, {"codes", 16}, {"code_dim", 4}, {"decay", 0.5}, {"restart_every", 2}},
+                fresh_run_dir("vqvae2_resume"));
   c.data.side = 16;
   c.steps = 8;
   c.batch = 8;

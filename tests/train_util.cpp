@@ -1,7 +1,6 @@
 #include "tests/train_util.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>

@@ -2,10 +2,9 @@
 // Shared by the training tests: short runs on the procedural shapes, and the exact-resume check
 // every model must pass.
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/trainer.h"
 #include "models/vqvae.h"
@@ -27,8 +26,8 @@ class SuiteSetup {
  private:
   std::string error_;
 };
-#define LVK_FAIL_IF_SUITE_SETUP_FAILED(setup) \
-  do {                                        \
+#define LVK_FAIL_IF_SUITE_SETUP_FAILED(setup)                                                       \
+  do {                                                                                              \
     if (!(setup).error().empty()) FAIL() << "the suite's shared setup failed: " << (setup).error(); \
   } while (0)
 

@@ -35,9 +35,8 @@ struct BenchArgs {
 double copy_bandwidth(Device device) {
   const int64_t n = int64_t{1} << 26;  // 256 MiB
   Tensor a = Tensor::zeros({n}, DType::f32, device), b = Tensor::empty({n}, DType::f32, device);
-  const double s = median_seconds(device, 5, [&] {
-    LVK_DISPATCH(device, scale, b.data<float>(), a.data<float>(), 1.0f, n);
-  });
+  const double s =
+      median_seconds(device, 5, [&] { LVK_DISPATCH(device, scale, b.data<float>(), a.data<float>(), 1.0f, n); });
   return 2.0 * 4.0 * static_cast<double>(n) / s;
 }
 
@@ -65,8 +64,9 @@ struct Row {
 
 void run_bench(const BenchArgs& a) {
   const Device device = parse_device(a.device);
-  LVK_CHECK(!(device.is_cuda() && cuda_status().emulated), "lvk bench quantize: ", device.str(),
-            " is emulated on the CPU (LVK_CUDA=EMU); its timings are not GPU figures. Use --device cpu, or a GPU build");
+  LVK_CHECK(
+      !(device.is_cuda() && cuda_status().emulated), "lvk bench quantize: ", device.str(),
+      " is emulated on the CPU (LVK_CUDA=EMU); its timings are not GPU figures. Use --device cpu, or a GPU build");
   kernels::VqShape s;
   s.n = a.n, s.k = a.k, s.c = a.c;
   const Tensor z = uniform({s.n, s.c}, 11, 0, device), e = uniform({s.k, s.c}, 11, 1, device);
@@ -74,47 +74,53 @@ void run_bench(const BenchArgs& a) {
   Tensor ws;
 #if LVK_WITH_CUDA
   if (device.is_cuda())
-    ws = Tensor::empty({static_cast<int64_t>(std::max(kernels::cuda::vq_workspace_bytes(s),
-                                                      kernels::cuda::vq_fast_workspace_bytes(s)) / 4 + 1)},
-                       DType::f32, device);
+    ws = Tensor::empty(
+        {static_cast<int64_t>(
+            std::max(kernels::cuda::vq_workspace_bytes(s), kernels::cuda::vq_fast_workspace_bytes(s)) / 4 + 1)},
+        DType::f32, device);
 #endif
   void* wsp = ws.defined() ? ws.raw() : nullptr;
   const double base_bytes = 4.0 * static_cast<double>(s.n * s.c + s.k * s.c + s.n);
   std::vector<Row> rows;
   const bool fast = a.mode == "fast";
-  rows.push_back({fast ? "fast" : "fused", median_seconds(device, a.repeats, [&] {
-                    if (fast)
-                      LVK_DISPATCH(device, vq_nearest_fast, idx.data<int32_t>(), nullptr, nullptr, nullptr,
-                                   z.data<float>(), e.data<float>(), s, wsp);
-                    else
-                      LVK_DISPATCH(device, vq_nearest, idx.data<int32_t>(), nullptr, nullptr, nullptr,
-                                   z.data<float>(), e.data<float>(), s, wsp);
-                  }),
+  rows.push_back({fast ? "fast" : "fused",
+                  median_seconds(device, a.repeats,
+                                 [&] {
+                                   if (fast)
+                                     LVK_DISPATCH(device, vq_nearest_fast, idx.data<int32_t>(), nullptr, nullptr,
+                                                  nullptr, z.data<float>(), e.data<float>(), s, wsp);
+                                   else
+                                     LVK_DISPATCH(device, vq_nearest, idx.data<int32_t>(), nullptr, nullptr, nullptr,
+                                                  z.data<float>(), e.data<float>(), s, wsp);
+                                 }),
                   base_bytes});
   if (!a.skip_unfused) {
     Tensor dots = Tensor::empty({s.n, s.k}, DType::f32, device), norms = Tensor::empty({s.k}, DType::f32, device);
     const kernels::GemmShape g{s.n, s.k, s.c, false, true};
-    rows.push_back({"unfused", median_seconds(device, a.repeats, [&] {
-                      LVK_DISPATCH(device, vq_codebook_norms, norms.data<float>(), e.data<float>(), s.k, s.c);
-                      if (device.is_cuda()) {
+    rows.push_back(
+        {"unfused",
+         median_seconds(device, a.repeats,
+                        [&] {
+                          LVK_DISPATCH(device, vq_codebook_norms, norms.data<float>(), e.data<float>(), s.k, s.c);
+                          if (device.is_cuda()) {
 #if LVK_WITH_CUDA
-                        kernels::cuda::sgemm(dots.data<float>(), z.data<float>(), e.data<float>(), g, 1.0f, 0.0f,
-                                             cuda::cublas(), cuda::stream());
+                            kernels::cuda::sgemm(dots.data<float>(), z.data<float>(), e.data<float>(), g, 1.0f, 0.0f,
+                                                 cuda::cublas(), cuda::stream());
 #endif
-                      } else {
-                        kernels::cpu::sgemm(dots.data<float>(), z.data<float>(), e.data<float>(), g, 1.0f, 0.0f);
-                      }
-                      LVK_DISPATCH(device, vq_argmin_scores, idx.data<int32_t>(), dots.data<float>(),
-                                   norms.data<float>(), s.n, s.k);
-                    }),
-                    base_bytes + 8.0 * static_cast<double>(s.n) * static_cast<double>(s.k)});
+                          } else {
+                            kernels::cpu::sgemm(dots.data<float>(), z.data<float>(), e.data<float>(), g, 1.0f, 0.0f);
+                          }
+                          LVK_DISPATCH(device, vq_argmin_scores, idx.data<int32_t>(), dots.data<float>(),
+                                       norms.data<float>(), s.n, s.k);
+                        }),
+         base_bytes + 8.0 * static_cast<double>(s.n) * static_cast<double>(s.k)});
   }
   // The fast mode's disagreement with the fp32 argmin on these (uniform random) inputs.
   double disagreement = -1.0;
   if (fast) {
     Tensor exact = Tensor::empty({s.n}, DType::i32, device);
-    LVK_DISPATCH(device, vq_nearest, exact.data<int32_t>(), nullptr, nullptr, nullptr, z.data<float>(),
-                 e.data<float>(), s, wsp);
+    LVK_DISPATCH(device, vq_nearest, exact.data<int32_t>(), nullptr, nullptr, nullptr, z.data<float>(), e.data<float>(),
+                 s, wsp);
     const std::vector<int32_t> a_idx = idx.to_vector<int32_t>(), b_idx = exact.to_vector<int32_t>();
     int64_t differ = 0;
     for (size_t i = 0; i < a_idx.size(); ++i) differ += a_idx[i] != b_idx[i];
@@ -123,23 +129,26 @@ void run_bench(const BenchArgs& a) {
   const double bw = copy_bandwidth(device), peak = fma_peak(device);
   const double flops = 2.0 * static_cast<double>(s.n) * static_cast<double>(s.k) * static_cast<double>(s.c);
   if (a.json) {
-    std::printf("{\"device\": \"%s\", \"n\": %lld, \"k\": %lld, \"c\": %lld, \"mode\": \"%s\", "
-                "\"copy_bandwidth_GBps\": %.3f, \"fma_peak_tflops\": %.4f, \"fast_disagreement\": %.6g, \"results\": [",
-                device.str().c_str(), static_cast<long long>(s.n), static_cast<long long>(s.k),
-                static_cast<long long>(s.c), a.mode.c_str(), bw / 1e9, peak / 1e12, disagreement);
+    std::printf(
+        "{\"device\": \"%s\", \"n\": %lld, \"k\": %lld, \"c\": %lld, \"mode\": \"%s\", "
+        "\"copy_bandwidth_GBps\": %.3f, \"fma_peak_tflops\": %.4f, \"fast_disagreement\": %.6g, \"results\": [",
+        device.str().c_str(), static_cast<long long>(s.n), static_cast<long long>(s.k), static_cast<long long>(s.c),
+        a.mode.c_str(), bw / 1e9, peak / 1e12, disagreement);
     for (size_t i = 0; i < rows.size(); ++i)
-      std::printf("%s{\"variant\": \"%s\", \"seconds\": %.9g, \"vectors_per_s\": %.6g, \"tflops\": %.6g, "
-                  "\"bytes\": %.6g, \"bandwidth_fraction\": %.4f, \"fma_peak_fraction\": %.4f}",
-                  i ? ", " : "", rows[i].name, rows[i].seconds, static_cast<double>(s.n) / rows[i].seconds,
-                  flops / rows[i].seconds / 1e12, rows[i].bytes, rows[i].bytes / rows[i].seconds / bw,
-                  flops / rows[i].seconds / peak);
+      std::printf(
+          "%s{\"variant\": \"%s\", \"seconds\": %.9g, \"vectors_per_s\": %.6g, \"tflops\": %.6g, "
+          "\"bytes\": %.6g, \"bandwidth_fraction\": %.4f, \"fma_peak_fraction\": %.4f}",
+          i ? ", " : "", rows[i].name, rows[i].seconds, static_cast<double>(s.n) / rows[i].seconds,
+          flops / rows[i].seconds / 1e12, rows[i].bytes, rows[i].bytes / rows[i].seconds / bw,
+          flops / rows[i].seconds / peak);
     std::printf("]}\n");
     return;
   }
-  std::printf("quantize N=%lld K=%lld C=%lld on %s, mode %s (median of %d; copy bandwidth %.1f GB/s; fp32 FMA "
-              "peak %.3f TFLOP/s)\n",
-              static_cast<long long>(s.n), static_cast<long long>(s.k), static_cast<long long>(s.c),
-              device.str().c_str(), a.mode.c_str(), a.repeats, bw / 1e9, peak / 1e12);
+  std::printf(
+      "quantize N=%lld K=%lld C=%lld on %s, mode %s (median of %d; copy bandwidth %.1f GB/s; fp32 FMA "
+      "peak %.3f TFLOP/s)\n",
+      static_cast<long long>(s.n), static_cast<long long>(s.k), static_cast<long long>(s.c), device.str().c_str(),
+      a.mode.c_str(), a.repeats, bw / 1e9, peak / 1e12);
   std::printf("%-8s %12s %14s %10s %12s %8s %8s\n", "variant", "time ms", "vectors/s", "TFLOP/s", "bytes", "of bw",
               "of FMA");
   for (const Row& r : rows)

@@ -1,8 +1,7 @@
 #pragma once
 // Each subcommand registers itself on the app; main() only parses and reports errors.
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace lvk::cli {
 

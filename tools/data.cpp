@@ -20,8 +20,8 @@ struct DataArgs {
 };
 
 void run_data(const DataArgs& a) {
-  const io::ImageDataset d = io::open_split(io::parse_dataset_spec(a.data, "data: --data"),
-                                            io::parse_split(a.split, "data: --split"));
+  const io::ImageDataset d =
+      io::open_split(io::parse_dataset_spec(a.data, "data: --data"), io::parse_split(a.split, "data: --split"));
   std::map<int32_t, int64_t> hist;
   for (int32_t l : d.labels) ++hist[l];
   double mean = 0.0;

@@ -94,8 +94,9 @@ void print_report(const ModelEvaluation& r) {
         static_cast<long long>(r.codes), static_cast<long long>(r.positions), r.perplexity, 100.0 * r.usage,
         r.uniform_prior_bits_per_dim);
   if (r.learned_prior)
-    std::printf("  learned prior: code NLL %s nats/image (uniform: %.3f), %.4f bits/dim\n", pm(r.prior_code_nll).c_str(),
-                static_cast<double>(r.positions) * std::log(static_cast<double>(r.codes)), r.learned_prior_bits_per_dim);
+    std::printf("  learned prior: code NLL %s nats/image (uniform: %.3f), %.4f bits/dim\n",
+                pm(r.prior_code_nll).c_str(), static_cast<double>(r.positions) * std::log(static_cast<double>(r.codes)),
+                r.learned_prior_bits_per_dim);
   if (!r.gaussian && !r.discrete)
     std::printf("  (%s exposes no latent view: reconstruction figures only; see models/eval.h)\n", r.model.c_str());
 }
@@ -117,16 +118,30 @@ void print_comparison(const std::vector<ModelEvaluation>& runs) {
     for (const ModelEvaluation& r : runs) std::printf(" %22s", (!gaussian_only || r.gaussian ? get(r) : "-").c_str());
     std::printf("\n");
   };
-  row("ELBO (nats)", [&](const ModelEvaluation& r) { return pm(r.elbo); }, true);
-  row("IW-NLL (nats)", [&](const ModelEvaluation& r) { return pm({-r.iw_log_px.mean, r.iw_log_px.se}); }, true);
-  row("IW bits/dim", [&](const ModelEvaluation& r) { return num(r.iw_bits_per_dim); }, true);
-  row("avg KL", [&](const ModelEvaluation& r) { return pm(r.surgery.avg_kl); }, true);
-  row("KL(q_agg || p)", [&](const ModelEvaluation& r) { return pm(r.surgery.marginal_kl); }, true);
-  row("I_q[x; z]", [&](const ModelEvaluation& r) { return pm(r.surgery.mutual_info); }, true);
-  row("active units", [&](const ModelEvaluation& r) {
-    return std::to_string(r.health.active_units) + "/" + std::to_string(r.surgery.dim);
-  }, true);
-  row("recon mse/pixel", [&](const ModelEvaluation& r) { return num(r.recon_mse); }, false);
+  row(
+      "ELBO (nats)", [&](const ModelEvaluation& r) { return pm(r.elbo); }, true);
+  row(
+      "IW-NLL (nats)",
+      [&](const ModelEvaluation& r) {
+        return pm({-r.iw_log_px.mean, r.iw_log_px.se});
+      },
+      true);
+  row(
+      "IW bits/dim", [&](const ModelEvaluation& r) { return num(r.iw_bits_per_dim); }, true);
+  row(
+      "avg KL", [&](const ModelEvaluation& r) { return pm(r.surgery.avg_kl); }, true);
+  row(
+      "KL(q_agg || p)", [&](const ModelEvaluation& r) { return pm(r.surgery.marginal_kl); }, true);
+  row(
+      "I_q[x; z]", [&](const ModelEvaluation& r) { return pm(r.surgery.mutual_info); }, true);
+  row(
+      "active units",
+      [&](const ModelEvaluation& r) {
+        return std::to_string(r.health.active_units) + "/" + std::to_string(r.surgery.dim);
+      },
+      true);
+  row(
+      "recon mse/pixel", [&](const ModelEvaluation& r) { return num(r.recon_mse); }, false);
 }
 
 void run_eval(const EvalFlags& f) {
@@ -202,7 +217,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--seed", f->options.seed, "seed of every Monte Carlo draw")->capture_default_str();
   cmd->add_option("--json", f->json, "write the report as JSON (plots go beside it unless --plots)");
   cmd->add_option("--plots", f->plots, "path prefix of the PNG plots");
-  cmd->add_option("--compare", f->compare, "more checkpoints or run folders (up to 25), evaluated on the same data and "
+  cmd->add_option("--compare", f->compare,
+                  "more checkpoints or run folders (up to 25), evaluated on the same data and "
                   "shown side by side")
       ->expected(1, 25);
   cmd->add_option("--device", f->device, "auto|cpu|cuda")->capture_default_str();

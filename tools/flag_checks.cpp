@@ -41,7 +41,11 @@ CLI::Validator finite_positive() {
       "FLOAT>0");
 }
 
-CLI::Validator positive_integer() { return integer_at_least(1); }
-CLI::Validator nonnegative_integer() { return integer_at_least(0); }
+CLI::Validator positive_integer() {
+  return integer_at_least(1);
+}
+CLI::Validator nonnegative_integer() {
+  return integer_at_least(0);
+}
 
 }  // namespace lvk::cli

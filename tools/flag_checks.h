@@ -6,8 +6,8 @@
 
 namespace lvk::cli {
 
-CLI::Validator finite_positive();    // a float > 0, finite, within 32-bit float range
-CLI::Validator positive_integer();   // an integer >= 1 that fits 64 bits
+CLI::Validator finite_positive();   // a float > 0, finite, within 32-bit float range
+CLI::Validator positive_integer();  // an integer >= 1 that fits 64 bits
 CLI::Validator nonnegative_integer();
 
 }  // namespace lvk::cli

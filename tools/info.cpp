@@ -18,7 +18,10 @@ void print_info() {
   const CudaStatus& cuda = cuda_status();
   std::printf("lvk %s\n", LVK_VERSION);
   std::printf("build:   %s, %s, CUDA backend %s (archs %s), CPU BLAS: %s\n", LVK_BUILD_TYPE, LVK_BUILD_COMPILER,
-              cuda.emulated ? "EMULATED" : cuda.built ? "on" : "off", LVK_BUILD_CUDA_ARCHS, LVK_BUILD_BLAS);
+              cuda.emulated ? "EMULATED"
+              : cuda.built  ? "on"
+                            : "off",
+              LVK_BUILD_CUDA_ARCHS, LVK_BUILD_BLAS);
   if (cuda.built)
     std::printf("cuda:    runtime %s, driver %s\n", cuda_version(cuda.runtime_version).c_str(),
                 cuda_version(cuda.driver_version).c_str());
@@ -26,8 +29,9 @@ void print_info() {
     std::printf("device:  cuda:%d %s, sm_%d%d, %d SMs, %.1f GiB\n", d.index, d.name.c_str(), d.compute_major,
                 d.compute_minor, d.sm_count, static_cast<double>(d.total_memory) / (1ull << 30));
   if (cuda.emulated)
-    std::printf("note:    cuda:0 is EMULATED on the CPU (LVK_CUDA=EMU): every kernel runs with race, bounds and\n"
-                "         divergence checks; results are checked, timings mean nothing. A real GPU is the final word.\n");
+    std::printf(
+        "note:    cuda:0 is EMULATED on the CPU (LVK_CUDA=EMU): every kernel runs with race, bounds and\n"
+        "         divergence checks; results are checked, timings mean nothing. A real GPU is the final word.\n");
   if (!cuda.usable) std::printf("cuda:    no usable CUDA device: %s\n", cuda.reason.c_str());
   std::printf("default: --device auto runs on %s\n", parse_device("auto").str().c_str());
 }

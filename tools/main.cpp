@@ -8,8 +8,8 @@
 #include <exception>
 #include <new>
 
-#include "runtime/dist/launch.h"
 #include "base/error.h"
+#include "runtime/dist/launch.h"
 #include "tools/commands.h"
 
 namespace {
@@ -66,8 +66,9 @@ int main(int argc, char** argv) {
     lvk::dist::abort_world(e.what());  // other ranks may wait for this one in a collective
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "lvk: error: out of memory; a size (batch, model width, data count) is too large for this "
-                         "machine\n");
+    std::fprintf(stderr,
+                 "lvk: error: out of memory; a size (batch, model width, data count) is too large for this "
+                 "machine\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lvk: unexpected error: %s\n", e.what());

@@ -42,13 +42,13 @@ Tensor load_codebook(const std::string& path, const std::string& name, Device de
     LVK_CHECK(name.empty(), "quantize: --codebook-name picks a tensor of a .safetensors codebook, but ", path,
               " is not one");
     Tensor e = io::read_npy_tensor(path, device);
-    LVK_CHECK(e.dtype() == DType::f32 && e.rank() == 2, "quantize: ", path,
-              ": codebook must be float32 [K, C], got ", e.str());
+    LVK_CHECK(e.dtype() == DType::f32 && e.rank() == 2, "quantize: ", path, ": codebook must be float32 [K, C], got ",
+              e.str());
     return e;
   }
   const io::SafetensorsFile file = io::read_safetensors(path);
-  LVK_CHECK(!name.empty(), "quantize: ", path, " is a .safetensors file; name its codebook with --codebook-name (it holds ",
-            tensor_names(file), ")");
+  LVK_CHECK(!name.empty(), "quantize: ", path,
+            " is a .safetensors file; name its codebook with --codebook-name (it holds ", tensor_names(file), ")");
   const io::SafetensorsEntry* entry = file.find(name);
   LVK_CHECK(entry != nullptr, "quantize: ", path, " has no tensor \"", name, "\" (it holds ", tensor_names(file), ")");
   LVK_CHECK(entry->dtype == "F32", "quantize: ", path, ": tensor \"", name, "\" is ", entry->dtype,
@@ -59,7 +59,8 @@ Tensor load_codebook(const std::string& path, const std::string& name, Device de
 }
 
 struct QuantizeArgs {
-  std::string input, codebook, codebook_name, output, z_q, distances, device = "auto", mode = "fp32", nonfinite = "error";
+  std::string input, codebook, codebook_name, output, z_q, distances, device = "auto", mode = "fp32",
+                                                                      nonfinite = "error";
   bool cosine = false;
 };
 
@@ -67,8 +68,8 @@ void run_quantize(const QuantizeArgs& a) {
   const Device device = parse_device(a.device);
   const Tensor z = load_vectors(a.input, device);
   const Tensor e = load_codebook(a.codebook, a.codebook_name, device);
-  LVK_CHECK(z.dim(1) == e.dim(1), "quantize: ", a.input, " has C=", z.dim(1), " but codebook ", a.codebook, " has C=",
-            e.dim(1));
+  LVK_CHECK(z.dim(1) == e.dim(1), "quantize: ", a.input, " has C=", z.dim(1), " but codebook ", a.codebook,
+            " has C=", e.dim(1));
   VqOptions o;
   o.z_q = !a.z_q.empty();
   o.distances = !a.distances.empty();
@@ -126,14 +127,17 @@ void add_quantize_commands(CLI::App& app) {
   auto qa = std::make_shared<QuantizeArgs>();
   CLI::App* q = app.add_subcommand("quantize", "Nearest-codebook indices for the vectors of a .npy file");
   q->add_option("--input,-i", qa->input, "float32 .npy of vectors, [N, C] or [B, C, H, W]")->required();
-  q->add_option("--codebook,-c", qa->codebook, "float32 codebook [K, C]: a .npy file, or a .safetensors file with --codebook-name")
+  q->add_option("--codebook,-c", qa->codebook,
+                "float32 codebook [K, C]: a .npy file, or a .safetensors file with --codebook-name")
       ->required();
-  q->add_option("--codebook-name", qa->codebook_name, "the codebook's tensor in a .safetensors file (a checkpoint, say)");
+  q->add_option("--codebook-name", qa->codebook_name,
+                "the codebook's tensor in a .safetensors file (a checkpoint, say)");
   q->add_option("--output,-o", qa->output, "int32 .npy of indices to write")->required();
   q->add_option("--z-q", qa->z_q, "also write the quantized vectors (float32 .npy, shaped like the input)");
   q->add_option("--distances", qa->distances, "also write ||z - e_k*||^2 per vector (float32 .npy)");
   q->add_option("--device", qa->device, "auto, cpu or cuda[:N]");
-  q->add_option("--mode", qa->mode, "fp32 (exact FFMA) or fast (BF16 tensor-core shortlist + fp32 re-check)")->check(CLI::IsMember({"fp32", "fast"}));
+  q->add_option("--mode", qa->mode, "fp32 (exact FFMA) or fast (BF16 tensor-core shortlist + fp32 re-check)")
+      ->check(CLI::IsMember({"fp32", "fast"}));
   q->add_option("--nonfinite", qa->nonfinite,
                 "rows with NaN or Inf: error (refuse the input) or skip (index -1, left out of the statistics)")
       ->check(CLI::IsMember({"error", "skip"}));

@@ -21,9 +21,9 @@ struct PictureFlags {
 
 void write_grid(const std::string& path, const Tensor& images, int64_t cols) {
   const Tensor host = images.to(Device::cpu());
-  io::write_png(path, io::make_image_grid(host.data<float>(), host.dim(0), static_cast<int>(host.dim(1)),
-                                          static_cast<int>(host.dim(2)), static_cast<int>(host.dim(3)),
-                                          static_cast<int>(cols)));
+  io::write_png(
+      path, io::make_image_grid(host.data<float>(), host.dim(0), static_cast<int>(host.dim(1)),
+                                static_cast<int>(host.dim(2)), static_cast<int>(host.dim(3)), static_cast<int>(cols)));
   std::printf("wrote %s (%lld images)\n", path.c_str(), static_cast<long long>(host.dim(0)));
 }
 
@@ -43,12 +43,11 @@ void run_reconstruct(const PictureFlags& f) {
   const io::DatasetSpec spec =
       f.data.empty() ? saved.config.data : io::parse_dataset_spec(f.data, "reconstruct: --data");
   const io::ImageDataset data = io::open_split(spec, io::Split::held_out);
-  LVK_CHECK(data.channels == saved.image.channels && data.height == saved.image.height &&
-                data.width == saved.image.width,
-            "reconstruct: ", data.name, " has images [", data.channels, ", ", data.height, ", ", data.width,
-            "] but the model was trained on ", saved.image.str());
-  io::DataLoader loader(data, io::LoaderOptions::in_order(std::min(f.n, data.count), saved.config.binarize, 1),
-                        device);
+  LVK_CHECK(
+      data.channels == saved.image.channels && data.height == saved.image.height && data.width == saved.image.width,
+      "reconstruct: ", data.name, " has images [", data.channels, ", ", data.height, ", ", data.width,
+      "] but the model was trained on ", saved.image.str());
+  io::DataLoader loader(data, io::LoaderOptions::in_order(std::min(f.n, data.count), saved.config.binarize, 1), device);
   const Tensor x = loader.next().images;
   std::printf("reconstructing %lld images of %s\n", static_cast<long long>(x.dim(0)), data.name.c_str());
   NoGrad no_grad;
@@ -90,8 +89,10 @@ void add_picture_commands(CLI::App& app) {
   recon->n = 32;
   CLI::App* r = app.add_subcommand("reconstruct", "Reconstruct images of a dataset with a trained model");
   add_common(r, *recon);
-  r->add_option("--data", recon->data, "held-out split of a dataset named as for train: shapes[:N] | procedural | mnist:DIR | fashion-mnist[:DIR] | "
-                  "cifar10:DIR; default: the run's own");
+  r->add_option(
+      "--data", recon->data,
+      "held-out split of a dataset named as for train: shapes[:N] | procedural | mnist:DIR | fashion-mnist[:DIR] | "
+      "cifar10:DIR; default: the run's own");
   r->callback([recon] { run_reconstruct(*recon); });
 }
 

@@ -7,11 +7,14 @@
 #     result that depends on the order is a race).
 #  3. The emulated GPU with the shared-memory race check (LVK_EMU_RACECHECK): the CUDA tests again,
 #     in a random thread order, every pair of unordered shared-memory accesses reported.
+#  First, the formatting check (tools/format.sh --check).
 #  After 1, the Python package (tools/test-python.sh): pip install ./python CPU-only, then pytest.
 #  LVK_EMU_TESTS=0 skips 2 and 3; LVK_PYTHON_TESTS=0 skips the Python package.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 jobs="${LVK_JOBS:-$(nproc)}"
+# Style is checked, never reviewed: every C++/CUDA source matches .clang-format.
+"$LVK_ROOT/tools/format.sh" --check
 
 # Without a GPU (CI) one architecture compiles and links every CUDA file at a quarter of the time.
 export LVK_DEFAULT_ARCHS="${LVK_DEFAULT_ARCHS:-90}"

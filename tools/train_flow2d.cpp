@@ -28,8 +28,9 @@ void run_flow2d(const Flow2dFlags& flags) {
   const Device device = parse_device(flags.device);
   std::filesystem::create_directories(flags.out);
   std::printf("flow2d: %s, %d layers, hidden %lld, on %s, data %s, batch %lld, %lld steps\n",
-              config.flow == "maf" ? "MAF" : "RealNVP", config.layers, static_cast<long long>(config.hidden), device.str().c_str(), toy2d_name(config.data),
-              static_cast<long long>(config.batch), static_cast<long long>(config.steps));
+              config.flow == "maf" ? "MAF" : "RealNVP", config.layers, static_cast<long long>(config.hidden),
+              device.str().c_str(), toy2d_name(config.data), static_cast<long long>(config.batch),
+              static_cast<long long>(config.steps));
   Flow2dFit fit(config, device);
   Progress progress(config.steps, flags.log_every, "points");
   for (int64_t s = 1; s <= config.steps; ++s) {
@@ -49,19 +50,30 @@ void run_flow2d(const Flow2dFlags& flags) {
 void add_train_flow2d(CLI::App& train) {
   auto flags = std::make_shared<Flow2dFlags>();
   CLI::App* cmd = train.add_subcommand("flow2d", "Fit a RealNVP or MAF flow to a 2-D density and write a PNG of it");
-  cmd->add_option("--flow", flags->config.flow, "realnvp|maf")->capture_default_str()
+  cmd->add_option("--flow", flags->config.flow, "realnvp|maf")
+      ->capture_default_str()
       ->check(CLI::IsMember({"realnvp", "maf"}));
-  cmd->add_option("--data", flags->data, "moons|rings|checkerboard|gaussians")->capture_default_str()
+  cmd->add_option("--data", flags->data, "moons|rings|checkerboard|gaussians")
+      ->capture_default_str()
       ->check(CLI::IsMember({"moons", "rings", "checkerboard", "gaussians"}));
   cmd->add_option("--device", flags->device, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--steps", flags->config.steps, "training steps")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--batch", flags->config.batch, "points per step")->capture_default_str()->check(CLI::Range(2, 1 << 24));
-  cmd->add_option("--lr", flags->config.lr, "peak learning rate (cosine decay)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--layers", flags->config.layers, "flow layers (coupling or MAF)")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("--hidden", flags->config.hidden, "conditioner width")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--batch", flags->config.batch, "points per step")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1 << 24));
+  cmd->add_option("--lr", flags->config.lr, "peak learning rate (cosine decay)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--layers", flags->config.layers, "flow layers (coupling or MAF)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--hidden", flags->config.hidden, "conditioner width")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", flags->config.seed, "seed for weights and data")->capture_default_str();
   cmd->add_option("--out", flags->out, "output folder")->capture_default_str();
-  cmd->add_option("--log-every", flags->log_every, "steps between log lines when not on a terminal")->capture_default_str();
+  cmd->add_option("--log-every", flags->log_every, "steps between log lines when not on a terminal")
+      ->capture_default_str();
   cmd->callback([flags] { run_flow2d(*flags); });
 }
 

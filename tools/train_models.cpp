@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "models/checkpoint.h"
@@ -59,8 +58,11 @@ void run_training(const std::string& kind, const TrainFlags& f) {
   if (f.checkpoint_every) config.checkpoint_every = f.checkpoint_every;
   if (f.readback_every) config.readback_every = f.readback_every;
   if (!f.cuda_graph.empty()) config.cuda_graph = f.cuda_graph == "on";
-  const std::pair<const char*, int64_t> sizes[] = {{"latent", f.latent}, {"hidden", f.hidden}, {"channels", f.channels},
-                                                   {"codes", f.codes},   {"code_dim", f.code_dim}};
+  const std::pair<const char*, int64_t> sizes[] = {{"latent", f.latent},
+                                                   {"hidden", f.hidden},
+                                                   {"channels", f.channels},
+                                                   {"codes", f.codes},
+                                                   {"code_dim", f.code_dim}};
   for (const auto& [key, value] : sizes)
     if (value) config.model_options[key] = value;
   for (const std::string& item : f.set) {
@@ -80,9 +82,9 @@ void run_training(const std::string& kind, const TrainFlags& f) {
     return;
   }
   for (const std::string& note : trainer.notes()) print_note(note);
-  const std::string ranks = world.comm->kind() != "single" ? " × " + std::to_string(trainer.world_size()) +
-                                                                  " ranks (" + world.comm->kind() + ")"
-                                                            : "";
+  const std::string ranks = world.comm->kind() != "single"
+                                ? " × " + std::to_string(trainer.world_size()) + " ranks (" + world.comm->kind() + ")"
+                                : "";
   std::printf("train %s on %s%s: %lld parameters, data %s, %lld steps of %lld%s; run folder %s\n", kind.c_str(),
               device.str().c_str(), ranks.c_str(), static_cast<long long>(trainer.model().parameter_count()),
               config.data.source.c_str(), static_cast<long long>(trainer.total_steps()),
@@ -102,14 +104,15 @@ void run_training(const std::string& kind, const TrainFlags& f) {
               });
   progress.finish();
   if (device.is_cuda())
-    std::printf("steps: %lld replayed from a CUDA Graph, %lld eager%s%s\n", static_cast<long long>(trainer.graph_steps()),
-                static_cast<long long>(trainer.eager_steps()), trainer.graph_note().empty() ? "" : "; ",
-                trainer.graph_note().c_str());
+    std::printf("steps: %lld replayed from a CUDA Graph, %lld eager%s%s\n",
+                static_cast<long long>(trainer.graph_steps()), static_cast<long long>(trainer.eager_steps()),
+                trainer.graph_note().empty() ? "" : "; ", trainer.graph_note().c_str());
   const std::string dir = config.out, step = std::to_string(trainer.step());
-  std::printf("done: %s steps in %s\n  reconstructions: %s/recon-%s.png\n  metrics:         %s/metrics.jsonl\n"
-              "  checkpoint:      %s\n  evaluate it:     lvk eval %s\n",
-              step.c_str(), dir.c_str(), dir.c_str(), step.c_str(), dir.c_str(),
-              checkpoint_path(dir, trainer.step()).c_str(), dir.c_str());
+  std::printf(
+      "done: %s steps in %s\n  reconstructions: %s/recon-%s.png\n  metrics:         %s/metrics.jsonl\n"
+      "  checkpoint:      %s\n  evaluate it:     lvk eval %s\n",
+      step.c_str(), dir.c_str(), dir.c_str(), step.c_str(), dir.c_str(), checkpoint_path(dir, trainer.step()).c_str(),
+      dir.c_str());
 }
 
 }  // namespace
@@ -121,7 +124,9 @@ void add_train_models(CLI::App& train) {
     cmd->footer("\nModel options (--set KEY=VALUE; VALUE as JSON, or a bare word for a string):\n" +
                 model_options_help(kind));
     cmd->add_option("--config", f->config_file, "JSON file with any TrainConfig fields (flags override it)");
-    cmd->add_option("--data", f->data, "shapes[:N] | procedural | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR (runtime/io/dataset_split.h)");
+    cmd->add_option(
+        "--data", f->data,
+        "shapes[:N] | procedural | mnist:DIR | fashion-mnist[:DIR] | cifar10:DIR (runtime/io/dataset_split.h)");
     cmd->add_option("--device", f->device, "auto|cpu|cuda")->capture_default_str();
     cmd->add_option("--steps", f->steps, "optimiser steps")->check(positive_integer());
     cmd->add_option("--epochs", f->epochs, "epochs (instead of --steps)")->check(positive_integer());
@@ -133,8 +138,9 @@ void add_train_models(CLI::App& train) {
         ->check(positive_integer());
     cmd->add_option("--eval-every", f->eval_every, "steps between held-out evaluations")->check(positive_integer());
     cmd->add_option("--checkpoint-every", f->checkpoint_every, "steps between checkpoints")->check(positive_integer());
-    cmd->add_option("--readback-every", f->readback_every,
-                    "steps between reads of the step figures from the device (default: log-every on CUDA, 1 on the CPU)")
+    cmd->add_option(
+           "--readback-every", f->readback_every,
+           "steps between reads of the step figures from the device (default: log-every on CUDA, 1 on the CPU)")
         ->check(positive_integer());
     cmd->add_option("--cuda-graph", f->cuda_graph, "on|off: capture the train step as a CUDA Graph (default on)")
         ->check(CLI::IsMember({"on", "off"}));

@@ -27,7 +27,9 @@ inline __nv_bfloat16 __float2bfloat16_rn(float f) {
   out.__x = static_cast<unsigned short>((bits + rounding) >> 16);
   return out;
 }
-inline __nv_bfloat16 __float2bfloat16(float f) { return __float2bfloat16_rn(f); }
+inline __nv_bfloat16 __float2bfloat16(float f) {
+  return __float2bfloat16_rn(f);
+}
 inline float __bfloat162float(__nv_bfloat16 h) {
   const uint32_t bits = static_cast<uint32_t>(h.__x) << 16;
   float f;
@@ -37,6 +39,12 @@ inline float __bfloat162float(__nv_bfloat16 h) {
 inline __nv_bfloat162 __floats2bfloat162_rn(float lo, float hi) {
   return __nv_bfloat162{__float2bfloat16_rn(lo), __float2bfloat16_rn(hi)};
 }
-inline __nv_bfloat162 __float2bfloat162_rn(float f) { return __floats2bfloat162_rn(f, f); }
-inline float __low2float(__nv_bfloat162 v) { return __bfloat162float(v.x); }
-inline float __high2float(__nv_bfloat162 v) { return __bfloat162float(v.y); }
+inline __nv_bfloat162 __float2bfloat162_rn(float f) {
+  return __floats2bfloat162_rn(f, f);
+}
+inline float __low2float(__nv_bfloat162 v) {
+  return __bfloat162float(v.x);
+}
+inline float __high2float(__nv_bfloat162 v) {
+  return __bfloat162float(v.y);
+}

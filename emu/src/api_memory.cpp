@@ -13,8 +13,12 @@ namespace {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
 
-bool is_device(const void* p, size_t bytes) { return bytes == 0 || in_allocation(p, bytes, MemoryKind::device); }
-bool is_pinned(const void* p, size_t bytes) { return in_allocation(p, bytes, MemoryKind::pinned); }
+bool is_device(const void* p, size_t bytes) {
+  return bytes == 0 || in_allocation(p, bytes, MemoryKind::device);
+}
+bool is_pinned(const void* p, size_t bytes) {
+  return in_allocation(p, bytes, MemoryKind::pinned);
+}
 
 // What cudaMemcpyDefault infers, and what an explicit kind must agree with: with unified
 // addressing the runtime knows which side a pointer is on and refuses a kind that contradicts it.
@@ -27,11 +31,16 @@ bool kind_matches(void* dst, const void* src, size_t bytes, cudaMemcpyKind& kind
     return true;
   }
   switch (kind) {
-    case cudaMemcpyHostToDevice: return dst_dev && !src_dev;
-    case cudaMemcpyDeviceToHost: return src_dev && !dst_dev;
-    case cudaMemcpyDeviceToDevice: return src_dev && dst_dev;
-    case cudaMemcpyHostToHost: return !src_dev && !dst_dev;
-    default: return false;
+    case cudaMemcpyHostToDevice:
+      return dst_dev && !src_dev;
+    case cudaMemcpyDeviceToHost:
+      return src_dev && !dst_dev;
+    case cudaMemcpyDeviceToDevice:
+      return src_dev && dst_dev;
+    case cudaMemcpyHostToHost:
+      return !src_dev && !dst_dev;
+    default:
+      return false;
   }
 }
 
@@ -66,7 +75,9 @@ cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
   return *ptr ? cudaSuccess : api_error(cudaErrorMemoryAllocation);
 }
 
-cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned) { return cudaMallocHost(ptr, bytes); }
+cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned) {
+  return cudaMallocHost(ptr, bytes);
+}
 
 cudaError_t cudaFreeHost(void* ptr) {
   Lock lock(device_mutex());
@@ -134,7 +145,9 @@ cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t pool, cudaMemPoolAttr, void* v
   return cudaSuccess;
 }
 
-cudaError_t cudaMemPoolTrimTo(cudaMemPool_t pool, size_t) { return pool ? cudaSuccess : api_error(cudaErrorInvalidValue); }
+cudaError_t cudaMemPoolTrimTo(cudaMemPool_t pool, size_t) {
+  return pool ? cudaSuccess : api_error(cudaErrorInvalidValue);
+}
 
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
   Lock lock(device_mutex());

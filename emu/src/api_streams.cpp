@@ -31,7 +31,9 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
   return cudaSuccess;
 }
 
-cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
+cudaError_t cudaStreamCreate(cudaStream_t* stream) {
+  return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
+}
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   Lock lock(device_mutex());
@@ -112,7 +114,9 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
   return cudaSuccess;
 }
 
-cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
+cudaError_t cudaEventCreate(cudaEvent_t* event) {
+  return cudaEventCreateWithFlags(event, cudaEventDefault);
+}
 
 cudaError_t cudaEventDestroy(cudaEvent_t event) {
   Lock lock(device_mutex());
@@ -218,8 +222,8 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* 
   if (!s->capture)
     *status = cudaStreamCaptureStatusNone;
   else
-    *status = s->capture->invalidated_by != cudaSuccess ? cudaStreamCaptureStatusInvalidated
-                                                        : cudaStreamCaptureStatusActive;
+    *status =
+        s->capture->invalidated_by != cudaSuccess ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
   return cudaSuccess;
 }
 
@@ -230,8 +234,9 @@ cudaError_t cudaThreadExchangeStreamCaptureMode(cudaStreamCaptureMode* mode) {
 cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long flags) {
   Lock lock(device_mutex());
   if (!exec || !graph) return api_error(cudaErrorInvalidValue);
-  if (flags & ~static_cast<unsigned long long>(cudaGraphInstantiateFlagAutoFreeOnLaunch | cudaGraphInstantiateFlagUpload |
-                                               cudaGraphInstantiateFlagUseNodePriority))
+  if (flags &
+      ~static_cast<unsigned long long>(cudaGraphInstantiateFlagAutoFreeOnLaunch | cudaGraphInstantiateFlagUpload |
+                                       cudaGraphInstantiateFlagUseNodePriority))
     return api_error(cudaErrorInvalidValue);
   auto* e = new CUgraphExec_st;
   e->nodes = graph->nodes;

@@ -21,7 +21,9 @@ cudaError_t take_last_error() {
   return e;
 }
 
-cudaError_t peek_last_error() { return g_sticky != cudaSuccess ? g_sticky : t_last_error; }
+cudaError_t peek_last_error() {
+  return g_sticky != cudaSuccess ? g_sticky : t_last_error;
+}
 
 void report_device_error(cudaError_t code, const std::string& message) {
   if (g_sticky != cudaSuccess) return;  // the first failure is the one to read
@@ -31,8 +33,12 @@ void report_device_error(cudaError_t code, const std::string& message) {
   std::fflush(stderr);
 }
 
-cudaError_t sticky_error() { return g_sticky; }
-const std::string& sticky_message() { return g_sticky_message; }
+cudaError_t sticky_error() {
+  return g_sticky;
+}
+const std::string& sticky_message() {
+  return g_sticky_message;
+}
 
 void clear_sticky_error() {
   g_sticky = cudaSuccess;

@@ -65,11 +65,15 @@ lvk_emu_fiber_trampoline:
 
 namespace lvk_emu {
 
-void fiber_trampoline_entry(Fiber* self) { Fiber::start(self); }
+void fiber_trampoline_entry(Fiber* self) {
+  Fiber::start(self);
+}
 
 }  // namespace lvk_emu
 
-extern "C" void lvk_emu_fiber_start(lvk_emu::Fiber* self) { lvk_emu::fiber_trampoline_entry(self); }
+extern "C" void lvk_emu_fiber_start(lvk_emu::Fiber* self) {
+  lvk_emu::fiber_trampoline_entry(self);
+}
 
 namespace lvk_emu {
 
@@ -110,9 +114,9 @@ void Fiber::reset(Entry entry, void* arg) {
   const uint32_t mxcsr = 0x1f80;
   const uint16_t fpucw = 0x037f;
   frame[0] = uint64_t{mxcsr} | (uint64_t{fpucw} << 32);
-  frame[1] = frame[2] = frame[3] = frame[4] = 0;           // r15..r12
-  frame[5] = reinterpret_cast<uint64_t>(this);             // rbx: the trampoline's argument
-  frame[6] = 0;                                            // rbp
+  frame[1] = frame[2] = frame[3] = frame[4] = 0;  // r15..r12
+  frame[5] = reinterpret_cast<uint64_t>(this);    // rbx: the trampoline's argument
+  frame[6] = 0;                                   // rbp
   frame[7] = reinterpret_cast<uint64_t>(&lvk_emu_fiber_trampoline);
   sp_ = frame;
 }

@@ -28,7 +28,7 @@ class Fiber {
 
   void* stack_ = nullptr;  // mmap'ed, guard page at the bottom
   size_t stack_bytes_ = 0;
-  void* sp_ = nullptr;     // the fiber's saved stack pointer
+  void* sp_ = nullptr;  // the fiber's saved stack pointer
   void* scheduler_sp_ = nullptr;
   Entry entry_ = nullptr;
   void* arg_ = nullptr;

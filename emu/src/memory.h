@@ -27,7 +27,7 @@ void set_graph_block_live(void* p, bool live);
 bool is_graph_block(const void* p);
 // True when [p, p + bytes) lies in one live allocation of that kind.
 bool in_allocation(const void* p, size_t bytes, MemoryKind kind);
-void poison_region(void* p, size_t bytes);    // sanitizer: any access is an error
+void poison_region(void* p, size_t bytes);  // sanitizer: any access is an error
 void unpoison_region(void* p, size_t bytes);
 
 }  // namespace lvk_emu

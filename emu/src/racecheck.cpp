@@ -68,12 +68,12 @@ void report(const char* what, int first, const void* first_pc, int second, const
   if (g_reported_this_block) return;
   g_reported_this_block = true;
   const uint3 b = g_block_idx;
-  report_device_error(
-      cudaErrorLaunchFailure,
-      std::string("kernel ") + racecheck_kernel_name() + ", block (" + std::to_string(b.x) + "," + std::to_string(b.y) +
-          "," + std::to_string(b.z) + "): shared-memory race (" + what + ") on byte " + std::to_string(offset) +
-          " of shared memory: " + thread_name(first) + " at " + source_line(first_pc) + ", then " +
-          thread_name(second) + " at " + source_line(second_pc) + ", with no __syncthreads between them");
+  report_device_error(cudaErrorLaunchFailure,
+                      std::string("kernel ") + racecheck_kernel_name() + ", block (" + std::to_string(b.x) + "," +
+                          std::to_string(b.y) + "," + std::to_string(b.z) + "): shared-memory race (" + what +
+                          ") on byte " + std::to_string(offset) + " of shared memory: " + thread_name(first) + " at " +
+                          source_line(first_pc) + ", then " + thread_name(second) + " at " + source_line(second_pc) +
+                          ", with no __syncthreads between them");
 }
 
 void access(const void* p, size_t bytes, bool write, const void* pc) {
@@ -90,11 +90,13 @@ void access(const void* p, size_t bytes, bool write, const void* pc) {
     if (write) {
       // Several readers are ordered before this write only when all are lanes of its warp and a warp
       // collective completed after the last of them read.
-      const bool readers_unordered =
-          s.many_readers ? !(s.readers_warp == t / 32 && g_warp_syncs[warp] != s.reader_warp_syncs)
-                         : unordered(s.reader, s.reader_warp_syncs, t);
-      if (unordered(s.writer, s.writer_warp_syncs, t)) report("write after write", s.writer, s.writer_pc, t, pc, i);
-      else if (readers_unordered) report("write after read", s.reader, s.reader_pc, t, pc, i);
+      const bool readers_unordered = s.many_readers
+                                         ? !(s.readers_warp == t / 32 && g_warp_syncs[warp] != s.reader_warp_syncs)
+                                         : unordered(s.reader, s.reader_warp_syncs, t);
+      if (unordered(s.writer, s.writer_warp_syncs, t))
+        report("write after write", s.writer, s.writer_pc, t, pc, i);
+      else if (readers_unordered)
+        report("write after read", s.reader, s.reader_pc, t, pc, i);
       s.writer = t;
       s.writer_pc = pc;
       s.writer_warp_syncs = g_warp_syncs[warp];
@@ -117,7 +119,9 @@ void racecheck_block_start() {
   g_reported_this_block = false;
 }
 
-void racecheck_barrier() { ++g_epoch; }
+void racecheck_barrier() {
+  ++g_epoch;
+}
 
 void racecheck_warp_synchronized(int warp) {
   if (warp < kMaxWarps) ++g_warp_syncs[warp];
@@ -128,19 +132,31 @@ void racecheck_warp_synchronized(int warp) {
 #if defined(LVK_EMU_RACECHECK)
 // The instrumentation's entry points. Only device code is compiled with it (-fsanitize=thread on
 // the .cu files, without the thread-sanitizer runtime): these replace that runtime.
-#define LVK_EMU_ACCESS_HOOKS(n)                                                                    \
-  void __tsan_read##n(void* p) { lvk_emu::access(p, n, false, __builtin_return_address(0)); }       \
-  void __tsan_write##n(void* p) { lvk_emu::access(p, n, true, __builtin_return_address(0)); }       \
-  void __tsan_unaligned_read##n(void* p) { lvk_emu::access(p, n, false, __builtin_return_address(0)); } \
-  void __tsan_unaligned_write##n(void* p) { lvk_emu::access(p, n, true, __builtin_return_address(0)); }
+#define LVK_EMU_ACCESS_HOOKS(n)                                \
+  void __tsan_read##n(void* p) {                               \
+    lvk_emu::access(p, n, false, __builtin_return_address(0)); \
+  }                                                            \
+  void __tsan_write##n(void* p) {                              \
+    lvk_emu::access(p, n, true, __builtin_return_address(0));  \
+  }                                                            \
+  void __tsan_unaligned_read##n(void* p) {                     \
+    lvk_emu::access(p, n, false, __builtin_return_address(0)); \
+  }                                                            \
+  void __tsan_unaligned_write##n(void* p) {                    \
+    lvk_emu::access(p, n, true, __builtin_return_address(0));  \
+  }
 extern "C" {
 void __tsan_init() {}
 void __tsan_func_entry(void*) {}
 void __tsan_func_exit() {}
 void __tsan_vptr_update(void**, void*) {}
 void __tsan_vptr_read(void**) {}
-void __tsan_read_range(void* p, unsigned long n) { lvk_emu::access(p, n, false, __builtin_return_address(0)); }
-void __tsan_write_range(void* p, unsigned long n) { lvk_emu::access(p, n, true, __builtin_return_address(0)); }
+void __tsan_read_range(void* p, unsigned long n) {
+  lvk_emu::access(p, n, false, __builtin_return_address(0));
+}
+void __tsan_write_range(void* p, unsigned long n) {
+  lvk_emu::access(p, n, true, __builtin_return_address(0));
+}
 LVK_EMU_ACCESS_HOOKS(1)
 LVK_EMU_ACCESS_HOOKS(2)
 LVK_EMU_ACCESS_HOOKS(4)
@@ -149,30 +165,50 @@ LVK_EMU_ACCESS_HOOKS(16)
 
 // Atomic operations the instrumentation routes here (std::atomic in headers the kernels include):
 // performed as sequentially consistent atomics, not checked.
-#define LVK_EMU_ATOMIC_HOOKS(bits, T)                                                               \
-  T __tsan_atomic##bits##_load(const volatile T* a, int) { return __atomic_load_n(a, __ATOMIC_SEQ_CST); } \
-  void __tsan_atomic##bits##_store(volatile T* a, T v, int) { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); } \
-  T __tsan_atomic##bits##_exchange(volatile T* a, T v, int) { return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST); } \
-  T __tsan_atomic##bits##_fetch_add(volatile T* a, T v, int) { return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST); } \
-  T __tsan_atomic##bits##_fetch_sub(volatile T* a, T v, int) { return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST); } \
-  T __tsan_atomic##bits##_fetch_and(volatile T* a, T v, int) { return __atomic_fetch_and(a, v, __ATOMIC_SEQ_CST); } \
-  T __tsan_atomic##bits##_fetch_or(volatile T* a, T v, int) { return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST); } \
-  T __tsan_atomic##bits##_fetch_xor(volatile T* a, T v, int) { return __atomic_fetch_xor(a, v, __ATOMIC_SEQ_CST); } \
-  int __tsan_atomic##bits##_compare_exchange_strong(volatile T* a, T* c, T v, int, int) {                \
-    return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);            \
-  }                                                                                                  \
-  int __tsan_atomic##bits##_compare_exchange_weak(volatile T* a, T* c, T v, int, int) {                  \
-    return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);             \
-  }                                                                                                  \
-  T __tsan_atomic##bits##_compare_exchange_val(volatile T* a, T c, T v, int, int) {                      \
-    __atomic_compare_exchange_n(a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                  \
-    return c;                                                                                        \
+#define LVK_EMU_ATOMIC_HOOKS(bits, T)                                                       \
+  T __tsan_atomic##bits##_load(const volatile T* a, int) {                                  \
+    return __atomic_load_n(a, __ATOMIC_SEQ_CST);                                            \
+  }                                                                                         \
+  void __tsan_atomic##bits##_store(volatile T* a, T v, int) {                               \
+    __atomic_store_n(a, v, __ATOMIC_SEQ_CST);                                               \
+  }                                                                                         \
+  T __tsan_atomic##bits##_exchange(volatile T* a, T v, int) {                               \
+    return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST);                                     \
+  }                                                                                         \
+  T __tsan_atomic##bits##_fetch_add(volatile T* a, T v, int) {                              \
+    return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST);                                      \
+  }                                                                                         \
+  T __tsan_atomic##bits##_fetch_sub(volatile T* a, T v, int) {                              \
+    return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST);                                      \
+  }                                                                                         \
+  T __tsan_atomic##bits##_fetch_and(volatile T* a, T v, int) {                              \
+    return __atomic_fetch_and(a, v, __ATOMIC_SEQ_CST);                                      \
+  }                                                                                         \
+  T __tsan_atomic##bits##_fetch_or(volatile T* a, T v, int) {                               \
+    return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST);                                       \
+  }                                                                                         \
+  T __tsan_atomic##bits##_fetch_xor(volatile T* a, T v, int) {                              \
+    return __atomic_fetch_xor(a, v, __ATOMIC_SEQ_CST);                                      \
+  }                                                                                         \
+  int __tsan_atomic##bits##_compare_exchange_strong(volatile T* a, T* c, T v, int, int) {   \
+    return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
+  }                                                                                         \
+  int __tsan_atomic##bits##_compare_exchange_weak(volatile T* a, T* c, T v, int, int) {     \
+    return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);  \
+  }                                                                                         \
+  T __tsan_atomic##bits##_compare_exchange_val(volatile T* a, T c, T v, int, int) {         \
+    __atomic_compare_exchange_n(a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);       \
+    return c;                                                                               \
   }
 LVK_EMU_ATOMIC_HOOKS(8, unsigned char)
 LVK_EMU_ATOMIC_HOOKS(16, unsigned short)
 LVK_EMU_ATOMIC_HOOKS(32, unsigned int)
 LVK_EMU_ATOMIC_HOOKS(64, unsigned long long)
-void __tsan_atomic_thread_fence(int) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
-void __tsan_atomic_signal_fence(int) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+void __tsan_atomic_thread_fence(int) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+void __tsan_atomic_signal_fence(int) {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
 }
 #endif

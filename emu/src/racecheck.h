@@ -12,7 +12,7 @@ namespace lvk_emu {
 
 // Called by the scheduler.
 void racecheck_block_start();
-void racecheck_barrier();                // a __syncthreads released
+void racecheck_barrier();                    // a __syncthreads released
 void racecheck_warp_synchronized(int warp);  // a warp collective completed
 
 // Supplied by the scheduler: the running thread's linear index in its block, or -1 outside a kernel,

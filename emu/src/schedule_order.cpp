@@ -32,9 +32,12 @@ ScheduleOrder::ScheduleOrder() {
 
 std::string ScheduleOrder::describe() const {
   switch (kind_) {
-    case Kind::forward: return "forward";
-    case Kind::reverse: return "reverse";
-    case Kind::random: return "random:" + std::to_string(seed_);
+    case Kind::forward:
+      return "forward";
+    case Kind::reverse:
+      return "reverse";
+    case Kind::random:
+      return "random:" + std::to_string(seed_);
   }
   return "";
 }
@@ -60,11 +63,14 @@ void ScheduleOrder::start_grid(int64_t n) {
 
 int64_t ScheduleOrder::block_at(int64_t i, int64_t n) {
   switch (kind_) {
-    case Kind::forward: return i;
-    case Kind::reverse: return n - 1 - i;
+    case Kind::forward:
+      return i;
+    case Kind::reverse:
+      return n - 1 - i;
     case Kind::random:
       return static_cast<int64_t>((static_cast<unsigned __int128>(i) * static_cast<uint64_t>(block_stride_) +
-                                   static_cast<uint64_t>(block_offset_)) % static_cast<uint64_t>(n));
+                                   static_cast<uint64_t>(block_offset_)) %
+                                  static_cast<uint64_t>(n));
   }
   return i;
 }

@@ -28,15 +28,22 @@ enum class Collective { shuffle, ballot, syncwarp, mma };
 
 const char* collective_name(Collective c, ShuffleKind s) {
   switch (c) {
-    case Collective::ballot: return "__ballot_sync/__any_sync/__all_sync";
-    case Collective::syncwarp: return "__syncwarp";
-    case Collective::mma: return "mma.sync.m16n8k16";
+    case Collective::ballot:
+      return "__ballot_sync/__any_sync/__all_sync";
+    case Collective::syncwarp:
+      return "__syncwarp";
+    case Collective::mma:
+      return "mma.sync.m16n8k16";
     case Collective::shuffle:
       switch (s) {
-        case ShuffleKind::index: return "__shfl_sync";
-        case ShuffleKind::up: return "__shfl_up_sync";
-        case ShuffleKind::down: return "__shfl_down_sync";
-        case ShuffleKind::bfly: return "__shfl_xor_sync";
+        case ShuffleKind::index:
+          return "__shfl_sync";
+        case ShuffleKind::up:
+          return "__shfl_up_sync";
+        case ShuffleKind::down:
+          return "__shfl_down_sync";
+        case ShuffleKind::bfly:
+          return "__shfl_xor_sync";
       }
   }
   return "?";
@@ -80,15 +87,20 @@ std::string where(const Thread& t) {
   return os.str();
 }
 
-std::string at(const char* file, int line) { return std::string(file) + ":" + std::to_string(line); }
+std::string at(const char* file, int line) {
+  return std::string(file) + ":" + std::to_string(line);
+}
 
 std::string state_of(const Thread& t) {
   switch (t.wait) {
-    case Wait::done: return "has exited";
-    case Wait::barrier: return "waits at __syncthreads at " + at(t.file, t.line);
+    case Wait::done:
+      return "has exited";
+    case Wait::barrier:
+      return "waits at __syncthreads at " + at(t.file, t.line);
     case Wait::warp:
       return "waits at " + std::string(collective_name(t.kind, t.shuffle_kind)) + " at " + at(t.file, t.line);
-    case Wait::none: return "is running";
+    case Wait::none:
+      return "is running";
   }
   return "";
 }
@@ -119,27 +131,37 @@ void thread_entry(void* arg) {
   --g_grid.live;
 }
 
-int lane_of(const Thread& t) { return t.linear % 32; }
-int warp_base(const Thread& t) { return t.linear - t.linear % 32; }
+int lane_of(const Thread& t) {
+  return t.linear % 32;
+}
+int warp_base(const Thread& t) {
+  return t.linear - t.linear % 32;
+}
 
 // Checks the mask rules every warp collective shares; `self` must be named in its own mask and
 // every named lane must exist.
 void check_mask(const Thread& self, unsigned mask, const char* name, const char* file, int line) {
   const int lane = lane_of(self);
   if (!(mask & (1u << lane)))
-    fail_from_thread(cudaErrorIllegalInstruction, std::string(name) + " at " + at(file, line) + " with mask 0x" +
-                                                      [&] { std::ostringstream o; o << std::hex << mask; return o.str(); }() +
-                                                      ", which does not name the calling lane " + std::to_string(lane));
+    fail_from_thread(
+        cudaErrorIllegalInstruction, std::string(name) + " at " + at(file, line) + " with mask 0x" +
+                                         [&] {
+                                           std::ostringstream o;
+                                           o << std::hex << mask;
+                                           return o.str();
+                                         }() +
+                                         ", which does not name the calling lane " + std::to_string(lane));
   const int base = warp_base(self);
   for (int l = 0; l < 32; ++l)
     if ((mask & (1u << l)) && base + l >= g_grid.threads_per_block)
-      fail_from_thread(cudaErrorIllegalInstruction,
-                       std::string(name) + " at " + at(file, line) + " names lane " + std::to_string(l) +
-                           ", which does not exist (the block has " + std::to_string(g_grid.threads_per_block) +
-                           " threads)");
+      fail_from_thread(cudaErrorIllegalInstruction, std::string(name) + " at " + at(file, line) + " names lane " +
+                                                        std::to_string(l) + ", which does not exist (the block has " +
+                                                        std::to_string(g_grid.threads_per_block) + " threads)");
 }
 
-Thread& lane_thread(const Thread& self, int lane) { return *g_grid.threads[static_cast<size_t>(warp_base(self) + lane)]; }
+Thread& lane_thread(const Thread& self, int lane) {
+  return *g_grid.threads[static_cast<size_t>(warp_base(self) + lane)];
+}
 
 void complete_shuffle(Thread& self) {
   const unsigned mask = self.mask;
@@ -149,9 +171,15 @@ void complete_shuffle(Thread& self) {
     const int w = t.width, lane = l, base = lane & ~(w - 1);
     int src = lane;
     switch (t.shuffle_kind) {
-      case ShuffleKind::index: src = base + (t.arg & (w - 1)); break;
-      case ShuffleKind::up: src = (lane - base) - t.arg >= 0 ? lane - t.arg : lane; break;
-      case ShuffleKind::down: src = (lane - base) + t.arg < w ? lane + t.arg : lane; break;
+      case ShuffleKind::index:
+        src = base + (t.arg & (w - 1));
+        break;
+      case ShuffleKind::up:
+        src = (lane - base) - t.arg >= 0 ? lane - t.arg : lane;
+        break;
+      case ShuffleKind::down:
+        src = (lane - base) + t.arg < w ? lane + t.arg : lane;
+        break;
       case ShuffleKind::bfly: {
         const int x = lane ^ t.arg;
         src = x >= base + w ? lane : x;  // later groups read their own value; earlier ones are visible
@@ -167,7 +195,9 @@ void complete_shuffle(Thread& self) {
   }
 }
 
-uint16_t bf16_of(uint32_t reg, int half) { return static_cast<uint16_t>(half ? reg >> 16 : reg & 0xffffu); }
+uint16_t bf16_of(uint32_t reg, int half) {
+  return static_cast<uint16_t>(half ? reg >> 16 : reg & 0xffffu);
+}
 float bf16_value(uint16_t bits) {
   const uint32_t w = uint32_t{bits} << 16;
   float f;
@@ -216,10 +246,10 @@ void arrive_warp(Thread& self) {
       if (!(self.mask & (1u << l))) continue;
       const Thread& t = lane_thread(self, l);
       if (t.wait == Wait::done)
-        fail_from_thread(cudaErrorIllegalInstruction,
-                         std::string(collective_name(self.kind, self.shuffle_kind)) + " at " + at(self.file, self.line) +
-                             " names lane " + std::to_string(l) + " in its mask, but that lane has exited" +
-                             " (on the GPU: a hang or undefined behaviour)");
+        fail_from_thread(cudaErrorIllegalInstruction, std::string(collective_name(self.kind, self.shuffle_kind)) +
+                                                          " at " + at(self.file, self.line) + " names lane " +
+                                                          std::to_string(l) + " in its mask, but that lane has exited" +
+                                                          " (on the GPU: a hang or undefined behaviour)");
       if (t.wait != Wait::warp || t.kind != self.kind || t.mask != self.mask || t.shuffle_kind != self.shuffle_kind)
         all = false;
     }
@@ -229,8 +259,12 @@ void arrive_warp(Thread& self) {
     if (self.wait == Wait::none) return;
   }
   switch (self.kind) {
-    case Collective::shuffle: complete_shuffle(self); break;
-    case Collective::mma: complete_mma(self); break;
+    case Collective::shuffle:
+      complete_shuffle(self);
+      break;
+    case Collective::mma:
+      complete_mma(self);
+      break;
     case Collective::ballot: {
       unsigned votes = 0;
       for (int l = 0; l < 32; ++l)
@@ -239,7 +273,8 @@ void arrive_warp(Thread& self) {
         if (self.mask & (1u << l)) lane_thread(self, l).result = votes;
       break;
     }
-    case Collective::syncwarp: break;
+    case Collective::syncwarp:
+      break;
   }
   for (int l = 0; l < 32; ++l)
     if (self.mask & (1u << l)) lane_thread(self, l).wait = Wait::none;
@@ -271,8 +306,8 @@ void resolve_stall() {
       if (t.line != waiting->line || std::strcmp(t.file, waiting->file) != 0) {
         fail_from_scheduler(where(t) + ": waits at __syncthreads at " + at(t.file, t.line) + " while thread (" +
                             std::to_string(waiting->idx.x) + "," + std::to_string(waiting->idx.y) + "," +
-                            std::to_string(waiting->idx.z) + ") waits at the one at " + at(waiting->file, waiting->line) +
-                            " (divergent barriers: undefined on the GPU)");
+                            std::to_string(waiting->idx.z) + ") waits at the one at " +
+                            at(waiting->file, waiting->line) + " (divergent barriers: undefined on the GPU)");
         return;
       }
     }
@@ -349,11 +384,19 @@ void run_block(std::vector<int>& order) {
 
 }  // namespace
 
-int racecheck_current_thread() { return g_grid.current ? g_grid.current->linear : -1; }
-uint3 racecheck_thread_index(int linear) { return g_grid.threads[static_cast<size_t>(linear)]->idx; }
-const char* racecheck_kernel_name() { return g_grid.config ? g_grid.config->kernel_name : "?"; }
+int racecheck_current_thread() {
+  return g_grid.current ? g_grid.current->linear : -1;
+}
+uint3 racecheck_thread_index(int linear) {
+  return g_grid.threads[static_cast<size_t>(linear)]->idx;
+}
+const char* racecheck_kernel_name() {
+  return g_grid.config ? g_grid.config->kernel_name : "?";
+}
 
-SharedMarker::SharedMarker() { register_shared_variables(this, g_grid.config ? g_grid.config->kernel : nullptr); }
+SharedMarker::SharedMarker() {
+  register_shared_variables(this, g_grid.config ? g_grid.config->kernel : nullptr);
+}
 
 void run_grid(const LaunchConfig& config, const std::function<void()>& thread_body) {
   const dim3 b = config.block, g = config.grid;
@@ -392,7 +435,9 @@ void run_grid(const LaunchConfig& config, const std::function<void()>& thread_bo
 
 // ---- device-side entry points --------------------------------------------------------------------
 
-void syncthreads(const char* file, int line) { syncthreads_count(0, file, line); }
+void syncthreads(const char* file, int line) {
+  syncthreads_count(0, file, line);
+}
 
 int syncthreads_count(int predicate, const char* file, int line) {
   Thread& t = current_thread("__syncthreads");

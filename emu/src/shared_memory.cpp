@@ -113,7 +113,8 @@ void register_shared_variables(const void* marker, const void* kernel) {
   if (prefix.empty()) return;
   for (const Symbol& s : symbols) {
     if (s.name.compare(0, prefix.size(), prefix) != 0 || s.name.size() <= prefix.size() ||
-        !std::isdigit(static_cast<unsigned char>(s.name[prefix.size()])) || s.name.find(kMarkerName) != std::string::npos)
+        !std::isdigit(static_cast<unsigned char>(s.name[prefix.size()])) ||
+        s.name.find(kMarkerName) != std::string::npos)
       continue;
     if (g_variables.emplace(s.address, Variable{s.size, g_total_bytes}).second) {
       g_total_bytes += static_cast<int64_t>(s.size);
@@ -146,6 +147,8 @@ int64_t shared_byte_index(const void* p) {
   return it->second.first_byte + static_cast<int64_t>(a - it->first);
 }
 
-size_t shared_bytes_known() { return static_cast<size_t>(g_total_bytes); }
+size_t shared_bytes_known() {
+  return static_cast<size_t>(g_total_bytes);
+}
 
 }  // namespace lvk_emu

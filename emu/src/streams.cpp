@@ -19,9 +19,12 @@ uint64_t g_seq = 0;
 bool capture_applies(const Capture& c) {
   if (c.invalidated_by != cudaSuccess) return false;
   switch (c.mode) {
-    case cudaStreamCaptureModeGlobal: return true;
-    case cudaStreamCaptureModeThreadLocal: return c.owner == std::this_thread::get_id();
-    case cudaStreamCaptureModeRelaxed: return false;
+    case cudaStreamCaptureModeGlobal:
+      return true;
+    case cudaStreamCaptureModeThreadLocal:
+      return c.owner == std::this_thread::get_id();
+    case cudaStreamCaptureModeRelaxed:
+      return false;
   }
   return false;
 }
@@ -42,11 +45,21 @@ CUstream_st* stream_of(cudaStream_t handle) {
   return g_streams.count(handle) ? handle : nullptr;
 }
 
-bool is_live_event(cudaEvent_t event) { return event && g_events.count(event); }
-void register_stream(CUstream_st* s) { g_streams.insert(s); }
-void unregister_stream(CUstream_st* s) { g_streams.erase(s); }
-void register_event(CUevent_st* e) { g_events.insert(e); }
-void unregister_event(CUevent_st* e) { g_events.erase(e); }
+bool is_live_event(cudaEvent_t event) {
+  return event && g_events.count(event);
+}
+void register_stream(CUstream_st* s) {
+  g_streams.insert(s);
+}
+void unregister_stream(CUstream_st* s) {
+  g_streams.erase(s);
+}
+void register_event(CUevent_st* e) {
+  g_events.insert(e);
+}
+void unregister_event(CUevent_st* e) {
+  g_events.erase(e);
+}
 
 void enqueue_op(CUstream_st* s, std::string name, std::function<void()> run) {
   Op op;

@@ -1,6 +1,6 @@
-#include <cmath>
-
 #include "kernels/actnorm.h"
+
+#include <cmath>
 
 namespace lvk::kernels::cpu {
 

@@ -16,8 +16,8 @@ constexpr index_t kParallelElements = 1 << 15;  // below this, threads cost more
 // Applies `rule` (forward or inverse, passed as a lambda so it inlines) to each row and reduces its
 // logdet terms.
 template <class Rule>
-void transform_rows(float* out, float* logdet, const float* in, const float* mask, const float* s_raw,
-                    const float* t, float scale, index_t n, index_t d, Rule rule) {
+void transform_rows(float* out, float* logdet, const float* in, const float* mask, const float* s_raw, const float* t,
+                    float scale, index_t n, index_t d, Rule rule) {
 #pragma omp parallel for schedule(static) if (n * d >= kParallelElements)
   for (index_t r = 0; r < n; ++r) {
     double acc = 0.0;

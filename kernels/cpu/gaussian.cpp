@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "kernels/cpu/gaussian_simd.h"
-
 #include "kernels/stochastic_math.h"
 
 namespace lvk::kernels::cpu {
@@ -160,7 +159,8 @@ void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset) {
     const index_t chunks = (count + kChunk - 1) / kChunk;
 #pragma omp parallel for if (count >= kParallelMin) schedule(static)
     for (index_t c = 0; c < chunks; ++c)
-      v->normals(eps + c * kChunk, static_cast<uint64_t>(c * kChunk), std::min(kChunk, count - c * kChunk), seed, offset);
+      v->normals(eps + c * kChunk, static_cast<uint64_t>(c * kChunk), std::min(kChunk, count - c * kChunk), seed,
+                 offset);
     return;
   }
   const index_t pairs = (count + 1) / 2;

@@ -171,9 +171,12 @@ const GaussianSimd* gaussian_simd() {
   static const GaussianSimd avx2{normals_8, row_8, backward_acc_8, backward_end_8},
       avx512{normals_16, row_16, backward_acc_16, backward_end_16};
   switch (cpu_isa()) {
-    case CpuIsa::avx512: return &avx512;
-    case CpuIsa::avx2: return &avx2;
-    default: return nullptr;
+    case CpuIsa::avx512:
+      return &avx512;
+    case CpuIsa::avx2:
+      return &avx2;
+    default:
+      return nullptr;
   }
 }
 

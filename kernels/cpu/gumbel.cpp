@@ -101,8 +101,9 @@ void gumbel_softmax_forward_with(const GumbelSimd* simd, float* y, float* y_soft
           continue;
         }
         float vmax = -kInf;
-        const index_t best = simd ? simd->perturb(v, &vmax, l, k, mx, inv_tau)
-                                  : perturb(v, &vmax, l, k, mx, inv_tau, seed, offset, static_cast<uint64_t>(r) * blocks);
+        const index_t best =
+            simd ? simd->perturb(v, &vmax, l, k, mx, inv_tau)
+                 : perturb(v, &vmax, l, k, mx, inv_tau, seed, offset, static_cast<uint64_t>(r) * blocks);
         const double inv_s = 1.0 / (simd ? simd->exp_sum(v, k, vmax) : exp_sum(v, k, vmax));
         if (ys) simd ? simd->scale(ys, v, k, inv_s) : scale(ys, v, k, inv_s);
         if (hard) {

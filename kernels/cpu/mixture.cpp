@@ -1,9 +1,9 @@
 // CPU twin of kernels/mixture.h: per point, one streaming log-sum-exp over the components, with the
 // quadratic form accumulated in float over D (vectorisable) and the log-sum-exp in double.
+#include "kernels/mixture.h"
+
 #include <cmath>
 #include <vector>
-
-#include "kernels/mixture.h"
 
 namespace lvk::kernels::cpu {
 
@@ -91,7 +91,8 @@ void gaussian_mixture_log_density_backward(float* dz, float* dmu, float* dlogvar
         av[k] += w * 0.5 * (diff * diff * p - 1.0);
       }
     }
-    for (index_t k = 0; k < d; ++k) dmu[i * d + k] = static_cast<float>(am[k]), dlogvar[i * d + k] = static_cast<float>(av[k]);
+    for (index_t k = 0; k < d; ++k)
+      dmu[i * d + k] = static_cast<float>(am[k]), dlogvar[i * d + k] = static_cast<float>(av[k]);
   }
 }
 

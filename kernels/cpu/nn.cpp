@@ -7,7 +7,9 @@
 namespace lvk::kernels {
 
 #if !LVK_WITH_CUDA
-index_t column_sum_workspace_size(index_t, index_t) { return 0; }  // the CUDA build defines it in cuda/nn.cu
+index_t column_sum_workspace_size(index_t, index_t) {
+  return 0;
+}  // the CUDA build defines it in cuda/nn.cu
 #endif
 
 namespace cpu {
@@ -33,16 +35,23 @@ void bias_act_rows(float* y, float* z, const float* x, const float* bias, index_
 }
 }  // namespace
 
-void bias_act_forward(float* y, float* z, const float* x, const float* bias, index_t rows, index_t cols,
-                      Activation act, float slope) {
+void bias_act_forward(float* y, float* z, const float* x, const float* bias, index_t rows, index_t cols, Activation act,
+                      float slope) {
   switch (act) {
-    case Activation::none: return bias_act_rows<Activation::none>(y, z, x, bias, rows, cols, slope);
-    case Activation::relu: return bias_act_rows<Activation::relu>(y, z, x, bias, rows, cols, slope);
-    case Activation::leaky_relu: return bias_act_rows<Activation::leaky_relu>(y, z, x, bias, rows, cols, slope);
-    case Activation::silu: return bias_act_rows<Activation::silu>(y, z, x, bias, rows, cols, slope);
-    case Activation::tanh: return bias_act_rows<Activation::tanh>(y, z, x, bias, rows, cols, slope);
-    case Activation::sigmoid: return bias_act_rows<Activation::sigmoid>(y, z, x, bias, rows, cols, slope);
-    case Activation::gelu: return bias_act_rows<Activation::gelu>(y, z, x, bias, rows, cols, slope);
+    case Activation::none:
+      return bias_act_rows<Activation::none>(y, z, x, bias, rows, cols, slope);
+    case Activation::relu:
+      return bias_act_rows<Activation::relu>(y, z, x, bias, rows, cols, slope);
+    case Activation::leaky_relu:
+      return bias_act_rows<Activation::leaky_relu>(y, z, x, bias, rows, cols, slope);
+    case Activation::silu:
+      return bias_act_rows<Activation::silu>(y, z, x, bias, rows, cols, slope);
+    case Activation::tanh:
+      return bias_act_rows<Activation::tanh>(y, z, x, bias, rows, cols, slope);
+    case Activation::sigmoid:
+      return bias_act_rows<Activation::sigmoid>(y, z, x, bias, rows, cols, slope);
+    case Activation::gelu:
+      return bias_act_rows<Activation::gelu>(y, z, x, bias, rows, cols, slope);
   }
 }
 
@@ -56,13 +65,20 @@ void act_backward_n(float* dz, const float* dy, const float* y, const float* z, 
 
 void act_backward(float* dz, const float* dy, const float* y, const float* z, index_t n, Activation act, float slope) {
   switch (act) {
-    case Activation::none: return act_backward_n<Activation::none>(dz, dy, y, z, n, slope);
-    case Activation::relu: return act_backward_n<Activation::relu>(dz, dy, y, z, n, slope);
-    case Activation::leaky_relu: return act_backward_n<Activation::leaky_relu>(dz, dy, y, z, n, slope);
-    case Activation::silu: return act_backward_n<Activation::silu>(dz, dy, y, z, n, slope);
-    case Activation::tanh: return act_backward_n<Activation::tanh>(dz, dy, y, z, n, slope);
-    case Activation::sigmoid: return act_backward_n<Activation::sigmoid>(dz, dy, y, z, n, slope);
-    case Activation::gelu: return act_backward_n<Activation::gelu>(dz, dy, y, z, n, slope);
+    case Activation::none:
+      return act_backward_n<Activation::none>(dz, dy, y, z, n, slope);
+    case Activation::relu:
+      return act_backward_n<Activation::relu>(dz, dy, y, z, n, slope);
+    case Activation::leaky_relu:
+      return act_backward_n<Activation::leaky_relu>(dz, dy, y, z, n, slope);
+    case Activation::silu:
+      return act_backward_n<Activation::silu>(dz, dy, y, z, n, slope);
+    case Activation::tanh:
+      return act_backward_n<Activation::tanh>(dz, dy, y, z, n, slope);
+    case Activation::sigmoid:
+      return act_backward_n<Activation::sigmoid>(dz, dy, y, z, n, slope);
+    case Activation::gelu:
+      return act_backward_n<Activation::gelu>(dz, dy, y, z, n, slope);
   }
 }
 

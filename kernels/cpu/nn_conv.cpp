@@ -2,13 +2,14 @@
 // many columns runs far better than one per small image), the groups fixed by the shape alone.
 // col2im gathers each input pixel's contributions in a fixed loop order, so results repeat bit for
 // bit.
+#include "kernels/nn_conv.h"
+
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
 
 #include "kernels/matmul.h"
-#include "kernels/nn_conv.h"
 
 namespace lvk::kernels::cpu {
 

@@ -1,7 +1,7 @@
 // CPU twins of kernels/nn_norm.h, in double.
-#include <cmath>
-
 #include "kernels/nn_norm.h"
+
+#include <cmath>
 
 namespace lvk::kernels::cpu {
 
@@ -50,7 +50,7 @@ void group_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
     }
   }
   if (!dx) return;
-  // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma, over the group.
+    // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma, over the group.
 #pragma omp parallel for schedule(static) if (n * c * hw > (1 << 16))
   for (index_t ng = 0; ng < n * groups; ++ng) {
     const index_t i = ng / groups, grp = ng % groups;

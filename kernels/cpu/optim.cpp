@@ -6,7 +6,9 @@
 namespace lvk::kernels {
 
 #if !LVK_WITH_CUDA
-index_t grad_norm_workspace_size(index_t, int) { return 0; }  // the CUDA build defines it in cuda/optim.cu
+index_t grad_norm_workspace_size(index_t, int) {
+  return 0;
+}  // the CUDA build defines it in cuda/optim.cu
 #endif
 
 namespace cpu {

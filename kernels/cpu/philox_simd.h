@@ -10,8 +10,8 @@
 // lanes is declared __attribute__((flatten)), which inlines them into its own ISA.
 #include <immintrin.h>
 
-#include "kernels/cpu/simd.h"
 #include "base/philox.h"
+#include "kernels/cpu/simd.h"
 
 namespace lvk::kernels::cpu::simd {
 

@@ -21,11 +21,16 @@ struct Lanes {
   typedef uint64_t u64 __attribute__((vector_size(W * 8)));
   typedef double f64 __attribute__((vector_size(W * 8)));
 };
-template <int W> using f32v = typename Lanes<W>::f32;
-template <int W> using i32v = typename Lanes<W>::i32;
-template <int W> using u32v = typename Lanes<W>::u32;
-template <int W> using u64v = typename Lanes<W>::u64;
-template <int W> using f64v = typename Lanes<W>::f64;
+template <int W>
+using f32v = typename Lanes<W>::f32;
+template <int W>
+using i32v = typename Lanes<W>::i32;
+template <int W>
+using u32v = typename Lanes<W>::u32;
+template <int W>
+using u64v = typename Lanes<W>::u64;
+template <int W>
+using f64v = typename Lanes<W>::f64;
 
 template <class V>
 LVK_SIMD_INLINE V load(const void* p) {

@@ -17,6 +17,8 @@ void record_scalars(float* ring, index_t rows, const StepState* state, RecordedS
   for (int j = 0; j < sources.count; ++j) row[j] = *sources.source[j];
 }
 
-void step_end(StepState* state) { state->step += 1; }
+void step_end(StepState* state) {
+  state->step += 1;
+}
 
 }  // namespace lvk::kernels::cpu

@@ -37,9 +37,9 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 using MicroFn = void (*)(float* best, int32_t* best_k, const float* rows, const float* panel, const float* norms,
                          index_t c, int32_t k0);
 
-__attribute__((target("avx512f,avx512vl,avx2,fma"))) void micro_avx512(float* best, int32_t* best_k,
-                                                                         const float* rows, const float* panel,
-                                                                         const float* norms, index_t c, int32_t k0) {
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void micro_avx512(float* best, int32_t* best_k, const float* rows,
+                                                                       const float* panel, const float* norms,
+                                                                       index_t c, int32_t k0) {
   constexpr int R = 8;
   __m512 acc[R][2];
   const __m512 n0 = _mm512_loadu_ps(norms), n1 = _mm512_loadu_ps(norms + 16);
@@ -72,8 +72,8 @@ __attribute__((target("avx512f,avx512vl,avx2,fma"))) void micro_avx512(float* be
     }
 }
 
-__attribute__((target("avx2,fma"))) void micro_avx2(float* best, int32_t* best_k, const float* rows,
-                                                     const float* panel, const float* norms, index_t c, int32_t k0) {
+__attribute__((target("avx2,fma"))) void micro_avx2(float* best, int32_t* best_k, const float* rows, const float* panel,
+                                                    const float* norms, index_t c, int32_t k0) {
   constexpr int R = 6;
   __m256 acc[R][2];
   const __m256 n0 = _mm256_loadu_ps(norms), n1 = _mm256_loadu_ps(norms + 8);
@@ -210,8 +210,8 @@ void finish_row(float* z_q, float* distances, const float* z, const float* codeb
 
 }  // namespace
 
-void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z,
-                const float* codebook, VqShape s, void* /*workspace*/) {
+void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z, const float* codebook,
+                VqShape s, void* /*workspace*/) {
   const index_t n = s.n, k = s.k, c = s.c;
   if (counts) std::fill(counts, counts + k, 0);
   if (n == 0) return;

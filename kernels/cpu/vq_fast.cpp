@@ -54,7 +54,8 @@ void vq_nearest_fast(int32_t* indices, float* z_q, float* distances, int32_t* co
     for (int q = 0; q < kVqFastSlots; ++q) slot_best[q] = kInf, slot_k[q] = -1;
     for (index_t j = 0; j < k; ++j) {
       float dot = 0.0f;
-      for (index_t ch = 0; ch < c; ++ch) dot = std::fma(zb[static_cast<size_t>(ch)], eb[static_cast<size_t>(j * c + ch)], dot);
+      for (index_t ch = 0; ch < c; ++ch)
+        dot = std::fma(zb[static_cast<size_t>(ch)], eb[static_cast<size_t>(j * c + ch)], dot);
       const float score = std::fma(-2.0f, dot, norms[static_cast<size_t>(j)]);
       const int q = vq_fast_slot(j);
       if (score < slot_best[q]) slot_best[q] = score, slot_k[q] = static_cast<int32_t>(j);

@@ -1,8 +1,9 @@
 // CPU twins of kernels/vq_learn.h: plain loops in a fixed order (the reference).
+#include "kernels/vq_learn.h"
+
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/vq_learn.h"
 #include "base/philox.h"
 
 namespace lvk::kernels::cpu {

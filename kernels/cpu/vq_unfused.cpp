@@ -1,7 +1,7 @@
 // CPU twin of the unfused baseline's pieces (kernels/vq_unfused.h).
-#include <limits>
-
 #include "kernels/vq_unfused.h"
+
+#include <limits>
 
 namespace lvk::kernels::cpu {
 

@@ -18,7 +18,6 @@ namespace {
 constexpr float kInf = __builtin_huge_valf();
 constexpr int kRowsPerBlock = kBlock / 32;
 
-
 __device__ __forceinline__ bool in_range(int32_t t, int64_t k) {
   return t >= 0 && static_cast<int64_t>(t) < k;
 }
@@ -55,8 +54,8 @@ void categorical_nll_forward(float* nll, float* lse, const float* logits, const 
                              cudaStream_t stream) {
   if (n == 0) return;
   const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
-  launch<categorical_nll_forward_kernel>(grid_extent(blocks, "categorical_nll_forward"), kBlock, 0, stream, nll, lse, logits, target, n,
-                                         k);
+  launch<categorical_nll_forward_kernel>(grid_extent(blocks, "categorical_nll_forward"), kBlock, 0, stream, nll, lse,
+                                         logits, target, n, k);
   LVK_LAUNCH_CHECK(categorical_nll_forward_kernel);
 }
 

@@ -1,7 +1,7 @@
 // CUDA twins of kernels/elementwise.h: grid-stride loops with 64-bit indices.
+#include "base/philox.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/elementwise.h"
-#include "base/philox.h"
 
 namespace lvk::kernels::cuda {
 
@@ -30,12 +30,10 @@ void axpy(float* y, const float* x, float alpha, index_t n, cudaStream_t stream)
   launch_map(n, stream, [=] __device__(int64_t i) { y[i] += alpha * x[i]; });
 }
 void uniform(float* out, uint64_t seed, uint64_t offset, index_t n, cudaStream_t stream) {
-  launch_map(n, stream,
-             [=] __device__(int64_t i) { out[i] = philox_uniform(seed, offset, static_cast<uint64_t>(i)); });
+  launch_map(n, stream, [=] __device__(int64_t i) { out[i] = philox_uniform(seed, offset, static_cast<uint64_t>(i)); });
 }
 void normal(float* out, uint64_t seed, uint64_t offset, index_t n, cudaStream_t stream) {
-  launch_map(n, stream,
-             [=] __device__(int64_t i) { out[i] = philox_normal(seed, offset, static_cast<uint64_t>(i)); });
+  launch_map(n, stream, [=] __device__(int64_t i) { out[i] = philox_normal(seed, offset, static_cast<uint64_t>(i)); });
 }
 
 }  // namespace lvk::kernels::cuda

@@ -208,8 +208,8 @@ void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const
                               uint64_t offset, const uint64_t* offset_base, cudaStream_t stream) {
   const int64_t pairs = (n * d + 1) / 2;
   if (pairs == 0) return;
-  launch<sample_backward_kernel>(grid_for(pairs), kBlock, 0, stream, dmu, dlogvar, dz, dkl, dlog_q, mu, logvar, s, n,
-                                 d, seed, offset, offset_base);
+  launch<sample_backward_kernel>(grid_for(pairs), kBlock, 0, stream, dmu, dlogvar, dz, dkl, dlog_q, mu, logvar, s, n, d,
+                                 seed, offset, offset_base);
   LVK_LAUNCH_CHECK(sample_backward_kernel);
 }
 

@@ -78,8 +78,9 @@ constexpr int rows_per_block() {
 template <int G, int C>
 __global__ void __launch_bounds__(G > 32 ? G : 256)
     gumbel_forward_kernel(float* __restrict__ y, float* __restrict__ y_soft, int32_t* __restrict__ index,
-                          float* __restrict__ kl, const float* __restrict__ logits, int64_t n, int64_t k, float host_tau,
-                          float log_k, uint64_t seed, uint64_t host_offset, GumbelDeviceArgs dev, bool hard, bool vec4) {
+                          float* __restrict__ kl, const float* __restrict__ logits, int64_t n, int64_t k,
+                          float host_tau, float log_k, uint64_t seed, uint64_t host_offset, GumbelDeviceArgs dev,
+                          bool hard, bool vec4) {
   const float inv_tau = gumbel_inv_tau(host_tau, dev);
   const uint64_t offset = gumbel_offset(host_offset, dev);
   __shared__ float smem_max[G > 32 ? G / 32 : 1];
@@ -335,8 +336,8 @@ void launch_forward(float* y, float* y_soft, int32_t* index, float* kl, const fl
   constexpr int kRows = rows_per_block<G>();
   const unsigned blocks = grid_extent((n + kRows - 1) / kRows, "gumbel_forward");
   constexpr int kThreads = G > 32 ? G : 256;
-  launch<gumbel_forward_kernel<G, C>>(blocks, kThreads, 0, stream, y, y_soft, index, kl, logits, n, k, tau, log_k,
-                                      seed, offset, dev, hard, vec4);
+  launch<gumbel_forward_kernel<G, C>>(blocks, kThreads, 0, stream, y, y_soft, index, kl, logits, n, k, tau, log_k, seed,
+                                      offset, dev, hard, vec4);
   LVK_LAUNCH_CHECK(gumbel_forward_kernel);
 }
 
@@ -380,8 +381,8 @@ void gumbel_softmax_forward(float* y, float* y_soft, int32_t* index, float* kl, 
   else if (k <= kGumbelMaxK)  // not 1024 x 4: that caps registers at 64, which spills on sm_8x
     LVK_GUMBEL_FWD(512, 8);
   else {
-    launch<gumbel_forward_streaming_kernel>(grid_extent(n, "gumbel_forward_streaming"), kStreamThreads, 0, stream, y, y_soft, index, kl,
-                                            logits, k, tau, log_k, seed, offset, dev, hard, vec4);
+    launch<gumbel_forward_streaming_kernel>(grid_extent(n, "gumbel_forward_streaming"), kStreamThreads, 0, stream, y,
+                                            y_soft, index, kl, logits, k, tau, log_k, seed, offset, dev, hard, vec4);
     LVK_LAUNCH_CHECK(gumbel_forward_streaming_kernel);
   }
 #undef LVK_GUMBEL_FWD
@@ -394,12 +395,11 @@ void gumbel_softmax_backward(float* dlogits, const float* dy, const float* y_sof
   const bool vec4 =
       k % 4 == 0 && aligned16(dlogits) && (!dy || (aligned16(dy) && aligned16(y_soft))) && (!dkl || aligned16(logits));
   dim3 grid, block;
-#define LVK_GUMBEL_BWD(G)                                                                                       \
-  do {                                                                                                          \
-    launch_rows<G>(n, grid, block);                                                                             \
-    launch<gumbel_backward_kernel<G>>(grid, block, 0, stream, dlogits, dy, y_soft, dkl, logits, n, k, tau, dev, \
-                                      vec4);                                                                    \
-    LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                                   \
+#define LVK_GUMBEL_BWD(G)                                                                                              \
+  do {                                                                                                                 \
+    launch_rows<G>(n, grid, block);                                                                                    \
+    launch<gumbel_backward_kernel<G>>(grid, block, 0, stream, dlogits, dy, y_soft, dkl, logits, n, k, tau, dev, vec4); \
+    LVK_LAUNCH_CHECK(gumbel_backward_kernel);                                                                          \
   } while (0)
   if (k <= 16)
     LVK_GUMBEL_BWD(4);

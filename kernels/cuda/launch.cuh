@@ -45,8 +45,8 @@ inline unsigned grid_for(int64_t n, int block = kBlock) {
 }
 
 // 64-bit grid-stride index loop: for (i = first; i < n; i += stride).
-#define LVK_GRID_STRIDE_LOOP(i, n)                                                                \
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);          \
+#define LVK_GRID_STRIDE_LOOP(i, n)                                                       \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
 
 namespace detail {

@@ -31,8 +31,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 
 template <int R, bool kStaged>
 __global__ void __launch_bounds__(kWarps * 32)
-    made_inverse_kernel(float* __restrict__ x, float* __restrict__ logdet, const float* __restrict__ u,
-                        MadeWeights m, float scale, int64_t n) {
+    made_inverse_kernel(float* __restrict__ x, float* __restrict__ logdet, const float* __restrict__ u, MadeWeights m,
+                        float scale, int64_t n) {
   __shared__ float staged[kStaged ? kStagedFloats : 1];
   __shared__ float vec[kWarps][kMadeMaxHidden];
   const int64_t d = m.d, h = m.h;

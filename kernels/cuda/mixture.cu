@@ -141,7 +141,8 @@ __global__ void mixture_dz_kernel(float* __restrict__ dz, const float* __restric
     const float* zj = z + j * d;
     for (int64_t k = 0; k < d; ++k) dz[j * d + k] = 0.0f;
     for (int64_t i = 0; i < n; ++i) {
-      const float w = dout[j] * expf(pair_log_density(zj, mu + i * d, precision + i * d, constant[i], d) - out[j] - log_n);
+      const float w =
+          dout[j] * expf(pair_log_density(zj, mu + i * d, precision + i * d, constant[i], d) - out[j] - log_n);
       for (int64_t k = 0; k < d; ++k) dz[j * d + k] += w * (mu[i * d + k] - zj[k]) * precision[i * d + k];
     }
   }

@@ -11,10 +11,14 @@ namespace {
 constexpr int kColTile = 32, kColRows = 8;
 constexpr int64_t kRowsPerChunk = 256;
 constexpr int64_t kMaxChunks = 512;
-int64_t column_chunks(int64_t rows) { return std::clamp<int64_t>((rows + kRowsPerChunk - 1) / kRowsPerChunk, 1, kMaxChunks); }
+int64_t column_chunks(int64_t rows) {
+  return std::clamp<int64_t>((rows + kRowsPerChunk - 1) / kRowsPerChunk, 1, kMaxChunks);
+}
 }  // namespace
 
-index_t column_sum_workspace_size(index_t rows, index_t cols) { return column_chunks(rows) * std::max<index_t>(cols, 1); }
+index_t column_sum_workspace_size(index_t rows, index_t cols) {
+  return column_chunks(rows) * std::max<index_t>(cols, 1);
+}
 
 namespace cuda {
 
@@ -82,8 +86,8 @@ __global__ void loss_backward_kernel(float* da, float* db, float* dc, const floa
 
 }  // namespace
 
-void bias_act_forward(float* y, float* z, const float* x, const float* bias, index_t rows, index_t cols,
-                      Activation act, float slope, cudaStream_t stream) {
+void bias_act_forward(float* y, float* z, const float* x, const float* bias, index_t rows, index_t cols, Activation act,
+                      float slope, cudaStream_t stream) {
   const int64_t n = rows * cols;
   if (n == 0) return;
   launch<bias_act_kernel>(grid_for(n), kBlock, 0, stream, y, z, x, bias, rows, cols, act, slope);

@@ -6,9 +6,9 @@
 #include <mutex>
 #include <tuple>
 
+#include "base/error.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/nn_conv.h"
-#include "base/error.h"
 
 namespace lvk::kernels::cuda {
 
@@ -52,8 +52,11 @@ struct ConvDescs {
   ConvDescs& operator=(const ConvDescs&) = delete;
 };
 
-using Key = std::tuple<index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t>;
-Key key_of(const ConvShape& s) { return {s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw}; }
+using Key =
+    std::tuple<index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t>;
+Key key_of(const ConvShape& s) {
+  return {s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw};
+}
 
 std::mutex g_mutex;
 std::map<Key, ConvPlan> g_plans;

@@ -67,7 +67,8 @@ bool lt_matmul(float* y, float* aux, const float* x, const float* w, const float
     LVK_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   if (aux) {  // GELU_AUX: the GELU input (GEMM + bias), column-major [out, n] like y
     const int64_t ld = out;
-    LVK_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux, sizeof(aux)));
+    LVK_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux, sizeof(aux)));
     LVK_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &ld, sizeof(ld)));
   }
   LVK_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d.a, CUDA_R_32F, in, out, in));  // w as [in, out] col-major
@@ -94,8 +95,7 @@ bool lt_matmul(float* y, float* aux, const float* x, const float* w, const float
       LVK_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(d.pref, attr, &a32, sizeof(a32)));
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    const cublasStatus_t st =
-        cublasLtMatmulAlgoGetHeuristic(lt, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &result, &found);
+    const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &result, &found);
     plan.ok = st == CUBLAS_STATUS_SUCCESS && found > 0;
     if (plan.ok) plan.algo = result.algo;
     std::lock_guard<std::mutex> lock(g_plan_mutex);
@@ -117,8 +117,8 @@ bool lt_matmul(float* y, float* aux, const float* x, const float* w, const float
 }  // namespace
 
 void linear_forward(float* y, float* z, const float* x, const float* w, const float* bias, index_t n, index_t in,
-                    index_t out, Activation act, float slope, cublasLtHandle_t lt, cublasHandle_t blas,
-                    void* workspace, cudaStream_t stream) {
+                    index_t out, Activation act, float slope, cublasLtHandle_t lt, cublasHandle_t blas, void* workspace,
+                    cudaStream_t stream) {
   if (n == 0 || out == 0) return;
   if (in > 0) {
     // ReLU and GELU fuse into the epilogue. ReLU's backward needs only y; GELU's needs the

@@ -96,8 +96,8 @@ __global__ void gn_param_finish(float* dgamma, float* dbeta, const float* part_g
 void group_norm_forward(float* y, float* mean, float* rstd, const float* x, const float* gamma, const float* beta,
                         index_t n, index_t c, index_t hw, index_t groups, float eps, cudaStream_t stream) {
   if (n * groups == 0 || c * hw == 0) return;
-  launch<gn_forward_kernel>(grid_extent(n * groups, "group_norm_forward"), kNormBlock, 0, stream, y, mean, rstd, x, gamma, beta, c,
-                            hw, groups, eps);
+  launch<gn_forward_kernel>(grid_extent(n * groups, "group_norm_forward"), kNormBlock, 0, stream, y, mean, rstd, x,
+                            gamma, beta, c, hw, groups, eps);
   LVK_LAUNCH_CHECK(gn_forward_kernel);
 }
 
@@ -109,8 +109,8 @@ void group_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
   float* part_g = params ? workspace : nullptr;
   float* part_b = params ? workspace + n * c : nullptr;
   if (n * groups > 0 && hw > 0) {
-    launch<gn_backward_kernel>(grid_extent(n * groups, "group_norm_backward"), kNormBlock, 0, stream, dx, part_g, part_b, dy, x,
-                               mean, rstd, gamma, c, hw, groups);
+    launch<gn_backward_kernel>(grid_extent(n * groups, "group_norm_backward"), kNormBlock, 0, stream, dx, part_g,
+                               part_b, dy, x, mean, rstd, gamma, c, hw, groups);
     LVK_LAUNCH_CHECK(gn_backward_kernel);
   } else if (params) {
     LVK_CUDA_CHECK(cudaMemsetAsync(workspace, 0, sizeof(float) * 2 * n * c, stream));

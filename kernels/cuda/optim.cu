@@ -4,9 +4,9 @@
 // tensor whatever their sizes.
 #include <cub/block/block_reduce.cuh>
 
+#include "base/error.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/optim.h"
-#include "base/error.h"
 
 namespace lvk::kernels {
 
@@ -36,7 +36,10 @@ __device__ __forceinline__ const OptimTensor& find_tensor(const OptimChunk& c, i
   int lo = 0, hi = c.count - 1;
   while (lo < hi) {  // last tensor with start <= i
     const int mid = (lo + hi + 1) / 2;
-    if (c.t[mid].start <= i) lo = mid; else hi = mid - 1;
+    if (c.t[mid].start <= i)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return c.t[lo];
 }

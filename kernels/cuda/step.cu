@@ -7,8 +7,8 @@ namespace lvk::kernels::cuda {
 
 namespace {
 
-__global__ void step_begin_kernel(StepState* state, const __grid_constant__ StepScalarSlots slots,
-                                  const float* table, int64_t rows) {
+__global__ void step_begin_kernel(StepState* state, const __grid_constant__ StepScalarSlots slots, const float* table,
+                                  int64_t rows) {
   step_begin_apply(*state, slots, table, rows);
 }
 
@@ -23,7 +23,9 @@ __global__ void record_scalars_kernel(float* ring, int64_t rows, const StepState
   if (j < sources.count) ring[(state->step % rows) * sources.count + j] = *sources.source[j];
 }
 
-__global__ void step_end_kernel(StepState* state) { state->step += 1; }
+__global__ void step_end_kernel(StepState* state) {
+  state->step += 1;
+}
 
 }  // namespace
 

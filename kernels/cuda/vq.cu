@@ -78,8 +78,8 @@ struct StepLoader {
   float za[4], eb[4];
 
   __device__ __forceinline__ void load(const float* __restrict__ z, const float* __restrict__ codebook,
-                                       const float* __restrict__ mu, const int64_t* row_base, int64_t code0,
-                                       int64_t c0, const VqShape& s, int tid) {
+                                       const float* __restrict__ mu, const int64_t* row_base, int64_t code0, int64_t c0,
+                                       const VqShape& s, int tid) {
     // z: row-major -> thread loads 4 channels of one row; NCHW -> 4 rows of one channel.
     if constexpr (kNchw) {
       const int64_t ch = c0 + tid / 32;
@@ -139,14 +139,10 @@ struct StepLoader {
 // grid (row tiles, code slices). With one slice, writes indices directly; otherwise writes the
 // slice's candidate per row to cand_score/cand_index [slice][N].
 template <bool kNchw, bool kVec>
-__global__ void __launch_bounds__(kThreads, kVec ? 2 : 1) vq_argmin_kernel(int32_t* __restrict__ indices,
-                                                             float* __restrict__ cand_score,
-                                                             int32_t* __restrict__ cand_index,
-                                                             const float* __restrict__ z,
-                                                             const float* __restrict__ codebook,
-                                                             const float* __restrict__ mu,
-                                                             const float* __restrict__ norms, VqShape s,
-                                                             int tiles_per_slice) {
+__global__ void __launch_bounds__(kThreads, kVec ? 2 : 1)
+    vq_argmin_kernel(int32_t* __restrict__ indices, float* __restrict__ cand_score, int32_t* __restrict__ cand_index,
+                     const float* __restrict__ z, const float* __restrict__ codebook, const float* __restrict__ mu,
+                     const float* __restrict__ norms, VqShape s, int tiles_per_slice) {
   __shared__ __align__(16) float as[2][kBK][kBM + kPad];
   __shared__ __align__(16) float bs[2][kBK][kBN + kPad];
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
@@ -364,7 +360,9 @@ Plan plan_for(const VqShape& s) {
   return p;
 }
 
-size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+size_t align256(size_t b) {
+  return (b + 255) / 256 * 256;
+}
 
 }  // namespace
 
@@ -387,8 +385,8 @@ size_t vq_workspace_bytes(const VqShape& s) {
   return bytes;
 }
 
-void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z,
-                const float* codebook, VqShape s, void* workspace, cudaStream_t stream) {
+void vq_nearest(int32_t* indices, float* z_q, float* distances, int32_t* counts, const float* z, const float* codebook,
+                VqShape s, void* workspace, cudaStream_t stream) {
   if (counts) LVK_CUDA_CHECK(cudaMemsetAsync(counts, 0, static_cast<size_t>(s.k) * sizeof(int32_t), stream));
   if (s.n == 0) return;
   const Plan p = plan_for(s);

@@ -37,13 +37,14 @@ namespace {
 
 constexpr int kBM = 128, kBN = 128, kBK = 16, kStride = 24, kThreads = 256;
 
-size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+size_t align256(size_t b) {
+  return (b + 255) / 256 * 256;
+}
 
-__global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t* __restrict__ slots,
-                                                                     const float* __restrict__ z,
-                                                                     const float* __restrict__ codebook,
-                                                                     const float* __restrict__ mu,
-                                                                     const float* __restrict__ norms, VqShape s) {
+__global__ void __launch_bounds__(kThreads, 1)
+    vq_fast_shortlist_kernel(int32_t* __restrict__ slots, const float* __restrict__ z,
+                             const float* __restrict__ codebook, const float* __restrict__ mu,
+                             const float* __restrict__ norms, VqShape s) {
   __shared__ __align__(16) __nv_bfloat16 as[2][kBM][kStride];
   __shared__ __align__(16) __nv_bfloat16 bs[2][kBN][kStride];
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
@@ -154,8 +155,8 @@ __global__ void __launch_bounds__(kThreads, 1) vq_fast_shortlist_kernel(int32_t*
 }
 
 // Eight consecutive lanes per row, one slot each.
-__global__ void vq_fast_recheck_kernel(int32_t* indices, const int32_t* slots, const float* z,
-                                       const float* codebook, VqShape s) {
+__global__ void vq_fast_recheck_kernel(int32_t* indices, const int32_t* slots, const float* z, const float* codebook,
+                                       VqShape s) {
   const int64_t total = s.n * kVqFastSlots;
   const int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   // Every lane of a warp runs the same number of iterations (total is a multiple of 8 and the
@@ -200,8 +201,7 @@ void vq_nearest_fast(int32_t* indices, float* z_q, float* distances, int32_t* co
   float* mu = reinterpret_cast<float*>(ws + align256(static_cast<size_t>(s.k) * sizeof(float)));
   int32_t* slots = reinterpret_cast<int32_t*>(ws + vq_centre_workspace_bytes(s));
   vq_centre(mu, norms, codebook, s, stream);
-  launch<vq_fast_shortlist_kernel>(row_tiles, kThreads, 0, stream, slots, z, codebook, mu, norms,
-                                   s);
+  launch<vq_fast_shortlist_kernel>(row_tiles, kThreads, 0, stream, slots, z, codebook, mu, norms, s);
   LVK_LAUNCH_CHECK(vq_fast_shortlist_kernel);
   launch<vq_fast_recheck_kernel>(grid_for(s.n * kVqFastSlots), kBlock, 0, stream, indices, slots, z, codebook, s);
   LVK_LAUNCH_CHECK(vq_fast_recheck_kernel);

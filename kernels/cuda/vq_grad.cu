@@ -14,10 +14,9 @@
 // Every addition happens in an order fixed by the data alone, so results repeat bit for bit; they
 // may differ from the CPU twin's strictly sequential sums by rounding. Extra memory: three int32
 // per row, K + 1 offsets and 2 C floats per chunk.
+#include <algorithm>
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
-
-#include <algorithm>
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/vq.h"
@@ -29,8 +28,12 @@ namespace {
 constexpr int kSumThreads = 256;  // channels per block (more channels use gridDim.y)
 constexpr int64_t kChunk = 64;    // sorted positions per chunk
 
-size_t align256(size_t b) { return (b + 255) / 256 * 256; }
-int64_t chunks(int64_t n) { return (n + kChunk - 1) / kChunk; }
+size_t align256(size_t b) {
+  return (b + 255) / 256 * 256;
+}
+int64_t chunks(int64_t n) {
+  return (n + kChunk - 1) / kChunk;
+}
 
 int key_bits(int64_t k) {
   int bits = 1;
@@ -47,16 +50,17 @@ struct SortBuffers {
 
 size_t cub_temp_bytes(const VqShape& s) {
   size_t sort_bytes = 0, scan_bytes = 0;
-  LVK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, static_cast<const int32_t*>(nullptr),
-                                                 static_cast<int32_t*>(nullptr), static_cast<const int32_t*>(nullptr),
-                                                 static_cast<int32_t*>(nullptr), static_cast<int>(s.n), 0,
-                                                 key_bits(s.k)));
+  LVK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
+      nullptr, sort_bytes, static_cast<const int32_t*>(nullptr), static_cast<int32_t*>(nullptr),
+      static_cast<const int32_t*>(nullptr), static_cast<int32_t*>(nullptr), static_cast<int>(s.n), 0, key_bits(s.k)));
   LVK_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, static_cast<const int32_t*>(nullptr),
                                                static_cast<int32_t*>(nullptr), static_cast<int>(s.k)));
   return std::max(sort_bytes, scan_bytes);
 }
 
-size_t piece_bytes(const VqShape& s) { return align256(static_cast<size_t>(chunks(s.n) * s.c) * sizeof(float)); }
+size_t piece_bytes(const VqShape& s) {
+  return align256(static_cast<size_t>(chunks(s.n) * s.c) * sizeof(float));
+}
 
 size_t sort_bytes(const VqShape& s) {
   return 3 * align256(static_cast<size_t>(s.n) * sizeof(int32_t)) + align256((s.k + 1) * sizeof(int32_t)) +
@@ -87,9 +91,9 @@ __global__ void histogram_kernel(int32_t* counts, const int32_t* indices, int64_
 }
 
 // Block (chunk q, channel group); thread = channel. See step 3 above.
-__global__ void __launch_bounds__(kSumThreads) chunk_sum_kernel(float* sums, float* first, float* last,
-                                                                const int32_t* keys, const int32_t* rows,
-                                                                const float* z, VqShape s) {
+__global__ void __launch_bounds__(kSumThreads)
+    chunk_sum_kernel(float* sums, float* first, float* last, const int32_t* keys, const int32_t* rows, const float* z,
+                     VqShape s) {
   const int64_t q = blockIdx.x;
   const int64_t ch = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   if (ch >= s.c) return;
@@ -144,8 +148,8 @@ __global__ void commitment_grad_kernel(float* dz, const float* z, const float* c
   }
 }
 
-__global__ void codebook_grad_kernel(float* dcodebook, const float* codebook, const float* sums,
-                                     const int32_t* counts, const float* g, float scale, int64_t k, int64_t c) {
+__global__ void codebook_grad_kernel(float* dcodebook, const float* codebook, const float* sums, const int32_t* counts,
+                                     const float* g, float scale, int64_t k, int64_t c) {
   const float f = scale * __ldg(g);
   LVK_GRID_STRIDE_LOOP(o, k * c) dcodebook[o] += f * (static_cast<float>(counts[o / c]) * codebook[o] - sums[o]);
 }
@@ -157,8 +161,8 @@ size_t vq_grad_workspace_bytes(const VqShape& s) {
          align256(static_cast<size_t>(s.k) * sizeof(int32_t));
 }
 
-void vq_cluster_sums(float* sums, int32_t* counts, const float* z, const int32_t* indices, VqShape s,
-                     void* workspace, cudaStream_t stream) {
+void vq_cluster_sums(float* sums, int32_t* counts, const float* z, const int32_t* indices, VqShape s, void* workspace,
+                     cudaStream_t stream) {
   LVK_CHECK(s.n < (int64_t{1} << 31), "vq_cluster_sums: N=", s.n, " rows exceed the 2^31 the row sort supports");
   LVK_CUDA_CHECK(cudaMemsetAsync(counts, 0, static_cast<size_t>(s.k) * sizeof(int32_t), stream));
   if (s.n == 0) {
@@ -192,8 +196,8 @@ void vq_codebook_grad(float* dcodebook, const float* z, const float* codebook, c
   int32_t* counts =
       reinterpret_cast<int32_t*>(p + sort_bytes(s) + align256(static_cast<size_t>(s.k * s.c) * sizeof(float)));
   vq_cluster_sums(sums, counts, z, indices, s, workspace, stream);
-  launch<codebook_grad_kernel>(grid_for(s.k * s.c), kBlock, 0, stream, dcodebook, codebook, sums, counts, g, scale,
-                               s.k, s.c);
+  launch<codebook_grad_kernel>(grid_for(s.k * s.c), kBlock, 0, stream, dcodebook, codebook, sums, counts, g, scale, s.k,
+                               s.c);
   LVK_LAUNCH_CHECK(codebook_grad_kernel);
 }
 

@@ -1,9 +1,9 @@
 // CUDA twins of kernels/vq_learn.h. Elementwise grid-stride kernels; the only reduction (the
 // total EMA count) reuses the deterministic two-pass sum of kernels/reduce.h.
+#include "base/philox.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/reduce.h"
 #include "kernels/vq_learn.h"
-#include "base/philox.h"
 
 namespace lvk::kernels::cuda {
 

@@ -10,7 +10,9 @@ namespace {
 
 constexpr int kDlCpu = 1, kDlCuda = 2;  // DLPack device types
 
-std::string kind_of(nb::handle h) { return nb::type_name(h.type()).c_str(); }
+std::string kind_of(nb::handle h) {
+  return nb::type_name(h.type()).c_str();
+}
 
 nb::dlpack::dtype dl_dtype(lvk::DType t) {
   return t == lvk::DType::i32 ? nb::dtype<int32_t>() : nb::dtype<float>();
@@ -22,7 +24,7 @@ std::string dl_dtype_name(const nb::dlpack::dtype& d) {
                      : d.code == uint8_t(nb::dlpack::dtype_code::UInt)   ? "uint"
                      : d.code == uint8_t(nb::dlpack::dtype_code::Bfloat) ? "bfloat"
                      : d.code == uint8_t(nb::dlpack::dtype_code::Bool)   ? "bool"
-                                                                          : "other";
+                                                                         : "other";
   return std::string(kind) + std::to_string(d.bits);
 }
 
@@ -31,8 +33,8 @@ std::string dl_dtype_name(const nb::dlpack::dtype& d) {
 lvk::Tensor borrow(const char* fn, const char* arg, nb::handle array, lvk::DType dtype) {
   nb::ndarray<> a;
   if (array.is_none() || !nb::try_cast(array, a, false))
-    throw nb::type_error((std::string(fn) + ": " + arg + " must be an array (numpy, torch, anything with __dlpack__), got " +
-                          kind_of(array))
+    throw nb::type_error((std::string(fn) + ": " + arg +
+                          " must be an array (numpy, torch, anything with __dlpack__), got " + kind_of(array))
                              .c_str());
   const char* want = dtype == lvk::DType::i32 ? "int32" : "float32";
   if (a.dtype() != dl_dtype(dtype))
@@ -61,12 +63,12 @@ lvk::Tensor borrow(const char* fn, const char* arg, nb::handle array, lvk::DType
   } else if (a.device_type() == kDlCuda) {
     const lvk::CudaStatus& st = lvk::cuda_status();
     if (!st.usable)
-      throw nb::value_error((std::string(fn) + ": " + arg + " is on a CUDA device but lvk cannot use CUDA: " + st.reason)
-                                .c_str());
+      throw nb::value_error(
+          (std::string(fn) + ": " + arg + " is on a CUDA device but lvk cannot use CUDA: " + st.reason).c_str());
     if (a.device_id() != 0)
-      throw nb::value_error((std::string(fn) + ": " + arg + " is on cuda:" + std::to_string(a.device_id()) +
-                             "; lvk runs on cuda:0 only")
-                                .c_str());
+      throw nb::value_error(
+          (std::string(fn) + ": " + arg + " is on cuda:" + std::to_string(a.device_id()) + "; lvk runs on cuda:0 only")
+              .c_str());
     device = lvk::Device::cuda(0);
   } else {
     throw nb::value_error((std::string(fn) + ": " + arg + " lives on DLPack device type " +
@@ -94,7 +96,7 @@ nb::object to_array(const lvk::Tensor& t) {
   for (int64_t d : t.shape().dims()) shape.push_back(size_t(d));
   const bool cuda = t.device().is_cuda();
   nb::ndarray<nb::array_api> out(t.raw(), shape.size(), shape.data(), owner, nullptr, dl_dtype(t.dtype()),
-                    cuda ? kDlCuda : kDlCpu, cuda ? t.device().index : 0);
+                                 cuda ? kDlCuda : kDlCpu, cuda ? t.device().index : 0);
   return nb::cast(out, nb::rv_policy::reference);
 }
 

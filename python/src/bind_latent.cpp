@@ -59,8 +59,7 @@ nb::object gaussian_sample(nb::handle mu_in, nb::handle logvar_in, int64_t sampl
   });
 }
 
-nb::object gaussian_log_density(nb::handle z_in, nb::handle mu_in, nb::handle logvar_in, bool record,
-                                Stream stream) {
+nb::object gaussian_log_density(nb::handle z_in, nb::handle mu_in, nb::handle logvar_in, bool record, Stream stream) {
   const char* fn = "lvk.gaussian_log_density";
   Tensor z = borrow(fn, "z", z_in, DType::f32), mu = borrow(fn, "mu", mu_in, DType::f32);
   Tensor logvar = borrow(fn, "logvar", logvar_in, DType::f32);
@@ -78,8 +77,8 @@ nb::object coupling(nb::handle x_in, nb::handle mask_in, nb::handle s_raw_in, nb
   Tensor s_raw = borrow(fn, "s_raw", s_raw_in, DType::f32), t = borrow(fn, "t", t_in, DType::f32);
   CallerStream on(common_device(fn, {x, mask, s_raw, t}), stream);
   return maybe_recorded(record, fn, {&x, &s_raw, &t}, [&] {
-    lvk::CouplingResult r = inverse ? lvk::coupling_inverse(x, mask, s_raw, t, scale)
-                                    : lvk::coupling_forward(x, mask, s_raw, t, scale);
+    lvk::CouplingResult r =
+        inverse ? lvk::coupling_inverse(x, mask, s_raw, t, scale) : lvk::coupling_forward(x, mask, s_raw, t, scale);
     nb::dict d;
     d["out"] = to_array(r.out);
     d["logdet"] = to_array(r.logdet);
@@ -90,14 +89,18 @@ nb::object coupling(nb::handle x_in, nb::handle mask_in, nb::handle s_raw_in, nb
 nb::object coupling_mask(const std::string& kind, const std::vector<int64_t>& features, bool flip) {
   const char* fn = "lvk.coupling_mask";
   lvk::MaskKind k;
-  if (kind == "alternating") k = lvk::MaskKind::alternating;
-  else if (kind == "half") k = lvk::MaskKind::half;
-  else if (kind == "checkerboard") k = lvk::MaskKind::checkerboard;
-  else if (kind == "channel") k = lvk::MaskKind::channel;
+  if (kind == "alternating")
+    k = lvk::MaskKind::alternating;
+  else if (kind == "half")
+    k = lvk::MaskKind::half;
+  else if (kind == "checkerboard")
+    k = lvk::MaskKind::checkerboard;
+  else if (kind == "channel")
+    k = lvk::MaskKind::channel;
   else
-    throw nb::value_error((std::string(fn) + ": kind must be 'alternating', 'half', 'checkerboard' or 'channel', got '" +
-                           kind + "'")
-                              .c_str());
+    throw nb::value_error(
+        (std::string(fn) + ": kind must be 'alternating', 'half', 'checkerboard' or 'channel', got '" + kind + "'")
+            .c_str());
   if (features.empty() || features.size() > size_t(lvk::Shape::kMaxRank))
     throw nb::value_error("lvk.coupling_mask: features must list 1 to 5 extents ([D] or [C, H, W])");
   return to_array(lvk::coupling_mask(k, lvk::Shape(features), flip));

@@ -108,8 +108,7 @@ lvk::VqEmaState ema_state(const char* fn, nb::handle codebook, nb::handle ema_co
 }
 
 int64_t ema_update(nb::handle codebook, nb::handle ema_count, nb::handle ema_sum, nb::handle z_in,
-                   nb::handle indices_in, int64_t step, float decay, float eps, bool bias_correction,
-                   Stream stream) {
+                   nb::handle indices_in, int64_t step, float decay, float eps, bool bias_correction, Stream stream) {
   const char* fn = "lvk.ema_update";
   if (step < 0) throw nb::value_error(("lvk.ema_update: step=" + std::to_string(step) + " must be >= 0").c_str());
   lvk::VqEmaState s = ema_state(fn, codebook, ema_count, ema_sum, step);
@@ -123,8 +122,8 @@ int64_t ema_update(nb::handle codebook, nb::handle ema_count, nb::handle ema_sum
   return s.steps;
 }
 
-int64_t restart_dead_codes(nb::handle codebook_in, nb::handle usage_in, nb::handle z_in, float threshold,
-                           uint64_t seed, uint64_t offset, Stream stream) {
+int64_t restart_dead_codes(nb::handle codebook_in, nb::handle usage_in, nb::handle z_in, float threshold, uint64_t seed,
+                           uint64_t offset, Stream stream) {
   const char* fn = "lvk.restart_dead_codes";
   Tensor codebook = borrow(fn, "codebook", codebook_in, DType::f32);
   Tensor usage = borrow(fn, "usage", usage_in, DType::f32), z = borrow(fn, "z", z_in, DType::f32);
@@ -178,10 +177,9 @@ void bind_vq(nb::module_& m) {
         arg("step"), arg("decay"), arg("eps"), arg("bias_correction"), stream);
   m.def("restart_dead_codes", &restart_dead_codes, arg("codebook"), arg("usage"), arg("z"), arg("threshold"),
         arg("seed"), arg("offset"), stream);
-  m.def("restart_dead_codes_ema", &restart_dead_codes_ema, arg("codebook"), arg("ema_count"), arg("ema_sum"),
-        arg("z"), arg("threshold"), arg("seed"), arg("offset"), stream);
-  m.def("kmeans", &kmeans, arg("z"), arg("k"), arg("iterations"), arg("plus_plus"), arg("seed"), arg("offset"),
-        stream);
+  m.def("restart_dead_codes_ema", &restart_dead_codes_ema, arg("codebook"), arg("ema_count"), arg("ema_sum"), arg("z"),
+        arg("threshold"), arg("seed"), arg("offset"), stream);
+  m.def("kmeans", &kmeans, arg("z"), arg("k"), arg("iterations"), arg("plus_plus"), arg("seed"), arg("offset"), stream);
   m.def("code_stats", &code_stats, arg("counts"));
 }
 

@@ -4,9 +4,9 @@
 #include <nanobind/stl/string.h>
 
 #include "arrays.h"
+#include "base/error.h"
 #include "recording.h"
 #include "runtime/context.h"
-#include "base/error.h"
 
 namespace lvkpy {
 void bind_vq(nb::module_& m);

@@ -28,13 +28,13 @@ std::vector<nb::object> Recording::backward(const std::vector<nb::object>& grads
     const std::string arg = "grads[" + std::to_string(i) + "]";
     lvk::Tensor g = borrow(where.c_str(), arg.c_str(), grads[i], lvk::DType::f32);
     if (g.numel() != outputs_[i].numel())
-      throw nb::value_error((where + ": " + arg + " has shape " + g.shape().str() + " but the output has " +
-                             outputs_[i].shape().str())
-                                .c_str());
+      throw nb::value_error(
+          (where + ": " + arg + " has shape " + g.shape().str() + " but the output has " + outputs_[i].shape().str())
+              .c_str());
     if (g.device() != outputs_[i].device())
-      throw nb::value_error((where + ": " + arg + " is on " + g.device().str() + " but the output is on " +
-                             outputs_[i].device().str())
-                                .c_str());
+      throw nb::value_error(
+          (where + ": " + arg + " is on " + g.device().str() + " but the output is on " + outputs_[i].device().str())
+              .c_str());
     seeds[i] = g.view(outputs_[i].shape());
   }
   CallerStream on(inputs_.empty() ? lvk::Device::cpu() : inputs_[0].device(), stream);

@@ -2,11 +2,11 @@
 // A forward call recorded on its own lvk Tape, kept by the caller (a torch.autograd.Function's
 // ctx, or a numpy user) until it asks for the gradients of the inputs: the op's hand-written
 // backward runs once, without recomputing the forward.
+#include <nanobind/stl/unique_ptr.h>
+
 #include <memory>
 #include <optional>
 #include <vector>
-
-#include <nanobind/stl/unique_ptr.h>
 
 #include "arrays.h"
 #include "runtime/tape.h"

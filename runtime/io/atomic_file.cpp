@@ -16,7 +16,9 @@ namespace lvk::io {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 // The two ways a write runs out of room, said in the user's terms.
 std::string write_error_text(int err) {

@@ -6,10 +6,10 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "base/philox.h"
 #include "runtime/io/cifar.h"
 #include "runtime/io/idx.h"
 #include "runtime/memory_budget.h"
-#include "base/philox.h"
 
 #if LVK_WITH_CUDA
 #include "runtime/cuda_context.h"
@@ -27,14 +27,13 @@ void ImageDataset::validate() const {
   LVK_CHECK(count < (int64_t{1} << 31), "dataset ", name, ": ", count, " images exceed the i32 index range");
 }
 
-ImageDataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
-                              const std::string& name) {
+ImageDataset load_idx_dataset(const std::string& images_path, const std::string& labels_path, const std::string& name) {
   IdxArray images = read_idx(images_path);
   const IdxArray labels = read_idx(labels_path);
   LVK_CHECK(images.dims.size() == 3, "dataset ", name, ": ", images_path, " has rank ", images.dims.size(),
             ", expected [N, H, W]");
-  LVK_CHECK(labels.dims.size() == 1 && labels.dims[0] == images.dims[0], "dataset ", name, ": ", labels_path,
-            " holds ", labels.dims.empty() ? 0 : labels.dims[0], " labels for ", images.dims[0], " images");
+  LVK_CHECK(labels.dims.size() == 1 && labels.dims[0] == images.dims[0], "dataset ", name, ": ", labels_path, " holds ",
+            labels.dims.empty() ? 0 : labels.dims[0], " labels for ", images.dims[0], " images");
   ImageDataset d;
   d.name = name;
   d.count = images.dims[0];
@@ -102,12 +101,18 @@ ImageDataset make_shapes_dataset(int64_t count, int64_t side, uint64_t seed) {
         const double dx = x + 0.5 - cx, dy = y + 0.5 - cy, rho = std::sqrt(dx * dx + dy * dy);
         bool in = false;
         switch (kind) {
-          case 0: in = rho <= r; break;                                       // disk
-          case 1: in = std::fabs(dx) <= r * 0.8 && std::fabs(dy) <= r * 0.8; break;  // square
-          case 2:  // triangle, apex up: half-width grows from 0 at the apex to r at the base
+          case 0:
+            in = rho <= r;
+            break;  // disk
+          case 1:
+            in = std::fabs(dx) <= r * 0.8 && std::fabs(dy) <= r * 0.8;
+            break;  // square
+          case 2:   // triangle, apex up: half-width grows from 0 at the apex to r at the base
             in = dy >= -0.8 * r && dy <= 0.8 * r && std::fabs(dx) <= r * (dy + 0.8 * r) / (1.6 * r);
             break;
-          case 3: in = rho <= r && rho >= 0.6 * r; break;                     // ring
+          case 3:
+            in = rho <= r && rho >= 0.6 * r;
+            break;  // ring
         }
         if (in) img[y * side + x] = static_cast<uint8_t>(std::lround(255.0 * intensity));
       }
@@ -173,7 +178,7 @@ struct DataLoader::Prepared {
   bool pinned = false;
   std::vector<int32_t> labels, indices;
   int64_t epoch = 0, rows = 0, global_rows = 0;  // rows of this shard, of the global batch
-  std::vector<int32_t> order;  // cached permutation
+  std::vector<int32_t> order;                    // cached permutation
   int64_t order_epoch = -1;
 #if LVK_WITH_CUDA
   cudaEvent_t copied = nullptr;  // recorded after the device copy that reads `images`
@@ -237,7 +242,9 @@ void DataLoader::normalise(int64_t& epoch, int64_t& position) const {
   if (position >= usable) ++epoch, position = 0;
 }
 
-LoaderState DataLoader::state() const { return {options_.seed, epoch_, position_}; }
+LoaderState DataLoader::state() const {
+  return {options_.seed, epoch_, position_};
+}
 
 void DataLoader::restore(const LoaderState& s) {
   LVK_CHECK(s.epoch >= 0 && s.position >= 0 && s.position <= data_.count, "DataLoader::restore: epoch=", s.epoch,
@@ -340,8 +347,8 @@ Batch DataLoader::next() {
   if (device_.is_cuda()) {
 #if LVK_WITH_CUDA
     b.images = Tensor::empty(shape, DType::f32, device_);
-    LVK_CUDA_CHECK(cudaMemcpyAsync(b.images.raw(), p.images, floats * sizeof(float), cudaMemcpyHostToDevice,
-                                   cuda::stream()));
+    LVK_CUDA_CHECK(
+        cudaMemcpyAsync(b.images.raw(), p.images, floats * sizeof(float), cudaMemcpyHostToDevice, cuda::stream()));
     LVK_CUDA_CHECK(cudaEventRecord(p.copied, cuda::stream()));
     p.copy_pending = true;
 #endif

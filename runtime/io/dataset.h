@@ -8,8 +8,8 @@
 // Dynamic binarisation replaces each pixel p by Bernoulli(p) drawn from Philox stream
 // (binarize_seed, offset = epoch) at draw index sample * pixels + pixel: a function of the sample
 // and epoch only, never of batch composition or the device.
-#include <exception>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>

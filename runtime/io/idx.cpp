@@ -79,8 +79,7 @@ IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& source,
   const size_t payload = size - header;
   LVK_CHECK(payload >= numel, "idx ", source, ": truncated: shape needs ", numel, " bytes but ", payload,
             " follow the header");
-  LVK_CHECK(payload == numel, "idx ", source, ": ", payload - numel, " trailing bytes after ", numel,
-            " bytes of data");
+  LVK_CHECK(payload == numel, "idx ", source, ": ", payload - numel, " trailing bytes after ", numel, " bytes of data");
   a.data.assign(bytes + header, bytes + header + numel);
   return a;
 }

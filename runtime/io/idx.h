@@ -16,8 +16,7 @@ struct IdxArray {
 
 // Decompresses when the bytes start with the gzip magic; the decompressed size is capped at
 // max_bytes so a hostile archive cannot exhaust memory.
-IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& source,
-                   size_t max_bytes = size_t{1} << 32);
+IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& source, size_t max_bytes = size_t{1} << 32);
 IdxArray read_idx(const std::string& path);
 
 // gzip (or zlib) stream -> bytes, at most max_bytes. Throws naming `source` on corrupt or truncated

@@ -18,13 +18,18 @@ constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicLen = 6;
 constexpr size_t kMaxHeader = size_t{1} << 20;  // NumPy itself caps headers far below this
 
-size_t item_size(NpyDType t) { return t == NpyDType::u8 ? 1 : 4; }
+size_t item_size(NpyDType t) {
+  return t == NpyDType::u8 ? 1 : 4;
+}
 
 const char* descr_of(NpyDType t) {
   switch (t) {
-    case NpyDType::f32: return "<f4";
-    case NpyDType::i32: return "<i4";
-    case NpyDType::u8: return "|u1";
+    case NpyDType::f32:
+      return "<f4";
+    case NpyDType::i32:
+      return "<i4";
+    case NpyDType::u8:
+      return "|u1";
   }
   return "?";
 }
@@ -94,9 +99,12 @@ class HeaderParser {
 
 const char* npy_dtype_name(NpyDType t) {
   switch (t) {
-    case NpyDType::f32: return "float32";
-    case NpyDType::i32: return "int32";
-    case NpyDType::u8: return "uint8";
+    case NpyDType::f32:
+      return "float32";
+    case NpyDType::i32:
+      return "int32";
+    case NpyDType::u8:
+      return "uint8";
   }
   return "?";
 }
@@ -137,10 +145,15 @@ NpyArray parse_npy(const uint8_t* bytes, size_t size, const std::string& name) {
     p.expect(':');
     if (key == "descr") {
       const std::string d = p.quoted();
-      if (d == "<f4") out.dtype = NpyDType::f32;
-      else if (d == "<i4") out.dtype = NpyDType::i32;
-      else if (d == "|u1" || d == "<u1") out.dtype = NpyDType::u8;
-      else fail("read_npy: ", name, ": unsupported dtype '", d, "' (expected little-endian float32 '<f4', int32 '<i4' or uint8 '|u1')");
+      if (d == "<f4")
+        out.dtype = NpyDType::f32;
+      else if (d == "<i4")
+        out.dtype = NpyDType::i32;
+      else if (d == "|u1" || d == "<u1")
+        out.dtype = NpyDType::u8;
+      else
+        fail("read_npy: ", name, ": unsupported dtype '", d,
+             "' (expected little-endian float32 '<f4', int32 '<i4' or uint8 '|u1')");
       have_descr = true;
     } else if (key == "fortran_order") {
       const std::string w = p.word();
@@ -200,7 +213,8 @@ void write_npy(const std::string& path, NpyDType dtype, const std::vector<int64_
     numel *= static_cast<uint64_t>(shape[i]);
   }
   if (shape.size() == 1) dims += ",";  // a one-element Python tuple
-  std::string dict = std::string("{'descr': '") + descr_of(dtype) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  std::string dict =
+      std::string("{'descr': '") + descr_of(dtype) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad with spaces so that magic + version + length + header is a multiple of 64, ending in \n.
   const bool v2 = dict.size() + 1 + 10 > 65535;
   const size_t prefix = v2 ? 12 : 10;

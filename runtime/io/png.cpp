@@ -58,7 +58,9 @@ bool encode_impl(const Image& img, png_bytep* rows, std::vector<uint8_t>* out, P
   }
   WriteSink sink{out};
   png_set_write_fn(png, &sink, sink_write, sink_flush);
-  const int type = img.channels == 1 ? PNG_COLOR_TYPE_GRAY : img.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGBA;
+  const int type = img.channels == 1   ? PNG_COLOR_TYPE_GRAY
+                   : img.channels == 3 ? PNG_COLOR_TYPE_RGB
+                                       : PNG_COLOR_TYPE_RGBA;
   png_set_IHDR(png, info, static_cast<png_uint_32>(img.width), static_cast<png_uint_32>(img.height), 8, type,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);

@@ -21,7 +21,9 @@ uint64_t load_u64_le(const uint8_t* p) {
   return v;
 }
 
-bool mul_overflows(uint64_t a, uint64_t b, uint64_t* out) { return __builtin_mul_overflow(a, b, out); }
+bool mul_overflows(uint64_t a, uint64_t b, uint64_t* out) {
+  return __builtin_mul_overflow(a, b, out);
+}
 
 // nlohmann::json silently keeps the last of duplicate keys; the format forbids them, so the
 // parse callback tracks the keys of every open object.
@@ -30,14 +32,19 @@ json parse_header_strict(const char* begin, const char* end, const std::string& 
   std::string duplicate;
   auto callback = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start: open_objects.emplace_back(); break;
-      case json::parse_event_t::object_end: open_objects.pop_back(); break;
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        open_objects.pop_back();
+        break;
       case json::parse_event_t::key: {
         const std::string& key = parsed.get_ref<const std::string&>();
         if (!open_objects.back().insert(key).second && duplicate.empty()) duplicate = key;
         break;
       }
-      default: break;
+      default:
+        break;
     }
     return true;
   };
@@ -98,9 +105,8 @@ Pending parse_entry(const std::string& name, const json& info, const std::string
   p.end = json_u64(offsets[1], source, name, "data_offsets");
   LVK_CHECK(p.end >= p.begin, "safetensors ", source, ": tensor \"", name, "\": data_offsets ", offsets.dump(),
             " end before begin");
-  LVK_CHECK(p.end - p.begin == nbytes, "safetensors ", source, ": tensor \"", name, "\": data_offsets ",
-            offsets.dump(), " span ", p.end - p.begin, " bytes but ", p.entry.dtype, " ", shape.dump(), " needs ",
-            nbytes);
+  LVK_CHECK(p.end - p.begin == nbytes, "safetensors ", source, ": tensor \"", name, "\": data_offsets ", offsets.dump(),
+            " span ", p.end - p.begin, " bytes but ", p.entry.dtype, " ", shape.dump(), " needs ", nbytes);
   return p;
 }
 
@@ -161,9 +167,8 @@ SafetensorsFile parse_safetensors(const uint8_t* bytes, size_t size, const std::
     }
     pending.push_back(parse_entry(key, value, source));
   }
-  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  std::sort(pending.begin(), pending.end(),
+            [](const Pending& a, const Pending& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   const uint64_t data_size = size - 8 - n;
   uint64_t cursor = 0;
   for (const Pending& p : pending) {

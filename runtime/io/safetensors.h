@@ -34,8 +34,8 @@ struct SafetensorsFile {
   std::vector<SafetensorsEntry> tensors;        // in data-offset order when read
 
   const SafetensorsEntry* find(const std::string& name) const;  // nullptr when absent
-  const SafetensorsEntry& at(const std::string& name) const;     // throws naming the name
-  void add(SafetensorsEntry entry);                               // throws on a duplicate name
+  const SafetensorsEntry& at(const std::string& name) const;    // throws naming the name
+  void add(SafetensorsEntry entry);                             // throws on a duplicate name
 };
 
 // Parses a complete file image; `source` names it in error messages.

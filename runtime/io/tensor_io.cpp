@@ -35,8 +35,7 @@ Tensor from_safetensors_entry(const SafetensorsEntry& e, Device device) {
             "\" has rank ", e.shape.size(), ", lvk supports up to ", Shape::kMaxRank);
   const Shape shape(e.shape);
   LVK_CHECK(e.data.size() == static_cast<size_t>(shape.numel()) * 4 || e.dtype == "U8",
-            "from_safetensors_entry: tensor \"", e.name, "\" holds ", e.data.size(), " bytes for shape ",
-            shape.str());
+            "from_safetensors_entry: tensor \"", e.name, "\" holds ", e.data.size(), " bytes for shape ", shape.str());
   if (e.dtype == "F32") {
     std::vector<float> v(static_cast<size_t>(shape.numel()));
     if (!v.empty()) std::memcpy(v.data(), e.data.data(), e.data.size());

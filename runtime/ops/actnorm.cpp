@@ -32,17 +32,18 @@ Tensor actnorm(const char* name, const Tensor& in, const Tensor& log_scale, cons
   LVK_DISPATCH(in.device(), actnorm_apply, out.data<float>(), in.data<float>(), log_scale.data<float>(),
                bias.data<float>(), in.dim(0), in.dim(1), inverse);
   if (Tape::wants({in, log_scale, bias})) {
-    Tape::recording()->record(op.name(), {in, log_scale, bias}, {out}, [in, log_scale, bias, out, inverse](GradBook& book) {
-      const Tensor dout = book.grad(out);
-      Tensor din = Tensor::empty(in.shape(), DType::f32, in.device());
-      Tensor dscaled = Tensor::empty(in.shape(), DType::f32, in.device());
-      LVK_DISPATCH(in.device(), actnorm_backward, din.data<float>(), dscaled.data<float>(), dout.data<float>(),
-                   (inverse ? out : in).data<float>(), log_scale.data<float>(), in.dim(0), in.dim(1), inverse);
-      const float sign = inverse ? -1.0f : 1.0f;
-      if (book.wants(log_scale)) book.accumulate(log_scale, scale(column_sum(dscaled), sign));
-      if (book.wants(bias)) book.accumulate(bias, scale(column_sum(inverse ? din : dout), sign));
-      book.accumulate(in, din);
-    });
+    Tape::recording()->record(
+        op.name(), {in, log_scale, bias}, {out}, [in, log_scale, bias, out, inverse](GradBook& book) {
+          const Tensor dout = book.grad(out);
+          Tensor din = Tensor::empty(in.shape(), DType::f32, in.device());
+          Tensor dscaled = Tensor::empty(in.shape(), DType::f32, in.device());
+          LVK_DISPATCH(in.device(), actnorm_backward, din.data<float>(), dscaled.data<float>(), dout.data<float>(),
+                       (inverse ? out : in).data<float>(), log_scale.data<float>(), in.dim(0), in.dim(1), inverse);
+          const float sign = inverse ? -1.0f : 1.0f;
+          if (book.wants(log_scale)) book.accumulate(log_scale, scale(column_sum(dscaled), sign));
+          if (book.wants(bias)) book.accumulate(bias, scale(column_sum(inverse ? din : dout), sign));
+          book.accumulate(in, din);
+        });
   }
   return out;
 }

@@ -39,7 +39,6 @@ Tensor grad_or_zeros(GradBook& book, const Tensor& out) {
   return g.defined() ? g : Tensor::zeros(out.shape(), DType::f32, out.device());
 }
 
-
 }  // namespace
 
 namespace {
@@ -58,26 +57,24 @@ CouplingResult couple(const char* name, const Tensor& in, const Tensor& mask, co
     LVK_DISPATCH(in.device(), coupling_forward, r.out.data<float>(), r.logdet.data<float>(), in.data<float>(),
                  mask.data<float>(), s_raw.data<float>(), t.data<float>(), scale, rv.n, rv.d);
   if (Tape::wants({in, s_raw, t})) {
-    Tape::recording()->record(op.name(), {in, s_raw, t}, {r.out, r.logdet},
-                              [in, mask, s_raw, t, r, scale, rv, inverse](GradBook& book) {
-                                const Tensor dout = grad_or_zeros(book, r.out), dld = book.grad(r.logdet);
-                                Tensor din = Tensor::empty(in.shape(), DType::f32, in.device());
-                                Tensor ds = Tensor::empty(in.shape(), DType::f32, in.device());
-                                Tensor dt = Tensor::empty(in.shape(), DType::f32, in.device());
-                                if (inverse)
-                                  LVK_DISPATCH(in.device(), coupling_inverse_backward, din.data<float>(),
-                                               ds.data<float>(), dt.data<float>(), dout.data<float>(),
-                                               data_or_null(dld), in.data<float>(), mask.data<float>(),
-                                               s_raw.data<float>(), t.data<float>(), scale, rv.n, rv.d);
-                                else
-                                  LVK_DISPATCH(in.device(), coupling_forward_backward, din.data<float>(),
-                                               ds.data<float>(), dt.data<float>(), dout.data<float>(),
-                                               data_or_null(dld), in.data<float>(), mask.data<float>(),
-                                               s_raw.data<float>(), scale, rv.n, rv.d);
-                                book.accumulate(in, din);
-                                book.accumulate(s_raw, ds);
-                                book.accumulate(t, dt);
-                              });
+    Tape::recording()->record(
+        op.name(), {in, s_raw, t}, {r.out, r.logdet}, [in, mask, s_raw, t, r, scale, rv, inverse](GradBook& book) {
+          const Tensor dout = grad_or_zeros(book, r.out), dld = book.grad(r.logdet);
+          Tensor din = Tensor::empty(in.shape(), DType::f32, in.device());
+          Tensor ds = Tensor::empty(in.shape(), DType::f32, in.device());
+          Tensor dt = Tensor::empty(in.shape(), DType::f32, in.device());
+          if (inverse)
+            LVK_DISPATCH(in.device(), coupling_inverse_backward, din.data<float>(), ds.data<float>(), dt.data<float>(),
+                         dout.data<float>(), data_or_null(dld), in.data<float>(), mask.data<float>(),
+                         s_raw.data<float>(), t.data<float>(), scale, rv.n, rv.d);
+          else
+            LVK_DISPATCH(in.device(), coupling_forward_backward, din.data<float>(), ds.data<float>(), dt.data<float>(),
+                         dout.data<float>(), data_or_null(dld), in.data<float>(), mask.data<float>(),
+                         s_raw.data<float>(), scale, rv.n, rv.d);
+          book.accumulate(in, din);
+          book.accumulate(s_raw, ds);
+          book.accumulate(t, dt);
+        });
   }
   return r;
 }
@@ -97,21 +94,27 @@ CouplingResult coupling_inverse(const Tensor& y, const Tensor& mask, const Tenso
 Tensor coupling_mask(MaskKind kind, const Shape& features, bool flip, Device device) {
   const bool image = kind == MaskKind::checkerboard || kind == MaskKind::channel;
   LVK_CHECK(image ? features.rank() == 3 : features.rank() == 1, "coupling_mask: ",
-            image ? "checkerboard and channel masks need [C, H, W]" : "alternating and half masks need [D]",
-            ", got ", features.str());
+            image ? "checkerboard and channel masks need [C, H, W]" : "alternating and half masks need [D]", ", got ",
+            features.str());
   LVK_CHECK(features.numel() > 0, "coupling_mask: no features in ", features.str());
   std::vector<float> m(static_cast<size_t>(features.numel()));
   for (int64_t i = 0; i < features.numel(); ++i) {
     bool pass = false;
     switch (kind) {
-      case MaskKind::alternating: pass = i % 2 == 0; break;
-      case MaskKind::half: pass = i < features[0] / 2; break;
+      case MaskKind::alternating:
+        pass = i % 2 == 0;
+        break;
+      case MaskKind::half:
+        pass = i < features[0] / 2;
+        break;
       case MaskKind::checkerboard: {
         const int64_t w = features[2], hw = features[1] * w, h = (i % hw) / w;
         pass = (h + i % w) % 2 == 0;
         break;
       }
-      case MaskKind::channel: pass = i / (features[1] * features[2]) < features[0] / 2; break;
+      case MaskKind::channel:
+        pass = i / (features[1] * features[2]) < features[0] / 2;
+        break;
     }
     m[static_cast<size_t>(i)] = (pass != flip) ? 1.0f : 0.0f;
   }

@@ -12,10 +12,8 @@ struct CouplingResult {
   Tensor logdet;  // [N]: log|det J| of the direction taken
 };
 
-CouplingResult coupling_forward(const Tensor& x, const Tensor& mask, const Tensor& s_raw, const Tensor& t,
-                                float scale);
-CouplingResult coupling_inverse(const Tensor& y, const Tensor& mask, const Tensor& s_raw, const Tensor& t,
-                                float scale);
+CouplingResult coupling_forward(const Tensor& x, const Tensor& mask, const Tensor& s_raw, const Tensor& t, float scale);
+CouplingResult coupling_inverse(const Tensor& y, const Tensor& mask, const Tensor& s_raw, const Tensor& t, float scale);
 
 enum class MaskKind {
   alternating,   // features 0, 2, 4, ... pass through ([D])

@@ -1,7 +1,8 @@
 // Fills, random fills and recorded copies/reshapes.
+#include "runtime/ops/creation.h"
+
 #include "kernels/elementwise.h"
 #include "runtime/op.h"
-#include "runtime/ops/creation.h"
 
 namespace lvk {
 

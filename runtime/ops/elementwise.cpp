@@ -1,5 +1,6 @@
 // add, sub, mul, scale and in-place accumulation, with their backward rules.
 #include "kernels/elementwise.h"
+
 #include "runtime/op.h"
 #include "runtime/ops/elementwise.h"
 
@@ -66,9 +67,8 @@ Tensor scale(const Tensor& x, float alpha) {
   Tensor out = Tensor::empty(x.shape(), DType::f32, x.device());
   LVK_DISPATCH(x.device(), scale, out.data<float>(), x.data<float>(), alpha, out.numel());
   if (Tape::wants({x})) {
-    Tape::recording()->record(op.name(), {x}, {out}, [x, out, alpha](GradBook& book) {
-      book.accumulate(x, scale(book.grad(out), alpha));
-    });
+    Tape::recording()->record(op.name(), {x}, {out},
+                              [x, out, alpha](GradBook& book) { book.accumulate(x, scale(book.grad(out), alpha)); });
   }
   return out;
 }

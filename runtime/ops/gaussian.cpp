@@ -39,20 +39,19 @@ GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, con
 
   if (Tape::wants({mu, logvar})) {
     const Tensor z = r.z, kl = r.kl, log_q = r.log_q;
-    Tape::recording()->record(
-        op.name(), {mu, logvar}, {z, kl, log_q}, [mu, logvar, z, kl, log_q, s, n, d, seed, offset, base](GradBook& book) {
-          const Tensor dz = book.grad(z), dkl = book.grad(kl), dlq = book.grad(log_q);
-          if (!dz.defined() && !dkl.defined() && !dlq.defined()) return;
-          const Device dev = mu.device();
-          Tensor dmu = Tensor::empty(mu.shape(), DType::f32, dev);
-          Tensor dlv = Tensor::empty(mu.shape(), DType::f32, dev);
-          LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(),
-                       data_or_null(dz), data_or_null(dkl),
-                       data_or_null(dlq), mu.data<float>(), logvar.data<float>(), s, n, d,
-                       seed, offset, base);
-          book.accumulate(mu, dmu);
-          book.accumulate(logvar, dlv);
-        });
+    Tape::recording()->record(op.name(), {mu, logvar}, {z, kl, log_q},
+                              [mu, logvar, z, kl, log_q, s, n, d, seed, offset, base](GradBook& book) {
+                                const Tensor dz = book.grad(z), dkl = book.grad(kl), dlq = book.grad(log_q);
+                                if (!dz.defined() && !dkl.defined() && !dlq.defined()) return;
+                                const Device dev = mu.device();
+                                Tensor dmu = Tensor::empty(mu.shape(), DType::f32, dev);
+                                Tensor dlv = Tensor::empty(mu.shape(), DType::f32, dev);
+                                LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(),
+                                             data_or_null(dz), data_or_null(dkl), data_or_null(dlq), mu.data<float>(),
+                                             logvar.data<float>(), s, n, d, seed, offset, base);
+                                book.accumulate(mu, dmu);
+                                book.accumulate(logvar, dlv);
+                              });
   }
   return r;
 }
@@ -80,8 +79,7 @@ Tensor gaussian_log_density(const Tensor& z, const Tensor& mu, const Tensor& log
       Tensor dz = book.wants(z) ? Tensor::empty(z.shape(), DType::f32, dev) : Tensor();
       Tensor dmu = book.wants(mu) ? Tensor::empty(mu.shape(), DType::f32, dev) : Tensor();
       Tensor dlv = book.wants(logvar) ? Tensor::empty(mu.shape(), DType::f32, dev) : Tensor();
-      LVK_DISPATCH(dev, gaussian_log_density_backward, data_or_null(dz),
-                   data_or_null(dmu), data_or_null(dlv),
+      LVK_DISPATCH(dev, gaussian_log_density_backward, data_or_null(dz), data_or_null(dmu), data_or_null(dlv),
                    g.data<float>(), z.data<float>(), mu.data<float>(), logvar.data<float>(), s, n, d);
       if (dz.defined()) book.accumulate(z, dz);
       if (dmu.defined()) book.accumulate(mu, dmu);

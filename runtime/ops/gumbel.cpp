@@ -57,15 +57,15 @@ GumbelSoftmaxResult gumbel_softmax(const Tensor& logits, const GumbelSoftmaxOpti
   if (record) {
     const float tau = options.tau;
     const Tensor y = r.y, kl = r.kl;
-    Tape::recording()->record(op.name(), {logits}, {y, kl}, [logits, y, kl, y_soft, tau, on_device, n, k](GradBook& book) {
-      const Tensor dy = book.grad(y), dkl = book.grad(kl);
-      if (!dy.defined() && !dkl.defined()) return;
-      Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, logits.device());
-      LVK_DISPATCH(logits.device(), gumbel_softmax_backward, dlogits.data<float>(),
-                   data_or_null(dy), y_soft.data<float>(),
-                   data_or_null(dkl), logits.data<float>(), n, k, tau, on_device);
-      book.accumulate(logits, dlogits);
-    });
+    Tape::recording()->record(
+        op.name(), {logits}, {y, kl}, [logits, y, kl, y_soft, tau, on_device, n, k](GradBook& book) {
+          const Tensor dy = book.grad(y), dkl = book.grad(kl);
+          if (!dy.defined() && !dkl.defined()) return;
+          Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, logits.device());
+          LVK_DISPATCH(logits.device(), gumbel_softmax_backward, dlogits.data<float>(), data_or_null(dy),
+                       y_soft.data<float>(), data_or_null(dkl), logits.data<float>(), n, k, tau, on_device);
+          book.accumulate(logits, dlogits);
+        });
   }
   return r;
 }

@@ -18,8 +18,8 @@ void check_param(const char* op, const char* what, const Tensor& t, const Shape&
 
 // The order must be a permutation: a repeated dimension would leave another one unwritten.
 void check_order(const char* op, const Tensor& order, int64_t d) {
-  LVK_CHECK(order.defined() && order.dtype() == DType::i32 && order.shape() == Shape{d}, op,
-            ": order must be i32 [", d, "], got ", order.defined() ? order.str() : std::string("undefined"));
+  LVK_CHECK(order.defined() && order.dtype() == DType::i32 && order.shape() == Shape{d}, op, ": order must be i32 [", d,
+            "], got ", order.defined() ? order.str() : std::string("undefined"));
   std::vector<bool> seen(static_cast<size_t>(d), false);
   for (int32_t i : order.to_vector<int32_t>()) {
     LVK_CHECK(i >= 0 && i < d && !seen[static_cast<size_t>(i)], op, ": order is not a permutation of 0..", d - 1,
@@ -72,10 +72,18 @@ MadeInverseResult made_inverse(const Tensor& u, const MadeTensors& m, float scal
   LVK_CHECK(!Tape::wants({u, m.w_in, m.b_in, m.w_shift, m.b_shift, m.w_log_scale, m.b_log_scale}), name,
             ": the fused inverse has no backward; sample under NoGrad (train in the density direction)");
   const Tensor w_hidden = stack(m.w_hidden, {h, h}, u.device()), b_hidden = stack(m.b_hidden, {h}, u.device());
-  const kernels::MadeWeights weights{m.order.data<int32_t>(), m.w_in.data<float>(),   m.b_in.data<float>(),
-                                     data_or_null(w_hidden),   data_or_null(b_hidden), m.w_shift.data<float>(),
-                                     m.b_shift.data<float>(),  m.w_log_scale.data<float>(),
-                                     m.b_log_scale.data<float>(), d, h, static_cast<int>(m.w_hidden.size()) + 1};
+  const kernels::MadeWeights weights{m.order.data<int32_t>(),
+                                     m.w_in.data<float>(),
+                                     m.b_in.data<float>(),
+                                     data_or_null(w_hidden),
+                                     data_or_null(b_hidden),
+                                     m.w_shift.data<float>(),
+                                     m.b_shift.data<float>(),
+                                     m.w_log_scale.data<float>(),
+                                     m.b_log_scale.data<float>(),
+                                     d,
+                                     h,
+                                     static_cast<int>(m.w_hidden.size()) + 1};
   MadeInverseResult r{Tensor::empty({n, d}, DType::f32, u.device()), Tensor::empty({n}, DType::f32, u.device())};
   LVK_DISPATCH(u.device(), made_inverse, r.x.data<float>(), r.logdet.data<float>(), u.data<float>(), weights, scale, n);
   return r;

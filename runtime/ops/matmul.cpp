@@ -1,6 +1,7 @@
 // Matrix product with transposes. Backward of C = op(A) op(B):
 //   dA = dC op(B)^T (stored transposed when trans_a), dB = op(A)^T dC (likewise for trans_b).
 #include "kernels/matmul.h"
+
 #include "runtime/op.h"
 #include "runtime/ops/matmul.h"
 

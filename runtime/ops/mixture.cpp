@@ -24,18 +24,20 @@ Tensor gaussian_mixture_log_density(const Tensor& z, const Tensor& mu, const Ten
   LVK_DISPATCH(z.device(), gaussian_mixture_log_density, out.data<float>(), z.data<float>(), mu.data<float>(),
                logvar.data<float>(), m, n, d, data_or_null(workspace));
   if (Tape::wants({z, mu, logvar})) {
-    Tape::recording()->record(op.name(), {z, mu, logvar}, {out}, [z, mu, logvar, out, workspace, m, n, d](GradBook& book) {
-      const Tensor dout = book.grad(out);
-      if (!dout.defined()) return;
-      Tensor dz = Tensor::empty(z.shape(), DType::f32, z.device());
-      Tensor dmu = Tensor::empty(mu.shape(), DType::f32, z.device()), dlv = Tensor::empty(mu.shape(), DType::f32, z.device());
-      LVK_DISPATCH(z.device(), gaussian_mixture_log_density_backward, dz.data<float>(), dmu.data<float>(),
-                   dlv.data<float>(), dout.data<float>(), out.data<float>(), z.data<float>(), mu.data<float>(),
-                   logvar.data<float>(), m, n, d, data_or_null(workspace));
-      book.accumulate(z, dz);
-      book.accumulate(mu, dmu);
-      book.accumulate(logvar, dlv);
-    });
+    Tape::recording()->record(
+        op.name(), {z, mu, logvar}, {out}, [z, mu, logvar, out, workspace, m, n, d](GradBook& book) {
+          const Tensor dout = book.grad(out);
+          if (!dout.defined()) return;
+          Tensor dz = Tensor::empty(z.shape(), DType::f32, z.device());
+          Tensor dmu = Tensor::empty(mu.shape(), DType::f32, z.device()),
+                 dlv = Tensor::empty(mu.shape(), DType::f32, z.device());
+          LVK_DISPATCH(z.device(), gaussian_mixture_log_density_backward, dz.data<float>(), dmu.data<float>(),
+                       dlv.data<float>(), dout.data<float>(), out.data<float>(), z.data<float>(), mu.data<float>(),
+                       logvar.data<float>(), m, n, d, data_or_null(workspace));
+          book.accumulate(z, dz);
+          book.accumulate(mu, dmu);
+          book.accumulate(logvar, dlv);
+        });
   }
   return out;
 }

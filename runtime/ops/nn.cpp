@@ -3,13 +3,13 @@
 
 #include <cmath>
 
+#include "base/philox.h"
 #include "kernels/elementwise.h"
 #include "kernels/nn.h"
 #include "kernels/reduce.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/workspace.h"
-#include "base/philox.h"
 
 namespace lvk {
 
@@ -17,17 +17,23 @@ namespace {
 
 const char* activation_name(Activation a) {
   switch (a) {
-    case Activation::none: return "none";
-    case Activation::relu: return "relu";
-    case Activation::leaky_relu: return "leaky_relu";
-    case Activation::silu: return "silu";
-    case Activation::tanh: return "tanh";
-    case Activation::sigmoid: return "sigmoid";
-    case Activation::gelu: return "gelu";
+    case Activation::none:
+      return "none";
+    case Activation::relu:
+      return "relu";
+    case Activation::leaky_relu:
+      return "leaky_relu";
+    case Activation::silu:
+      return "silu";
+    case Activation::tanh:
+      return "tanh";
+    case Activation::sigmoid:
+      return "sigmoid";
+    case Activation::gelu:
+      return "gelu";
   }
   return "?";
 }
-
 
 // dz from dy for activation `act` (y = output, z = pre-activation when needed). Returns dy itself
 // for the identity.
@@ -42,8 +48,8 @@ Tensor activation_backward(const Tensor& dy, const Tensor& y, const Tensor& z, A
 void check_activation(const char* op, Activation act, float slope) {
   LVK_CHECK(static_cast<int>(act) >= 0 && static_cast<int>(act) <= static_cast<int>(Activation::gelu), op,
             ": unknown activation ", static_cast<int>(act));
-  LVK_CHECK(act != Activation::leaky_relu || (slope >= 0.0f && std::isfinite(slope)), op, ": leaky_relu slope ",
-            slope, " must be finite and >= 0");
+  LVK_CHECK(act != Activation::leaky_relu || (slope >= 0.0f && std::isfinite(slope)), op, ": leaky_relu slope ", slope,
+            " must be finite and >= 0");
 }
 
 }  // namespace
@@ -72,8 +78,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, Activation act,
   if (x.device().is_cuda()) {
 #if LVK_WITH_CUDA
     void* ws = cuda_workspace(x.device(), kernels::kLinearWorkspaceBytes);
-    kernels::cuda::linear_forward(y.data<float>(), data_or_null(z), x.data<float>(), w.data<float>(), data_or_null(b), n,
-                                  in, out, act, slope, cuda::cublaslt(), cuda::cublas(), ws, cuda::stream());
+    kernels::cuda::linear_forward(y.data<float>(), data_or_null(z), x.data<float>(), w.data<float>(), data_or_null(b),
+                                  n, in, out, act, slope, cuda::cublaslt(), cuda::cublas(), ws, cuda::stream());
 #else
     detail::no_cuda_backend("linear_forward");
 #endif
@@ -86,7 +92,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, Activation act,
       const Tensor dy = book.grad(y);
       if (!dy.defined()) return;
       const Tensor dz = activation_backward(dy, y, z, act, slope);
-      if (book.wants(x)) book.accumulate(x, matmul(dz, w));              // [N, out] [out, in]
+      if (book.wants(x)) book.accumulate(x, matmul(dz, w));               // [N, out] [out, in]
       if (book.wants(w)) book.accumulate(w, matmul(dz, x, true, false));  // [out, N] [N, in]
       if (book.wants(b)) book.accumulate(b, column_sum(dz));
     });
@@ -153,7 +159,9 @@ Tensor elementwise_loss(const OpScope& op, kernels::LossKind kind, const Tensor&
       const Tensor g = book.grad(out);
       if (!g.defined()) return;
       const Device d = a.device();
-      auto grad_for = [&](const Tensor& t) { return book.wants(t) ? Tensor::empty(t.shape(), DType::f32, d) : Tensor(); };
+      auto grad_for = [&](const Tensor& t) {
+        return book.wants(t) ? Tensor::empty(t.shape(), DType::f32, d) : Tensor();
+      };
       Tensor da = grad_for(a), db = grad_for(b), dc = grad_for(c);
       LVK_DISPATCH(d, loss_backward, data_or_null(da), data_or_null(db), data_or_null(dc), a.data<float>(),
                    b.data<float>(), data_or_null(c), g.data<float>(), f, a.numel(), kind, param);
@@ -199,11 +207,20 @@ Tensor init_parameter(const Shape& shape, Init init, int64_t fan_in, int64_t fan
   const double fi = static_cast<double>(fan_in), fo = static_cast<double>(fan_out);
   double bound = 0.0;
   switch (init) {
-    case Init::torch_default: bound = 1.0 / std::sqrt(fi); break;
-    case Init::kaiming_uniform: bound = std::sqrt(6.0 / fi); break;
-    case Init::xavier_uniform: bound = std::sqrt(6.0 / (fi + fo)); break;
-    case Init::kaiming_normal: bound = std::sqrt(2.0 / fi); break;
-    case Init::zeros: break;
+    case Init::torch_default:
+      bound = 1.0 / std::sqrt(fi);
+      break;
+    case Init::kaiming_uniform:
+      bound = std::sqrt(6.0 / fi);
+      break;
+    case Init::xavier_uniform:
+      bound = std::sqrt(6.0 / (fi + fo));
+      break;
+    case Init::kaiming_normal:
+      bound = std::sqrt(2.0 / fi);
+      break;
+    case Init::zeros:
+      break;
   }
   for (size_t i = 0; i < v.size(); ++i) {
     if (init == Init::zeros) {

@@ -20,11 +20,19 @@ Tensor column_sum(const Tensor& x);
 
 // Elementwise activation of any shape.
 Tensor activation(const Tensor& x, Activation act, float leaky_slope = 0.01f);
-inline Tensor relu(const Tensor& x) { return activation(x, Activation::relu); }
-inline Tensor leaky_relu(const Tensor& x, float slope = 0.01f) { return activation(x, Activation::leaky_relu, slope); }
-inline Tensor silu(const Tensor& x) { return activation(x, Activation::silu); }
+inline Tensor relu(const Tensor& x) {
+  return activation(x, Activation::relu);
+}
+inline Tensor leaky_relu(const Tensor& x, float slope = 0.01f) {
+  return activation(x, Activation::leaky_relu, slope);
+}
+inline Tensor silu(const Tensor& x) {
+  return activation(x, Activation::silu);
+}
 // (No lvk::tanh wrapper: it would hide ::tanh(float) for unqualified calls inside namespace lvk.)
-inline Tensor sigmoid(const Tensor& x) { return activation(x, Activation::sigmoid); }
+inline Tensor sigmoid(const Tensor& x) {
+  return activation(x, Activation::sigmoid);
+}
 
 // How a loss reduces its per-element terms: plain sum, mean over elements, or sum divided by the
 // leading (batch) dimension, the usual per-example ELBO term.
@@ -43,7 +51,7 @@ Tensor gaussian_nll(const Tensor& x, const Tensor& mean, const Tensor& logvar,
 // Parameter initialisation. Values are drawn from Philox stream (seed, offset) on the host and
 // copied to `device`, so a seed gives bit-identical weights on every device.
 enum class Init {
-  torch_default,   // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), what torch.nn.Linear/Conv use
+  torch_default,    // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), what torch.nn.Linear/Conv use
   kaiming_uniform,  // U(-b, b), b = sqrt(6 / fan_in): He init for ReLU layers
   kaiming_normal,   // N(0, 2 / fan_in)
   xavier_uniform,   // U(-b, b), b = sqrt(6 / (fan_in + fan_out))

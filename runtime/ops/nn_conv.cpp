@@ -11,7 +11,6 @@ namespace lvk {
 
 namespace {
 
-
 // Runs one conv primitive on the tensors' device, planning cuDNN (and its workspace) on CUDA.
 enum class Prim { forward, backward_data, backward_filter };
 
@@ -108,10 +107,10 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dParams p)
   OpScope op("conv2d");
   check_4d(op.name(), x, w);
   check_conv_operands(op.name(), x, w, b, w.dim(0), p);
-  LVK_CHECK(x.dim(1) == w.dim(1), "conv2d: x ", x.shape().str(), " has ", x.dim(1), " channels but w ",
-            w.shape().str(), " expects ", w.dim(1));
-  kernels::ConvShape s{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3),
-                       p.stride_h, p.stride_w, p.pad_h, p.pad_w, 0, 0};
+  LVK_CHECK(x.dim(1) == w.dim(1), "conv2d: x ", x.shape().str(), " has ", x.dim(1), " channels but w ", w.shape().str(),
+            " expects ", w.dim(1));
+  kernels::ConvShape s{x.dim(0),   x.dim(1),   x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3),
+                       p.stride_h, p.stride_w, p.pad_h,  p.pad_w,  0,        0};
   const int64_t eh = s.h + 2 * s.ph - s.kh, ew = s.w + 2 * s.pw - s.kw;
   LVK_CHECK(eh >= 0 && ew >= 0, "conv2d: kernel ", s.kh, "x", s.kw, " is larger than the padded input ", s.h + 2 * s.ph,
             "x", s.w + 2 * s.pw);
@@ -134,7 +133,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, Conv2
             ", ", opw, ") must be >= 0 and < stride (", p.stride_h, ", ", p.stride_w, ")");
   LVK_CHECK(x.dim(2) >= 1 && x.dim(3) >= 1, "conv_transpose2d: input ", x.shape().str(), " has no pixels");
   // The forward geometry whose adjoint this is: its input is our output, its output our input.
-  kernels::ConvShape s{x.dim(0), w.dim(1), 0, 0, w.dim(0), w.dim(2), w.dim(3),
+  kernels::ConvShape s{x.dim(0),   w.dim(1),   0,       0,       w.dim(0), w.dim(2), w.dim(3),
                        p.stride_h, p.stride_w, p.pad_h, p.pad_w, x.dim(2), x.dim(3)};
   s.h = (s.oh - 1) * s.sh - 2 * s.ph + s.kh + oph;
   s.w = (s.ow - 1) * s.sw - 2 * s.pw + s.kw + opw;
@@ -166,24 +165,25 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int6
   LVK_DISPATCH(x.device(), group_norm_forward, y.data<float>(), mean.data<float>(), rstd.data<float>(), x.data<float>(),
                gamma.data<float>(), beta.data<float>(), n, c, hw, groups, eps);
   if (Tape::wants({x, gamma, beta})) {
-    Tape::recording()->record(op.name(), {x, gamma, beta}, {y},
-                              [x, gamma, beta, y, mean, rstd, n, c, hw, groups](GradBook& book) {
-      const Tensor dy = book.grad(y);
-      if (!dy.defined()) return;
-      const Device d = x.device();
-      Tensor dx = book.wants(x) ? Tensor::empty(x.shape(), DType::f32, d) : Tensor();
-      Tensor dg = book.wants(gamma) ? Tensor::empty(gamma.shape(), DType::f32, d) : Tensor();
-      Tensor db = book.wants(beta) ? Tensor::empty(beta.shape(), DType::f32, d) : Tensor();
-      // dgamma and dbeta are computed together; ask for both when either is wanted.
-      if (dg.defined() != db.defined()) (dg.defined() ? db : dg) = Tensor::empty({c}, DType::f32, d);
-      Tensor ws;
-      if (d.is_cuda() && dg.defined()) ws = Tensor::empty({std::max<int64_t>(1, 2 * n * c)}, DType::f32, d);
-      LVK_DISPATCH(d, group_norm_backward, data_or_null(dx), data_or_null(dg), data_or_null(db), dy.data<float>(), x.data<float>(),
-                   mean.data<float>(), rstd.data<float>(), gamma.data<float>(), n, c, hw, groups, data_or_null(ws));
-      if (dx.defined()) book.accumulate(x, dx);
-      if (book.wants(gamma)) book.accumulate(gamma, dg);
-      if (book.wants(beta)) book.accumulate(beta, db);
-    });
+    Tape::recording()->record(
+        op.name(), {x, gamma, beta}, {y}, [x, gamma, beta, y, mean, rstd, n, c, hw, groups](GradBook& book) {
+          const Tensor dy = book.grad(y);
+          if (!dy.defined()) return;
+          const Device d = x.device();
+          Tensor dx = book.wants(x) ? Tensor::empty(x.shape(), DType::f32, d) : Tensor();
+          Tensor dg = book.wants(gamma) ? Tensor::empty(gamma.shape(), DType::f32, d) : Tensor();
+          Tensor db = book.wants(beta) ? Tensor::empty(beta.shape(), DType::f32, d) : Tensor();
+          // dgamma and dbeta are computed together; ask for both when either is wanted.
+          if (dg.defined() != db.defined()) (dg.defined() ? db : dg) = Tensor::empty({c}, DType::f32, d);
+          Tensor ws;
+          if (d.is_cuda() && dg.defined()) ws = Tensor::empty({std::max<int64_t>(1, 2 * n * c)}, DType::f32, d);
+          LVK_DISPATCH(d, group_norm_backward, data_or_null(dx), data_or_null(dg), data_or_null(db), dy.data<float>(),
+                       x.data<float>(), mean.data<float>(), rstd.data<float>(), gamma.data<float>(), n, c, hw, groups,
+                       data_or_null(ws));
+          if (dx.defined()) book.accumulate(x, dx);
+          if (book.wants(gamma)) book.accumulate(gamma, dg);
+          if (book.wants(beta)) book.accumulate(beta, db);
+        });
   }
   return y;
 }

@@ -1,7 +1,8 @@
 // Full reductions. The backward broadcasts the incoming scalar gradient on the device, so no
 // host synchronisation happens inside backward.
-#include "kernels/elementwise.h"
 #include "kernels/reduce.h"
+
+#include "kernels/elementwise.h"
 #include "runtime/op.h"
 #include "runtime/ops/reduce.h"
 
@@ -14,7 +15,6 @@ Tensor reduce_workspace(const Tensor& x) {
   if (!x.device().is_cuda()) return Tensor();
   return Tensor::empty({kernels::sum_workspace_size(x.numel())}, DType::f32, x.device());
 }
-
 
 Tensor reduce_sum(const OpScope& op, const Tensor& x, float factor) {
   check_dtype(op.name(), "x", x, DType::f32);

@@ -7,7 +7,9 @@
 namespace lvk {
 
 namespace {
-kernels::StepState* state_ptr(const Tensor& t) { return reinterpret_cast<kernels::StepState*>(t.data<int32_t>()); }
+kernels::StepState* state_ptr(const Tensor& t) {
+  return reinterpret_cast<kernels::StepState*>(t.data<int32_t>());
+}
 }  // namespace
 
 StepClock::StepClock(Device device, const std::vector<float>& table, int64_t rows, int columns)
@@ -28,8 +30,12 @@ const Tensor& StepClock::scalar(int column) const {
   return scalars_[static_cast<size_t>(column)];
 }
 
-const kernels::StepState* StepClock::state() const { return state_ptr(state_); }
-const uint64_t* StepClock::noise_base() const { return &state_ptr(state_)->noise_base; }
+const kernels::StepState* StepClock::state() const {
+  return state_ptr(state_);
+}
+const uint64_t* StepClock::noise_base() const {
+  return &state_ptr(state_)->noise_base;
+}
 
 void StepClock::begin() {
   OpScope op("step_begin");

@@ -37,7 +37,7 @@ class StepClock {
   void end();
 
   // Device scalar views of this step's values (one-element f32, valid after begin()).
-  const Tensor& scalar(int column) const;  // 0: learning rate
+  const Tensor& scalar(int column) const;                       // 0: learning rate
   const Tensor& skipped_flag() const { return skipped_flag_; }  // 1.0 when this step is skipped
   // Device pointers for kernels that read the state directly.
   const StepState* state() const;
@@ -52,8 +52,8 @@ class StepClock {
   Device device_;
   int columns_;
   int64_t rows_;
-  Tensor state_;   // i32 [kStepStateWords]: a kernels::StepState
-  Tensor table_;   // f32 [rows, columns]
+  Tensor state_;  // i32 [kStepStateWords]: a kernels::StepState
+  Tensor table_;  // f32 [rows, columns]
   std::vector<Tensor> scalars_;
   Tensor skipped_flag_;
 };

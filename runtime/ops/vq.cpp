@@ -30,8 +30,8 @@ kernels::VqShape vq_shape(const char* op, const Tensor& z, const Tensor& codeboo
   s.k = codebook.dim(0);
   s.hw = z.rank() == 4 ? z.dim(2) * z.dim(3) : 1;
   s.n = z.rank() == 4 ? z.dim(0) * s.hw : z.dim(0);
-  LVK_CHECK(codebook.dim(1) == s.c, op, ": codebook has C=", codebook.dim(1), " but z has C=", s.c, " (z ",
-            z.str(), ", codebook ", codebook.str(), ")");
+  LVK_CHECK(codebook.dim(1) == s.c, op, ": codebook has C=", codebook.dim(1), " but z has C=", s.c, " (z ", z.str(),
+            ", codebook ", codebook.str(), ")");
   LVK_CHECK(s.k >= 1, op, ": codebook must have K >= 1 codes, got ", codebook.str());
   LVK_CHECK(s.k <= (int64_t{1} << 31) - 1, op, ": K=", s.k, " does not fit the i32 indices");
   LVK_CHECK(s.c >= 1, op, ": C must be >= 1, got ", z.str());
@@ -58,11 +58,17 @@ size_t grad_workspace(const kernels::VqShape& s, Device d) {
   return d.is_cuda() ? kernels::cuda::vq_grad_workspace_bytes(s) : 0;
 }
 #else
-size_t lookup_workspace(const kernels::VqShape&, Device, bool) { return 0; }
-size_t grad_workspace(const kernels::VqShape&, Device) { return 0; }
+size_t lookup_workspace(const kernels::VqShape&, Device, bool) {
+  return 0;
+}
+size_t grad_workspace(const kernels::VqShape&, Device) {
+  return 0;
+}
 #endif
 
-void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
+void* raw_or_null(const Tensor& t) {
+  return t.defined() ? t.raw() : nullptr;
+}
 
 // VqNonfinite::skip once non-finite rows were found: the lookup runs on z with those rows zeroed,
 // and their results are then replaced (on the host: this is an inference path, not a train step).
@@ -148,37 +154,34 @@ VqResult vq_quantize(const Tensor& z, const Tensor& codebook, const VqOptions& o
   const Tensor indices = r.indices;
   if (r.z_q.defined() && Tape::wants({z})) {
     const Tensor zq = r.z_q;
-    Tape::recording()->record("vq_quantize.straight_through", {z}, {zq}, [z, zq](GradBook& book) {
-      book.accumulate(z, book.grad(zq));
-    });
+    Tape::recording()->record("vq_quantize.straight_through", {z}, {zq},
+                              [z, zq](GradBook& book) { book.accumulate(z, book.grad(zq)); });
   }
   if (options.losses && Tape::wants({codebook})) {
     const Tensor loss = r.codebook_loss;
-    Tape::recording()->record("vq_quantize.codebook_loss", {codebook}, {loss},
-                              [z, codebook, indices, loss, s, inv](GradBook& book) {
-                                const Tensor g = book.grad(loss);
-                                if (!g.defined()) return;
-                                Tensor dcb = Tensor::zeros(codebook.shape(), DType::f32, codebook.device());
-                                Tensor gws = scratch(grad_workspace(s, codebook.device()), codebook.device());
-                                LVK_DISPATCH(codebook.device(), vq_codebook_grad, dcb.data<float>(), z.data<float>(),
-                                             codebook.data<float>(), indices.data<int32_t>(), g.data<float>(),
-                                             2.0f * inv, s, raw_or_null(gws));
-                                book.accumulate(codebook, dcb);
-                              });
+    Tape::recording()->record(
+        "vq_quantize.codebook_loss", {codebook}, {loss}, [z, codebook, indices, loss, s, inv](GradBook& book) {
+          const Tensor g = book.grad(loss);
+          if (!g.defined()) return;
+          Tensor dcb = Tensor::zeros(codebook.shape(), DType::f32, codebook.device());
+          Tensor gws = scratch(grad_workspace(s, codebook.device()), codebook.device());
+          LVK_DISPATCH(codebook.device(), vq_codebook_grad, dcb.data<float>(), z.data<float>(), codebook.data<float>(),
+                       indices.data<int32_t>(), g.data<float>(), 2.0f * inv, s, raw_or_null(gws));
+          book.accumulate(codebook, dcb);
+        });
   }
   if (options.losses && Tape::wants({z})) {
     const Tensor loss = r.commitment_loss;
     const float factor = 2.0f * options.beta * inv;
-    Tape::recording()->record("vq_quantize.commitment_loss", {z}, {loss},
-                              [z, codebook, indices, loss, s, factor](GradBook& book) {
-                                const Tensor g = book.grad(loss);
-                                if (!g.defined()) return;
-                                Tensor dz = Tensor::empty(z.shape(), DType::f32, z.device());
-                                LVK_DISPATCH(z.device(), vq_commitment_grad, dz.data<float>(), z.data<float>(),
-                                             codebook.data<float>(), indices.data<int32_t>(), g.data<float>(), factor,
-                                             s);
-                                book.accumulate(z, dz);
-                              });
+    Tape::recording()->record(
+        "vq_quantize.commitment_loss", {z}, {loss}, [z, codebook, indices, loss, s, factor](GradBook& book) {
+          const Tensor g = book.grad(loss);
+          if (!g.defined()) return;
+          Tensor dz = Tensor::empty(z.shape(), DType::f32, z.device());
+          LVK_DISPATCH(z.device(), vq_commitment_grad, dz.data<float>(), z.data<float>(), codebook.data<float>(),
+                       indices.data<int32_t>(), g.data<float>(), factor, s);
+          book.accumulate(z, dz);
+        });
   }
   if (!options.distances) r.distances = Tensor();
   return r;

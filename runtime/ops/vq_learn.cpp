@@ -4,12 +4,12 @@
 
 #include <cmath>
 
+#include "base/philox.h"
 #include "kernels/reduce.h"
 #include "kernels/vq_learn.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/vq_nonfinite.h"
-#include "base/philox.h"
 
 namespace lvk {
 
@@ -40,12 +40,13 @@ std::vector<float> host_rows(const Tensor& z, const kernels::VqShape& s) {
   const std::vector<float> v = z.to_vector<float>();
   std::vector<float> rows(static_cast<size_t>(s.n * s.c));
   for (int64_t i = 0; i < s.n; ++i)
-    for (int64_t ch = 0; ch < s.c; ++ch) rows[static_cast<size_t>(i * s.c + ch)] = v[static_cast<size_t>(kernels::vq_offset(i, ch, s))];
+    for (int64_t ch = 0; ch < s.c; ++ch)
+      rows[static_cast<size_t>(i * s.c + ch)] = v[static_cast<size_t>(kernels::vq_offset(i, ch, s))];
   return rows;
 }
 
-std::vector<float> kmeans_plus_plus(const std::vector<float>& rows, const kernels::VqShape& s, int64_t k,
-                                    uint64_t seed, uint64_t offset) {
+std::vector<float> kmeans_plus_plus(const std::vector<float>& rows, const kernels::VqShape& s, int64_t k, uint64_t seed,
+                                    uint64_t offset) {
   const int64_t n = s.n, c = s.c;
   std::vector<float> centres(static_cast<size_t>(k * c));
   std::vector<double> d(static_cast<size_t>(n), 0.0);
@@ -56,7 +57,8 @@ std::vector<float> kmeans_plus_plus(const std::vector<float>& rows, const kernel
     for (int64_t i = 0; i < n; ++i) {
       double acc = 0.0;
       for (int64_t ch = 0; ch < c; ++ch) {
-        const double diff = static_cast<double>(rows[static_cast<size_t>(i * c + ch)]) - centres[static_cast<size_t>(j * c + ch)];
+        const double diff =
+            static_cast<double>(rows[static_cast<size_t>(i * c + ch)]) - centres[static_cast<size_t>(j * c + ch)];
         acc += diff * diff;
       }
       d[static_cast<size_t>(i)] = j == 0 ? acc : std::min(d[static_cast<size_t>(i)], acc);
@@ -103,8 +105,7 @@ void vq_ema_update(VqEmaState& state, const Tensor& z, const Tensor& indices, co
   OpScope op("vq_ema_update");
   const kernels::VqShape s = rows_shape(op.name(), z);
   check_codebook_matches(op.name(), state.codebook, z, s);
-  LVK_CHECK(options.decay >= 0.0f && options.decay < 1.0f, op.name(), ": decay=", options.decay,
-            " must be in [0, 1)");
+  LVK_CHECK(options.decay >= 0.0f && options.decay < 1.0f, op.name(), ": decay=", options.decay, " must be in [0, 1)");
   LVK_CHECK(options.eps >= 0.0f, op.name(), ": eps=", options.eps, " must be >= 0");
   const int64_t k = state.codebook.dim(0);
   Tensor sums, counts;
@@ -117,9 +118,10 @@ void vq_ema_update(VqEmaState& state, const Tensor& z, const Tensor& indices, co
   kernels::VqEmaParams p;
   p.decay = options.decay;
   p.eps = options.eps;
-  p.correction = options.bias_correction
-                     ? static_cast<float>(1.0 - std::pow(static_cast<double>(options.decay), static_cast<double>(state.steps)))
-                     : 1.0f;
+  p.correction =
+      options.bias_correction
+          ? static_cast<float>(1.0 - std::pow(static_cast<double>(options.decay), static_cast<double>(state.steps)))
+          : 1.0f;
   p.bias_correction = options.bias_correction;
   if (options.clock) {
     LVK_CHECK(options.clock->device() == z.device(), op.name(), ": the step clock is on ",
@@ -165,7 +167,7 @@ int64_t restart(const char* op, Tensor& codebook, Tensor* ema_sum, const Tensor&
 }  // namespace
 
 void vq_restart_dead_codes_on_clock(VqEmaState& state, const Tensor& z, float threshold, float decay, uint64_t seed,
-                            uint64_t offset, const StepClock& clock, Tensor& restarted) {
+                                    uint64_t offset, const StepClock& clock, Tensor& restarted) {
   OpScope op("vq_restart_dead_codes");
   const kernels::VqShape s = restart_shape(op.name(), state.codebook, state.ema_count, z);
   check_dtype(op.name(), "restarted", restarted, DType::f32);
@@ -208,7 +210,8 @@ Tensor vq_kmeans(const Tensor& z, int64_t k, const VqKmeansOptions& options) {
     const std::vector<float> rows = host_rows(z, s);
     centres.resize(static_cast<size_t>(k * s.c));
     for (int64_t j = 0; j < k; ++j) {
-      const int64_t r = kernels::vq_restart_row(philox_uniform(options.seed, options.offset, static_cast<uint64_t>(j)), s.n);
+      const int64_t r =
+          kernels::vq_restart_row(philox_uniform(options.seed, options.offset, static_cast<uint64_t>(j)), s.n);
       std::copy(rows.begin() + r * s.c, rows.begin() + (r + 1) * s.c, centres.begin() + j * s.c);
     }
   }

@@ -14,9 +14,9 @@ namespace lvk {
 
 // --- EMA codebook --------------------------------------------------------------------------------
 struct VqEmaOptions {
-  float decay = 0.99f;           // gamma
-  float eps = 1e-5f;             // Laplace smoothing of the counts
-  bool bias_correction = true;   // divide the EMAs by 1 - gamma^t (they start at zero)
+  float decay = 0.99f;          // gamma
+  float eps = 1e-5f;            // Laplace smoothing of the counts
+  bool bias_correction = true;  // divide the EMAs by 1 - gamma^t (they start at zero)
   // A train step's clock: t is then its step + 1 (read on the device) and a skipped step leaves
   // the state unchanged.
   const StepClock* clock = nullptr;
@@ -49,12 +49,12 @@ int64_t vq_restart_dead_codes(VqEmaState& state, const Tensor& z, float threshol
 // 1 - decay^(step + 1) when decay > 0 (bias-corrected counts), and the number of codes restarted
 // is added to `restarted` (f32 [1]).
 void vq_restart_dead_codes_on_clock(VqEmaState& state, const Tensor& z, float threshold, float decay, uint64_t seed,
-                            uint64_t offset, const StepClock& clock, Tensor& restarted);
+                                    uint64_t offset, const StepClock& clock, Tensor& restarted);
 
 // --- k-means ---------------------------------------------------------------------------------------
 struct VqKmeansOptions {
-  int iterations = 20;     // Lloyd steps at most; stops early when no assignment changes
-  bool plus_plus = true;   // k-means++ seeding, else K distinct random rows
+  int iterations = 20;    // Lloyd steps at most; stops early when no assignment changes
+  bool plus_plus = true;  // k-means++ seeding, else K distinct random rows
   uint64_t seed = 0, offset = 0;
 };
 // Fits a [K, C] codebook to the rows of z ([N, C] or [B, C, H, W]) on z's device. Assignment uses
@@ -68,8 +68,8 @@ Tensor vq_kmeans(const Tensor& z, int64_t k, const VqKmeansOptions& options = {}
 Tensor l2_normalize_rows(const Tensor& x);
 
 struct ResidualVqResult {
-  Tensor z_q;                    // sum of the levels' z_q; straight-through to z on the tape
-  std::vector<Tensor> indices;   // one per level
+  Tensor z_q;                             // sum of the levels' z_q; straight-through to z on the tape
+  std::vector<Tensor> indices;            // one per level
   Tensor codebook_loss, commitment_loss;  // sums over levels (each level's as in vq_quantize)
 };
 // Level l quantizes r_l = z - sg(sum_{j<l} z_q_j) with codebooks[l].

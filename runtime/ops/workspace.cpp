@@ -2,7 +2,6 @@
 
 #include <map>
 #include <mutex>
-
 #include <vector>
 
 #include "base/error.h"

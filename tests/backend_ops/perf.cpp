@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "runtime/context.h"
 #include "runtime/device.h"
-#include "base/error.h"
 #include "tests/backend_ops/op_table.h"
 
 namespace lvk::backend_ops {

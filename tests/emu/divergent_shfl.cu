@@ -21,7 +21,8 @@ __global__ void warp_sum(const float* in, float* out, int skip) {
 int main(int argc, char** argv) {
   const int skip = argc > 1 && std::strcmp(argv[1], "skip") == 0;
   float *in = nullptr, *out = nullptr;
-  if (cudaMalloc(&in, 64 * sizeof(float)) != cudaSuccess || cudaMalloc(&out, 64 * sizeof(float)) != cudaSuccess) return 1;
+  if (cudaMalloc(&in, 64 * sizeof(float)) != cudaSuccess || cudaMalloc(&out, 64 * sizeof(float)) != cudaSuccess)
+    return 1;
   cudaMemset(in, 0, 64 * sizeof(float));
   lvk_emu::launch<warp_sum>(2, 64, 0, 0, in, out, skip);
   const cudaError_t err = cudaDeviceSynchronize();

@@ -6,7 +6,9 @@
 
 #include "lvk_emu/launch.h"
 
-__global__ void touch(int* counter) { atomicAdd(counter, 1); }
+__global__ void touch(int* counter) {
+  atomicAdd(counter, 1);
+}
 
 static int failures = 0;
 static void expect(const char* what, cudaError_t want) {

@@ -27,9 +27,7 @@ int main() {
   fill<<<(n + 255) / 256, 256>>>(x, 1.0f, n);
   fill<<<dim3((n + 127) / 128), dim3(128), 0>>>(y, 2.0f, n);
   demo::axpy<float, 2><<<(n + 63) / 64, 64, 0, s>>>(y, x, 3.0f, n);
-  demo::axpy<float, 1> <<<(n + 63) / 64,
-                          64>>>(y,
-                                x, 0.5f, n);
+  demo::axpy<float, 1><<<(n + 63) / 64, 64>>>(y, x, 0.5f, n);
   const int line = __LINE__;  // @line after-multiline-launch
   float h[n];
   cudaStreamSynchronize(s);

@@ -15,8 +15,8 @@ template <bool kSync>
 __global__ void rotate_left(const int* in, int* out) {
   __shared__ int tile[kThreads];
   const int t = threadIdx.x, base = blockIdx.x * kThreads;
-  tile[t] = in[base + t];  // @line write
-  if (kSync) __syncthreads();  // the broken version reads its neighbour's slot without this barrier
+  tile[t] = in[base + t];                    // @line write
+  if (kSync) __syncthreads();                // the broken version reads its neighbour's slot without this barrier
   out[base + t] = tile[(t + 1) % kThreads];  // @line read
 }
 

@@ -44,9 +44,9 @@ struct KernelParams<void (*)(P...)> {
 template <auto Kernel, class... Args>
 void launch(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, Args&&... args) {
   using Params = typename KernelParams<decltype(Kernel)>::type;
-  static_assert(std::tuple_size<Params>::value == sizeof...(Args), "kernel launched with the wrong number of arguments");
-  LaunchConfig config{grid, block, shared_bytes, stream, kernel_name<Kernel>(),
-                      reinterpret_cast<const void*>(Kernel)};
+  static_assert(std::tuple_size<Params>::value == sizeof...(Args),
+                "kernel launched with the wrong number of arguments");
+  LaunchConfig config{grid, block, shared_bytes, stream, kernel_name<Kernel>(), reinterpret_cast<const void*>(Kernel)};
   launch_kernel(config, [params = Params(std::forward<Args>(args)...)]() { std::apply(Kernel, params); });
 }
 
