@@ -7,7 +7,8 @@ LVK="$1"
 MPIRUN="$2"
 LIMIT=30  # seconds from the kill to the end of every rank
 DIR=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$DIR"; [ -n "${job:-}" ] && kill -9 "$job" 2>/dev/null' EXIT
+# The job goes first: a live rank would go on writing into the folder being removed.
+trap '[ -n "${job:-}" ] && kill -9 "$job" 2>/dev/null && wait "$job" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$DIR"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$DIR/job.log" ] && tail -20 "$DIR/job.log"; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 TINY=(--device cpu --data shapes:256 --batch 16 --channels 8 --codes 16 --code-dim 4 --eval-every 100000
@@ -16,8 +17,11 @@ RUN="$DIR/run"
 
 "$MPIRUN" --oversubscribe -np 2 "$LVK" train vqvae "${TINY[@]}" --steps 100000 --out "$RUN" >"$DIR/job.log" 2>&1 &
 job=$!
-for _ in $(seq 1 600); do ls "$RUN"/ckpt-*.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
-ls "$RUN"/ckpt-*.safetensors >/dev/null 2>&1 || fail "the 2-rank run wrote no checkpoint"
+# compgen only lists the folder: on a fast machine older checkpoints are pruned every few
+# milliseconds, so an `ls` that stats what the glob named can miss a file that was just removed.
+has_checkpoint() { compgen -G "$RUN/ckpt-*.safetensors" >/dev/null; }
+for _ in $(seq 1 600); do has_checkpoint && break; sleep 0.05; done
+has_checkpoint || fail "the 2-rank run wrote no checkpoint"
 # Rank 1, found by the rank the launcher put in its environment.
 victim=""
 for pid in $(pgrep -P "$job"); do
