@@ -11,13 +11,15 @@ Both children wait passively between OpenMP regions (OMP_WAIT_POLICY=passive, wh
 for itself, tools/main.cpp): with libgomp's default spinning, OpenMP threads and OpenBLAS's pthreads
 take each other's cores, and two-thread steps of either side ran 2-8x slower on a shared 2-core machine.
 The PyTorch script is given lvk's parameter count and refuses to report a model whose count differs;
-such a case is listed as a mismatch, without figures.
+such a case is listed as a mismatch, without figures. `--also NAME=PATH` adds another lvk build
+(another branch's bench_train) to every round, after lvk and before PyTorch, with its own columns.
 
 Prints a markdown table and writes JSON to bench/results/train_vs_torch_cpu_<commit>_<date>.json.
 
   cmake --build build --target bench_train
   /usr/bin/python3 bench/torch/train_side_by_side.py                       # 6 models x {32,128} x {1,2}
   /usr/bin/python3 bench/torch/train_side_by_side.py --models vae dvae --batches 32 --threads 1 --rounds 2
+  /usr/bin/python3 bench/torch/train_side_by_side.py --also dnnl=../other/build/bench/bench_train   # 2 lvk builds
   python3 bench/torch/train_side_by_side.py --lvk-only --models vae --batches 32 --threads 1 --rounds 1 \\
       --min-time 0.05 --out /tmp/smoke.json                                # the lvk half alone (no PyTorch)
 """
@@ -57,9 +59,9 @@ def thread_env(args, threads):
     return env
 
 
-def run_lvk(args, model, batch, threads):
+def run_lvk(args, bench, model, batch, threads):
     index = MODELS.index(model)
-    cmd = [args.lvk_bench, f"--benchmark_filter=^BM_train_step/dev:0/model:{index}/batch:{batch}/graph:0/",
+    cmd = [bench, f"--benchmark_filter=^BM_train_step/dev:0/model:{index}/batch:{batch}/graph:0/",
            "--benchmark_format=json", f"--benchmark_min_time={args.min_time}"]
     rc, out, err, rss = run_child(cmd, thread_env(args, threads))
     if rc != 0:
@@ -91,11 +93,23 @@ def summary(values, how):
     return max(values) if how == "best" else statistics.median(values)
 
 
+def other_builds(args):
+    """--also NAME=PATH: further lvk builds (another branch's bench_train), timed in the same rounds."""
+    builds = []
+    for spec in args.also:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            sys.exit(f"train_side_by_side.py: --also wants NAME=PATH, got '{spec}'")
+        builds.append((name, path))
+    return builds
+
+
 def check_prerequisites(args):
-    if not os.path.isfile(args.lvk_bench) or not os.access(args.lvk_bench, os.X_OK):
-        sys.exit(f"train_side_by_side.py: no lvk benchmark at {args.lvk_bench}; build it first "
-                 "(cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build --target "
-                 "bench_train) or pass --lvk-bench")
+    for bench in [args.lvk_bench] + [path for _, path in other_builds(args)]:
+        if not os.path.isfile(bench) or not os.access(bench, os.X_OK):
+            sys.exit(f"train_side_by_side.py: no lvk benchmark at {bench}; build it first "
+                     "(cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build --target "
+                     "bench_train) or pass --lvk-bench")
     if args.lvk_only:
         return
     probe = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"], capture_output=True,
@@ -125,21 +139,66 @@ def cpu_name():
     return platform.processor() or "unknown"
 
 
-def table(cases, how):
-    lines = [f"| model | batch | threads | lvk img/s | PyTorch img/s | lvk / PyTorch | lvk peak RSS MB | "
-             f"PyTorch peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
+def table(cases):
+    names = list(cases[0].get("also", {})) if cases else []
+    header = ("| model | batch | threads | lvk img/s | PyTorch img/s | lvk / PyTorch | lvk peak RSS MB | "
+              "PyTorch peak RSS MB |" + "".join(f" {n} img/s | {n} / PyTorch | {n} peak RSS MB |" for n in names))
+    lines = [header, "|---" * (8 + 3 * len(names)) + "|"]
     for c in cases:
-        lvk = c["lvk"]
-        head = f"| {c['model']} | {c['batch']} | {c['threads']} | {lvk['images_per_s']:.0f} |"
+        t = c.get("torch")
+
+        def cells(side):
+            ratio = f"{side['images_per_s'] / t['images_per_s']:.2f}x" if t else "-"
+            return f" {side['images_per_s']:.0f} |", f" {ratio} |", f" {side['peak_rss_mb']:.0f} |"
+
+        speed, ratio, rss = cells(c["lvk"])
         if c.get("mismatch"):
-            lines.append(head + " parameter counts differ | - | " + f"{lvk['peak_rss_mb']:.0f} | - |")
-        elif c.get("torch"):
-            t = c["torch"]
-            lines.append(head + f" {t['images_per_s']:.0f} | {lvk['images_per_s'] / t['images_per_s']:.2f}x | "
-                         f"{lvk['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} |")
+            torch_speed, torch_rss = " parameter counts differ |", " - |"
+        elif t:
+            torch_speed, torch_rss = f" {t['images_per_s']:.0f} |", f" {t['peak_rss_mb']:.0f} |"
         else:
-            lines.append(head + f" - | - | {lvk['peak_rss_mb']:.0f} | - |")
+            torch_speed, torch_rss = " - |", " - |"
+        row = f"| {c['model']} | {c['batch']} | {c['threads']} |" + speed + torch_speed + ratio + rss + torch_rss
+        for n in names:
+            row += "".join(cells(c["also"][n]))
+        lines.append(row)
     return "\n".join(lines)
+
+
+def side_summary(rounds, how):
+    return {"images_per_s": summary([r["images_per_s"] for r in rounds], how),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in rounds), "parameters": rounds[0]["parameters"]}
+
+
+def run_case(args, model, batch, threads):
+    """--rounds rounds of: lvk, each --also build, PyTorch (given lvk's parameter count)."""
+    also = other_builds(args)
+    case = {"model": model, "batch": batch, "threads": threads, "lvk_rounds": [], "torch_rounds": []}
+    also_rounds = {name: [] for name, _ in also}
+    for _ in range(args.rounds):
+        case["lvk_rounds"].append(run_lvk(args, args.lvk_bench, model, batch, threads))
+        params = case["lvk_rounds"][0]["parameters"]
+        for name, bench in also:
+            r = run_lvk(args, bench, model, batch, threads)
+            if r["parameters"] != params:
+                raise RuntimeError(f"{name}'s {model} has {r['parameters']} parameters, lvk's {params}")
+            also_rounds[name].append(r)
+        if args.lvk_only or case.get("mismatch"):
+            continue
+        t = run_torch(args, model, batch, threads, params)
+        if "mismatch" in t:
+            case["mismatch"] = t["mismatch"]
+            print(f"{model}: {t['mismatch']}", file=sys.stderr)
+        else:
+            case["torch_rounds"].append(t)
+    case["lvk"] = side_summary(case["lvk_rounds"], args.stat)
+    if case["torch_rounds"]:
+        case["torch"] = side_summary(case["torch_rounds"], args.stat)
+        case["ratio"] = case["lvk"]["images_per_s"] / case["torch"]["images_per_s"]
+    if also:
+        case["also"] = {name: dict(side_summary(rounds, args.stat), rounds=rounds)
+                        for name, rounds in also_rounds.items()}
+    return case
 
 
 def main():
@@ -153,6 +212,8 @@ def main():
     p.add_argument("--omp-wait-policy", choices=["passive", "active", "unset"], default="passive",
                    help="OMP_WAIT_POLICY of both sides (passive: what `lvk train` sets for itself)")
     p.add_argument("--lvk-bench", default=os.path.join(ROOT, "build", "bench", "bench_train"))
+    p.add_argument("--also", action="append", default=[], metavar="NAME=PATH",
+                   help="another lvk build's bench_train (e.g. a branch), timed in the same rounds; repeatable")
     p.add_argument("--python", default="/usr/bin/python3", help="a Python that imports torch (Debian's)")
     p.add_argument("--lvk-only", action="store_true", help="the lvk side alone (no PyTorch needed)")
     p.add_argument("--commit", default=None, help="the lvk commit measured (default: this checkout's HEAD)")
@@ -170,41 +231,22 @@ def main():
     for model in args.models:
         for batch in args.batches:
             for threads in args.threads:
-                case = {"model": model, "batch": batch, "threads": threads, "lvk_rounds": [], "torch_rounds": []}
-                for _ in range(args.rounds):
-                    case["lvk_rounds"].append(run_lvk(args, model, batch, threads))
-                    if args.lvk_only or case.get("mismatch"):
-                        continue
-                    t = run_torch(args, model, batch, threads, case["lvk_rounds"][0]["parameters"])
-                    if "mismatch" in t:
-                        case["mismatch"] = t["mismatch"]
-                        print(f"{model}: {t['mismatch']}", file=sys.stderr)
-                    else:
-                        case["torch_rounds"].append(t)
-                lvk = case["lvk_rounds"]
-                case["lvk"] = {"images_per_s": summary([r["images_per_s"] for r in lvk], args.stat),
-                               "peak_rss_mb": max(r["peak_rss_mb"] for r in lvk), "parameters": lvk[0]["parameters"]}
-                if case["torch_rounds"]:
-                    tr = case["torch_rounds"]
-                    case["torch"] = {"images_per_s": summary([r["images_per_s"] for r in tr], args.stat),
-                                     "peak_rss_mb": max(r["peak_rss_mb"] for r in tr),
-                                     "parameters": tr[0]["parameters"]}
-                    case["ratio"] = case["lvk"]["images_per_s"] / case["torch"]["images_per_s"]
-                cases.append(case)
-                print(table([case], args.stat).splitlines()[-1], flush=True)
+                cases.append(run_case(args, model, batch, threads))
+                print(table([cases[-1]]).splitlines()[-1], flush=True)
     result = {"what": "every model's CPU train step: lvk bench_train against PyTorch eager train_step_baseline.py",
               "commit": commit, "tag": args.tag, "started": started,
               "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "cpu": cpu_name(), "cores": os.cpu_count(), "load_average_before": load_before,
               "load_average_after": os.getloadavg(), "torch": torch_version, "stat": args.stat,
               "rounds": args.rounds, "min_time_s": args.min_time,
-              "omp_wait_policy": args.omp_wait_policy, "command": " ".join(sys.argv), "cases": cases}
+              "omp_wait_policy": args.omp_wait_policy,
+              "also": dict(other_builds(args)), "command": " ".join(sys.argv), "cases": cases}
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     with open(out_path, "w") as f:
         json.dump(result, f, indent=1)
     print(f"\n{args.stat} of {args.rounds} round(s), commit {commit}, {cpu_name()}, load average "
           f"{load_before[0]:.1f} -> {result['load_average_after'][0]:.1f}\n")
-    print(table(cases, args.stat))
+    print(table(cases))
     print(f"\nJSON: {out_path}")
     return 0
 
