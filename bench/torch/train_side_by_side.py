@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# gpu-check: skip (a CPU comparison, one case per process; tools/gpu-check.sh runs the GPU ones)
 """Every model's CPU train step, lvk (bench_train) against PyTorch eager (train_step_baseline.py, the
 same architecture, losses and optimiser), side by side in one run, with each side's peak resident memory.
 

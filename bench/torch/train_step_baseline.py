@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# gpu-check: skip (a CPU comparison, one case per process; tools/gpu-check.sh runs the GPU ones)
 """One CPU train step of each model of `lvk train` in PyTorch eager, with the architecture, loss terms
 and optimiser of bench/bench_train.cpp (the models at their default sizes on 28x28x1 images):
 
