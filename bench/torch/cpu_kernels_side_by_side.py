@@ -10,7 +10,7 @@ Cases (tau = 0.5; Gaussian D = 256; coupling scale 2, alternating mask):
   gumbel fwd    F.gumbel_softmax(logits, tau, hard)            vs gumbel_softmax_forward (also its KL)
   gumbel bwd    autograd of the soft sample                     vs gumbel_softmax_backward (no KL term)
   gaussian fwd  mu + exp(lv/2) randn, KL = sum(mu^2+e^lv-1-lv)/2 vs gaussian_sample (z, KL and log q)
-  gaussian bwd  autograd of z and KL                            vs gaussian_sample_backward (redraws noise)
+  gaussian bwd  autograd of z and KL                            vs gaussian_sample_backward (reads z)
   coupling fwd  s = 2 tanh(s_raw), y = m x + (1-m)(x e^s + t), logdet = sum((1-m) s)
   coupling inv  x = m y + (1-m)(y - t) e^-s, logdet
   coupling bwd  autograd of (y, logdet) for x, s_raw, t         vs coupling_forward_backward
