@@ -79,6 +79,84 @@ LVK_SIMD_INLINE void inverse_backward_row(float* dy, float* ds_raw, float* dt, c
   }
 }
 
+// When W divides d, a block of rows is a flat run of whole vectors, each inside one row: the
+// backwards take U = 4 consecutive vectors at once (four rows at D = W, or four chunks of one row).
+// Each lane's tanh-then-exp is a long dependent chain; four independent chains side by side keep
+// the FP pipes busy where one vector at a time left them waiting, and consecutive vectors keep one
+// memory stream per array (four rows of D = 256 at once would be twelve).
+template <int W>
+struct Flat {
+  static constexpr int U = 4;
+  f32v<W> m[U];
+  float dld[U];
+  index_t col = 0, row = 0;
+  // Mask and dlogdet of the next U vectors, then steps past them.
+  LVK_SIMD_INLINE void next(const float* mask, const float* dlogdet, index_t d) {
+    for (int q = 0; q < U; ++q) {
+      m[q] = load<f32v<W>>(mask + col);
+      dld[q] = dlogdet ? dlogdet[row] : 0.0f;
+      col += W;
+      if (col == d) col = 0, ++row;
+    }
+  }
+};
+
+template <int W>
+LVK_SIMD_INLINE void forward_backward_flat(float* dx, float* ds_raw, float* dt, const float* dy, const float* dlogdet,
+                                           const float* x, const float* mask, const float* s_raw, float scale,
+                                           index_t rows, index_t d) {
+  using F = f32v<W>;
+  constexpr int U = Flat<W>::U;
+  Flat<W> f;
+  const index_t count = rows * d;
+  index_t i = 0;
+  for (; i + U * W <= count; i += U * W) {
+    f.next(mask, dlogdet, d);
+    F th[U], e[U];
+    for (int q = 0; q < U; ++q) th[q] = tanh_f<W>(load<F>(s_raw + i + q * W));
+    for (int q = 0; q < U; ++q) e[q] = exp_f<W>(scale * th[q]);
+    for (int q = 0; q < U; ++q) {
+      const index_t o = i + q * W;
+      const F g = load<F>(dy + o), xv = load<F>(x + o), m = f.m[q], u = 1.0f - m;
+      const F ds = u * (g * xv * e[q] + f.dld[q]);
+      store(dx + o, g * (m + u * e[q]));
+      store(ds_raw + o, ds * (scale * (1.0f - th[q] * th[q])));
+      store(dt + o, u * g);
+    }
+  }
+  for (index_t r = i / d; r < rows; ++r)  // the last rows, fewer than U vectors
+    forward_backward_row<W>(dx + r * d, ds_raw + r * d, dt + r * d, dy + r * d, dlogdet ? dlogdet[r] : 0.0f, x + r * d,
+                            mask, s_raw + r * d, scale, d);
+}
+
+template <int W>
+LVK_SIMD_INLINE void inverse_backward_flat(float* dy, float* ds_raw, float* dt, const float* dx, const float* dlogdet,
+                                           const float* y, const float* mask, const float* s_raw, const float* t,
+                                           float scale, index_t rows, index_t d) {
+  using F = f32v<W>;
+  constexpr int U = Flat<W>::U;
+  Flat<W> f;
+  const index_t count = rows * d;
+  index_t i = 0;
+  for (; i + U * W <= count; i += U * W) {
+    f.next(mask, dlogdet, d);
+    F th[U], e[U];
+    for (int q = 0; q < U; ++q) th[q] = tanh_f<W>(load<F>(s_raw + i + q * W));
+    for (int q = 0; q < U; ++q) e[q] = exp_f<W>(-(scale * th[q]));
+    for (int q = 0; q < U; ++q) {
+      const index_t o = i + q * W;
+      const F g = load<F>(dx + o), yv = load<F>(y + o), tt = load<F>(t + o), m = f.m[q], u = 1.0f - m;
+      const F ds = -u * (g * (yv - tt) * e[q] + f.dld[q]);
+      store(dy + o, g * (m + u * e[q]));
+      store(ds_raw + o, ds * (scale * (1.0f - th[q] * th[q])));
+      store(dt + o, -u * g * e[q]);
+    }
+  }
+  for (index_t r = i / d; r < rows; ++r)
+    inverse_backward_row<W>(dy + r * d, ds_raw + r * d, dt + r * d, dx + r * d, dlogdet ? dlogdet[r] : 0.0f, y + r * d,
+                            mask, s_raw + r * d, t + r * d, scale, d);
+}
+
 // The row loops are written out in each target function: a lambda inside one would not inherit its
 // target ISA, and GCC would compile the lanes for the baseline ISA (measured 4x slower).
 #define LVK_COUPLING_SIMD(W, TARGET)                                                                                   \
@@ -97,6 +175,7 @@ LVK_SIMD_INLINE void inverse_backward_row(float* dy, float* ds_raw, float* dt, c
   __attribute__((target(TARGET))) void forward_backward_##W(                                                           \
       float* dx, float* ds_raw, float* dt, const float* dy, const float* dlogdet, const float* x, const float* mask,   \
       const float* s_raw, float scale, index_t rows, index_t d) {                                                      \
+    if (d % W == 0) return forward_backward_flat<W>(dx, ds_raw, dt, dy, dlogdet, x, mask, s_raw, scale, rows, d);      \
     for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                                  \
       forward_backward_row<W>(dx + o, ds_raw + o, dt + o, dy + o, dlogdet ? dlogdet[r] : 0.0f, x + o, mask, s_raw + o, \
                               scale, d);                                                                               \
@@ -104,6 +183,7 @@ LVK_SIMD_INLINE void inverse_backward_row(float* dy, float* ds_raw, float* dt, c
   __attribute__((target(TARGET))) void inverse_backward_##W(                                                           \
       float* dy, float* ds_raw, float* dt, const float* dx, const float* dlogdet, const float* y, const float* mask,   \
       const float* s_raw, const float* t, float scale, index_t rows, index_t d) {                                      \
+    if (d % W == 0) return inverse_backward_flat<W>(dy, ds_raw, dt, dx, dlogdet, y, mask, s_raw, t, scale, rows, d);   \
     for (index_t r = 0, o = 0; r < rows; ++r, o += d)                                                                  \
       inverse_backward_row<W>(dy + o, ds_raw + o, dt + o, dx + o, dlogdet ? dlogdet[r] : 0.0f, y + o, mask, s_raw + o, \
                               t + o, scale, d);                                                                        \
