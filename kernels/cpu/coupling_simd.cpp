@@ -80,11 +80,6 @@ LVK_SIMD_INLINE void inverse_backward_row(float* dy, float* ds_raw, float* dt, c
   }
 }
 
-// When W divides d, a block of rows is a flat run of whole vectors, each inside one row: the
-// backwards take U = 4 consecutive vectors at once (four rows at D = W, or four chunks of one row).
-// Each lane's tanh-then-exp is a long dependent chain; four independent chains side by side keep
-// the FP pipes busy where one vector at a time left them waiting, and consecutive vectors keep one
-// memory stream per array (four rows of D = 256 at once would be twelve).
 // Lanes P, P + 2, ... of a then of b, in one vector: the transformed lanes of two vectors under an
 // alternating mask.
 template <int W, int P, size_t... L>
@@ -98,23 +93,25 @@ LVK_SIMD_INLINE f32v<W> unpack_parity(f32v<W> c, f32v<W> fill, std::index_sequen
       c, fill, (static_cast<int>(L) % 2 == P ? H * W / 2 + static_cast<int>(L) / 2 : W + static_cast<int>(L))...);
 }
 
-// th = tanh(s_raw), e = exp(k th) for four consecutive vectors. P = 0 or 1: the mask alternates and
-// only lanes of that parity are transformed, so each pair of vectors packs its transformed lanes
-// into one and runs tanh and exp once; the others get th = 0, e = 1 (NaN where s_raw is NaN, as
-// tanh would give), values their outputs multiply by 1 - m = 0. P = -1: every lane.
-template <int W, int P>
-LVK_SIMD_INLINE void tanh_exp4(f32v<W> (&th)[4], f32v<W> (&e)[4], const float* s_raw, float k) {
+// th = tanh(s_raw), e = exp(k th) for U consecutive vectors (U % 4 == 0). P = 0 or 1: the mask
+// alternates and only lanes of that parity are transformed, so each pair of vectors packs its
+// transformed lanes into one and runs tanh and exp once (U / 2 chains side by side); the others get th = 0, e = 1 (NaN
+// where s_raw is NaN, as tanh would give), values their outputs multiply by 1 - m = 0. P = -1: every lane.
+template <int W, int P, int U>
+LVK_SIMD_INLINE void tanh_exp(f32v<W> (&th)[U], f32v<W> (&e)[U], const float* s_raw, float k) {
   using F = f32v<W>;
   if constexpr (P < 0) {
-    for (int q = 0; q < 4; ++q) th[q] = tanh_f<W>(load<F>(s_raw + q * W));
-    for (int q = 0; q < 4; ++q) e[q] = exp_f<W>(k * th[q]);
+    for (int g = 0; g < U; g += 4) {  // four chains at a time: eight would spill under AVX2
+      for (int q = g; q < g + 4; ++q) th[q] = tanh_f<W>(load<F>(s_raw + q * W));
+      for (int q = g; q < g + 4; ++q) e[q] = exp_f<W>(k * th[q]);
+    }
   } else {
     const auto lanes = std::make_index_sequence<W>();
-    F s[4], tc[2], ec[2];
-    for (int q = 0; q < 4; ++q) s[q] = load<F>(s_raw + q * W);
-    for (int h = 0; h < 2; ++h) tc[h] = tanh_f<W>(pack_parity<W, P>(s[2 * h], s[2 * h + 1], lanes));
-    for (int h = 0; h < 2; ++h) ec[h] = exp_f<W>(k * tc[h]);
-    for (int q = 0; q < 4; ++q) {
+    F s[U], tc[U / 2], ec[U / 2];
+    for (int q = 0; q < U; ++q) s[q] = load<F>(s_raw + q * W);
+    for (int h = 0; h < U / 2; ++h) tc[h] = tanh_f<W>(pack_parity<W, P>(s[2 * h], s[2 * h + 1], lanes));
+    for (int h = 0; h < U / 2; ++h) ec[h] = exp_f<W>(k * tc[h]);
+    for (int q = 0; q < U; ++q) {
       const F fill_th = s[q] == s[q] ? F{} : s[q], fill_e = fill_th + 1.0f;
       th[q] = q % 2 == 0 ? unpack_parity<W, P, 0>(tc[q / 2], fill_th, lanes)
                          : unpack_parity<W, P, 1>(tc[q / 2], fill_th, lanes);
@@ -134,9 +131,14 @@ inline int alternating_parity(const float* mask, index_t d) {
   return p;
 }
 
+// When W divides d, a block of rows is a flat run of whole vectors, each inside one row: the
+// backwards take U = 8 consecutive vectors at once (rows at D = W, or chunks of one row). Each
+// lane's tanh-then-exp is a long dependent chain; four independent chains side by side keep the FP
+// pipes busy where one vector at a time left them waiting, and consecutive vectors keep one memory
+// stream per array (four rows of D = 256 at once would be twelve).
 template <int W>
 struct Flat {
-  static constexpr int U = 4;  // tanh_exp4's count
+  static constexpr int U = 8;  // four packed chains under an alternating mask
   f32v<W> m[U];
   float dld[U];
   index_t col = 0, row = 0;
@@ -163,7 +165,7 @@ LVK_SIMD_INLINE void forward_backward_flat(float* dx, float* ds_raw, float* dt, 
   for (; i + U * W <= count; i += U * W) {
     f.next(mask, dlogdet, d);
     F th[U], e[U];
-    tanh_exp4<W, P>(th, e, s_raw + i, scale);
+    tanh_exp<W, P>(th, e, s_raw + i, scale);
     for (int q = 0; q < U; ++q) {
       const index_t o = i + q * W;
       const F g = load<F>(dy + o), xv = load<F>(x + o), m = f.m[q], u = 1.0f - m;
@@ -190,7 +192,7 @@ LVK_SIMD_INLINE void inverse_backward_flat(float* dy, float* ds_raw, float* dt, 
   for (; i + U * W <= count; i += U * W) {
     f.next(mask, dlogdet, d);
     F th[U], e[U];
-    tanh_exp4<W, P>(th, e, s_raw + i, -scale);  // exp(-(scale th)): negation is exact
+    tanh_exp<W, P>(th, e, s_raw + i, -scale);  // exp(-(scale th)): negation is exact
     for (int q = 0; q < U; ++q) {
       const index_t o = i + q * W;
       const F g = load<F>(dx + o), yv = load<F>(y + o), tt = load<F>(t + o), m = f.m[q], u = 1.0f - m;
