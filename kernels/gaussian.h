@@ -10,7 +10,8 @@
 //   log_q[s, n] = sum_d (-log(2 pi)/2 - lv/2 - eps^2/2)         log N(z; mu, sigma^2), exact in eps
 // The backward takes dz/dlv = sigma eps / 2 as (z - mu) / 2 from the stored sample instead of
 // redrawing eps: z carries one rounding (|z - mu - sigma eps| <= 2^-24 |z|), an absolute error of at
-// most 2^-25 |dz| |z| per sample in dlogvar, which dominates only where sigma |eps| < 2^-20 |mu|.
+// most 2^-25 |dz| |z| per sample in dlogvar: 2^-24 |z| / (sigma |eps|) of that sample's term, small
+// unless sigma |eps| is far below |mu| (then z - mu is a few ulp of mu).
 #include "kernels/twins.h"
 
 namespace lvk::kernels {
