@@ -238,12 +238,14 @@ void BM_gaussian_fused_backward(benchmark::State& state) {
   GaussianBuffers b(state, dev);
   Tensor dz = uniform({b.s, b.n, b.d}, 5, 0, dev), dkl = uniform({b.n}, 5, 1, dev);
   Tensor dmu = Tensor::empty({b.n, b.d}, DType::f32, dev), dlv = Tensor::empty({b.n, b.d}, DType::f32, dev);
+  LVK_DISPATCH(dev, gaussian_sample, b.z.data<float>(), b.kl.data<float>(), b.log_q.data<float>(), b.mu.data<float>(),
+               b.lv.data<float>(), b.s, b.n, b.d, 9, 0, nullptr);  // the backward reads the forward's z
   time_iterations(state, dev, [&] {
     LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(), dz.data<float>(),
-                 dkl.data<float>(), nullptr, b.mu.data<float>(), b.lv.data<float>(), b.s, b.n, b.d, 9, 0, nullptr);
+                 dkl.data<float>(), nullptr, b.z.data<float>(), b.mu.data<float>(), b.lv.data<float>(), b.s, b.n, b.d);
   });
-  // Floor: read dz, mu, logvar; write dmu, dlogvar.
-  state.SetBytesProcessed(state.iterations() * (b.s * b.n * b.d + 4 * b.n * b.d) * kF);
+  // Floor: read dz, z, mu, logvar; write dmu, dlogvar.
+  state.SetBytesProcessed(state.iterations() * (2 * b.s * b.n * b.d + 4 * b.n * b.d) * kF);
   state.SetItemsProcessed(state.iterations() * b.s * b.n * b.d);
 }
 BENCHMARK(BM_gaussian_fused_backward)->Apply(gaussian_args);

@@ -18,13 +18,16 @@ constexpr double kRel = 1.0 / (1 << 20);
 
 // Worst |got - want| / (kRel * magnitude) over all outputs of the four row functions on an
 // [n, d] problem; the reference runs at scale ref_scale (the kernel at scale).
-double worst_ratio(const CouplingSimd* v, int64_t n, int64_t d, float scale, float ref_scale) {
+// mask_kind 0: m = 1 at j % 3 == 1; 1 and 2: alternating, m = 1 at even j (kind 1) or at odd j
+// (kind 2), the layouts whose transformed lanes the backwards pack two vectors into one.
+double worst_ratio(const CouplingSimd* v, int64_t n, int64_t d, float scale, float ref_scale, int mask_kind = 0) {
   const size_t sz = static_cast<size_t>(n * d);
   const std::vector<float> x = random_values(sz, 1, -3, 3), sr = random_values(sz, 2, -4, 4),
                            t = random_values(sz, 3, -2, 2), g = random_values(sz, 4, -1, 1),
                            dld = random_values(static_cast<size_t>(n), 5, -1, 1);
   std::vector<float> mask(static_cast<size_t>(d));
-  for (int64_t j = 0; j < d; ++j) mask[static_cast<size_t>(j)] = (j % 3 == 1) ? 1.0f : 0.0f;
+  for (int64_t j = 0; j < d; ++j)
+    mask[static_cast<size_t>(j)] = (mask_kind == 0 ? j % 3 == 1 : j % 2 == mask_kind - 1) ? 1.0f : 0.0f;
   std::vector<float> a(sz), b(sz), c(sz), b2(sz), c2(sz);
   double worst = 0.0;
   const auto check = [&](float got, double want, double magnitude) {
@@ -79,13 +82,15 @@ class CouplingSimdTest : public ::testing::TestWithParam<CpuIsa> {
 
 TEST_P(CouplingSimdTest, RowsMatchScalarRulesWithinStatedBound) {
   // Widths below, at and past the lane counts, with tails.
-  for (const int64_t d : {1, 5, 8, 16, 19, 64, 100})
-    for (const float scale : {2.0f, 0.5f}) EXPECT_LE(worst_ratio(simd, 37, d, scale, scale), 1.0) << "D=" << d;
+  for (const int64_t d : {1, 5, 8, 16, 19, 32, 64, 100})
+    for (const float scale : {2.0f, 0.5f})
+      for (const int mask_kind : {0, 1, 2})
+        EXPECT_LE(worst_ratio(simd, 37, d, scale, scale, mask_kind), 1.0) << "D=" << d << " mask " << mask_kind;
 }
 
 TEST_P(CouplingSimdTest, BoundCatchesAWrongScale) {
   // The same comparison against a reference with a slightly different scale must fail.
-  EXPECT_GT(worst_ratio(simd, 9, 64, 2.0f, 2.001f), 1.0);
+  for (const int mask_kind : {0, 1, 2}) EXPECT_GT(worst_ratio(simd, 9, 64, 2.0f, 2.001f, mask_kind), 1.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, CouplingSimdTest, ::testing::Values(CpuIsa::avx2, CpuIsa::avx512),

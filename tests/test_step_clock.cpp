@@ -145,7 +145,7 @@ TEST_P(StepClockTest, ClockNoiseIsTheHostOffsetOfTheSameStep) {
   const Tensor with_clock = gaussian_sample(mu, lv, {0, 11, k, &clock}).z;
   const Tensor with_host = gaussian_sample(mu, lv, {0, 11, 7 * kernels::kDrawsPerStep + k}).z;
   EXPECT_TRUE(all_close(with_clock, with_host, 0, 0));
-  // And the backward redraws the same noise.
+  // And the backward agrees with finite differences of the clock-driven forward.
   EXPECT_TRUE(check_gradients(
       [&](const std::vector<Tensor>& x) {
         return gaussian_sample(x[0], x[1], {0, 11, k, &clock}).z;

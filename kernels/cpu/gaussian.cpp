@@ -1,8 +1,8 @@
 // CPU twins of kernels/gaussian.h: the reference. Row sums in double; the noise from the shared
 // Philox layout. On AVX2/AVX-512 CPUs the sampler's forward and gaussian_noise draw W Philox blocks
 // at once and run Box-Muller, exp and the row terms in f32 lanes (kernels/cpu/gaussian_simd.h,
-// within 4 ulp of the double formulas), as does the backward's recomputed noise; elsewhere
-// Box-Muller runs in double. Either way CUDA's normals agree to a few ulp.
+// within 4 ulp of the double formulas), as does the backward; elsewhere Box-Muller runs in double.
+// Either way CUDA's normals agree to a few ulp.
 #include "kernels/gaussian.h"
 
 #include <algorithm>
@@ -66,30 +66,16 @@ void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const f
 }
 
 void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const float* dkl, const float* dlog_q,
-                              const float* mu, const float* logvar, index_t s, index_t n, index_t d, uint64_t seed,
-                              uint64_t offset_in, const uint64_t* offset_base) {
-  const uint64_t offset = offset_in + (offset_base ? *offset_base : 0);  // the step clock's noise base
+                              const float* z, const float* mu, const float* logvar, index_t s, index_t n, index_t d) {
   const index_t plane = n * d;
   if (const GaussianSimd* v = gaussian_simd()) {
-#pragma omp parallel if (plane * s >= kParallelMin)
-    {
-      std::vector<float> eps(static_cast<size_t>(d));
-      std::vector<double> gmu(static_cast<size_t>(d)), glv(static_cast<size_t>(d));
-#pragma omp for schedule(static)
-      for (index_t r = 0; r < n; ++r) {
-        std::fill(gmu.begin(), gmu.end(), 0.0);
-        std::fill(glv.begin(), glv.end(), 0.0);
-        double shift = 0.0;
-        for (index_t t = 0; t < s; ++t) {
-          if (dz) {
-            v->normals(eps.data(), static_cast<uint64_t>(t * plane + r * d), d, seed, offset);
-            v->backward_accumulate(gmu.data(), glv.data(), dz + t * plane + r * d, logvar + r * d, eps.data(), d);
-          }
-          if (dlog_q) shift -= 0.5 * dlog_q[t * n + r];
-        }
-        v->backward_finish(dmu + r * d, dlogvar + r * d, gmu.data(), glv.data(), shift, dkl ? dkl[r] : 0.0f, mu + r * d,
-                           logvar + r * d, d);
-      }
+#pragma omp parallel for if (plane * s >= kParallelMin) schedule(static)
+    for (index_t r = 0; r < n; ++r) {
+      double shift = 0.0;
+      if (dlog_q)
+        for (index_t t = 0; t < s; ++t) shift -= 0.5 * dlog_q[t * n + r];
+      v->backward_row(dmu + r * d, dlogvar + r * d, dz ? dz + r * d : nullptr, z ? z + r * d : nullptr, plane,
+                      dz ? s : 0, static_cast<float>(shift), dkl ? dkl[r] : 0.0f, mu + r * d, logvar + r * d, d);
     }
     return;
   }
@@ -97,13 +83,12 @@ void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const
   for (index_t e = 0; e < plane; ++e) {
     const index_t r = e / d;
     const float lv = clamp_logvar(logvar[e]);
-    const double sigma = std::exp(0.5 * lv);
     double gmu = 0.0, glv = 0.0;
     for (index_t t = 0; t < s; ++t) {
       if (dz) {
         const double g = dz[t * plane + e];
         gmu += g;
-        glv += g * 0.5 * sigma * gaussian_eps(seed, offset, static_cast<uint64_t>(t * plane + e));
+        glv += g * 0.5 * (static_cast<double>(z[t * plane + e]) - mu[e]);  // sigma eps, one rounding of z away
       }
       if (dlog_q) glv -= 0.5 * dlog_q[t * n + r];
     }

@@ -104,43 +104,62 @@ LVK_SIMD_INLINE f32v<W> clamp_lv(f32v<W> lv) {
   return lv > kLogvarMax ? f32v<W>{} + kLogvarMax : lv;
 }
 
-template <int W>
-LVK_SIMD_INLINE void backward_acc(double* gmu, double* glv, const float* dz, const float* logvar, const float* eps,
-                                  index_t d) {
+// Columns [j, j + U W) of one row of the backward (kernels/cpu/gaussian_simd.h's backward_row); with
+// U = 1 the vector may be partial (lanes < W), the rest of its lanes zero-filled and not stored.
+template <int W, int U>
+LVK_SIMD_INLINE void backward_cols(float* dmu, float* dlogvar, const float* dz, const float* z, index_t plane,
+                                   index_t s, float shift, float dkl, const float* mu, const float* logvar, index_t j,
+                                   index_t lanes, index_t ahead) {
   using F = f32v<W>;
-  index_t j = 0;
-  for (; j + W <= d; j += W) {
-    const F g = load<F>(dz + j);
-    const F h = g * (0.5f * exp_f<W>(0.5f * clamp_lv<W>(load<F>(logvar + j)))) * load<F>(eps + j);
-    store_f64<W>(gmu + j, load_f64<W>(gmu + j) + widen<W>(g));
-    store_f64<W>(glv + j, load_f64<W>(glv + j) + widen<W>(h));
+  static_assert(U == 1 || U % 2 == 0);
+  const bool full = lanes == W;
+  F m[U], gm[U], gl[U];
+  for (int u = 0; u < U; ++u) {
+    m[u] = full ? load<F>(mu + j + u * W) : load_part<W>(mu + j, lanes, 0.0f);
+    gm[u] = gl[u] = F{};
   }
-  for (; j < d; ++j) {
-    const float sigma = std::exp(0.5f * clamp_logvar(logvar[j]));
-    gmu[j] += dz[j];
-    glv[j] += static_cast<double>(dz[j] * (0.5f * sigma) * eps[j]);
+  for (index_t t = 0; t < s; ++t) {
+    const float* dzt = dz + t * plane + j;
+    const float* zt = z + t * plane + j;
+    // The next row's lines of these sample rows: 2 S streams at once outrun the hardware prefetchers.
+    if (U > 1 && s > 1)
+      for (int c = 0; c < U * W; c += 16) {  // 16 floats a 64-byte line
+        __builtin_prefetch(dzt + ahead + c);
+        __builtin_prefetch(zt + ahead + c);
+      }
+    for (int u = 0; u < U; ++u) {
+      const F g = full ? load<F>(dzt + u * W) : load_part<W>(dzt, lanes, 0.0f);
+      const F e = (full ? load<F>(zt + u * W) : load_part<W>(zt, lanes, 0.0f)) - m[u];  // sigma eps
+      gm[u] += g;
+      gl[u] += g * e;
+    }
+  }
+  for (int u = 0; u < U; ++u) {
+    const F raw = full ? load<F>(logvar + j + u * W) : load_part<W>(logvar + j, lanes, 0.0f);
+    const F kl_lv = dkl * 0.5f * (exp_f<W>(clamp_lv<W>(raw)) - 1.0f);
+    const i32v<W> inside = (raw >= kLogvarMin) & (raw <= kLogvarMax);
+    const F out_mu = gm[u] + dkl * m[u];
+    const F out_lv =
+        (0.5f * gl[u] + shift + kl_lv) * (inside ? F{} + 1.0f : F{});  // NaN stays NaN, as in the scalar twin
+    if (full) {
+      store(dmu + j + u * W, out_mu);
+      store(dlogvar + j + u * W, out_lv);
+    } else {
+      store_part<W>(dmu + j, out_mu, lanes);
+      store_part<W>(dlogvar + j, out_lv, lanes);
+    }
   }
 }
 
+// Four vectors at a time keep four independent sums in flight over the S samples.
 template <int W>
-LVK_SIMD_INLINE void backward_end(float* dmu, float* dlogvar, const double* gmu, const double* glv, double shift,
-                                  float dkl, const float* mu, const float* logvar, index_t d) {
-  using F = f32v<W>;
+LVK_SIMD_INLINE void backward_row(float* dmu, float* dlogvar, const float* dz, const float* z, index_t plane, index_t s,
+                                  float shift, float dkl, const float* mu, const float* logvar, index_t d) {
   index_t j = 0;
-  for (; j + W <= d; j += W) {
-    const F raw = load<F>(logvar + j), m = load<F>(mu + j);
-    const F kl_lv = dkl * 0.5f * (exp_f<W>(clamp_lv<W>(raw)) - 1.0f);
-    const i32v<W> inside = (raw >= kLogvarMin) & (raw <= kLogvarMax);
-    const F lv_f = narrow<W>(load_f64<W>(glv + j) + shift + widen<W>(kl_lv));
-    store(dmu + j, narrow<W>(load_f64<W>(gmu + j) + widen<W>(dkl * m)));
-    store(dlogvar + j, lv_f * (inside ? F{} + 1.0f : F{}));  // a product, as in the scalar twin: NaN stays NaN
-  }
-  for (; j < d; ++j) {
-    const float lv = clamp_logvar(logvar[j]);
-    dmu[j] = static_cast<float>(gmu[j] + static_cast<double>(dkl * mu[j]));
-    const double g = glv[j] + shift + static_cast<double>(dkl * 0.5f * (std::exp(lv) - 1.0f));
-    dlogvar[j] = static_cast<float>(g) * logvar_mask(logvar[j]);
-  }
+  for (; j + 4 * W <= d; j += 4 * W)
+    backward_cols<W, 4>(dmu, dlogvar, dz, z, plane, s, shift, dkl, mu, logvar, j, W, d);
+  for (; j < d; j += W)
+    backward_cols<W, 1>(dmu, dlogvar, dz, z, plane, s, shift, dkl, mu, logvar, j, std::min<index_t>(W, d - j), d);
 }
 
 #define LVK_GAUSSIAN_SIMD(W, TARGET)                                                                                  \
@@ -152,14 +171,10 @@ LVK_SIMD_INLINE void backward_end(float* dmu, float* dlogvar, const double* gmu,
                                                const float* logvar, const float* eps, index_t d) {                    \
     sample_row<W>(z, log_q, kl, mu, logvar, eps, d);                                                                  \
   }                                                                                                                   \
-  __attribute__((target(TARGET))) void backward_acc_##W(double* gmu, double* glv, const float* dz,                    \
-                                                        const float* logvar, const float* eps, index_t d) {           \
-    backward_acc<W>(gmu, glv, dz, logvar, eps, d);                                                                    \
-  }                                                                                                                   \
-  __attribute__((target(TARGET))) void backward_end_##W(float* dmu, float* dlogvar, const double* gmu,                \
-                                                        const double* glv, double shift, float dkl, const float* mu,  \
-                                                        const float* logvar, index_t d) {                             \
-    backward_end<W>(dmu, dlogvar, gmu, glv, shift, dkl, mu, logvar, d);                                               \
+  __attribute__((target(TARGET))) void backward_row_##W(float* dmu, float* dlogvar, const float* dz, const float* z,  \
+                                                        index_t plane, index_t s, float shift, float dkl,             \
+                                                        const float* mu, const float* logvar, index_t d) {            \
+    backward_row<W>(dmu, dlogvar, dz, z, plane, s, shift, dkl, mu, logvar, d);                                        \
   }
 LVK_GAUSSIAN_SIMD(8, "avx2,fma")
 LVK_GAUSSIAN_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
@@ -168,8 +183,7 @@ LVK_GAUSSIAN_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
 }  // namespace
 
 const GaussianSimd* gaussian_simd() {
-  static const GaussianSimd avx2{normals_8, row_8, backward_acc_8, backward_end_8},
-      avx512{normals_16, row_16, backward_acc_16, backward_end_16};
+  static const GaussianSimd avx2{normals_8, row_8, backward_row_8}, avx512{normals_16, row_16, backward_row_16};
   switch (cpu_isa()) {
     case CpuIsa::avx512:
       return &avx512;

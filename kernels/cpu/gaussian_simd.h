@@ -2,8 +2,8 @@
 // Vectorised pieces of the Gaussian CPU twin (kernels/cpu/gaussian.cpp): Philox on W blocks at
 // once and Box-Muller with kernels/cpu/simd_math.h. The uniforms are bit for bit those of
 // base/philox.h; the normals are within 4 ulp of the double-precision Box-Muller (checked in
-// tests/test_simd_math.cpp), as the CUDA twin's f32 intrinsics are; the backward within 4 ulp of
-// the scalar reference plus 2^-22 of its terms' magnitudes (tests/test_gaussian.cpp).
+// tests/test_simd_math.cpp), as the CUDA twin's f32 intrinsics are; the backward as stated below
+// (tests/test_gaussian.cpp).
 #include <cstdint>
 
 #include "kernels/twins.h"
@@ -16,14 +16,12 @@ struct GaussianSimd {
   // One row of gaussian_sample from its normals eps: z = mu + exp(logvar / 2) eps, and the row's
   // log q and (when kl is not null) KL terms summed in double.
   void (*row)(float* z, double* log_q, double* kl, const float* mu, const float* logvar, const float* eps, index_t d);
-  // One sample row's share of gaussian_sample_backward: gmu[j] += dz[j], glv[j] += dz[j] sigma_j
-  // eps[j] / 2, sigma_j = exp(clamp(logvar[j]) / 2), in double.
-  void (*backward_accumulate)(double* gmu, double* glv, const float* dz, const float* logvar, const float* eps,
-                              index_t d);
-  // The row's end: adds the KL terms (dkl mu, dkl (exp(lv) - 1) / 2; dkl may be 0) and glv_shift to
-  // glv, masks by the clamp's derivative and writes dmu, dlogvar.
-  void (*backward_finish)(float* dmu, float* dlogvar, const double* gmu, const double* glv, double glv_shift, float dkl,
-                          const float* mu, const float* logvar, index_t d);
+  // One row r of gaussian_sample_backward from its S sample rows dz + t plane, z + t plane (s = 0:
+  // no dz): dmu = sum_t dz + dkl mu, dlogvar = (sum_t dz (z - mu) / 2 + glv_shift + dkl (exp(lv) - 1) / 2)
+  // times the clamp's mask. f32 lanes, the samples summed in order: within (S + 3) 2^-24 of the sum of
+  // the terms' magnitudes (plus z's own rounding, kernels/gaussian.h).
+  void (*backward_row)(float* dmu, float* dlogvar, const float* dz, const float* z, index_t plane, index_t s,
+                       float glv_shift, float dkl, const float* mu, const float* logvar, index_t d);
 };
 
 // The variant for cpu_isa(), or null on CPUs without AVX2 (the scalar reference runs then).

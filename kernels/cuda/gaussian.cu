@@ -4,7 +4,8 @@
 // four (log-density; float4 when D % 4 == 0) columns per lane per step, the per-row KL / log q
 // reduced by shuffles in a fixed order (deterministic).
 // A Philox call yields two normals (layout: stochastic_math.h). Backward kernels are elementwise
-// over [N, D] and loop over the S samples in order, so no reduction crosses threads.
+// over [N, D] and loop over the S samples in order, so no reduction crosses threads; the sampler's
+// backward reads z instead of redrawing the noise (kernels/gaussian.h).
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/row_reduce.cuh"
 #include "kernels/gaussian.h"
@@ -84,46 +85,32 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   }
 }
 
-// One thread per pair of [N, D] elements (so one Philox call serves both when aligned).
+// One thread per [N, D] element; dz's share of dlogvar from the stored sample, dz (z - mu) / 2.
 __global__ void sample_backward_kernel(float* __restrict__ dmu, float* __restrict__ dlogvar,
                                        const float* __restrict__ dz, const float* __restrict__ dkl,
-                                       const float* __restrict__ dlog_q, const float* __restrict__ mu,
-                                       const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d, uint64_t seed,
-                                       uint64_t offset_in, const uint64_t* offset_base) {
-  const uint64_t offset = offset_in + (offset_base ? *offset_base : 0);  // the step clock's noise base
-  const int64_t plane = n * d, pairs = (plane + 1) / 2;
-  LVK_GRID_STRIDE_LOOP(p, pairs) {
-    const int64_t e0 = 2 * p;
-    const int cnt = e0 + 1 < plane ? 2 : 1;
-    float gmu[2] = {0.0f, 0.0f}, glv[2] = {0.0f, 0.0f}, sigma[2], lvc[2];
-    int64_t r[2];
-    for (int j = 0; j < cnt; ++j) {
-      r[j] = (e0 + j) / d;
-      lvc[j] = clamp_logvar(logvar[e0 + j]);
-      sigma[j] = expf(0.5f * lvc[j]);
-    }
+                                       const float* __restrict__ dlog_q, const float* __restrict__ z,
+                                       const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s,
+                                       int64_t n, int64_t d) {
+  const int64_t plane = n * d;
+  LVK_GRID_STRIDE_LOOP(e, plane) {
+    const int64_t r = e / d;
+    const float m = mu[e];
+    float gmu = 0.0f, glv = 0.0f;
     for (int64_t t = 0; t < s; ++t) {
       if (dz) {
-        float eps[2];
-        gaussian_eps_pair(seed, offset, static_cast<uint64_t>(t * plane + e0), eps[0], eps[1]);
-        for (int j = 0; j < cnt; ++j) {
-          const float g = dz[t * plane + e0 + j];
-          gmu[j] += g;
-          glv[j] += g * 0.5f * sigma[j] * eps[j];
-        }
+        const float g = dz[t * plane + e];
+        gmu += g;
+        glv += g * 0.5f * (z[t * plane + e] - m);
       }
-      if (dlog_q)
-        for (int j = 0; j < cnt; ++j) glv[j] -= 0.5f * dlog_q[t * n + r[j]];
+      if (dlog_q) glv -= 0.5f * dlog_q[t * n + r];
     }
-    for (int j = 0; j < cnt; ++j) {
-      if (dkl) {
-        const float g = dkl[r[j]];
-        gmu[j] += g * mu[e0 + j];
-        glv[j] += g * 0.5f * (sigma[j] * sigma[j] - 1.0f);
-      }
-      dmu[e0 + j] = gmu[j];
-      dlogvar[e0 + j] = glv[j] * logvar_mask(logvar[e0 + j]);
+    if (dkl) {
+      const float g = dkl[r];
+      gmu += g * m;
+      glv += g * 0.5f * (expf(clamp_logvar(logvar[e])) - 1.0f);
     }
+    dmu[e] = gmu;
+    dlogvar[e] = glv * logvar_mask(logvar[e]);
   }
 }
 
@@ -204,12 +191,11 @@ void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const f
 }
 
 void gaussian_sample_backward(float* dmu, float* dlogvar, const float* dz, const float* dkl, const float* dlog_q,
-                              const float* mu, const float* logvar, index_t s, index_t n, index_t d, uint64_t seed,
-                              uint64_t offset, const uint64_t* offset_base, cudaStream_t stream) {
-  const int64_t pairs = (n * d + 1) / 2;
-  if (pairs == 0) return;
-  launch<sample_backward_kernel>(grid_for(pairs), kBlock, 0, stream, dmu, dlogvar, dz, dkl, dlog_q, mu, logvar, s, n, d,
-                                 seed, offset, offset_base);
+                              const float* z, const float* mu, const float* logvar, index_t s, index_t n, index_t d,
+                              cudaStream_t stream) {
+  if (n * d == 0) return;
+  launch<sample_backward_kernel>(grid_for(n * d), kBlock, 0, stream, dmu, dlogvar, dz, dkl, dlog_q, z, mu, logvar, s, n,
+                                 d);
   LVK_LAUNCH_CHECK(sample_backward_kernel);
 }
 

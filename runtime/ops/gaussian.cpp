@@ -39,19 +39,20 @@ GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, con
 
   if (Tape::wants({mu, logvar})) {
     const Tensor z = r.z, kl = r.kl, log_q = r.log_q;
-    Tape::recording()->record(op.name(), {mu, logvar}, {z, kl, log_q},
-                              [mu, logvar, z, kl, log_q, s, n, d, seed, offset, base](GradBook& book) {
-                                const Tensor dz = book.grad(z), dkl = book.grad(kl), dlq = book.grad(log_q);
-                                if (!dz.defined() && !dkl.defined() && !dlq.defined()) return;
-                                const Device dev = mu.device();
-                                Tensor dmu = Tensor::empty(mu.shape(), DType::f32, dev);
-                                Tensor dlv = Tensor::empty(mu.shape(), DType::f32, dev);
-                                LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(),
-                                             data_or_null(dz), data_or_null(dkl), data_or_null(dlq), mu.data<float>(),
-                                             logvar.data<float>(), s, n, d, seed, offset, base);
-                                book.accumulate(mu, dmu);
-                                book.accumulate(logvar, dlv);
-                              });
+    Tape::recording()->record(
+        op.name(), {mu, logvar}, {z, kl, log_q}, [mu, logvar, z, kl, log_q, s, n, d](GradBook& book) {
+          const Tensor dz = book.grad(z), dkl = book.grad(kl), dlq = book.grad(log_q);
+          if (!dz.defined() && !dkl.defined() && !dlq.defined()) return;
+          const Device dev = mu.device();
+          Tensor dmu = Tensor::empty(mu.shape(), DType::f32, dev);
+          Tensor dlv = Tensor::empty(mu.shape(), DType::f32, dev);
+          // z (an output, held here anyway) stands in for the noise: no redraw.
+          LVK_DISPATCH(dev, gaussian_sample_backward, dmu.data<float>(), dlv.data<float>(), data_or_null(dz),
+                       data_or_null(dkl), data_or_null(dlq), dz.defined() ? z.data<float>() : nullptr, mu.data<float>(),
+                       logvar.data<float>(), s, n, d);
+          book.accumulate(mu, dmu);
+          book.accumulate(logvar, dlv);
+        });
   }
   return r;
 }

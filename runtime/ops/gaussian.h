@@ -27,7 +27,8 @@ struct GaussianSampleResult {
 };
 
 // mu, logvar f32 [N, D] on one device. Records one node (outputs z, kl, log_q; inputs mu, logvar);
-// the noise is redrawn from (seed, offset) in backward, never stored.
+// the backward reads the noise off z (sigma eps = z - mu, kernels/gaussian.h): nothing is stored
+// beyond the outputs, and no noise is redrawn.
 GaussianSampleResult gaussian_sample(const Tensor& mu, const Tensor& logvar, const GaussianSampleOptions& options);
 
 // Throws naming `op` unless mu and logvar are defined f32 [N, D] tensors of one shape and device.
