@@ -97,6 +97,7 @@ for b in "$BUILD"/bench/bench_*; do
 done
 for py in "$ROOT"/bench/torch/*.py; do
   [ -f "$py" ] || continue
+  grep -q '^# gpu-check: skip' "$py" && continue  # CPU-only comparisons (they say why)
   # Unbuffered, so a script cut off by its timeout keeps the lines it printed; torch.compile of the
   # VQ-VAE (four shapes) needs longer than the others.
   limit=90; [ "$(basename "$py")" = vqvae_baseline.py ] && limit=240

@@ -16,16 +16,16 @@ HIDDEN = 256
 
 
 class Coupling(torch.nn.Module):
-    def __init__(self, d, parity):
+    def __init__(self, d, parity, hidden=HIDDEN):
         super().__init__()
         mask = torch.tensor([(j % 2 == 0) != parity for j in range(d)], dtype=torch.float32)
         self.register_buffer("mask", mask)
         self.log_scale = torch.nn.Parameter(torch.zeros(d))
         self.bias = torch.nn.Parameter(torch.zeros(d))
-        self.trunk = torch.nn.Sequential(torch.nn.Linear(d, HIDDEN), torch.nn.ReLU(),
-                                         torch.nn.Linear(HIDDEN, HIDDEN), torch.nn.ReLU())
-        self.s_head = torch.nn.Linear(HIDDEN, d)
-        self.t_head = torch.nn.Linear(HIDDEN, d)
+        self.trunk = torch.nn.Sequential(torch.nn.Linear(d, hidden), torch.nn.ReLU(),
+                                         torch.nn.Linear(hidden, hidden), torch.nn.ReLU())
+        self.s_head = torch.nn.Linear(hidden, d)
+        self.t_head = torch.nn.Linear(hidden, d)
 
     def forward(self, x):
         x = x * torch.exp(self.log_scale) + self.bias
@@ -37,9 +37,9 @@ class Coupling(torch.nn.Module):
 
 
 class Flow(torch.nn.Module):
-    def __init__(self, d, layers):
+    def __init__(self, d, layers, hidden=HIDDEN):
         super().__init__()
-        self.layers = torch.nn.ModuleList(Coupling(d, l % 2 == 1) for l in range(layers))
+        self.layers = torch.nn.ModuleList(Coupling(d, l % 2 == 1, hidden) for l in range(layers))
 
     def log_prob(self, z):
         log_det = torch.zeros(z.shape[0], device=z.device)

@@ -49,26 +49,23 @@ class ResBlock(nn.Module):
         return x + self.conv2(F.relu(self.conv1(F.relu(x))))
 
 
-class VqVae(nn.Module):
-    def __init__(self, image_channels=1, ema=False, decay=0.99, eps=1e-5):
+class Quantizer(nn.Module):
+    """The nearest-code lookup with the straight-through estimator, its codebook trained by its loss or
+    by bias-corrected EMAs, and lvk's dead-code restarts (models/vq_bottleneck.cpp)."""
+
+    def __init__(self, codes=CODES, dim=CODE_DIM, ema=False, decay=0.99, eps=1e-5):
         super().__init__()
-        c = CHANNELS
-        self.enc = nn.Sequential(nn.Conv2d(image_channels, c, 4, 2, 1), nn.ReLU(), nn.Conv2d(c, c, 4, 2, 1),
-                                 ResBlock(c), ResBlock(c), nn.ReLU(), nn.Conv2d(c, CODE_DIM, 1))
-        self.dec = nn.Sequential(nn.Conv2d(CODE_DIM, c, 3, 1, 1), ResBlock(c), ResBlock(c), nn.ReLU(),
-                                 nn.ConvTranspose2d(c, c, 4, 2, 1), nn.ReLU(),
-                                 nn.ConvTranspose2d(c, image_channels, 4, 2, 1))
-        book = torch.empty(CODES, CODE_DIM).uniform_(-1.0 / CODES, 1.0 / CODES)
-        self.ema, self.decay, self.eps = ema, decay, eps
+        book = torch.empty(codes, dim).uniform_(-1.0 / codes, 1.0 / codes)
+        self.codes, self.ema, self.decay, self.eps = codes, ema, decay, eps
         if ema:
             self.register_buffer("codebook", book)
-            self.register_buffer("ema_count", torch.zeros(CODES))
-            self.register_buffer("ema_sum", torch.zeros(CODES, CODE_DIM))
+            self.register_buffer("ema_count", torch.zeros(codes))
+            self.register_buffer("ema_sum", torch.zeros(codes, dim))
             self.register_buffer("ema_steps", torch.zeros((), dtype=torch.float64))
         else:
             self.codebook = nn.Parameter(book)
 
-    def quantize(self, z):
+    def forward(self, z):
         b, c, h, w = z.shape
         rows = z.permute(0, 2, 3, 1).reshape(-1, c)
         e = self.codebook
@@ -81,16 +78,9 @@ class VqVae(nn.Module):
         commitment = 0.25 * F.mse_loss(z, zq.detach())
         return z + (zq - z).detach(), codebook_loss, commitment, rows.detach(), idx
 
-    def forward(self, x):
-        z = self.enc(x)
-        zq, cb, commit, rows, idx = self.quantize(z)
-        mse = F.mse_loss(self.dec(zq), x)
-        loss = mse + commit if self.ema else mse + cb + commit
-        return loss, mse, rows, idx
-
     @torch.no_grad()
     def ema_update(self, rows, idx):
-        counts = torch.bincount(idx, minlength=CODES).to(rows.dtype)
+        counts = torch.bincount(idx, minlength=self.codes).to(rows.dtype)
         sums = torch.zeros_like(self.ema_sum).index_add_(0, idx, rows)
         g = self.decay
         self.ema_steps += 1
@@ -100,9 +90,44 @@ class VqVae(nn.Module):
         corr = (1.0 - torch.pow(torch.full_like(self.ema_steps, g), self.ema_steps)).float()
         n_k = self.ema_count / corr
         n = n_k.sum()
-        smoothed = (n_k + self.eps) / (n + CODES * self.eps) * n
+        smoothed = (n_k + self.eps) / (n + self.codes * self.eps) * n
         updated = (self.ema_sum / corr) / smoothed[:, None]
         self.codebook.copy_(torch.where((self.ema_count > 0)[:, None], updated, self.codebook))
+        return counts
+
+    @torch.no_grad()
+    def restart_dead_codes(self, rows, threshold=1.0):
+        """Codes whose bias-corrected EMA count is below `threshold` restart at random batch rows, as one
+        observation each (ema_sum = the row, ema_count = 1), without a host read."""
+        corr = (1.0 - torch.pow(torch.full_like(self.ema_steps, self.decay), self.ema_steps)).float()
+        dead = (self.ema_count < threshold * corr)[:, None]
+        picked = rows[torch.randint(rows.shape[0], (self.codes,), device=rows.device)]
+        self.codebook.copy_(torch.where(dead, picked, self.codebook))
+        self.ema_sum.copy_(torch.where(dead, picked, self.ema_sum))
+        self.ema_count.copy_(torch.where(dead[:, 0], torch.ones_like(self.ema_count), self.ema_count))
+
+
+class VqVae(nn.Module):
+    def __init__(self, image_channels=1, ema=False, decay=0.99, eps=1e-5):
+        super().__init__()
+        c = CHANNELS
+        self.enc = nn.Sequential(nn.Conv2d(image_channels, c, 4, 2, 1), nn.ReLU(), nn.Conv2d(c, c, 4, 2, 1),
+                                 ResBlock(c), ResBlock(c), nn.ReLU(), nn.Conv2d(c, CODE_DIM, 1))
+        self.dec = nn.Sequential(nn.Conv2d(CODE_DIM, c, 3, 1, 1), ResBlock(c), ResBlock(c), nn.ReLU(),
+                                 nn.ConvTranspose2d(c, c, 4, 2, 1), nn.ReLU(),
+                                 nn.ConvTranspose2d(c, image_channels, 4, 2, 1))
+        self.vq = Quantizer(CODES, CODE_DIM, ema, decay, eps)
+        self.ema = ema
+
+    def forward(self, x):
+        z = self.enc(x)
+        zq, cb, commit, rows, idx = self.vq(z)
+        mse = F.mse_loss(self.dec(zq), x)
+        loss = mse + commit if self.ema else mse + cb + commit
+        return loss, mse, rows, idx
+
+    def ema_update(self, rows, idx):
+        return self.vq.ema_update(rows, idx)
 
 
 def make_step(model, opt, compiled):
