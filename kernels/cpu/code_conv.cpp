@@ -10,6 +10,8 @@ namespace lvk::kernels::cpu {
 
 namespace {
 
+constexpr index_t kChannelBlock = 16;  // output channels per thread of the weight gradient
+
 // The code under tap t of position (i, j) of one code map, or -1 where the tap falls outside the
 // image (zero padding) or the code is outside [0, K).
 inline int32_t tap_code(const int32_t* map, const CodeConvShape& s, index_t i, index_t j, index_t t) {
@@ -66,26 +68,33 @@ void code_conv_backward_filter(float* dw, const int32_t* codes, const float* dy,
   std::fill(dw, dw + s.o * s.codes * s.kernel * s.kernel, 0.0f);
   if (s.n * s.o * hw == 0) return;
   std::vector<float> packed(static_cast<size_t>(s.codes * s.taps * s.o), 0.0f);
-  std::vector<float> grad(static_cast<size_t>(hw * s.o));  // dy of one image, positions-major [hw, o]
-  for (index_t n = 0; n < s.n; ++n) {
-    const float* image = dy + n * s.o * hw;
-    for (index_t oc = 0; oc < s.o; ++oc)
-      for (index_t p = 0; p < hw; ++p) grad[p * s.o + oc] = image[oc * hw + p];
-    const int32_t* map = codes + n * hw;
-    for (index_t i = 0; i < s.h; ++i)
-      for (index_t j = 0; j < s.w; ++j) {
-        const float* g = grad.data() + (i * s.w + j) * s.o;
-        for (index_t t = 0; t < s.taps; ++t) {
-          const int32_t code = tap_code(map, s, i, j, t);
-          if (code < 0) continue;
-          float* col = packed.data() + packed_row(s, code, t);
-          for (index_t oc = 0; oc < s.o; ++oc) col[oc] += g[oc];
+  // Threads split the output channels; each element still sums the positions in raster order, so
+  // the result does not depend on the number of threads.
+  const index_t blocks = (s.o + kChannelBlock - 1) / kChannelBlock;
+#pragma omp parallel for schedule(static) if (s.n * hw * s.taps * s.o > (1 << 18))
+  for (index_t block = 0; block < blocks; ++block) {
+    const index_t o0 = block * kChannelBlock, width = std::min(kChannelBlock, s.o - o0);
+    std::vector<float> grad(static_cast<size_t>(hw * width));  // dy of one image, positions-major
+    for (index_t n = 0; n < s.n; ++n) {
+      const float* image = dy + (n * s.o + o0) * hw;
+      for (index_t oc = 0; oc < width; ++oc)
+        for (index_t p = 0; p < hw; ++p) grad[p * width + oc] = image[oc * hw + p];
+      const int32_t* map = codes + n * hw;
+      for (index_t i = 0; i < s.h; ++i)
+        for (index_t j = 0; j < s.w; ++j) {
+          const float* g = grad.data() + (i * s.w + j) * width;
+          for (index_t t = 0; t < s.taps; ++t) {
+            const int32_t code = tap_code(map, s, i, j, t);
+            if (code < 0) continue;
+            float* col = packed.data() + packed_row(s, code, t) + o0;
+            for (index_t oc = 0; oc < width; ++oc) col[oc] += g[oc];
+          }
         }
-      }
+    }
+    for (index_t oc = o0; oc < o0 + width; ++oc)
+      for (index_t code = 0; code < s.codes; ++code)
+        for (index_t t = 0; t < s.taps; ++t) dw[weight_index(s, oc, code, t)] = packed[packed_row(s, code, t) + oc];
   }
-  for (index_t oc = 0; oc < s.o; ++oc)
-    for (index_t code = 0; code < s.codes; ++code)
-      for (index_t t = 0; t < s.taps; ++t) dw[weight_index(s, oc, code, t)] = packed[packed_row(s, code, t) + oc];
 }
 
 }  // namespace lvk::kernels::cpu
