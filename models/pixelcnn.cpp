@@ -2,21 +2,22 @@
 
 #include "base/error.h"
 #include "runtime/ops/basic.h"
-#include "runtime/ops/categorical.h"
+#include "runtime/ops/code_conv.h"
 #include "runtime/ops/layout.h"
 
 namespace lvk {
 
 namespace {
-Tensor raster_mask(int64_t out, int64_t in, int64_t k, char type, Device device) {
+// The raster past of a k x k kernel is its first taps positions in raster order: the rows above
+// the centre and the centre row up to the centre (type 'A' excludes it, type 'B' includes it).
+int64_t raster_taps(int64_t k, char type) {
   const int64_t c = k / 2;
+  return c * k + c + (type == 'B' ? 1 : 0);
+}
+
+Tensor raster_mask(int64_t out, int64_t in, int64_t k, int64_t taps, Device device) {
   std::vector<float> m(static_cast<size_t>(out * in * k * k));
-  for (int64_t i = 0; i < out * in; ++i)
-    for (int64_t r = 0; r < k; ++r)
-      for (int64_t s = 0; s < k; ++s) {
-        const bool past = r < c || (r == c && (type == 'A' ? s < c : s <= c));
-        m[static_cast<size_t>((i * k + r) * k + s)] = past ? 1.0f : 0.0f;
-      }
+  for (size_t i = 0; i < m.size(); ++i) m[i] = static_cast<int64_t>(i) % (k * k) < taps ? 1.0f : 0.0f;
   return Tensor::from_vector(m, {out, in, k, k}, device);
 }
 
@@ -31,11 +32,16 @@ MaskedConv2d::MaskedConv2d(int64_t in, int64_t out, int64_t k, char type, InitSt
     : conv_(in, out, k, init, device, ConvOptions{1, k / 2}) {
   LVK_CHECK(type == 'A' || type == 'B', "MaskedConv2d: type '", type, "' is not A or B");
   LVK_CHECK(k % 2 == 1 && (type == 'B' || k >= 3), "MaskedConv2d: kernel=", k, " must be odd (and >= 3 for type A)");
-  mask_ = raster_mask(out, in, k, type, device);
+  taps_ = raster_taps(k, type);
+  mask_ = raster_mask(out, in, k, taps_, device);
 }
 
 Tensor MaskedConv2d::forward(const Tensor& x) const {
   return conv2d(x, mul(conv_.weight, mask_), conv_.bias, Conv2dParams::make(1, conv_.options.padding));
+}
+
+Tensor MaskedConv2d::forward_codes(const Tensor& codes) const {
+  return code_conv2d(codes, conv_.weight, conv_.bias, taps_);
 }
 
 void MaskedConv2d::collect_parameters(const std::string& prefix, ParameterList& out) const {
@@ -51,7 +57,7 @@ PixelCnn::PixelCnn(int64_t codes, int64_t hidden, int64_t layers, int64_t kernel
 Tensor PixelCnn::logits(const Tensor& codes) const {
   LVK_CHECK(codes.rank() == 3 && codes.dtype() == DType::i32, "pixelcnn: expected code maps i32 [B, H, W], got ",
             codes.str());
-  Tensor h = input_.forward(to_channels_first(one_hot(codes, codes_)));
+  Tensor h = input_.forward_codes(codes);
   for (const MaskedConv2d& b : blocks_) h = add(h, b.forward(relu(h)));
   return output_.forward(relu(h));
 }

@@ -1,6 +1,7 @@
 #pragma once
 // PixelCNN over code maps (van den Oord et al. 2016, as the VQ-VAE paper's prior): codes i32
-// [B, H, W] of K codes -> one-hot [B, K, H, W] -> masked conv type 'A' (kernel x kernel) ->
+// [B, H, W] of K codes -> masked conv type 'A' (kernel x kernel) of their one-hot [B, K, H, W],
+// computed as a gather of weight columns by code (code_conv2d) ->
 // `layers` residual blocks h + convB3x3(relu(h)) -> relu -> 1x1 conv to K logits per position.
 // Positions are in raster order: the logits at (i, j) depend only on codes at rows < i and at
 // row i, columns < j, so they model p(code_ij | codes before it).
@@ -21,12 +22,15 @@ class MaskedConv2d : public Module {
   // kernel odd >= 1 (type 'A' needs >= 3: at 1 it would see nothing). Two InitStream offsets.
   MaskedConv2d(int64_t in, int64_t out, int64_t kernel, char type, InitStream& init, Device device);
   Tensor forward(const Tensor& x) const;
+  // The same layer on the one-hot of codes i32 [B, H, W] in [0, in), without forming it.
+  Tensor forward_codes(const Tensor& codes) const;
   void collect_parameters(const std::string& prefix, ParameterList& out) const override;
   const Tensor& mask() const { return mask_; }
 
  private:
   Conv2d conv_;
   Tensor mask_;
+  int64_t taps_;  // the kernel positions the mask keeps: the first taps_ in raster order
 };
 
 class PixelCnn : public Module {

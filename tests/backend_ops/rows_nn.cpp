@@ -1,6 +1,8 @@
 // Rows of the network layers: linear with fused bias and activation, each activation, column sums,
-// the elementwise losses, convolutions (plain and transposed) and group normalisation.
+// the elementwise losses, convolutions (plain, transposed and over one-hot codes) and group
+// normalisation.
 #include "runtime/ops/basic.h"
+#include "runtime/ops/code_conv.h"
 #include "runtime/ops/nn.h"
 #include "runtime/ops/nn_conv.h"
 #include "runtime/ops/row_loss.h"
@@ -106,6 +108,19 @@ std::vector<OpRow> nn_rows() {
     r.outputs = {close("y", 1e-5, 1e-5)};
     r.backward = true;
     r.grad_inputs = {true, true, true};
+    r.grad_sizes = {1, 2};
+    rows.push_back(r);
+  }
+  {
+    OpRow r;
+    r.name = "code_conv2d";  // size: batch of code maps [N, 4, 5] of 7 codes, 3 filters 5x5 masked to 12 taps
+    r.kernels = {"code_conv_forward", "code_conv_backward_filter", "channel_sum"};
+    r.tile = 4;
+    r.inputs = [](int64_t n) { return Tensors{rand_index({n, 4, 5}, 90, 7), rand({3, 7, 5, 5}, 91), rand({3}, 92)}; };
+    r.forward = [](const Tensors& in) { return Tensors{code_conv2d(in[0], in[1], in[2], 12)}; };
+    r.outputs = {close("y", 1e-6, 1e-6)};
+    r.backward = true;  // the codes have no gradient
+    r.grad_inputs = {false, true, true};
     r.grad_sizes = {1, 2};
     rows.push_back(r);
   }
