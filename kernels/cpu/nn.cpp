@@ -2,7 +2,10 @@
 // for reductions so the reference is the more exact side.
 #include "kernels/nn.h"
 
+#include <algorithm>
 #include <vector>
+
+#include "kernels/cpu/loss_simd.h"
 
 namespace lvk::kernels {
 
@@ -89,7 +92,24 @@ void column_sum(float* out, const float* x, index_t rows, index_t cols, float*) 
   for (index_t c = 0; c < cols; ++c) out[c] = static_cast<float>(acc[c]);
 }
 
+namespace {
+constexpr index_t kLossChunk = 1 << 14;  // elements per parallel task of the vectorised BCE
+
+const BceSimd* bce_fast(LossKind kind) {
+  static const BceSimd* simd = bce_simd(cpu_isa());
+  return kind == LossKind::bce_logits ? simd : nullptr;
+}
+}  // namespace
+
 void loss_terms(float* terms, const float* a, const float* b, const float* c, index_t n, LossKind kind, float param) {
+  if (const BceSimd* simd = bce_fast(kind)) {
+    const index_t chunks = (n + kLossChunk - 1) / kLossChunk;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (index_t k = 0; k < chunks; ++k)
+      simd->terms(terms + k * kLossChunk, a + k * kLossChunk, b + k * kLossChunk,
+                  std::min(kLossChunk, n - k * kLossChunk));
+    return;
+  }
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (index_t i = 0; i < n; ++i) terms[i] = loss_term(kind, a[i], b[i], c ? c[i] : 0.0f, param);
 }
@@ -97,6 +117,16 @@ void loss_terms(float* terms, const float* a, const float* b, const float* c, in
 void loss_backward(float* da, float* db, float* dc, const float* a, const float* b, const float* c, const float* dloss,
                    float factor, index_t n, LossKind kind, float param) {
   const float g = factor * dloss[0];
+  if (const BceSimd* simd = bce_fast(kind)) {
+    if (dc) std::fill(dc, dc + n, 0.0f);
+    const index_t chunks = (n + kLossChunk - 1) / kLossChunk;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (index_t k = 0; k < chunks; ++k) {
+      const index_t at = k * kLossChunk;
+      simd->backward(da ? da + at : nullptr, db ? db + at : nullptr, a + at, b + at, g, std::min(kLossChunk, n - at));
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (index_t i = 0; i < n; ++i) {
     float ga, gb, gc;

@@ -63,13 +63,13 @@ LVK_SIMD_INLINE void sum_squares(double* lanes, const float* g, index_t n) {
   for (int k = 0; k < kVecs; ++k) store_f64<W>(lanes + k * W, acc[k]);
 }
 
-#define LVK_OPTIM_SIMD(W, TARGET)                                                                                 \
-  __attribute__((target(TARGET))) void adam_##W(float* p, const float* g, float* m, float* v, index_t n,         \
-                                                float clip, const AdamHyper& h, const AdamRates& r) {            \
-    adam<W>(p, g, m, v, n, clip, h, r);                                                                           \
-  }                                                                                                               \
-  __attribute__((target(TARGET))) void sum_squares_##W(double* lanes, const float* g, index_t n) {               \
-    sum_squares<W>(lanes, g, n);                                                                                  \
+#define LVK_OPTIM_SIMD(W, TARGET)                                                                                    \
+  __attribute__((target(TARGET))) void adam_##W(float* p, const float* g, float* m, float* v, index_t n, float clip, \
+                                                const AdamHyper& h, const AdamRates& r) {                            \
+    adam<W>(p, g, m, v, n, clip, h, r);                                                                              \
+  }                                                                                                                  \
+  __attribute__((target(TARGET))) void sum_squares_##W(double* lanes, const float* g, index_t n) {                   \
+    sum_squares<W>(lanes, g, n);                                                                                     \
   }
 LVK_OPTIM_SIMD(4, "sse2")
 LVK_OPTIM_SIMD(8, "avx2")
