@@ -68,13 +68,13 @@ LVK_SIMD_INLINE void backward(float* da, float* db, const float* logits, const f
   }
 }
 
-#define LVK_BCE_SIMD(W, TARGET)                                                                                      \
+#define LVK_BCE_SIMD(W, TARGET)                                                                                     \
   __attribute__((target(TARGET))) void terms_##W(float* out, const float* logits, const float* target, index_t n) { \
-    terms<W>(out, logits, target, n);                                                                                \
-  }                                                                                                                  \
+    terms<W>(out, logits, target, n);                                                                               \
+  }                                                                                                                 \
   __attribute__((target(TARGET))) void backward_##W(float* da, float* db, const float* logits, const float* target, \
-                                                    float g, index_t n) {                                            \
-    backward<W>(da, db, logits, target, g, n);                                                                       \
+                                                    float g, index_t n) {                                           \
+    backward<W>(da, db, logits, target, g, n);                                                                      \
   }
 LVK_BCE_SIMD(8, "avx2,fma")
 LVK_BCE_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")

@@ -59,10 +59,23 @@ void bias_act_forward(float* y, float* z, const float* x, const float* bias, ind
 }
 
 namespace {
+// Each activation's derivative reads only y or only z, so the loop loads just that one: with a
+// null test per element it stayed scalar (relu's backward ran 10x slower).
 template <Activation A>
 void act_backward_n(float* dz, const float* dy, const float* y, const float* z, index_t n, float slope) {
+  constexpr bool pre = A == Activation::silu || A == Activation::gelu;
+  const float* in = pre ? z : y;
+  if (!in) {
+    const float g = activation_grad(A, 0.0f, 0.0f, slope);
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (index_t i = 0; i < n; ++i) dz[i] = dy[i] * activation_grad(A, y ? y[i] : 0.0f, z ? z[i] : 0.0f, slope);
+    for (index_t i = 0; i < n; ++i) dz[i] = dy[i] * g;
+    return;
+  }
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (index_t i = 0; i < n; ++i) {
+    const float v = in[i];
+    dz[i] = dy[i] * activation_grad(A, pre ? 0.0f : v, pre ? v : 0.0f, slope);
+  }
 }
 }  // namespace
 
