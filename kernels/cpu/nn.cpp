@@ -2,7 +2,10 @@
 // for reductions so the reference is the more exact side.
 #include "kernels/nn.h"
 
+#include <algorithm>
 #include <vector>
+
+#include "kernels/cpu/loss_simd.h"
 
 namespace lvk::kernels {
 
@@ -56,10 +59,24 @@ void bias_act_forward(float* y, float* z, const float* x, const float* bias, ind
 }
 
 namespace {
+// Each activation's derivative reads only y or only z, so the loop loads just that one, and the
+// derivative comes first in the product: with a null test per element, or as dy * (y > 0 ? 1 : 0),
+// GCC kept the loop scalar with a branch (relu's backward ran 10x slower).
 template <Activation A>
 void act_backward_n(float* dz, const float* dy, const float* y, const float* z, index_t n, float slope) {
+  constexpr bool pre = A == Activation::silu || A == Activation::gelu;
+  const float* in = pre ? z : y;
+  if (!in) {
+    const float g = activation_grad(A, 0.0f, 0.0f, slope);
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (index_t i = 0; i < n; ++i) dz[i] = dy[i] * activation_grad(A, y ? y[i] : 0.0f, z ? z[i] : 0.0f, slope);
+    for (index_t i = 0; i < n; ++i) dz[i] = dy[i] * g;
+    return;
+  }
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (index_t i = 0; i < n; ++i) {
+    const float v = in[i];
+    dz[i] = activation_grad(A, pre ? 0.0f : v, pre ? v : 0.0f, slope) * dy[i];
+  }
 }
 }  // namespace
 
@@ -89,7 +106,24 @@ void column_sum(float* out, const float* x, index_t rows, index_t cols, float*) 
   for (index_t c = 0; c < cols; ++c) out[c] = static_cast<float>(acc[c]);
 }
 
+namespace {
+constexpr index_t kLossChunk = 1 << 14;  // elements per parallel task of the vectorised BCE
+
+const BceSimd* bce_fast(LossKind kind) {
+  static const BceSimd* simd = bce_simd(cpu_isa());
+  return kind == LossKind::bce_logits ? simd : nullptr;
+}
+}  // namespace
+
 void loss_terms(float* terms, const float* a, const float* b, const float* c, index_t n, LossKind kind, float param) {
+  if (const BceSimd* simd = bce_fast(kind)) {
+    const index_t chunks = (n + kLossChunk - 1) / kLossChunk;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (index_t k = 0; k < chunks; ++k)
+      simd->terms(terms + k * kLossChunk, a + k * kLossChunk, b + k * kLossChunk,
+                  std::min(kLossChunk, n - k * kLossChunk));
+    return;
+  }
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (index_t i = 0; i < n; ++i) terms[i] = loss_term(kind, a[i], b[i], c ? c[i] : 0.0f, param);
 }
@@ -97,6 +131,16 @@ void loss_terms(float* terms, const float* a, const float* b, const float* c, in
 void loss_backward(float* da, float* db, float* dc, const float* a, const float* b, const float* c, const float* dloss,
                    float factor, index_t n, LossKind kind, float param) {
   const float g = factor * dloss[0];
+  if (const BceSimd* simd = bce_fast(kind)) {
+    if (dc) std::fill(dc, dc + n, 0.0f);
+    const index_t chunks = (n + kLossChunk - 1) / kLossChunk;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (index_t k = 0; k < chunks; ++k) {
+      const index_t at = k * kLossChunk;
+      simd->backward(da ? da + at : nullptr, db ? db + at : nullptr, a + at, b + at, g, std::min(kLossChunk, n - at));
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (index_t i = 0; i < n; ++i) {
     float ga, gb, gc;
