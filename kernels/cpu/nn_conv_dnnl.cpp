@@ -1,0 +1,161 @@
+// The CPU convolutions on oneDNN (kernels/cpu/nn_conv_impls.h): its forward, backward-data and
+// backward-weights convolution primitives, direct algorithm in FP32, built once per geometry and
+// thread count and cached. The caller's tensors stay plain NCHW / OIHW; each primitive works in the
+// blocked layouts oneDNN prefers for the shape, and reorders (built with the primitive) move the
+// operands in and the result out. oneDNN runs on the same OpenMP runtime as lvk's own loops, and
+// with a fixed thread count its kernels repeat their results bit for bit.
+#include <dnnl.hpp>
+#include <map>
+#include <array>
+#include <memory>
+#include <mutex>
+
+#include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/nn_conv_impls.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace lvk::kernels::cpu {
+
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+// The engine, created once; LVK_CPU_ISA caps oneDNN's instruction set as it caps lvk's kernels.
+const dnnl::engine& engine() {
+  static const dnnl::engine eng = [] {
+    if (cpu_isa() == CpuIsa::avx2) dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2);
+    if (cpu_isa() == CpuIsa::base) dnnl::set_max_cpu_isa(dnnl::cpu_isa::sse41);
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
+  return eng;
+}
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// One primitive with two inputs and one output, and the reorders between the caller's plain
+// layouts and the primitive's own (absent where they agree).
+struct Step {
+  dnnl::primitive prim;
+  int arg_a = 0, arg_b = 0, arg_out = 0;
+  memory::desc user_a, user_b, user_out;
+  memory::desc want_a, want_b, want_out, scratch;
+  dnnl::reorder to_a, to_b, from_out;
+
+  template <class Pd>
+  Step(const Pd& pd, int a, memory::desc ua, memory::desc wa, int b, memory::desc ub, memory::desc wb, int out,
+       memory::desc uo, memory::desc wo)
+      : prim(pd), arg_a(a), arg_b(b), arg_out(out), user_a(ua), user_b(ub), user_out(uo), want_a(wa), want_b(wb),
+        want_out(wo), scratch(pd.scratchpad_desc()) {
+    if (ua != wa) to_a = dnnl::reorder(memory(ua, engine()), memory(wa, engine()));
+    if (ub != wb) to_b = dnnl::reorder(memory(ub, engine()), memory(wb, engine()));
+    if (uo != wo) from_out = dnnl::reorder(memory(wo, engine()), memory(uo, engine()));
+  }
+
+  void run(float* out, const float* a, const float* b) const {
+    dnnl::stream stream(engine());
+    auto input = [&](const memory::desc& user, const memory::desc& want, const dnnl::reorder& to, const float* p) {
+      memory plain(user, engine(), const_cast<float*>(p));
+      if (user == want) return plain;
+      memory blocked(want, engine());
+      to.execute(stream, plain, blocked);
+      return blocked;
+    };
+    memory result(user_out, engine(), out);
+    memory produced = user_out == want_out ? result : memory(want_out, engine());
+    prim.execute(stream, {{arg_a, input(user_a, want_a, to_a, a)},
+                          {arg_b, input(user_b, want_b, to_b, b)},
+                          {arg_out, produced},
+                          {DNNL_ARG_SCRATCHPAD, memory(scratch, engine())}});
+    if (user_out != want_out) from_out.execute(stream, produced, result);
+    stream.wait();
+  }
+};
+
+struct Plan {
+  std::unique_ptr<Step> forward, backward_data, backward_filter;
+};
+
+memory::desc plain(memory::dims dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
+memory::desc any(memory::dims dims) { return memory::desc(dims, memory::data_type::f32, Tag::any); }  // oneDNN's choice
+
+std::unique_ptr<Plan> make_plan(const ConvShape& s) {
+  const memory::dims src{s.n, s.c, s.h, s.w}, wei{s.o, s.c, s.kh, s.kw}, dst{s.n, s.o, s.oh, s.ow};
+  const memory::dims strides{s.sh, s.sw}, pad_l{s.ph, s.pw};
+  // The right padding that gives exactly oh x ow outputs (rows the stride skips are dropped).
+  const memory::dims pad_r{(s.oh - 1) * s.sh + s.kh - s.h - s.ph, (s.ow - 1) * s.sw + s.kw - s.w - s.pw};
+  const auto x = plain(src, Tag::nchw), w = plain(wei, Tag::oihw), y = plain(dst, Tag::nchw);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const auto alg = dnnl::algorithm::convolution_direct;
+
+  const dnnl::convolution_forward::primitive_desc fwd(
+      {dnnl::prop_kind::forward_training, alg, any(src), any(wei), any(dst), strides, pad_l, pad_r}, attr, engine());
+  // Blocked layouts pad the channels to the vector width: a gradient into an image of few
+  // channels (the last transposed convolution of a decoder) runs several times faster on the
+  // plain layouts.
+  const bool plain_dx = s.c < 16;
+  const dnnl::convolution_backward_data::primitive_desc bwd_data(
+      {alg, plain_dx ? x : any(src), plain_dx ? w : any(wei), plain_dx ? y : any(dst), strides, pad_l, pad_r}, attr,
+      engine(), fwd);
+  const dnnl::convolution_backward_weights::primitive_desc bwd_filter(
+      {alg, any(src), any(wei), any(dst), strides, pad_l, pad_r}, attr, engine(), fwd);
+
+  auto plan = std::make_unique<Plan>();
+  plan->forward = std::make_unique<Step>(fwd, DNNL_ARG_SRC, x, fwd.src_desc(), DNNL_ARG_WEIGHTS, w, fwd.weights_desc(),
+                                         DNNL_ARG_DST, y, fwd.dst_desc());
+  plan->backward_data =
+      std::make_unique<Step>(bwd_data, DNNL_ARG_DIFF_DST, y, bwd_data.diff_dst_desc(), DNNL_ARG_WEIGHTS, w,
+                             bwd_data.weights_desc(), DNNL_ARG_DIFF_SRC, x, bwd_data.diff_src_desc());
+  plan->backward_filter =
+      std::make_unique<Step>(bwd_filter, DNNL_ARG_SRC, x, bwd_filter.src_desc(), DNNL_ARG_DIFF_DST, y,
+                             bwd_filter.diff_dst_desc(), DNNL_ARG_DIFF_WEIGHTS, w, bwd_filter.diff_weights_desc());
+  return plan;
+}
+
+// The plan of a geometry under the current OpenMP thread count (oneDNN fixes a primitive's
+// partition of the work when it is created), built on first use.
+const Plan& plan_for(const ConvShape& s) {
+  using Key = std::array<index_t, 14>;
+  static std::mutex mutex;
+  static std::map<Key, std::unique_ptr<Plan>> plans;
+  const Key key{s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, max_threads()};
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& plan = plans[key];
+  if (!plan) plan = make_plan(s);
+  return *plan;
+}
+
+// oneDNN has no use for an empty image (no batch, rows or columns); the fallback handles it.
+bool empty(const ConvShape& s) { return s.n == 0 || s.h == 0 || s.w == 0; }
+
+void dnnl_forward(float* y, const float* x, const float* w, const ConvShape& s) {
+  if (empty(s)) return kConvIm2col.forward(y, x, w, s);
+  plan_for(s).forward->run(y, x, w);
+}
+
+void dnnl_backward_data(float* dx, const float* dy, const float* w, const ConvShape& s) {
+  if (empty(s)) return kConvIm2col.backward_data(dx, dy, w, s);
+  plan_for(s).backward_data->run(dx, dy, w);
+}
+
+void dnnl_backward_filter(float* dw, const float* x, const float* dy, const ConvShape& s) {
+  if (empty(s)) return kConvIm2col.backward_filter(dw, x, dy, s);
+  plan_for(s).backward_filter->run(dw, x, dy);
+}
+
+}  // namespace
+
+extern const ConvImpl kConvDnnl;
+const ConvImpl kConvDnnl{"oneDNN", dnnl_forward, dnnl_backward_data, dnnl_backward_filter};
+
+}  // namespace lvk::kernels::cpu
