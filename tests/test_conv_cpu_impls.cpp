@@ -39,8 +39,8 @@ ConvShape shape_of(const Geometry& g) {
 std::string describe(const ConvShape& s) {
   std::ostringstream os;
   os << "x [" << s.n << ", " << s.c << ", " << s.h << ", " << s.w << "], w [" << s.o << ", " << s.c << ", " << s.kh
-     << ", " << s.kw << "], stride (" << s.sh << ", " << s.sw << "), pad (" << s.ph << ", " << s.pw << ") -> ["
-     << s.oh << ", " << s.ow << "]";
+     << ", " << s.kw << "], stride (" << s.sh << ", " << s.sw << "), pad (" << s.ph << ", " << s.pw << ") -> [" << s.oh
+     << ", " << s.ow << "]";
   return os.str();
 }
 
@@ -101,7 +101,9 @@ Operands operands(const ConvShape& s, uint32_t seed) {
 }
 
 // Output buffers start as NaN: every primitive must write (not accumulate into) its whole output.
-std::vector<float> poisoned(index_t n) { return std::vector<float>(size_t(n), std::nanf("")); }
+std::vector<float> poisoned(index_t n) {
+  return std::vector<float>(size_t(n), std::nanf(""));
+}
 
 struct Results {
   std::vector<float> y, dx, dw;
@@ -117,15 +119,15 @@ Results run_all(const ConvImpl& impl, const ConvShape& s, const Operands& in) {
 
 const std::vector<Geometry> kGeometries = {
     // n  c   h   w   o  kh kw sh sw ph pw
-    {1, 1, 7, 9, 3, 3, 3, 2, 2, 1, 1},     // batch 1, one channel, stride 2, odd sizes
-    {2, 3, 8, 8, 5, 1, 1, 1, 1, 0, 0},     // 1x1, three channels
-    {3, 16, 14, 14, 1, 4, 4, 2, 2, 1, 1},  // a decoder's last transposed convolution, seen from its adjoint
-    {2, 1, 15, 13, 16, 4, 4, 2, 2, 1, 1},  // ... with an output padding (rows the stride skips)
-    {2, 20, 5, 6, 17, 3, 3, 1, 1, 2, 2},   // padding wider than half the kernel, channels not a multiple of 16
-    {4, 64, 7, 7, 32, 3, 3, 1, 1, 1, 1},   // a residual block's 3x3
-    {2, 32, 14, 14, 64, 4, 4, 2, 2, 1, 1}, // an encoder's downsampling
-    {1, 3, 5, 5, 2, 5, 5, 3, 3, 0, 0},     // the kernel covers the image
-    {2, 4, 9, 6, 3, 3, 1, 2, 1, 1, 0},     // non-square kernel, stride and padding
+    {1, 1, 7, 9, 3, 3, 3, 2, 2, 1, 1},      // batch 1, one channel, stride 2, odd sizes
+    {2, 3, 8, 8, 5, 1, 1, 1, 1, 0, 0},      // 1x1, three channels
+    {3, 16, 14, 14, 1, 4, 4, 2, 2, 1, 1},   // a decoder's last transposed convolution, seen from its adjoint
+    {2, 1, 15, 13, 16, 4, 4, 2, 2, 1, 1},   // ... with an output padding (rows the stride skips)
+    {2, 20, 5, 6, 17, 3, 3, 1, 1, 2, 2},    // padding wider than half the kernel, channels not a multiple of 16
+    {4, 64, 7, 7, 32, 3, 3, 1, 1, 1, 1},    // a residual block's 3x3
+    {2, 32, 14, 14, 64, 4, 4, 2, 2, 1, 1},  // an encoder's downsampling
+    {1, 3, 5, 5, 2, 5, 5, 3, 3, 0, 0},      // the kernel covers the image
+    {2, 4, 9, 6, 3, 3, 1, 2, 1, 1, 0},      // non-square kernel, stride and padding
 };
 
 std::vector<const ConvImpl*> implementations() {

@@ -56,10 +56,17 @@ void bias_act_forward(float* y, float* z, const float* x, const float* bias, ind
 }
 
 namespace {
+// One vector loop per activation over the operand it needs (y or z, activation_needs_preact;
+// `simd` holds also when dz is dy, and kernels/CMakeLists.txt lets relu's select vectorise). The
+// scalar loop, with relu's data-dependent branch, took 12% of a VQ-VAE train step.
 template <Activation A>
 void act_backward_n(float* dz, const float* dy, const float* y, const float* z, index_t n, float slope) {
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (index_t i = 0; i < n; ++i) dz[i] = dy[i] * activation_grad(A, y ? y[i] : 0.0f, z ? z[i] : 0.0f, slope);
+  const float* operand = activation_needs_preact(A) ? z : y;
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+  for (index_t i = 0; i < n; ++i) {
+    const float v = operand[i];
+    dz[i] = dy[i] * activation_grad(A, v, v, slope);
+  }
 }
 }  // namespace
 

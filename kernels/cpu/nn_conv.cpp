@@ -11,9 +11,13 @@ namespace lvk::kernels::cpu {
 
 #if LVK_WITH_DNNL
 extern const ConvImpl kConvDnnl;  // kernels/cpu/nn_conv_dnnl.cpp
-const ConvImpl* conv_dnnl() { return &kConvDnnl; }
+const ConvImpl* conv_dnnl() {
+  return &kConvDnnl;
+}
 #else
-const ConvImpl* conv_dnnl() { return nullptr; }
+const ConvImpl* conv_dnnl() {
+  return nullptr;
+}
 #endif
 
 const ConvImpl& conv_impl() {
@@ -25,7 +29,9 @@ const ConvImpl& conv_impl() {
   return impl;
 }
 
-void conv_forward(float* y, const float* x, const float* w, const ConvShape& s) { conv_impl().forward(y, x, w, s); }
+void conv_forward(float* y, const float* x, const float* w, const ConvShape& s) {
+  conv_impl().forward(y, x, w, s);
+}
 
 void conv_backward_data(float* dx, const float* dy, const float* w, const ConvShape& s) {
   conv_impl().backward_data(dx, dy, w, s);

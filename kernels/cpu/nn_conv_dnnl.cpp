@@ -4,9 +4,9 @@
 // blocked layouts oneDNN prefers for the shape, and reorders (built with the primitive) move the
 // operands in and the result out. oneDNN runs on the same OpenMP runtime as lvk's own loops, and
 // with a fixed thread count its kernels repeat their results bit for bit.
+#include <array>
 #include <dnnl.hpp>
 #include <map>
-#include <array>
 #include <memory>
 #include <mutex>
 
@@ -54,8 +54,17 @@ struct Step {
   template <class Pd>
   Step(const Pd& pd, int a, memory::desc ua, memory::desc wa, int b, memory::desc ub, memory::desc wb, int out,
        memory::desc uo, memory::desc wo)
-      : prim(pd), arg_a(a), arg_b(b), arg_out(out), user_a(ua), user_b(ub), user_out(uo), want_a(wa), want_b(wb),
-        want_out(wo), scratch(pd.scratchpad_desc()) {
+      : prim(pd),
+        arg_a(a),
+        arg_b(b),
+        arg_out(out),
+        user_a(ua),
+        user_b(ub),
+        user_out(uo),
+        want_a(wa),
+        want_b(wb),
+        want_out(wo),
+        scratch(pd.scratchpad_desc()) {
     if (ua != wa) to_a = dnnl::reorder(memory(ua, engine()), memory(wa, engine()));
     if (ub != wb) to_b = dnnl::reorder(memory(ub, engine()), memory(wb, engine()));
     if (uo != wo) from_out = dnnl::reorder(memory(wo, engine()), memory(uo, engine()));
@@ -85,8 +94,12 @@ struct Plan {
   std::unique_ptr<Step> forward, backward_data, backward_filter;
 };
 
-memory::desc plain(memory::dims dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
-memory::desc any(memory::dims dims) { return memory::desc(dims, memory::data_type::f32, Tag::any); }  // oneDNN's choice
+memory::desc plain(memory::dims dims, Tag tag) {
+  return memory::desc(dims, memory::data_type::f32, tag);
+}
+memory::desc any(memory::dims dims) {
+  return memory::desc(dims, memory::data_type::f32, Tag::any);
+}  // oneDNN's choice
 
 std::unique_ptr<Plan> make_plan(const ConvShape& s) {
   const memory::dims src{s.n, s.c, s.h, s.w}, wei{s.o, s.c, s.kh, s.kw}, dst{s.n, s.o, s.oh, s.ow};
@@ -136,7 +149,9 @@ const Plan& plan_for(const ConvShape& s) {
 }
 
 // oneDNN has no use for an empty image (no batch, rows or columns); the fallback handles it.
-bool empty(const ConvShape& s) { return s.n == 0 || s.h == 0 || s.w == 0; }
+bool empty(const ConvShape& s) {
+  return s.n == 0 || s.h == 0 || s.w == 0;
+}
 
 void dnnl_forward(float* y, const float* x, const float* w, const ConvShape& s) {
   if (empty(s)) return kConvIm2col.forward(y, x, w, s);
