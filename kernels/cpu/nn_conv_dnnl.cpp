@@ -42,64 +42,59 @@ int max_threads() {
 #endif
 }
 
-// One primitive with two inputs and one output, and the reorders between the caller's plain
-// layouts and the primitive's own (absent where they agree).
-struct Step {
-  dnnl::primitive prim;
-  int arg_a = 0, arg_b = 0, arg_out = 0;
-  memory::desc user_a, user_b, user_out;
-  memory::desc want_a, want_b, want_out, scratch;
-  dnnl::reorder to_a, to_b, from_out;
+// One operand of a primitive: the caller's plain layout, the primitive's own, and the reorder
+// between them (into the primitive's for an input, out of it for the output; absent where the
+// layouts agree).
+struct Operand {
+  int arg;
+  memory::desc user, want;
+  dnnl::reorder reorder;
 
-  template <class Pd>
-  Step(const Pd& pd, int a, memory::desc ua, memory::desc wa, int b, memory::desc ub, memory::desc wb, int out,
-       memory::desc uo, memory::desc wo)
-      : prim(pd),
-        arg_a(a),
-        arg_b(b),
-        arg_out(out),
-        user_a(ua),
-        user_b(ub),
-        user_out(uo),
-        want_a(wa),
-        want_b(wb),
-        want_out(wo),
-        scratch(pd.scratchpad_desc()) {
-    if (ua != wa) to_a = dnnl::reorder(memory(ua, engine()), memory(wa, engine()));
-    if (ub != wb) to_b = dnnl::reorder(memory(ub, engine()), memory(wb, engine()));
-    if (uo != wo) from_out = dnnl::reorder(memory(wo, engine()), memory(uo, engine()));
+  Operand(int arg, const memory::desc& user, const memory::desc& want, bool input) : arg(arg), user(user), want(want) {
+    if (user == want) return;
+    const memory plain(user, engine()), own(want, engine());
+    reorder = input ? dnnl::reorder(plain, own) : dnnl::reorder(own, plain);
   }
 
-  void run(float* out, const float* a, const float* b) const {
+  // The caller's buffer as the primitive reads it: wrapped, or reordered into a fresh buffer.
+  memory read(const float* p, dnnl::stream& stream) const {
+    memory plain(user, engine(), const_cast<float*>(p));
+    if (user == want) return plain;
+    memory own(want, engine());
+    reorder.execute(stream, plain, own);
+    return own;
+  }
+};
+
+// One primitive with two inputs and one output.
+struct Step {
+  dnnl::primitive prim;
+  Operand a, b, out;
+  memory::desc scratch;
+
+  void run(float* result, const float* pa, const float* pb) const {
     dnnl::stream stream(engine());
-    auto input = [&](const memory::desc& user, const memory::desc& want, const dnnl::reorder& to, const float* p) {
-      memory plain(user, engine(), const_cast<float*>(p));
-      if (user == want) return plain;
-      memory blocked(want, engine());
-      to.execute(stream, plain, blocked);
-      return blocked;
-    };
-    memory result(user_out, engine(), out);
-    memory produced = user_out == want_out ? result : memory(want_out, engine());
-    prim.execute(stream, {{arg_a, input(user_a, want_a, to_a, a)},
-                          {arg_b, input(user_b, want_b, to_b, b)},
-                          {arg_out, produced},
+    memory plain_out(out.user, engine(), result);
+    memory own_out = out.user == out.want ? plain_out : memory(out.want, engine());
+    prim.execute(stream, {{a.arg, a.read(pa, stream)},
+                          {b.arg, b.read(pb, stream)},
+                          {out.arg, own_out},
                           {DNNL_ARG_SCRATCHPAD, memory(scratch, engine())}});
-    if (user_out != want_out) from_out.execute(stream, produced, result);
+    if (out.user != out.want) out.reorder.execute(stream, own_out, plain_out);
     stream.wait();
   }
 };
 
 struct Plan {
-  std::unique_ptr<Step> forward, backward_data, backward_filter;
+  Step forward, backward_data, backward_filter;
 };
 
 memory::desc plain(memory::dims dims, Tag tag) {
   return memory::desc(dims, memory::data_type::f32, tag);
 }
-memory::desc any(memory::dims dims) {
+memory::desc any(memory::dims dims) {  // oneDNN's choice
   return memory::desc(dims, memory::data_type::f32, Tag::any);
-}  // oneDNN's choice
+}
 
 std::unique_ptr<Plan> make_plan(const ConvShape& s) {
   const memory::dims src{s.n, s.c, s.h, s.w}, wei{s.o, s.c, s.kh, s.kw}, dst{s.n, s.o, s.oh, s.ow};
@@ -123,16 +118,21 @@ std::unique_ptr<Plan> make_plan(const ConvShape& s) {
   const dnnl::convolution_backward_weights::primitive_desc bwd_filter(
       {alg, any(src), any(wei), any(dst), strides, pad_l, pad_r}, attr, engine(), fwd);
 
-  auto plan = std::make_unique<Plan>();
-  plan->forward = std::make_unique<Step>(fwd, DNNL_ARG_SRC, x, fwd.src_desc(), DNNL_ARG_WEIGHTS, w, fwd.weights_desc(),
-                                         DNNL_ARG_DST, y, fwd.dst_desc());
-  plan->backward_data =
-      std::make_unique<Step>(bwd_data, DNNL_ARG_DIFF_DST, y, bwd_data.diff_dst_desc(), DNNL_ARG_WEIGHTS, w,
-                             bwd_data.weights_desc(), DNNL_ARG_DIFF_SRC, x, bwd_data.diff_src_desc());
-  plan->backward_filter =
-      std::make_unique<Step>(bwd_filter, DNNL_ARG_SRC, x, bwd_filter.src_desc(), DNNL_ARG_DIFF_DST, y,
-                             bwd_filter.diff_dst_desc(), DNNL_ARG_DIFF_WEIGHTS, w, bwd_filter.diff_weights_desc());
-  return plan;
+  return std::make_unique<Plan>(Plan{{fwd,
+                                      {DNNL_ARG_SRC, x, fwd.src_desc(), true},
+                                      {DNNL_ARG_WEIGHTS, w, fwd.weights_desc(), true},
+                                      {DNNL_ARG_DST, y, fwd.dst_desc(), false},
+                                      fwd.scratchpad_desc()},
+                                     {bwd_data,
+                                      {DNNL_ARG_DIFF_DST, y, bwd_data.diff_dst_desc(), true},
+                                      {DNNL_ARG_WEIGHTS, w, bwd_data.weights_desc(), true},
+                                      {DNNL_ARG_DIFF_SRC, x, bwd_data.diff_src_desc(), false},
+                                      bwd_data.scratchpad_desc()},
+                                     {bwd_filter,
+                                      {DNNL_ARG_SRC, x, bwd_filter.src_desc(), true},
+                                      {DNNL_ARG_DIFF_DST, y, bwd_filter.diff_dst_desc(), true},
+                                      {DNNL_ARG_DIFF_WEIGHTS, w, bwd_filter.diff_weights_desc(), false},
+                                      bwd_filter.scratchpad_desc()}});
 }
 
 // The plan of a geometry under the current OpenMP thread count (oneDNN fixes a primitive's
@@ -155,17 +155,17 @@ bool empty(const ConvShape& s) {
 
 void dnnl_forward(float* y, const float* x, const float* w, const ConvShape& s) {
   if (empty(s)) return kConvIm2col.forward(y, x, w, s);
-  plan_for(s).forward->run(y, x, w);
+  plan_for(s).forward.run(y, x, w);
 }
 
 void dnnl_backward_data(float* dx, const float* dy, const float* w, const ConvShape& s) {
   if (empty(s)) return kConvIm2col.backward_data(dx, dy, w, s);
-  plan_for(s).backward_data->run(dx, dy, w);
+  plan_for(s).backward_data.run(dx, dy, w);
 }
 
 void dnnl_backward_filter(float* dw, const float* x, const float* dy, const ConvShape& s) {
   if (empty(s)) return kConvIm2col.backward_filter(dw, x, dy, s);
-  plan_for(s).backward_filter->run(dw, x, dy);
+  plan_for(s).backward_filter.run(dw, x, dy);
 }
 
 }  // namespace
