@@ -139,6 +139,7 @@ std::unique_ptr<Plan> make_plan(const ConvShape& s) {
 // partition of the work when it is created), built on first use.
 const Plan& plan_for(const ConvShape& s) {
   using Key = std::array<index_t, 14>;
+  engine();  // created before the cache, so that it outlives the primitives at exit
   static std::mutex mutex;
   static std::map<Key, std::unique_ptr<Plan>> plans;
   const Key key{s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, max_threads()};
