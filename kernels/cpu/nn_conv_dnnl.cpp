@@ -136,37 +136,40 @@ std::unique_ptr<Plan> make_plan(const ConvShape& s) {
 }
 
 // The plan of a geometry under the current OpenMP thread count (oneDNN fixes a primitive's
-// partition of the work when it is created), built on first use.
-const Plan& plan_for(const ConvShape& s) {
+// partition of the work when it is created), built on first use; nullptr for a geometry oneDNN
+// cannot run (an empty image, or no implementation), which the fallback then takes.
+const Plan* plan_for(const ConvShape& s) {
+  if (s.n == 0 || s.h == 0 || s.w == 0) return nullptr;
   using Key = std::array<index_t, 14>;
   engine();  // created before the cache, so that it outlives the primitives at exit
   static std::mutex mutex;
   static std::map<Key, std::unique_ptr<Plan>> plans;
   const Key key{s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, max_threads()};
   std::lock_guard<std::mutex> lock(mutex);
-  auto& plan = plans[key];
-  if (!plan) plan = make_plan(s);
-  return *plan;
-}
-
-// oneDNN has no use for an empty image (no batch, rows or columns); the fallback handles it.
-bool empty(const ConvShape& s) {
-  return s.n == 0 || s.h == 0 || s.w == 0;
+  const auto found = plans.find(key);
+  if (found != plans.end()) return found->second.get();
+  std::unique_ptr<Plan> plan;
+  try {
+    plan = make_plan(s);
+  } catch (const dnnl::error&) {
+    // Left null: this geometry runs on im2col + sgemm.
+  }
+  return plans.emplace(key, std::move(plan)).first->second.get();
 }
 
 void dnnl_forward(float* y, const float* x, const float* w, const ConvShape& s) {
-  if (empty(s)) return kConvIm2col.forward(y, x, w, s);
-  plan_for(s).forward.run(y, x, w);
+  const Plan* plan = plan_for(s);
+  plan ? plan->forward.run(y, x, w) : kConvIm2col.forward(y, x, w, s);
 }
 
 void dnnl_backward_data(float* dx, const float* dy, const float* w, const ConvShape& s) {
-  if (empty(s)) return kConvIm2col.backward_data(dx, dy, w, s);
-  plan_for(s).backward_data.run(dx, dy, w);
+  const Plan* plan = plan_for(s);
+  plan ? plan->backward_data.run(dx, dy, w) : kConvIm2col.backward_data(dx, dy, w, s);
 }
 
 void dnnl_backward_filter(float* dw, const float* x, const float* dy, const ConvShape& s) {
-  if (empty(s)) return kConvIm2col.backward_filter(dw, x, dy, s);
-  plan_for(s).backward_filter.run(dw, x, dy);
+  const Plan* plan = plan_for(s);
+  plan ? plan->backward_filter.run(dw, x, dy) : kConvIm2col.backward_filter(dw, x, dy, s);
 }
 
 }  // namespace
