@@ -20,6 +20,20 @@ else()
   set(LVK_BLAS_SUMMARY "built-in blocked sgemm (OpenBLAS off or not found)")
 endif()
 
+# CPU convolutions go through oneDNN's primitives when it is installed (libdnnl-dev); otherwise
+# through im2col + sgemm (kernels/cpu/nn_conv_impls.h).
+option(LVK_DNNL "Use oneDNN for CPU convolutions when it is installed" ON)
+if(LVK_DNNL)
+  find_package(dnnl CONFIG QUIET)
+endif()
+if(LVK_DNNL AND dnnl_FOUND)
+  set(LVK_WITH_DNNL ON)
+  set(LVK_CONV_SUMMARY "oneDNN ${dnnl_VERSION}")
+else()
+  set(LVK_WITH_DNNL OFF)
+  set(LVK_CONV_SUMMARY "im2col + sgemm (oneDNN off or not found)")
+endif()
+
 # MPI launches ranks and carries the collectives of CPU ranks (and NCCL's bootstrap). Without it
 # lvk builds and runs one process; a launcher asking for more ranks then gets a clear error.
 option(LVK_MPI "Use MPI for data-parallel training when it is installed" ON)

@@ -4,7 +4,8 @@
 //   x [n, c, h, w] --(w [o, c, kh, kw], stride, zero padding)--> y [n, o, oh, ow].
 // A transposed convolution is the adjoint: its forward is conv_backward_data, its input gradient
 // conv_forward, and its weight gradient conv_backward_filter with the roles of x and dy swapped.
-// CPU: im2col + sgemm (col2im gathers in a fixed order). CUDA: cuDNN, pure FP32 math, only
+// CPU: oneDNN's convolution primitives, or im2col + sgemm without oneDNN (kernels/cpu/nn_conv_impls.h),
+// both repeating their results bit for bit at a fixed thread count. CUDA: cuDNN, pure FP32 math, only
 // deterministic algorithms, chosen once per shape and cached.
 #include "kernels/twins.h"
 

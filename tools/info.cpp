@@ -1,6 +1,7 @@
 // `lvk info`: version, build options, CUDA runtime/driver and each device, or why none is usable.
 #include <cstdio>
 
+#include "kernels/cpu/nn_conv_impls.h"
 #include "runtime/context.h"
 #include "runtime/device.h"
 #include "tools/commands.h"
@@ -17,11 +18,12 @@ std::string cuda_version(int v) {
 void print_info() {
   const CudaStatus& cuda = cuda_status();
   std::printf("lvk %s\n", LVK_VERSION);
-  std::printf("build:   %s, %s, CUDA backend %s (archs %s), CPU BLAS: %s\n", LVK_BUILD_TYPE, LVK_BUILD_COMPILER,
+  std::printf("build:   %s, %s, CUDA backend %s (archs %s), CPU BLAS: %s, CPU conv: %s\n", LVK_BUILD_TYPE,
+              LVK_BUILD_COMPILER,
               cuda.emulated ? "EMULATED"
               : cuda.built  ? "on"
                             : "off",
-              LVK_BUILD_CUDA_ARCHS, LVK_BUILD_BLAS);
+              LVK_BUILD_CUDA_ARCHS, LVK_BUILD_BLAS, kernels::cpu::conv_impl().name);
   if (cuda.built)
     std::printf("cuda:    runtime %s, driver %s\n", cuda_version(cuda.runtime_version).c_str(),
                 cuda_version(cuda.driver_version).c_str());

@@ -25,6 +25,7 @@ const std::set<std::string> kNotOps = {
     "probe_kernel_image",  // asks the CUDA driver whether this build has code for the device
     "cpu_isa",             // which SIMD path the CPU twins take (kernels/cpu/cpu_isa.h)
     "conv_plan",           // the cuDNN plan cached per convolution geometry
+    "conv_impl",           // which CPU convolution implementation runs (kernels/cpu/nn_conv_impls.h)
     "vq_workspace_bytes",  // workspace sizes of the CUDA VQ twins
     "vq_fast_workspace_bytes",
     "vq_grad_workspace_bytes",
