@@ -24,7 +24,12 @@ endif()
 # through im2col + sgemm (kernels/cpu/nn_conv_impls.h).
 option(LVK_DNNL "Use oneDNN for CPU convolutions when it is installed" ON)
 if(LVK_DNNL)
-  find_package(dnnl CONFIG QUIET)
+  # Debian's oneDNN is built with an OpenCL GPU runtime, and its CMake config fails the whole
+  # configure when OpenCL's headers are missing (ocl-icd-opencl-dev); look for them first.
+  find_package(OpenCL QUIET)
+  if(OpenCL_FOUND)
+    find_package(dnnl CONFIG QUIET)
+  endif()
 endif()
 if(LVK_DNNL AND dnnl_FOUND)
   set(LVK_WITH_DNNL ON)
@@ -32,6 +37,9 @@ if(LVK_DNNL AND dnnl_FOUND)
 else()
   set(LVK_WITH_DNNL OFF)
   set(LVK_CONV_SUMMARY "im2col + sgemm (oneDNN off or not found)")
+  if(LVK_DNNL AND NOT OpenCL_FOUND)
+    set(LVK_CONV_SUMMARY "im2col + sgemm (oneDNN's CMake config needs OpenCL headers: ocl-icd-opencl-dev)")
+  endif()
 endif()
 
 # MPI launches ranks and carries the collectives of CPU ranks (and NCCL's bootstrap). Without it

@@ -8,7 +8,8 @@ set -euo pipefail
 
 LVK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LVK_PACKAGES=(build-essential cmake ninja-build pkg-config libopenblas-dev libgtest-dev libbenchmark-dev
-              libcli11-dev nlohmann-json3-dev libpng-dev zlib1g-dev libopenmpi-dev openmpi-bin clang-format libdnnl-dev)
+              libcli11-dev nlohmann-json3-dev libpng-dev zlib1g-dev libopenmpi-dev openmpi-bin clang-format libdnnl-dev
+              ocl-icd-opencl-dev)  # Debian's oneDNN is built with an OpenCL GPU runtime: its CMake config needs the headers
 
 lvk_install_packages() {
   command -v dpkg-query >/dev/null 2>&1 || { echo "setup: not a Debian/Ubuntu system; install the equivalents of: ${LVK_PACKAGES[*]}"; return 0; }
