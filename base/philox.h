@@ -85,6 +85,20 @@ LVK_HD float box_muller(float u1, float u2) {
 #endif
 }
 
+// Both Box-Muller normals of one uniform pair: the radius from u1 times the cosine and the sine of
+// the angle 2 pi u2.
+LVK_HD void box_muller_pair(float u1, float u2, float& cos_normal, float& sin_normal) {
+#if defined(__CUDA_ARCH__)
+  const float r = sqrtf(-2.0f * logf(u1));
+  float s, c;
+  sincospif(2.0f * u2, &s, &c);
+  cos_normal = r * c, sin_normal = r * s;
+#else
+  const double r = std::sqrt(-2.0 * std::log(static_cast<double>(u1))), a = 6.283185307179586476925 * u2;
+  cos_normal = static_cast<float>(r * std::cos(a)), sin_normal = static_cast<float>(r * std::sin(a));
+#endif
+}
+
 // The i-th standard normal of the stream (seed, offset): block i, words 0 and 1.
 LVK_HD float philox_normal(uint64_t seed, uint64_t offset, uint64_t i) {
   const PhiloxBlock b = philox_block(seed, offset, i);

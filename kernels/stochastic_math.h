@@ -6,8 +6,10 @@
 //  * Gumbel, logits [N, K]: row n owns the B = ceil(K/4) Philox blocks n*B .. n*B + B-1; column k
 //    takes word k % 4 of block n*B + k/4, i.e. uniform draw j = 4*n*B + k. Padding each row to a
 //    whole block lets one thread turn one Philox call into four consecutive columns.
-//  * Gaussian, noise [S, N, D]: element i = (s*N + n)*D + d is Box-Muller of uniform draws 2i and
-//    2i+1, i.e. words 2*(i%2), 2*(i%2)+1 of block i/2, so a Philox call yields two normals.
+//  * Gaussian, noise [S, N, D]: elements i = 2p and 2p + 1, i = (s*N + n)*D + d, are the cosine
+//    and the sine normal of Box-Muller on uniform draws 2p and 2p + 1, i.e. on words 2*(p%2) and
+//    2*(p%2) + 1 of block p/2 = i/4: a Philox call yields four normals, one logarithm and one
+//    square root two.
 #include <cstdint>
 
 #include "base/philox.h"
@@ -49,17 +51,20 @@ inline namespace LVK_ARCH_NAMESPACE {
 
 // Standard normal number i of the Gaussian layout above.
 LVK_HD float gaussian_eps(uint64_t seed, uint64_t offset, uint64_t i) {
-  const PhiloxBlock b = philox_block(seed, offset, i >> 1);
-  const bool odd = (i & 1) != 0;  // selects, not a runtime index: keeps the block in registers on the GPU
-  return box_muller(philox_to_uniform(odd ? b.v[2] : b.v[0]), philox_to_uniform(odd ? b.v[3] : b.v[1]));
+  const PhiloxBlock b = philox_block(seed, offset, i >> 2);
+  const bool second = (i & 2) != 0;  // selects, not a runtime index: keeps the block in registers on the GPU
+  float c, s;
+  box_muller_pair(philox_to_uniform(second ? b.v[2] : b.v[0]), philox_to_uniform(second ? b.v[3] : b.v[1]), c, s);
+  return (i & 1) ? s : c;
 }
 
-// Normals i and i+1: one Philox call when i is even (the common, aligned case).
+// Normals i and i+1: one Philox call and one Box-Muller pair when i is even (the common, aligned
+// case).
 LVK_HD void gaussian_eps_pair(uint64_t seed, uint64_t offset, uint64_t i, float& e0, float& e1) {
   if ((i & 1) == 0) {
-    const PhiloxBlock b = philox_block(seed, offset, i >> 1);
-    e0 = box_muller(philox_to_uniform(b.v[0]), philox_to_uniform(b.v[1]));
-    e1 = box_muller(philox_to_uniform(b.v[2]), philox_to_uniform(b.v[3]));
+    const PhiloxBlock b = philox_block(seed, offset, i >> 2);
+    const bool second = (i & 2) != 0;
+    box_muller_pair(philox_to_uniform(second ? b.v[2] : b.v[0]), philox_to_uniform(second ? b.v[3] : b.v[1]), e0, e1);
   } else {
     e0 = gaussian_eps(seed, offset, i);
     e1 = gaussian_eps(seed, offset, i + 1);

@@ -42,9 +42,8 @@ Tensor sample_toy2d(Toy2d kind, int64_t n, uint64_t seed, uint64_t offset, Devic
     const PhiloxBlock b = philox_block(seed, offset, static_cast<uint64_t>(i));
     const float u0 = philox_to_uniform(b.v[0]), u1 = philox_to_uniform(b.v[1]);
     // Both halves of one Box-Muller pair: two independent standard normals.
-    const float radius = std::sqrt(-2.0f * std::log(philox_to_uniform(b.v[2])));
-    const float angle = 2.0f * kPi * philox_to_uniform(b.v[3]);
-    const float g0 = radius * std::cos(angle), g1 = radius * std::sin(angle);
+    float g0, g1;
+    box_muller_pair(philox_to_uniform(b.v[2]), philox_to_uniform(b.v[3]), g0, g1);
     float x = 0, y = 0;
     switch (kind) {
       case Toy2d::moons: {  // two interleaved half circles

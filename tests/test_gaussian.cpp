@@ -16,10 +16,12 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// Normal number i: Box-Muller in double of uniform draws 2i, 2i+1 of (seed, offset).
+// Normal number i: the cosine (i even) or sine (i odd) half of Box-Muller in double on uniform draws
+// 2p, 2p + 1 of (seed, offset), p = i / 2.
 double reference_eps(uint64_t seed, uint64_t offset, uint64_t i) {
-  const double u1 = philox_uniform(seed, offset, 2 * i), u2 = philox_uniform(seed, offset, 2 * i + 1);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
+  const uint64_t p = i / 2;
+  const double u1 = philox_uniform(seed, offset, 2 * p), u2 = philox_uniform(seed, offset, 2 * p + 1);
+  return std::sqrt(-2.0 * std::log(u1)) * (i % 2 ? std::sin(2.0 * kPi * u2) : std::cos(2.0 * kPi * u2));
 }
 
 double clamped(double lv) {

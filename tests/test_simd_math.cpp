@@ -7,6 +7,7 @@
 
 #include "base/philox.h"
 #include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/gaussian_simd.h"
 #include "kernels/cpu/simd_math.h"
 #include "kernels/gaussian.h"
 #include "tests/harness.h"
@@ -22,17 +23,18 @@ double ulps(float got, double want) {
   return std::abs(static_cast<double>(got) - want) / ulp;
 }
 
-enum class Fn { log, exp, cos2pi, tanh };
+enum class Fn { log, exp, cos2pi, sin2pi, tanh };
 
 __attribute__((target("avx2,fma"))) void eval8(Fn fn, float* out, const float* in, size_t n) {
   using V = kernels::cpu::simd::f32v<8>;
   namespace s = kernels::cpu::simd;
   for (size_t i = 0; i + 8 <= n; i += 8) {
     const V x = s::load<V>(in + i);
-    s::store(out + i, fn == Fn::log    ? s::log_f<8>(x)
-                      : fn == Fn::exp  ? s::exp_f<8>(x)
-                      : fn == Fn::tanh ? s::tanh_f<8>(x)
-                                       : s::cos_2pi_f<8>(x));
+    s::store(out + i, fn == Fn::log      ? s::log_f<8>(x)
+                      : fn == Fn::exp    ? s::exp_f<8>(x)
+                      : fn == Fn::tanh   ? s::tanh_f<8>(x)
+                      : fn == Fn::sin2pi ? s::sin_2pi_f<8>(x)
+                                         : s::cos_2pi_f<8>(x));
   }
 }
 
@@ -42,6 +44,16 @@ double max_ulps(Fn fn, const std::vector<float>& in, double (*ref)(double)) {
   double worst = 0.0;
   for (size_t i = 0; i < in.size(); ++i) worst = std::max(worst, ulps(out[i], ref(in[i])));
   return worst;
+}
+
+// Normal i of the Gaussian layout (kernels/stochastic_math.h) in double: the cosine (i even) or sine
+// (i odd) half of Box-Muller on words 0, 1 (i % 4 < 2) or 2, 3 of Philox block i / 4.
+double reference_normal(uint64_t seed, uint64_t offset, int64_t i) {
+  const PhiloxBlock b = philox_block(seed, offset, static_cast<uint64_t>(i) / 4);
+  const bool second = i & 2;
+  const double u1 = philox_to_uniform(second ? b.v[2] : b.v[0]), u2 = philox_to_uniform(second ? b.v[3] : b.v[1]);
+  const double angle = 6.283185307179586476925 * u2;
+  return std::sqrt(-2.0 * std::log(u1)) * (i & 1 ? std::sin(angle) : std::cos(angle));
 }
 
 std::vector<float> every_uniform() {
@@ -65,6 +77,10 @@ TEST_F(SimdMath, Cos2PiWithinThreeUlpOnEveryUniform) {
   // Near the zeros of the cosine the result is tiny; the exact argument reduction keeps it
   // relatively accurate, so the bound is in ulp of the result everywhere.
   EXPECT_LE(max_ulps(Fn::cos2pi, every_uniform(), [](double u) { return std::cos(6.283185307179586476925 * u); }), 3.0);
+}
+
+TEST_F(SimdMath, Sin2PiWithinThreeUlpOnEveryUniform) {
+  EXPECT_LE(max_ulps(Fn::sin2pi, every_uniform(), [](double u) { return std::sin(6.283185307179586476925 * u); }), 3.0);
 }
 
 TEST_F(SimdMath, ExpWithinTwoUlpOnItsRange) {
@@ -94,20 +110,33 @@ TEST_F(SimdMath, TanhSignsAndNan) {
 }
 
 TEST(SimdGaussian, NoiseMatchesScalarBoxMullerWithinFourUlp) {
-  // An odd start and an odd count exercise the pair split and the tail.
+  // An odd count exercises the tail of the last block of 4W normals.
   for (const uint64_t offset : {uint64_t{0}, uint64_t{77}}) {
     const int64_t count = (1 << 18) + 3;
     std::vector<float> eps(static_cast<size_t>(count));
     kernels::cpu::gaussian_noise(eps.data(), count, 1234, offset);
     double worst = 0.0;
-    for (int64_t i = 0; i < count; ++i) {
-      const PhiloxBlock b = philox_block(1234, offset, static_cast<uint64_t>(i) / 2);
-      const bool odd = i & 1;
-      const double u1 = philox_to_uniform(odd ? b.v[2] : b.v[0]), u2 = philox_to_uniform(odd ? b.v[3] : b.v[1]);
-      const double want = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925 * u2);
-      worst = std::max(worst, ulps(eps[static_cast<size_t>(i)], want));
-    }
+    for (int64_t i = 0; i < count; ++i)
+      worst = std::max(worst, ulps(eps[static_cast<size_t>(i)], reference_normal(1234, offset, i)));
     EXPECT_LE(worst, 4.0) << "offset " << offset;
+  }
+}
+
+TEST(SimdGaussian, NormalsFromAnyStartAndCount) {
+  // The sampler's rows start anywhere in a Philox block: every start in two blocks, every count
+  // around 4W = 64 normals (AVX-512; 32 on AVX2).
+  const kernels::cpu::GaussianSimd* v = kernels::cpu::gaussian_simd();
+  if (!v) GTEST_SKIP() << "this CPU (or LVK_CPU_ISA) has no AVX2+FMA";
+  std::vector<float> out(200);
+  for (int64_t first = 0; first < 8; ++first) {
+    for (int64_t count = 0; count <= 140; ++count) {
+      std::fill(out.begin(), out.end(), -99.0f);
+      v->normals(out.data(), static_cast<uint64_t>(first), count, 99, 5);
+      for (int64_t t = 0; t < count; ++t)
+        ASSERT_LE(ulps(out[static_cast<size_t>(t)], reference_normal(99, 5, first + t)), 4.0)
+            << "first " << first << " count " << count << " t " << t;
+      ASSERT_EQ(out[static_cast<size_t>(count)], -99.0f) << "wrote past count " << count;
+    }
   }
 }
 

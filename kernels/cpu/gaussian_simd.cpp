@@ -15,47 +15,68 @@ namespace {
 
 using namespace simd;
 
-// Box-Muller from two uniform lanes.
+// Box-Muller on two uniform lanes: the cosine and the sine normal of each lane's pair.
 template <int W>
-LVK_SIMD_INLINE f32v<W> box_muller_f(f32v<W> u1, f32v<W> u2) {
+LVK_SIMD_INLINE void box_muller_f(f32v<W> u1, f32v<W> u2, f32v<W>* cos_normal, f32v<W>* sin_normal) {
   const f32v<W> r2 = -2.0f * log_f<W>(u1);
   f32v<W> r;
   for (int l = 0; l < W; ++l)
     r[l] = __builtin_sqrtf(r2[l]);  // one vector sqrt (-fno-math-errno, kernels/CMakeLists.txt)
-  return r * cos_2pi_f<W>(u2);
+  *cos_normal = r * cos_2pi_f<W>(u2);
+  *sin_normal = r * sin_2pi_f<W>(u2);
 }
 
-// even[l], odd[l] to out[2l], out[2l + 1].
-template <int W>
-LVK_SIMD_INLINE void interleave(float* out, f32v<W> even, f32v<W> odd) {
-  if constexpr (W == 8) {
-    store(out, __builtin_shufflevector(even, odd, 0, 8, 1, 9, 2, 10, 3, 11));
-    store(out + 8, __builtin_shufflevector(even, odd, 4, 12, 5, 13, 6, 14, 7, 15));
-  } else if constexpr (W == 16) {
-    store(out, __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
-    store(out + 16, __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+// Lanes of 32-bit (T = float) or 64-bit (T = double) elements: even[l], odd[l] to out[2l], out[2l + 1]
+// as two vectors.
+template <class V>
+LVK_SIMD_INLINE void interleave(V even, V odd, V* first, V* second) {
+  constexpr int n = sizeof(V) / sizeof(even[0]);
+  if constexpr (n == 4) {
+    *first = __builtin_shufflevector(even, odd, 0, 4, 1, 5);
+    *second = __builtin_shufflevector(even, odd, 2, 6, 3, 7);
+  } else if constexpr (n == 8) {
+    *first = __builtin_shufflevector(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
+    *second = __builtin_shufflevector(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
   } else {
-    for (int l = 0; l < W; ++l) out[2 * l] = even[l], out[2 * l + 1] = odd[l];
+    static_assert(n == 16);
+    *first = __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    *second = __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   }
 }
 
-// Normal i uses words 0, 1 (i even) or 2, 3 (i odd) of block i / 2: W blocks give 2W normals.
+// Block b's normals 4b .. 4b + 3 are (cos, sin) of its pair of words 0, 1, then of words 2, 3 (the
+// layout of kernels/stochastic_math.h): lane l's four values to out[4l .. 4l + 3], 4W floats.
+template <int W>
+LVK_SIMD_INLINE void store_quads(float* out, f32v<W> cos0, f32v<W> sin0, f32v<W> cos1, f32v<W> sin1) {
+  using F = f32v<W>;
+  using D = f64v<W / 2>;  // a (cos, sin) pair as one 64-bit lane
+  F p0, p1, q0, q1;
+  interleave(cos0, sin0, &p0, &p1);
+  interleave(cos1, sin1, &q0, &q1);
+  D a, b, c, d;
+  interleave(bits<D>(p0), bits<D>(q0), &a, &b);
+  interleave(bits<D>(p1), bits<D>(q1), &c, &d);
+  store(out, a), store(out + W, b), store(out + 2 * W, c), store(out + 3 * W, d);
+}
+
+// W blocks give 4W normals; a start or end inside a block goes through a staging buffer.
 template <int W>
 LVK_SIMD_INLINE void normals(float* out, uint64_t first, index_t count, uint64_t seed, uint64_t offset) {
-  uint64_t block = first / 2;
-  index_t skip = static_cast<index_t>(first & 1), done = 0;
-  float pair[2 * W];
+  uint64_t block = first / 4;
+  index_t skip = static_cast<index_t>(first & 3), done = 0;
+  float quads[4 * W];
   while (done < count) {
     u32v<W> w[4];
     philox_blocks<W>(w, seed, offset, block);
-    const f32v<W> even = box_muller_f<W>(to_uniform<W>(w[0]), to_uniform<W>(w[1]));
-    const f32v<W> odd = box_muller_f<W>(to_uniform<W>(w[2]), to_uniform<W>(w[3]));
-    const index_t take = std::min<index_t>(2 * W - skip, count - done);
-    if (take == 2 * W) {
-      interleave<W>(out + done, even, odd);
+    f32v<W> cos0, sin0, cos1, sin1;
+    box_muller_f<W>(to_uniform<W>(w[0]), to_uniform<W>(w[1]), &cos0, &sin0);
+    box_muller_f<W>(to_uniform<W>(w[2]), to_uniform<W>(w[3]), &cos1, &sin1);
+    const index_t take = std::min<index_t>(4 * W - skip, count - done);
+    if (take == 4 * W) {
+      store_quads<W>(out + done, cos0, sin0, cos1, sin1);
     } else {
-      interleave<W>(pair, even, odd);
-      std::copy(pair + skip, pair + skip + take, out + done);
+      store_quads<W>(quads, cos0, sin0, cos1, sin1);
+      std::copy(quads + skip, quads + skip + take, out + done);
     }
     done += take;
     skip = 0;
@@ -64,44 +85,41 @@ LVK_SIMD_INLINE void normals(float* out, uint64_t first, index_t count, uint64_t
 }
 
 template <int W>
-LVK_SIMD_INLINE void sample_row(float* z, double* log_q, double* kl, const float* mu, const float* logvar,
-                                const float* eps, index_t d) {
-  using F = f32v<W>;
-  F64x<W> lq_acc = {}, kl_acc = {};
-  i32v<W> lane;
-  for (int l = 0; l < W; ++l) lane[l] = l;
-  for (index_t j = 0; j < d; j += W) {
-    const index_t n = std::min<index_t>(W, d - j);
-    F m = {}, lv = {}, e = {};
-    if (n == W) {
-      m = load<F>(mu + j), lv = load<F>(logvar + j), e = load<F>(eps + j);
-    } else {
-      for (index_t l = 0; l < n; ++l) m[l] = mu[j + l], lv[l] = logvar[j + l], e[l] = eps[j + l];
-    }
-    lv = lv < kLogvarMin ? F{} + kLogvarMin : lv;
-    lv = lv > kLogvarMax ? F{} + kLogvarMax : lv;
-    const F zv = m + exp_f<W>(0.5f * lv) * e;
-    if (n == W) {
-      store(z + j, zv);
-    } else {
-      for (index_t l = 0; l < n; ++l) z[j + l] = zv[l];
-    }
-    const i32v<W> valid = lane < static_cast<int32_t>(n);
-    const F lq = -kHalfLog2Pi - 0.5f * lv - 0.5f * e * e;
-    lq_acc += widen<W>(valid ? lq : F{});
-    if (kl) {
-      const F k = 0.5f * (m * m + exp_f<W>(lv) - 1.0f - lv);
-      kl_acc += widen<W>(valid ? k : F{});
-    }
-  }
-  *log_q = lane_sum(lq_acc);
-  if (kl) *kl = lane_sum(kl_acc);
-}
-
-template <int W>
 LVK_SIMD_INLINE f32v<W> clamp_lv(f32v<W> lv) {
   lv = lv < kLogvarMin ? f32v<W>{} + kLogvarMin : lv;
   return lv > kLogvarMax ? f32v<W>{} + kLogvarMax : lv;
+}
+
+// z for W columns, and the row sums' terms: lv + eps^2 for log q and mu^2 + sigma^2 - 1 - lv for the
+// KL (their constant factors and offsets applied once per row). Zero-filled lanes (mu = lv = eps =
+// 0) give zero terms: sigma = exp_f(0) = 1 exactly.
+template <int W>
+LVK_SIMD_INLINE f32v<W> sample_terms(f32v<W> m, f32v<W> raw_lv, f32v<W> e, F64x<W>* lq_sum, F64x<W>* kl_sum,
+                                     bool want_kl) {
+  const f32v<W> lv = clamp_lv<W>(raw_lv), sigma = exp_f<W>(0.5f * lv);
+  *lq_sum += widen_cvt(lv + e * e);
+  if (want_kl) *kl_sum += widen_cvt((m * m + sigma * sigma - 1.0f) - lv);
+  return m + sigma * e;
+}
+
+template <int W>
+LVK_SIMD_INLINE void sample_row(float* z, double* log_q, double* kl, const float* mu, const float* logvar,
+                                const float* eps, index_t d) {
+  using F = f32v<W>;
+  F64x<W> lq_sum = {}, kl_sum = {};
+  const bool want_kl = kl != nullptr;
+  index_t j = 0;
+  for (; j + W <= d; j += W)
+    store(z + j, sample_terms<W>(load<F>(mu + j), load<F>(logvar + j), load<F>(eps + j), &lq_sum, &kl_sum, want_kl));
+  if (j < d) {
+    const index_t n = d - j;
+    store_part<W>(z + j,
+                  sample_terms<W>(load_part<W>(mu + j, n, 0.0f), load_part<W>(logvar + j, n, 0.0f),
+                                  load_part<W>(eps + j, n, 0.0f), &lq_sum, &kl_sum, want_kl),
+                  n);
+  }
+  *log_q = -static_cast<double>(kHalfLog2Pi) * static_cast<double>(d) - 0.5 * lane_sum(lq_sum);
+  if (want_kl) *kl = 0.5 * lane_sum(kl_sum);
 }
 
 // Columns [j, j + U W) of one row of the backward (kernels/cpu/gaussian_simd.h's backward_row); with
@@ -167,8 +185,8 @@ LVK_SIMD_INLINE void backward_row(float* dmu, float* dlogvar, const float* dz, c
                                                             uint64_t offset) {                                        \
     normals<W>(out, first, count, seed, offset);                                                                      \
   }                                                                                                                   \
-  __attribute__((target(TARGET))) void row_##W(float* z, double* log_q, double* kl, const float* mu,                  \
-                                               const float* logvar, const float* eps, index_t d) {                    \
+  __attribute__((target(TARGET), flatten)) void row_##W(float* z, double* log_q, double* kl, const float* mu,         \
+                                                        const float* logvar, const float* eps, index_t d) {           \
     sample_row<W>(z, log_q, kl, mu, logvar, eps, d);                                                                  \
   }                                                                                                                   \
   __attribute__((target(TARGET))) void backward_row_##W(float* dmu, float* dlogvar, const float* dz, const float* z,  \

@@ -62,10 +62,11 @@ LVK_SIMD_INLINE void philox_blocks(u32v<W> out[4], uint64_t seed, uint64_t offse
   out[0] = v0, out[1] = v1, out[2] = v2, out[3] = v3;
 }
 
-// philox_to_uniform on every lane: (2k + 1) 2^-24 from the top 23 bits, exact in f32.
+// philox_to_uniform on every lane: (2k + 1) 2^-24 from the top 23 bits k, exact in f32; 2k + 1 is
+// (word >> 8) with its lowest bit set.
 template <int W>
 LVK_SIMD_INLINE f32v<W> to_uniform(u32v<W> word) {
-  const i32v<W> odd = bits<i32v<W>>(((word >> 9) << 1) | 1u);
+  const i32v<W> odd = bits<i32v<W>>((word >> 8) | 1u);
   return __builtin_convertvector(odd, f32v<W>) * 5.9604644775390625e-8f;
 }
 

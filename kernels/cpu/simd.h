@@ -2,6 +2,8 @@
 // Portable SIMD lanes for the CPU kernels: GCC/Clang vector extensions, so one template body
 // serves AVX2 (W = 8) and AVX-512 (W = 16). The bodies are always_inline and get their ISA from
 // the caller, a function compiled with __attribute__((target(...))) and picked by cpu_isa().
+#include <immintrin.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -133,6 +135,30 @@ LVK_SIMD_INLINE F64x<W> widen(f32v<W> v) {
             __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), H)};
   }
 }
+// widen in one conversion instruction per half: GCC 12 lowers the generic 4- and 8-lane float to
+// double conversions above into 2-lane ones plus inserts. Target functions, not always_inline (GCC
+// refuses to inline a target function into a generic template): a caller that wants them inlined
+// is a flatten function of its ISA (kernels/cpu/philox_simd.h does the same).
+__attribute__((target("avx2"))) inline F64x<8> widen_cvt(f32v<8> v) {
+  __m256 x;
+  std::memcpy(&x, &v, sizeof x);
+  const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(x)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+  F64x<8> out;
+  std::memcpy(&out.lo, &lo, sizeof lo);
+  std::memcpy(&out.hi, &hi, sizeof hi);
+  return out;
+}
+__attribute__((target("avx512f"))) inline F64x<16> widen_cvt(f32v<16> v) {
+  __m512 x;
+  std::memcpy(&x, &v, sizeof x);
+  const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x)),
+                hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+  F64x<16> out;
+  std::memcpy(&out.lo, &lo, sizeof lo);
+  std::memcpy(&out.hi, &hi, sizeof hi);
+  return out;
+}
+
 template <int W>
 LVK_SIMD_INLINE f32v<W> narrow(F64x<W> d) {
   using Hf = f32v<W / 2>;

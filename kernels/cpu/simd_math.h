@@ -3,7 +3,8 @@
 // lanes). Error bounds, checked exhaustively over their use in tests/test_simd_math.cpp:
 //   log_f:     positive normal x, <= 2 ulp
 //   exp_f:     |x| <= 80, <= 2 ulp
-//   cos_2pi_f: u in [0, 1] (Philox uniforms), <= 3 ulp (2.46 measured), exact argument reduction
+//   cos_2pi_f: u in [-1/4, 1] (Philox uniforms), <= 3 ulp (2.46 measured), exact argument reduction
+//   sin_2pi_f: u in [0, 1] (Philox uniforms), <= 3 ulp, cos_2pi_f(u - 1/4)
 //   tanh_f:    every x, <= 3 ulp (checked on a dense grid of [-10, 10], tiny and huge x)
 // Polynomials are truncated Taylor series whose dropped terms are below 2^-28 of the result on the
 // reduced ranges, so the error is the f32 rounding of a handful of operations.
@@ -73,6 +74,13 @@ LVK_SIMD_INLINE f32v<W> cos_2pi_f(f32v<W> u) {
   p = p * t2 + c3;
   p = p * t2 + c1;
   return p * t;
+}
+
+// sin(2 pi u) = cos(2 pi (u - 1/4)); u - 1/4 is exact for a Philox uniform (a multiple of 2^-24 in
+// [0, 1]), so cos_2pi_f's reduction stays exact and sin keeps its relative accuracy near its zeros.
+template <int W>
+LVK_SIMD_INLINE f32v<W> sin_2pi_f(f32v<W> u) {
+  return cos_2pi_f<W>(u - 0.25f);
 }
 
 // tanh x = sign(x) m / (m + 2), m = expm1(2|x|) = 2^n expm1(r) + (2^n - 1) with exp_f's reduction

@@ -3,9 +3,9 @@
 // Sampling and log-density: one warp per (sample, row), two (sampling; float2 when D is even) or
 // four (log-density; float4 when D % 4 == 0) columns per lane per step, the per-row KL / log q
 // reduced by shuffles in a fixed order (deterministic).
-// A Philox call yields two normals (layout: stochastic_math.h). Backward kernels are elementwise
-// over [N, D] and loop over the S samples in order, so no reduction crosses threads; the sampler's
-// backward reads z instead of redrawing the noise (kernels/gaussian.h).
+// Two normals are the cosine and sine of one Box-Muller pair (layout: stochastic_math.h). Backward kernels are
+// elementwise over [N, D] and loop over the S samples in order, so no reduction crosses threads; the sampler's backward
+// reads z instead of redrawing the noise (kernels/gaussian.h).
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/row_reduce.cuh"
 #include "kernels/gaussian.h"
@@ -41,9 +41,8 @@ __device__ __forceinline__ void load2(float (&out)[2], const float* p, int64_t c
   }
 }
 
-// Two columns per lane per step: exactly one Philox call (two normals) when the draw index is
-// even, which D % 2 == 0 guarantees. (Four columns per step interleaved two Philox calls and
-// spilled.)
+// Two columns per lane per step: exactly one Philox call and one Box-Muller pair when the draw index
+// is even, which D % 2 == 0 guarantees.
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     sample_kernel(float* __restrict__ z, float* __restrict__ kl, float* __restrict__ log_q,
                   const float* __restrict__ mu, const float* __restrict__ logvar, int64_t s, int64_t n, int64_t d,
