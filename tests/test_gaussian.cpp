@@ -94,6 +94,33 @@ TEST_P(GaussianSampleTest, MomentsMatch) {
   }
 }
 
+// The cosine and sine normals of one Box-Muller pair are independent: neither they nor their squares
+// correlate (sample correlations of 2^17 pairs within 5 standard errors, 1 / sqrt(pairs)), and
+// neither do neighbouring pairs.
+TEST_P(GaussianSampleTest, NeighbouringNormalsAreUncorrelated) {
+  const int64_t d = 1 << 18;
+  GaussianSampleOptions opt;
+  opt.seed = 31;
+  const std::vector<float> eps =
+      gaussian_sample(Tensor::zeros({1, d}, DType::f32, device()), Tensor::zeros({1, d}, DType::f32, device()), opt)
+          .z.to_vector<float>();
+  const auto correlation = [&](int64_t lag, bool squares) {
+    double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+    const int64_t pairs = d / 2 - 1;
+    for (int64_t p = 0; p < pairs; ++p) {
+      double a = eps[2 * p], b = eps[2 * p + lag];
+      if (squares) a *= a, b *= b;
+      sa += a, sb += b, saa += a * a, sbb += b * b, sab += a * b;
+    }
+    const double ma = sa / pairs, mb = sb / pairs;
+    return (sab / pairs - ma * mb) / std::sqrt((saa / pairs - ma * ma) * (sbb / pairs - mb * mb));
+  };
+  const double bound = 5.0 / std::sqrt(static_cast<double>(d / 2));
+  for (const int64_t lag : {1, 2, 3})
+    for (const bool squares : {false, true})
+      EXPECT_LT(std::abs(correlation(lag, squares)), bound) << "lag " << lag << (squares ? ", squares" : "");
+}
+
 TEST_P(GaussianSampleTest, LogQAgreesWithTheLogDensityOp) {
   const Tensor mu = random_tensor({6, 33}, 11u, device(), -1.0f, 1.0f);
   const Tensor lv = random_tensor({6, 33}, 12u, device(), -2.0f, 1.0f);
