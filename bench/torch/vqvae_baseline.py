@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch VQ-VAE training throughput with the architecture of bench/bench_vqvae.cpp and
-`lvk train vqvae` (models/vqvae.cpp), for the issue-7 comparison on the same device.
+`lvk train vqvae` (models/vqvae.cpp), to compare the two on the same device.
 
 Architecture (channels 64, K = 512 codes of C = 64, 1-channel images, side divisible by 4):
   encoder  Conv 4x4/2 -> ReLU -> Conv 4x4/2 -> ResBlock x2 -> ReLU -> Conv 1x1 to C
