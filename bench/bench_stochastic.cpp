@@ -12,6 +12,7 @@
 #include "bench/harness.h"
 #include "kernels/elementwise.h"
 #include "kernels/gaussian.h"
+#include "kernels/gaussian_unfused.h"
 #include "kernels/gumbel.h"
 #include "runtime/op.h"
 #include "runtime/ops/basic.h"

@@ -37,11 +37,7 @@ namespace lvk::kernels {
   void gaussian_log_density_backward(float* dz /* [S, N, D] or null */, float* dmu /* [N, D] or null */,              \
                                      float* dlogvar /* [N, D] or null */, const float* dout /* [S, N] */,             \
                                      const float* z /* [S, N, D] */, const float* mu /* [N, D] */,                    \
-                                     const float* logvar /* [N, D] */, index_t s, index_t n, index_t d __VA_ARGS__);  \
-  /* Unfused building blocks (benchmark baseline, tests): eps with the sampler's layout, and */                       \
-  /* sigma = exp(clamp(logvar)/2) as a separate pass. */                                                              \
-  void gaussian_noise(float* eps /* [count] */, index_t count, uint64_t seed, uint64_t offset __VA_ARGS__);           \
-  void gaussian_std(float* sigma /* [count] */, const float* logvar /* [count] */, index_t count __VA_ARGS__);
+                                     const float* logvar /* [N, D] */, index_t s, index_t n, index_t d __VA_ARGS__);
 
 namespace cpu {
 LVK_GAUSSIAN_DECLS()

@@ -9,7 +9,7 @@
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gaussian_simd.h"
 #include "kernels/cpu/simd_math.h"
-#include "kernels/gaussian.h"
+#include "kernels/gaussian_unfused.h"
 #include "tests/harness.h"
 
 namespace lvk::test {

@@ -1,6 +1,6 @@
 // CPU twins of kernels/gaussian.h: the reference. Row sums in double; the noise from the shared
-// Philox layout. On AVX2/AVX-512 CPUs the sampler's forward and gaussian_noise draw W Philox blocks
-// at once and run Box-Muller, exp and the row terms in f32 lanes (kernels/cpu/gaussian_simd.h,
+// Philox layout. On AVX2/AVX-512 CPUs the sampler's forward draws W Philox blocks at once and runs
+// Box-Muller, exp and the row terms in f32 lanes (kernels/cpu/gaussian_simd.h,
 // within 4 ulp of the double formulas), as does the backward; elsewhere Box-Muller runs in double.
 // Either way CUDA's normals agree to a few ulp.
 #include "kernels/gaussian.h"
@@ -136,31 +136,6 @@ void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const 
     if (dmu) dmu[e] = static_cast<float>(gmu);
     if (dlogvar) dlogvar[e] = static_cast<float>(glv * logvar_mask(logvar[e]));
   }
-}
-
-void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset) {
-  if (const GaussianSimd* v = gaussian_simd()) {
-    constexpr index_t kChunk = 1 << 12;
-    const index_t chunks = (count + kChunk - 1) / kChunk;
-#pragma omp parallel for if (count >= kParallelMin) schedule(static)
-    for (index_t c = 0; c < chunks; ++c)
-      v->normals(eps + c * kChunk, static_cast<uint64_t>(c * kChunk), std::min(kChunk, count - c * kChunk), seed,
-                 offset);
-    return;
-  }
-  const index_t pairs = (count + 1) / 2;
-#pragma omp parallel for if (count >= kParallelMin) schedule(static)
-  for (index_t p = 0; p < pairs; ++p) {
-    float e0, e1;
-    gaussian_eps_pair(seed, offset, static_cast<uint64_t>(2 * p), e0, e1);
-    eps[2 * p] = e0;
-    if (2 * p + 1 < count) eps[2 * p + 1] = e1;
-  }
-}
-
-void gaussian_std(float* sigma, const float* logvar, index_t count) {
-#pragma omp parallel for if (count >= kParallelMin) schedule(static)
-  for (index_t i = 0; i < count; ++i) sigma[i] = std::exp(0.5f * clamp_logvar(logvar[i]));
 }
 
 }  // namespace lvk::kernels::cpu

@@ -162,11 +162,6 @@ __global__ void log_density_backward_kernel(float* __restrict__ dz, float* __res
   }
 }
 
-template <class F>
-__global__ void map_kernel(int64_t n, F f) {
-  LVK_GRID_STRIDE_LOOP(i, n) f(i);
-}
-
 bool aligned16(const void* p) {
   return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
 }
@@ -213,26 +208,6 @@ void gaussian_log_density_backward(float* dz, float* dmu, float* dlogvar, const 
   launch<log_density_backward_kernel>(grid_for(n * d), kBlock, 0, stream, dz, dmu, dlogvar, dout, z, mu, logvar, s, n,
                                       d);
   LVK_LAUNCH_CHECK(log_density_backward_kernel);
-}
-
-void gaussian_noise(float* eps, index_t count, uint64_t seed, uint64_t offset, cudaStream_t stream) {
-  const int64_t pairs = (count + 1) / 2;
-  if (pairs == 0) return;
-  auto body = [=] __device__(int64_t p) {
-    float e0, e1;
-    gaussian_eps_pair(seed, offset, static_cast<uint64_t>(2 * p), e0, e1);
-    eps[2 * p] = e0;
-    if (2 * p + 1 < count) eps[2 * p + 1] = e1;
-  };
-  launch<map_kernel<decltype(body)>>(grid_for(pairs), kBlock, 0, stream, pairs, body);
-  LVK_LAUNCH_CHECK(map_kernel);
-}
-
-void gaussian_std(float* sigma, const float* logvar, index_t count, cudaStream_t stream) {
-  if (count == 0) return;
-  auto body = [=] __device__(int64_t i) { sigma[i] = expf(0.5f * clamp_logvar(logvar[i])); };
-  launch<map_kernel<decltype(body)>>(grid_for(count), kBlock, 0, stream, count, body);
-  LVK_LAUNCH_CHECK(map_kernel);
 }
 
 }  // namespace lvk::kernels::cuda

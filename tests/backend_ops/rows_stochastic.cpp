@@ -1,6 +1,7 @@
 // Rows of the stochastic layers and categorical ops: Gaussian reparametrization and density,
 // Gumbel-softmax and its unfused building blocks, the categorical NLL, the Gaussian mixture.
 #include "kernels/gaussian.h"
+#include "kernels/gaussian_unfused.h"
 #include "kernels/gumbel.h"
 #include "runtime/op.h"
 #include "runtime/ops/categorical.h"
