@@ -84,6 +84,8 @@ TEST_P(EvalSurgery, LinearGaussianModelMatchesClosedForms) {
   EXPECT_LE(std::fabs(w.identity_gap), 4.0 * w.identity_se) << "gap " << w.identity_gap;
 }
 
+// Beyond the op table (tests/backend_ops): the whole ELBO-surgery estimator, a composition of many
+// ops and Monte Carlo sums, on both devices.
 TEST(EvalSurgeryCuda, MatchesCpu) {
   LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
   const auto [mu, logvar] = linear_gaussian_posteriors(500, 4, 1.0, 0.3, Device::cuda(0));

@@ -371,6 +371,7 @@ TEST_P(GumbelSoftmaxTest, UnfusedCompositionAgrees) {
 
 LVK_INSTANTIATE_BACKENDS(GumbelSoftmaxTest);
 
+// Beyond the op table (tests/backend_ops), whose rows vary N at a fixed K: every CUDA path in K.
 // The same seed gives the same sample on both devices: identical uniforms (checked bit for bit
 // through lvk::uniform), Gumbel noise and outputs within a few ulp, identical indices.
 TEST(GumbelSoftmaxCudaTest, MatchesCpuTwin) {

@@ -180,6 +180,8 @@ TEST_P(MafTest, GradientsThroughTheTape) {
     EXPECT_TRUE(check_parameter_gradient([&] { return flow.log_prob(z); }, p)) << name;
 }
 
+// Beyond the op table (tests/backend_ops): the sequential MAF inverse, D passes of the masked
+// network, compared as a whole.
 TEST_P(MafTest, CudaInverseMatchesTheCpuTwin) {
   if (!device().is_cuda()) GTEST_SKIP() << "compares the CUDA twin with the CPU one";
   for (int hidden_layers : {1, 2}) {

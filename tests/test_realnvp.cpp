@@ -166,6 +166,7 @@ TEST_P(RealNvpTest, FitsTwoMoonsBetterThanAStandardGaussian) {
 
 LVK_INSTANTIATE_BACKENDS(RealNvpTest);
 
+// Beyond the op table (tests/backend_ops): a whole flow (coupling layers, actnorm, permutations).
 TEST(RealNvpCuda, MatchesTheCpuTwin) {
   LVK_SKIP_IF_UNUSABLE(Device::cuda(0));
   RealNvp cpu = random_flow({16, 4, 32, 2, 2.0f, MaskKind::alternating, true}, Device::cpu(), 13);

@@ -165,6 +165,8 @@ TEST_P(VqLookup, EmptyInputIsANoOp) {
   EXPECT_EQ(r.codebook_loss.item(), 0.0f);
 }
 
+// Beyond the op table (tests/backend_ops): the double-precision tie oracle decides which index
+// differences are legitimate, over the layouts and tilings of the CUDA lookup.
 TEST(VqCuda, LookupMatchesCpuTwin) {
   const Device dev = Device::cuda(0);
   LVK_SKIP_IF_UNUSABLE(dev);
@@ -273,6 +275,8 @@ TEST_P(VqLookup, FastModeIsExactUpToNearTies) {
   }
 }
 
+// Beyond the op table (tests/backend_ops): a disagreement rate, which an element-wise comparison
+// cannot express, for the BF16 modes whose sums run in different orders.
 TEST(VqCuda, FastModeMatchesCpuTwin) {
   const Device dev = Device::cuda(0);
   LVK_SKIP_IF_UNUSABLE(dev);
@@ -369,6 +373,8 @@ TEST_P(VqBackward, StraightThroughPassesGradientUnchanged) {
   EXPECT_TRUE(all_close(g, expected, 1e-6, 1e-6));
 }
 
+// Beyond the op table (tests/backend_ops): a collapsed codebook (many rows per code) through the
+// segmented sums, and a repeat run's codebook gradient bit for bit.
 TEST(VqCuda, GradientsMatchCpuAndRepeat) {
   const Device dev = Device::cuda(0);
   LVK_SKIP_IF_UNUSABLE(dev);

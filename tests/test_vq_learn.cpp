@@ -257,6 +257,8 @@ TEST_P(VqLearn, RejectsBadArguments) {
   }
 }
 
+// Beyond the op table (tests/backend_ops): a sequence of EMA updates, a restart and k-means, each
+// step reading the last one's state.
 TEST(VqCuda, LearningMatchesCpuTwin) {
   const Device dev = Device::cuda(0);
   LVK_SKIP_IF_UNUSABLE(dev);
