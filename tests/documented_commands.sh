@@ -2,6 +2,8 @@
 # Runs every `lvk ...` command that README.md and models/README.md document, as written but with
 # tiny sizes, so the documentation cannot drift from the CLI. Usage: documented_commands.sh LVK_BINARY
 #
+# Code-block lines that run lvk under `mpirun -np N` or another binary of the build tree (`build/...`)
+# run too, unless they need GPUs or a library this build lacks (then the reason is printed).
 # Documented commands are the lines of code blocks that start with `lvk ` and the inline `lvk ...`
 # spans that pass a flag and hold no placeholder ([...], a|b, <...>, DIR, N). The other inline spans are synopses or
 # mentions (`lvk eval CKPT [--data ...]`, `lvk train dvae`): for those the command must exist and
@@ -47,6 +49,11 @@ documented_commands() {
   inline_spans "$1" | while IFS= read -r span; do
     has_placeholder "$span" || [[ $span != *" --"* ]] || echo "$span"
   done
+}
+# Code-block lines that start lvk under a launcher (`mpirun -np N lvk ...`) or run another binary of
+# the build tree (`build/...`), comments dropped.
+documented_launches() {
+  awk '/^```/ { block = !block; next } block && (/^mpirun .* lvk / || /^build\//) { sub(/[ \t]+#.*$/, ""); print }' "$1"
 }
 # The other spans: synopses and mentions of a command.
 documented_synopses() {
@@ -106,6 +113,45 @@ for doc in "$ROOT/README.md" "$ROOT/models/README.md"; do
       failures=$((failures + 1))
     fi
   done < <(documented_commands "$doc")
+done
+# Launches: MPI ranks on the CPU (two ranks oversubscribe the cores), the build tree's binaries.
+# What needs hardware or a library this build lacks is skipped with the reason.
+BUILD="$(dirname "$(dirname "$LVK")")"  # LVK is BUILD/tools/lvk
+gpus=$(grep -c "^device:  cuda:" <<<"$info")
+grep -q "EMULATED" <<<"$info" && gpus=0
+run_launch() {  # run_launch LINE
+  local line="$1" ranks=1 cmd
+  [[ $line =~ -np\ ([0-9]+) ]] && ranks=${BASH_REMATCH[1]}
+  if [[ $line == *"--device cuda"* ]] && [ "$gpus" -lt "$ranks" ]; then
+    echo "skip (needs $ranks GPU(s), this machine has $gpus): $line"
+    return 0
+  fi
+  if [[ $line == mpirun* ]]; then
+    if ! command -v mpirun >/dev/null || ! grep -q "ranks:   MPI yes" <<<"$info"; then
+      echo "skip (this build or machine has no MPI): $line"
+      return 0
+    fi
+    [[ $line == *"--device cuda"* ]] && ! grep -q "NCCL yes" <<<"$info" && { echo "skip (no NCCL): $line"; return 0; }
+    cmd="$(shrink "lvk ${line#* lvk }")"
+    read -ra words <<<"$cmd"
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 \
+      mpirun --oversubscribe -np "$ranks" "$LVK" "${words[@]:1}" 2>&1 </dev/null
+  else
+    read -ra words <<<"${line/#build\//$BUILD/}"
+    "${words[@]}" 2>&1 </dev/null
+  fi
+}
+for doc in "$ROOT/README.md" "$ROOT/models/README.md"; do
+  while IFS= read -r line; do
+    count=$((count + 1))
+    if out=$(run_launch "$line"); then
+      [[ $out == skip* ]] && echo "$out" || echo "ok   launch    $line"
+    else
+      echo "FAIL: ${doc#"$ROOT/"} documents: $line"
+      tail -5 <<<"$out" | sed 's/^/      /'
+      failures=$((failures + 1))
+    fi
+  done < <(documented_launches "$doc")
 done
 for doc in "$ROOT/README.md" "$ROOT/models/README.md"; do
   while IFS= read -r span; do

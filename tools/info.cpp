@@ -4,6 +4,7 @@
 #include "kernels/cpu/nn_conv_impls.h"
 #include "runtime/context.h"
 #include "runtime/device.h"
+#include "runtime/dist/launch.h"
 #include "tools/commands.h"
 
 namespace lvk::cli {
@@ -35,6 +36,8 @@ void print_info() {
         "note:    cuda:0 is EMULATED on the CPU (LVK_CUDA=EMU): every kernel runs with race, bounds and\n"
         "         divergence checks; results are checked, timings mean nothing. A real GPU is the final word.\n");
   if (!cuda.usable) std::printf("cuda:    no usable CUDA device: %s\n", cuda.reason.c_str());
+  std::printf("ranks:   MPI %s, NCCL %s (mpirun -np N lvk train ...: CPU ranks need MPI, GPU ranks NCCL too)\n",
+              dist::built_with_mpi() ? "yes" : "no", dist::built_with_nccl() ? "yes" : "no");
   std::printf("default: --device auto runs on %s\n", parse_device("auto").str().c_str());
 }
 

@@ -59,6 +59,21 @@ std::unique_ptr<Communicator> over_cuda(std::unique_ptr<Communicator> bootstrap,
 
 }  // namespace
 
+bool built_with_mpi() {
+#if LVK_WITH_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+bool built_with_nccl() {
+#if LVK_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
 bool launched_by_mpi() {
   return env_set("OMPI_COMM_WORLD_SIZE") || env_set("PMI_SIZE") || env_set("PMIX_RANK");
 }

@@ -22,6 +22,11 @@ struct World {
   int local_rank = 0;                  // rank among the processes of this machine
 };
 
+// Whether this build can run more than one rank: over MPI (CPU ranks, and the launch of any), and
+// over NCCL (GPU ranks).
+bool built_with_mpi();
+bool built_with_nccl();
+
 // The device named by `device_name` (parse_device's names) and the communicator over it. Outside
 // a launcher: a world of one, except that LVK_DIST_NCCL=1 with a CUDA device builds a one-rank
 // NCCL communicator (to exercise NCCL on one GPU). Under a launcher: MPI is initialised (once) and
