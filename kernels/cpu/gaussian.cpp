@@ -26,13 +26,16 @@ void gaussian_sample(float* z, float* kl, float* log_q, const float* mu, const f
   if (const GaussianSimd* v = gaussian_simd()) {
 #pragma omp parallel if (rows * d >= kParallelMin)
     {
-      std::vector<float> eps(static_cast<size_t>(d));
+      std::vector<float> eps(static_cast<size_t>(d)), sigma(eps.size()), lv(eps.size());
+      index_t scaled = -1;  // the input row whose sigma and lv this thread holds
+      // Input row r's S samples are consecutive iterations, so a thread computes their scales once.
 #pragma omp for schedule(static)
-      for (index_t row = 0; row < rows; ++row) {
-        const index_t r = row % n;
+      for (index_t i = 0; i < rows; ++i) {
+        const index_t r = i / s, row = (i % s) * n + r;  // sample i % s of input row r
+        if (r != scaled) v->row_scales(sigma.data(), lv.data(), logvar + r * d, d), scaled = r;
         v->normals(eps.data(), static_cast<uint64_t>(row * d), d, seed, offset);
         double lq = 0.0, k = 0.0;
-        v->row(z + row * d, &lq, kl && row < n ? &k : nullptr, mu + r * d, logvar + r * d, eps.data(), d);
+        v->row(z + row * d, &lq, kl && row < n ? &k : nullptr, mu + r * d, sigma.data(), lv.data(), eps.data(), d);
         if (log_q) log_q[row] = static_cast<float>(lq);
         if (kl && row < n) kl[row] = static_cast<float>(k);
       }

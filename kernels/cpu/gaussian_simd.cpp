@@ -90,33 +90,50 @@ LVK_SIMD_INLINE f32v<W> clamp_lv(f32v<W> lv) {
   return lv > kLogvarMax ? f32v<W>{} + kLogvarMax : lv;
 }
 
-// z for W columns, and the row sums' terms: lv + eps^2 for log q and mu^2 + sigma^2 - 1 - lv for the
-// KL (their constant factors and offsets applied once per row). Zero-filled lanes (mu = lv = eps =
-// 0) give zero terms: sigma = exp_f(0) = 1 exactly.
+// What the S samples of one input row share: lv clamped, and sigma = exp(lv / 2).
 template <int W>
-LVK_SIMD_INLINE f32v<W> sample_terms(f32v<W> m, f32v<W> raw_lv, f32v<W> e, F64x<W>* lq_sum, F64x<W>* kl_sum,
+LVK_SIMD_INLINE void row_scales(float* sigma, float* lv, const float* logvar, index_t d) {
+  index_t j = 0;
+  for (; j + W <= d; j += W) {
+    const f32v<W> l = clamp_lv<W>(load<f32v<W>>(logvar + j));
+    store(lv + j, l);
+    store(sigma + j, exp_f<W>(0.5f * l));
+  }
+  if (j < d) {
+    const f32v<W> l = clamp_lv<W>(load_part<W>(logvar + j, d - j, 0.0f));
+    store_part<W>(lv + j, l, d - j);
+    store_part<W>(sigma + j, exp_f<W>(0.5f * l), d - j);
+  }
+}
+
+// z for W columns, and the row sums' terms: lv + eps^2 for log q and mu^2 + sigma^2 - 1 - lv for the
+// KL (their constant factors and offsets applied once per row). Filled lanes (mu = lv = eps = 0,
+// sigma = 1) give zero terms.
+template <int W>
+LVK_SIMD_INLINE f32v<W> sample_terms(f32v<W> m, f32v<W> sigma, f32v<W> lv, f32v<W> e, F64x<W>* lq_sum, F64x<W>* kl_sum,
                                      bool want_kl) {
-  const f32v<W> lv = clamp_lv<W>(raw_lv), sigma = exp_f<W>(0.5f * lv);
   *lq_sum += widen_cvt(lv + e * e);
   if (want_kl) *kl_sum += widen_cvt((m * m + sigma * sigma - 1.0f) - lv);
   return m + sigma * e;
 }
 
 template <int W>
-LVK_SIMD_INLINE void sample_row(float* z, double* log_q, double* kl, const float* mu, const float* logvar,
-                                const float* eps, index_t d) {
+LVK_SIMD_INLINE void sample_row(float* z, double* log_q, double* kl, const float* mu, const float* sigma,
+                                const float* lv, const float* eps, index_t d) {
   using F = f32v<W>;
   F64x<W> lq_sum = {}, kl_sum = {};
   const bool want_kl = kl != nullptr;
   index_t j = 0;
   for (; j + W <= d; j += W)
-    store(z + j, sample_terms<W>(load<F>(mu + j), load<F>(logvar + j), load<F>(eps + j), &lq_sum, &kl_sum, want_kl));
+    store(z + j, sample_terms<W>(load<F>(mu + j), load<F>(sigma + j), load<F>(lv + j), load<F>(eps + j), &lq_sum,
+                                 &kl_sum, want_kl));
   if (j < d) {
     const index_t n = d - j;
-    store_part<W>(z + j,
-                  sample_terms<W>(load_part<W>(mu + j, n, 0.0f), load_part<W>(logvar + j, n, 0.0f),
-                                  load_part<W>(eps + j, n, 0.0f), &lq_sum, &kl_sum, want_kl),
-                  n);
+    store_part<W>(
+        z + j,
+        sample_terms<W>(load_part<W>(mu + j, n, 0.0f), load_part<W>(sigma + j, n, 1.0f), load_part<W>(lv + j, n, 0.0f),
+                        load_part<W>(eps + j, n, 0.0f), &lq_sum, &kl_sum, want_kl),
+        n);
   }
   *log_q = -static_cast<double>(kHalfLog2Pi) * static_cast<double>(d) - 0.5 * lane_sum(lq_sum);
   if (want_kl) *kl = 0.5 * lane_sum(kl_sum);
@@ -185,9 +202,13 @@ LVK_SIMD_INLINE void backward_row(float* dmu, float* dlogvar, const float* dz, c
                                                             uint64_t offset) {                                        \
     normals<W>(out, first, count, seed, offset);                                                                      \
   }                                                                                                                   \
+  __attribute__((target(TARGET))) void row_scales_##W(float* sigma, float* lv, const float* logvar, index_t d) {      \
+    row_scales<W>(sigma, lv, logvar, d);                                                                              \
+  }                                                                                                                   \
   __attribute__((target(TARGET), flatten)) void row_##W(float* z, double* log_q, double* kl, const float* mu,         \
-                                                        const float* logvar, const float* eps, index_t d) {           \
-    sample_row<W>(z, log_q, kl, mu, logvar, eps, d);                                                                  \
+                                                        const float* sigma, const float* lv, const float* eps,        \
+                                                        index_t d) {                                                  \
+    sample_row<W>(z, log_q, kl, mu, sigma, lv, eps, d);                                                               \
   }                                                                                                                   \
   __attribute__((target(TARGET))) void backward_row_##W(float* dmu, float* dlogvar, const float* dz, const float* z,  \
                                                         index_t plane, index_t s, float shift, float dkl,             \
@@ -201,7 +222,8 @@ LVK_GAUSSIAN_SIMD(16, "avx512f,avx512vl,avx512dq,avx2,fma")
 }  // namespace
 
 const GaussianSimd* gaussian_simd() {
-  static const GaussianSimd avx2{normals_8, row_8, backward_row_8}, avx512{normals_16, row_16, backward_row_16};
+  static const GaussianSimd avx2{normals_8, row_scales_8, row_8, backward_row_8},
+      avx512{normals_16, row_scales_16, row_16, backward_row_16};
   switch (cpu_isa()) {
     case CpuIsa::avx512:
       return &avx512;
