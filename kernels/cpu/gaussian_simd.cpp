@@ -26,8 +26,8 @@ LVK_SIMD_INLINE void box_muller_f(f32v<W> u1, f32v<W> u2, f32v<W>* cos_normal, f
   *sin_normal = r * sin_2pi_f<W>(u2);
 }
 
-// Lanes of 32-bit (T = float) or 64-bit (T = double) elements: even[l], odd[l] to out[2l], out[2l + 1]
-// as two vectors.
+// Vectors of 4, 8 or 16 lanes of any element type: even[l], odd[l] to lanes 2l, 2l + 1 of
+// (first, second).
 template <class V>
 LVK_SIMD_INLINE void interleave(V even, V odd, V* first, V* second) {
   constexpr int n = sizeof(V) / sizeof(even[0]);
