@@ -36,7 +36,7 @@ TrainStep::TrainStep(GenerativeModel& model, Adam& adam, const std::vector<float
       clock_(device, schedule_table(model, lr_table), static_cast<int64_t>(lr_table.size()),
              1 + static_cast<int>(model.step_scalars(0).size())) {
   LVK_CHECK(options.ring_rows >= 1, "TrainStep: ring_rows=", options.ring_rows, " must be >= 1");
-  if (options.comm) grad_sync_ = std::make_unique<GradientSync>(*options.comm);
+  if (options.comm) grad_sync_ = std::make_unique<GradientSync>(*options.comm, device, options.bucket_bytes);
 }
 
 void TrainStep::enqueue(const StepInfo& info) {
@@ -49,6 +49,11 @@ void TrainStep::enqueue(const StepInfo& info) {
     TapeRecording rec(tape);
     out = model_.forward(input_, info);
   }
+  const ParameterList params = model_.parameters();
+  if (grad_sync_ && options_.overlap) {
+    grad_sync_->begin(params);
+    tape.on_leaf_gradient_final(grad_sync_->hook());
+  }
   {
     // Also for a non-finite loss: the guard then skips the update on the device.
     NvtxRange range("train.backward");
@@ -56,7 +61,10 @@ void TrainStep::enqueue(const StepInfo& info) {
   }
   if (grad_sync_) {
     NvtxRange range("train.allreduce");
-    grad_sync_->average(model_.parameters());
+    if (options_.overlap)
+      grad_sync_->finish(params);
+    else
+      grad_sync_->average(params);
     // The figures of the global batch (each rank's are means over equal shards), and a loss that
     // is non-finite on every rank when it is on one, so all ranks skip the same steps.
     std::vector<Tensor> figures = {out.loss};

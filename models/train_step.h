@@ -29,8 +29,12 @@ struct TrainStepOptions {
   bool cuda_graph = true;  // capture replayable steps (CUDA only)
   int warmup_steps = 2;    // eager steps of a variant before its capture
   // Data-parallel ranks (null: one process). Gradients, the loss and the loss terms are averaged
-  // over them after the backward pass, so the guard, clipping and update are global.
+  // over them, so the guard, clipping and update are global. The gradients' all-reduce runs in
+  // buckets of `bucket_bytes`, each started during the backward pass as soon as its gradients are
+  // final (`overlap`), or all after the backward pass.
   dist::Communicator* comm = nullptr;
+  size_t bucket_bytes = GradientSync::kDefaultBucketBytes;
+  bool overlap = true;
 };
 
 class TrainStep {
@@ -54,6 +58,8 @@ class TrainStep {
   int64_t graph_steps() const { return graph_steps_; }
   int64_t eager_steps() const { return eager_steps_; }
   const std::string& graph_note() const { return graph_note_; }  // why capture failed, if it did
+  // The gradient exchange of data-parallel steps (null in a world of one).
+  const GradientSync* grad_sync() const { return grad_sync_.get(); }
 
  private:
   void enqueue(const StepInfo& info);

@@ -34,6 +34,8 @@ void Tape::clear() {
   nodes_.clear();
   produced_.clear();
   grads_.clear();
+  leaf_final_ = nullptr;
+  final_leaves_.clear();
 }
 
 void Tape::backward(const Tensor& loss) {
@@ -61,16 +63,33 @@ void Tape::backward(const std::vector<Tensor>& roots, const std::vector<Tensor>&
       check_same_device("backward", roots[r], seeds[r]);
       book.accumulate(roots[r], seeds[r]);
     }
-    for (auto node = nodes_.rbegin(); node != nodes_.rend(); ++node) {
+    // The earliest node reading each leaf: once it has run (or been skipped), nothing adds to
+    // that leaf's gradient any more.
+    std::vector<std::vector<Tensor>> finalises(leaf_final_ ? nodes_.size() : 0);
+    if (leaf_final_) {
+      std::unordered_set<const void*> seen;
+      for (size_t i = 0; i < nodes_.size(); ++i)
+        for (const Tensor& in : nodes_[i].inputs)
+          if (in.defined() && in.requires_grad() && !produced_.count(in.id()) && seen.insert(in.id()).second)
+            finalises[i].push_back(in);
+    }
+    for (size_t i = nodes_.size(); i-- > 0;) {
+      Node& node = nodes_[i];
       bool any = false;
-      for (const Tensor& out : node->outputs) any = any || grads_.count(out.id());
-      if (!any) continue;
-      const std::string range = std::string(node->op) + ".backward";
-      NvtxRange nvtx(range.c_str());
-      node->backward(book);
-      // Every consumer of these outputs ran before this node: their gradients are final and spent.
-      for (const Tensor& out : node->outputs) grads_.erase(out.id());
-      node->backward = nullptr;  // release captured tensors early
+      for (const Tensor& out : node.outputs) any = any || grads_.count(out.id());
+      if (any) {
+        const std::string range = std::string(node.op) + ".backward";
+        NvtxRange nvtx(range.c_str());
+        node.backward(book);
+        // Every consumer of these outputs ran before this node: their gradients are final and spent.
+        for (const Tensor& out : node.outputs) grads_.erase(out.id());
+      }
+      node.backward = nullptr;  // release captured tensors early
+      if (leaf_final_)
+        for (const Tensor& leaf : finalises[i]) {
+          final_leaves_.insert(leaf.id());
+          leaf_final_(leaf);
+        }
     }
   }
   clear();
@@ -86,6 +105,8 @@ void GradBook::accumulate(const Tensor& input, const Tensor& g) {
   check_same_shape("backward (gradient vs input)", input, g);
   check_same_device("backward (gradient vs input)", input, g);
   if (!tape_.produced_.count(input.id())) {  // a leaf: parameter gradients accumulate (+=)
+    LVK_CHECK(!tape_.final_leaves_.count(input.id()), "backward: a gradient for leaf ", input.str(),
+              " arrived after its gradient was declared final; the op that sent it must list it among its inputs");
     Tensor existing = input.grad();
     if (existing.defined())
       accumulate_into(existing, g);

@@ -4,6 +4,8 @@
 // tape.backward(loss) runs the closures in reverse order. Gradients of intermediates live in the
 // tape only until the op that produced them has run its backward; leaves that require grad
 // (parameters) accumulate into Tensor::grad(). There is no generic autodiff of arbitrary code.
+// A leaf's gradient is final once the earliest node that takes it as an input has run its
+// backward; a hook hears of it then (data-parallel training starts the leaf's all-reduce there).
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -59,6 +61,12 @@ class Tape {
   // roots that do not require grad are skipped, so their seeds may be anything.
   void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds);
 
+  // Called during the next backward, once per leaf input of the tape's nodes, as soon as that
+  // leaf's gradient is final (no later closure adds to it); before backward returns, for every
+  // such leaf. The hook must not run ops that record. Cleared with the tape.
+  using LeafFinalHook = std::function<void(const Tensor& leaf)>;
+  void on_leaf_gradient_final(LeafFinalHook hook) { leaf_final_ = std::move(hook); }
+
   size_t size() const { return nodes_.size(); }
   void clear();
 
@@ -76,6 +84,8 @@ class Tape {
   std::vector<Node> nodes_;
   std::unordered_set<const void*> produced_;            // ids of tensors some node output
   std::unordered_map<const void*, PendingGrad> grads_;  // gradients of intermediates in flight
+  LeafFinalHook leaf_final_;
+  std::unordered_set<const void*> final_leaves_;  // leaves whose hook ran in this backward
 };
 
 // RAII: makes `tape` the recording tape of this thread for the guard's lifetime.

@@ -1,5 +1,9 @@
 // The backward tape: gradient checks for every foundation op, accumulation rules, memory release,
 // and misuse.
+#include <map>
+#include <string>
+#include <vector>
+
 #include "runtime/ops/basic.h"
 #include "runtime/tape.h"
 #include "tests/harness.h"
@@ -127,6 +131,60 @@ TEST(Tape, InputsThatDoNotRequireGradGetNone) {
   tape.backward(loss);
   EXPECT_EQ(w.grad().to_vector<float>(), (std::vector<float>{3, 4}));
   EXPECT_FALSE(c.grad().defined());
+}
+
+TEST(Tape, TellsWhenEachLeafGradientIsFinal) {
+  // loss = sum(a * b) + sum(2a) + sum(3c), recorded in that order: a is read by two nodes and is
+  // final only after the earlier one has run; c's node runs first in backward, so c is final first.
+  Tensor a = Tensor::from_vector<float>({1, 2}, {2}).set_requires_grad(true);
+  Tensor b = Tensor::from_vector<float>({5, 7}, {2}).set_requires_grad(true);
+  Tensor c = Tensor::from_vector<float>({1, 1}, {2}).set_requires_grad(true);
+  Tape tape;
+  Tensor loss;
+  {
+    TapeRecording rec(tape);
+    Tensor ab = sum(mul(a, b));
+    Tensor twice_a = sum(scale(a, 2.0f));
+    Tensor thrice_c = sum(scale(c, 3.0f));
+    loss = add(add(ab, twice_a), thrice_c);
+  }
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<float>> at_final;
+  tape.on_leaf_gradient_final([&](const Tensor& leaf) {
+    const std::string name = leaf.id() == a.id() ? "a" : leaf.id() == b.id() ? "b" : "c";
+    order.push_back(name);
+    at_final[name] = leaf.grad().to_vector<float>();
+  });
+  tape.backward(loss);
+  EXPECT_EQ(order, (std::vector<std::string>{"c", "a", "b"}));
+  // What the hook saw is the whole gradient: a gets b + 2 from both of its readers.
+  EXPECT_EQ(at_final["a"], (std::vector<float>{7, 9}));
+  EXPECT_EQ(at_final["b"], (std::vector<float>{1, 2}));
+  EXPECT_EQ(at_final["c"], (std::vector<float>{3, 3}));
+  EXPECT_EQ(a.grad().to_vector<float>(), at_final["a"]);
+}
+
+TEST(Tape, AGradientForALeafAfterItWasFinalIsAnError) {
+  // An op whose backward writes to a leaf it did not list among its inputs breaks the promise the
+  // hook relies on; the tape must say so instead of handing out a partial gradient.
+  Tensor w = Tensor::from_vector<float>({1, 2}, {2}).set_requires_grad(true);
+  Tensor x = Tensor::from_vector<float>({3, 4}, {2}).set_requires_grad(true);
+  Tape tape;
+  Tensor loss;
+  {
+    TapeRecording rec(tape);
+    // Node 0 reads x but its backward also sends w a gradient; node 1 is w's only listed reader,
+    // so w is final after node 1, and node 0 runs after that.
+    Tensor out = scale(x, 1.0f);
+    Tensor y = out.view(out.shape());
+    Tape::recording()->record("unlisted_write", {x}, {y}, [w, x, y](GradBook& book) {
+      book.accumulate(x, book.grad(y));
+      book.accumulate(w, book.grad(y));
+    });
+    loss = add(sum(y), sum(scale(w, 2.0f)));
+  }
+  tape.on_leaf_gradient_final([](const Tensor&) {});
+  EXPECT_LVK_ERROR(tape.backward(loss), "arrived after its gradient was declared final");
 }
 
 TEST(Tape, RejectsMisuse) {

@@ -17,6 +17,18 @@ namespace lvk::dist {
 
 enum class ReduceOp { sum, avg };
 
+// A collective in flight (see Communicator::start_all_reduce_).
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  // Whether the result is there for whatever is enqueued next on the current stream: at once for
+  // a collective ordered on a device stream; for a host-driven one, when it has completed. Each
+  // call also lets a host-driven collective progress (MPI advances only inside MPI calls).
+  virtual bool done() = 0;
+  // Blocks until done().
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -25,6 +37,10 @@ class Communicator {
   virtual std::string kind() const = 0;  // "single", "mpi" or "nccl"
   // t: contiguous f32 or i32 (avg: f32 only) on the device this communicator serves.
   virtual void all_reduce_(Tensor& t, ReduceOp op) = 0;
+  // all_reduce_ without blocking the caller: t must be neither read nor written until the
+  // returned collective is done(). Stream-ordered implementations (NCCL) enqueue it on the
+  // current stream; MPI starts non-blocking collectives. The default runs all_reduce_.
+  virtual std::unique_ptr<PendingCollective> start_all_reduce_(Tensor& t, ReduceOp op);
   virtual void broadcast_(Tensor& t, int root) = 0;
   // Every rank's t concatenated along dim 0 in rank order; all ranks must pass the same shape.
   virtual Tensor all_gather(const Tensor& t) = 0;

@@ -1,10 +1,15 @@
 // MPI communicator on CPU tensors. All-reduce is MPI_Reduce to rank 0 then MPI_Bcast, so every
-// rank holds the same bits whatever reduction order the MPI library picks.
+// rank holds the same bits whatever reduction order the MPI library picks. The non-blocking one is
+// MPI_Ireduce then MPI_Ibcast, the broadcast posted once the reduction is seen to complete. Ranks
+// see completions at different moments, but MPI wants every rank to start the collectives of a
+// communicator in the same order; so the broadcasts go on a communicator of their own and are
+// posted strictly in the order the reductions started.
 #include "runtime/dist/mpi_communicator.h"
 
 #include <mpi.h>
 
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 
 #include "runtime/dist/checks.h"
@@ -62,18 +67,51 @@ int count_of(const char* op, const Tensor& t) {
   return static_cast<int>(t.numel());
 }
 
+// Scales the sum of `size` ranks' values into their mean (on rank 0, between reduce and broadcast).
+void divide_by_ranks(Tensor& t, int size) {
+  float* p = t.data<float>();
+  const float inv = 1.0f / static_cast<float>(size);
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] *= inv;
+}
+
+// One non-blocking all-reduce: reducing to rank 0, then broadcasting from it, then finished.
+struct AllReduceState {
+  enum class Stage { reducing, broadcasting, finished };
+  Tensor t;  // kept alive while MPI reads and writes it
+  ReduceOp op;
+  MPI_Request request = MPI_REQUEST_NULL;
+  Stage stage = Stage::reducing;
+};
+
+class Mpi;
+
+class MpiAllReduce final : public PendingCollective {
+ public:
+  MpiAllReduce(Mpi& owner, std::shared_ptr<AllReduceState> state) : owner_(owner), state_(std::move(state)) {}
+  // A collective still active here belongs to a job that is failing: freeing an active collective
+  // request is erroneous and waiting could hang, so the request is left to MPI_Abort/MPI_Finalize.
+  bool done() override;
+  void wait() override;
+
+ private:
+  Mpi& owner_;
+  std::shared_ptr<AllReduceState> state_;
+};
+
 class Mpi final : public Communicator {
  public:
   Mpi() {
     LVK_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
     LVK_MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    LVK_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &broadcasts_));
+    LVK_MPI_CHECK(MPI_Comm_set_errhandler(broadcasts_, MPI_ERRORS_RETURN));
     LVK_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
     LVK_MPI_CHECK(MPI_Comm_size(comm_, &size_));
   }
   ~Mpi() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);
+    if (!finalized) MPI_Comm_free(&comm_), MPI_Comm_free(&broadcasts_);
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -85,15 +123,48 @@ class Mpi final : public Communicator {
     if (n == 0) return;
     if (rank_ == 0) {
       LVK_MPI_CHECK(MPI_Reduce(MPI_IN_PLACE, t.raw(), n, mpi_type(t), MPI_SUM, 0, comm_));
-      if (op == ReduceOp::avg) {
-        float* p = t.data<float>();
-        const float inv = 1.0f / static_cast<float>(size_);
-        for (int i = 0; i < n; ++i) p[i] *= inv;
-      }
+      if (op == ReduceOp::avg) divide_by_ranks(t, size_);
     } else {
       LVK_MPI_CHECK(MPI_Reduce(t.raw(), nullptr, n, mpi_type(t), MPI_SUM, 0, comm_));
     }
     LVK_MPI_CHECK(MPI_Bcast(t.raw(), n, mpi_type(t), 0, comm_));
+  }
+
+  std::unique_ptr<PendingCollective> start_all_reduce_(Tensor& t, ReduceOp op) override {
+    check_collective_tensor("all_reduce (mpi)", t, Device::cpu(), op == ReduceOp::avg);
+    const int n = count_of("all_reduce (mpi)", t);
+    auto state = std::make_shared<AllReduceState>();
+    state->t = t;
+    state->op = op;
+    if (n == 0) {
+      state->stage = AllReduceState::Stage::finished;
+    } else {
+      if (rank_ == 0)
+        LVK_MPI_CHECK(MPI_Ireduce(MPI_IN_PLACE, t.raw(), n, mpi_type(t), MPI_SUM, 0, comm_, &state->request));
+      else
+        LVK_MPI_CHECK(MPI_Ireduce(t.raw(), nullptr, n, mpi_type(t), MPI_SUM, 0, comm_, &state->request));
+      reducing_.push_back(state);
+    }
+    return std::make_unique<MpiAllReduce>(*this, std::move(state));
+  }
+
+  // Moves finished reductions on to their broadcasts, oldest first, stopping at the first one
+  // still running; `block` waits for the oldest instead (one at a time).
+  void advance_reductions(bool block) {
+    while (!reducing_.empty()) {
+      AllReduceState& s = *reducing_.front();
+      int complete = 1;
+      if (block)
+        LVK_MPI_CHECK(MPI_Wait(&s.request, MPI_STATUS_IGNORE));
+      else
+        LVK_MPI_CHECK(MPI_Test(&s.request, &complete, MPI_STATUS_IGNORE));
+      if (!complete) return;
+      if (rank_ == 0 && s.op == ReduceOp::avg) divide_by_ranks(s.t, size_);
+      LVK_MPI_CHECK(MPI_Ibcast(s.t.raw(), static_cast<int>(s.t.numel()), mpi_type(s.t), 0, broadcasts_, &s.request));
+      s.stage = AllReduceState::Stage::broadcasting;
+      reducing_.pop_front();
+      if (block) return;
+    }
   }
 
   void broadcast_(Tensor& t, int root) override {
@@ -127,8 +198,28 @@ class Mpi final : public Communicator {
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Comm broadcasts_ = MPI_COMM_NULL;  // the second stage of non-blocking all-reduces
   int rank_ = 0, size_ = 1;
+  std::deque<std::shared_ptr<AllReduceState>> reducing_;  // in the order they started
 };
+
+bool MpiAllReduce::done() {
+  owner_.advance_reductions(false);
+  AllReduceState& s = *state_;
+  if (s.stage == AllReduceState::Stage::broadcasting) {
+    int complete = 0;
+    LVK_MPI_CHECK(MPI_Test(&s.request, &complete, MPI_STATUS_IGNORE));
+    if (complete) s.stage = AllReduceState::Stage::finished;
+  }
+  return s.stage == AllReduceState::Stage::finished;
+}
+
+void MpiAllReduce::wait() {
+  AllReduceState& s = *state_;
+  while (s.stage == AllReduceState::Stage::reducing) owner_.advance_reductions(true);
+  if (s.stage == AllReduceState::Stage::broadcasting) LVK_MPI_CHECK(MPI_Wait(&s.request, MPI_STATUS_IGNORE));
+  s.stage = AllReduceState::Stage::finished;
+}
 
 }  // namespace
 

@@ -1,7 +1,8 @@
 // Data-parallel training on CPU ranks, run by ctest as `mpirun -np 2 lvk_dist_tests`: the
 // collectives, bit-identical ranks, 2 ranks x B/2 against 1 rank x B (EMA updates, dead-code
-// restarts and k-means initialisation included), resuming a 2-rank checkpoint on one rank, and
-// uneven splits that must fail cleanly on every rank instead of hanging.
+// restarts and k-means initialisation included), the gradient exchange overlapped with backward
+// against the exchange after it, a non-finite step on one rank skipped on all, resuming a 2-rank
+// checkpoint on one rank, and uneven splits that must fail cleanly on every rank instead of hanging.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,8 +11,12 @@
 #include <filesystem>
 #include <map>
 
+#include "models/model_factory.h"
+#include "models/optim.h"
+#include "models/train_step.h"
 #include "models/trainer.h"
 #include "runtime/dist/launch.h"
+#include "runtime/ops/creation.h"
 
 namespace fs = std::filesystem;
 
@@ -164,6 +169,83 @@ TEST(Dist, RanksStayBitIdenticalAndMatchOneRankOnTheDoubledBatch) {
     expect_close(state, state_of(one), "2 ranks x 8 vs 1 rank x 16");
   }
   comm().barrier();
+}
+
+// A model of `kind` on this rank, with its own step, fed the same batches as in one process.
+struct RankStep {
+  RankStep(const std::string& kind, TrainStepOptions options, const Tensor& first_batch)
+      : init(7),
+        model(make_model(kind, nlohmann::json::object(), {1, 28, 28}, init, Device::cpu())),
+        adam(model->parameters(), AdamOptions{1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, true, 1.0f}),
+        step(*model, adam, {1e-3f}, Device::cpu(), options) {
+    model->initialize(first_batch, StepInfo{0, 0, true, nullptr, options.comm});
+  }
+  InitStream init;
+  std::unique_ptr<GenerativeModel> model;
+  Adam adam;
+  TrainStep step;
+};
+
+// This rank's batch of step s: different on every rank, as shards are.
+Tensor rank_batch(int64_t s) {
+  return uniform({8, 1, 28, 28}, 100 + static_cast<uint64_t>(comm().rank()), static_cast<uint64_t>(s) * 8 * 784);
+}
+
+std::vector<float> flat_parameters(const GenerativeModel& model) {
+  std::vector<float> all;
+  for (const auto& [name, p] : model.parameters()) {
+    const std::vector<float> v = p.to_vector<float>();
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+bool same_on_every_rank(const std::vector<float>& mine) {
+  const Tensor both = comm().all_gather(Tensor::from_vector(mine, {1, static_cast<int64_t>(mine.size())}));
+  const std::vector<float> v = both.to_vector<float>();
+  return std::equal(v.begin(), v.begin() + mine.size(), v.begin() + mine.size());
+}
+
+TEST(Dist, GradientsExchangedDuringBackwardEqualThoseExchangedAfterIt) {
+  // Small buckets, so that the convolutional VQ-VAE's gradients fill several and the first
+  // ones start while the backward pass is still running.
+  TrainStepOptions overlapped{0, 1, false, 2, &comm()};
+  overlapped.bucket_bytes = 16 << 10;
+  TrainStepOptions after = overlapped;
+  after.overlap = false;
+  RankStep a("vqvae", overlapped, rank_batch(0)), b("vqvae", after, rank_batch(0));
+  for (int64_t s = 0; s < 4; ++s) {
+    a.step.take(rank_batch(s), s);
+    b.step.take(rank_batch(s), s);
+  }
+  const GradientSync* sync = a.step.grad_sync();
+  ASSERT_NE(sync, nullptr);
+  EXPECT_GT(sync->last_collectives(), 2);
+  EXPECT_GT(sync->last_overlapped(), 0) << "no bucket started before the backward pass ended";
+  EXPECT_EQ(b.step.grad_sync()->last_overlapped(), 0);
+  EXPECT_EQ(sync->last_bytes(), b.step.grad_sync()->last_bytes());
+  const std::vector<float> pa = flat_parameters(*a.model), pb = flat_parameters(*b.model);
+  EXPECT_TRUE(pa == pb) << "overlapped and after-backward exchanges gave different parameters";
+  EXPECT_TRUE(same_on_every_rank(pa)) << "the ranks' parameters differ";
+}
+
+TEST(Dist, ANonFiniteStepOnOneRankIsSkippedOnEveryRank) {
+  TrainStepOptions options{0, 4, false, 2, &comm()};
+  RankStep r("vae", options, rank_batch(0));
+  for (int64_t s = 0; s < 4; ++s) {
+    Tensor x = rank_batch(s);
+    if (s == 2 && comm().rank() == 1) x.data<float>()[5] = NAN;  // only rank 1 sees it
+    r.step.take(x, s);
+  }
+  const std::vector<std::vector<float>> rows = r.step.read(0, 3);
+  ASSERT_EQ(r.step.figure_names().back(), "skipped");
+  std::vector<float> skipped;
+  for (const auto& row : rows) skipped.push_back(row.back());
+  EXPECT_EQ(skipped, (std::vector<float>{0, 0, 1, 0})) << "on rank " << comm().rank();
+  EXPECT_TRUE(same_on_every_rank(skipped));
+  const std::vector<float> params = flat_parameters(*r.model);
+  EXPECT_TRUE(std::all_of(params.begin(), params.end(), [](float v) { return std::isfinite(v); }));
+  EXPECT_TRUE(same_on_every_rank(params)) << "the ranks diverged over a step only one of them saw as non-finite";
 }
 
 TEST(Dist, ACheckpointRefusesRanksThatDiverged) {
