@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "runtime/dist/watchdog.h"
 
 #if LVK_WITH_CUDA
 #include "kernels/probe.h"
@@ -104,7 +105,10 @@ void require_cuda(int index) {
 
 void synchronize() {
 #if LVK_WITH_CUDA
-  if (cuda_status().usable) LVK_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+  if (cuda_status().usable) {
+    dist::PeerWait wait("a device synchronisation (behind the stream's collectives)");
+    LVK_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+  }
 #endif
 }
 

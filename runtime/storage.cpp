@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "runtime/context.h"
+#include "runtime/dist/watchdog.h"
 
 #if LVK_WITH_CUDA
 #include "runtime/cuda_context.h"
@@ -68,7 +69,10 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
                                               : cudaMemcpyDeviceToDevice;
   LVK_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, cuda::stream()));
   // Pageable host memory: wait so the host buffer may be reused or read at once.
-  if (kind != cudaMemcpyDeviceToDevice) LVK_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+  if (kind != cudaMemcpyDeviceToDevice) {
+    dist::PeerWait wait("a copy to the host (behind the stream's collectives)");
+    LVK_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+  }
 #else
   fail("copy: no usable CUDA device: ", cuda_status().reason);
 #endif

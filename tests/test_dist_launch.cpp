@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "runtime/dist/launch.h"
+#include "runtime/dist/watchdog.h"
 
 namespace lvk::dist {
 namespace {
@@ -39,7 +41,26 @@ TEST(DistLaunch, APlainProcessIsAWorldOfOne) {
     EXPECT_EQ(t.to_vector<float>(), (std::vector<float>{2.0f, 3.0f}));
     EXPECT_EQ(world.comm->all_gather(t).numel(), 2);
     EXPECT_THROW(world.comm->broadcast_(t, 1), Error);  // no rank 1 in a world of one
+    EXPECT_FALSE(watchdog_running()) << "a world of one has no peers to wait for";
   });
+}
+
+TEST(DistLaunch, TheWatchdogTimeoutIsReadStrictly) {
+  unsetenv("LVK_DIST_TIMEOUT");
+  EXPECT_EQ(watchdog_timeout_from_env(), 600.0);
+  setenv("LVK_DIST_TIMEOUT", "2.5", 1);
+  EXPECT_EQ(watchdog_timeout_from_env(), 2.5);
+  for (const char* bad : {"0", "-3", "5s", "ten"}) {
+    setenv("LVK_DIST_TIMEOUT", bad, 1);
+    try {
+      (void)watchdog_timeout_from_env();
+      ADD_FAILURE() << "LVK_DIST_TIMEOUT=" << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("LVK_DIST_TIMEOUT=\"") + bad + "\""), std::string::npos)
+          << e.what();
+    }
+  }
+  unsetenv("LVK_DIST_TIMEOUT");
 }
 
 TEST(DistLaunch, TheLaunchersWorldSizeIsReadFromItsEnvironment) {

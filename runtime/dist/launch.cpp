@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "runtime/dist/watchdog.h"
 #if LVK_WITH_MPI
 #include "runtime/dist/mpi_communicator.h"
 #endif
@@ -103,6 +104,7 @@ World join_world(const std::string& device_name) {
 #endif
   world.device = parse_device(device_name);
   world.comm = world.device.is_cuda() ? over_cuda(std::move(mpi), world.device) : std::move(mpi);
+  if (world.comm->size() > 1) start_watchdog(world.comm->rank(), watchdog_timeout_from_env());
   return world;
 #else
   const int n = launched_world_size();

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "runtime/dist/checks.h"
+#include "runtime/dist/watchdog.h"
 
 namespace lvk::dist {
 
@@ -121,6 +122,7 @@ class Mpi final : public Communicator {
     check_collective_tensor("all_reduce (mpi)", t, Device::cpu(), op == ReduceOp::avg);
     const int n = count_of("all_reduce (mpi)", t);
     if (n == 0) return;
+    PeerWait wait("an all-reduce");
     if (rank_ == 0) {
       LVK_MPI_CHECK(MPI_Reduce(MPI_IN_PLACE, t.raw(), n, mpi_type(t), MPI_SUM, 0, comm_));
       if (op == ReduceOp::avg) divide_by_ranks(t, size_);
@@ -171,6 +173,7 @@ class Mpi final : public Communicator {
     check_collective_tensor("broadcast (mpi)", t, Device::cpu());
     LVK_CHECK(root >= 0 && root < size_, "broadcast (mpi): root rank ", root, " is not in [0, ", size_, ")");
     const int n = count_of("broadcast (mpi)", t);
+    PeerWait wait("a broadcast");
     if (n > 0) LVK_MPI_CHECK(MPI_Bcast(t.raw(), n, mpi_type(t), root, comm_));
   }
 
@@ -179,6 +182,7 @@ class Mpi final : public Communicator {
     // Ranks that disagree on the shape would read past each other's buffers: compare first.
     const int n = count_of("all_gather (mpi)", t);
     std::vector<int> counts(static_cast<size_t>(size_));
+    PeerWait wait("an all-gather");
     LVK_MPI_CHECK(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_));
     for (int r = 0; r < size_; ++r)
       if (counts[static_cast<size_t>(r)] != counts[0]) {
@@ -194,7 +198,10 @@ class Mpi final : public Communicator {
     return out;
   }
 
-  void barrier() override { LVK_MPI_CHECK(MPI_Barrier(comm_)); }
+  void barrier() override {
+    PeerWait wait("a barrier");
+    LVK_MPI_CHECK(MPI_Barrier(comm_));
+  }
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
@@ -216,6 +223,7 @@ bool MpiAllReduce::done() {
 
 void MpiAllReduce::wait() {
   AllReduceState& s = *state_;
+  PeerWait wait("the gradient all-reduce");
   while (s.stage == AllReduceState::Stage::reducing) owner_.advance_reductions(true);
   if (s.stage == AllReduceState::Stage::broadcasting) LVK_MPI_CHECK(MPI_Wait(&s.request, MPI_STATUS_IGNORE));
   s.stage = AllReduceState::Stage::finished;

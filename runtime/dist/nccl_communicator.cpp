@@ -1,15 +1,18 @@
-// NCCL communicator: collectives enqueued on lvk's compute stream, so they order with the
-// kernels around them and are captured with them into a CUDA Graph.
+// NCCL communicator: collectives enqueued on lvk's current stream, so they order with the
+// kernels around them and are captured with them into a CUDA Graph. The watchdog polls its
+// asynchronous errors and may abort it from its own thread, so every use of the handle holds a lock.
 #include "runtime/dist/nccl_communicator.h"
 
 #include <dlfcn.h>
 #include <nccl.h>
 
 #include <cstring>
+#include <mutex>
 #include <type_traits>
 
 #include "runtime/cuda_context.h"
 #include "runtime/dist/checks.h"
+#include "runtime/dist/watchdog.h"
 
 namespace lvk::dist {
 
@@ -85,8 +88,14 @@ class Nccl final : public Communicator {
     std::memcpy(&id, id_words.raw(), sizeof id);
     (void)cuda::stream();  // selects the device before NCCL binds to it
     LVK_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_), rank_);
+    watch_ = watch([this] { return async_error(); },
+                   [this] {
+                     std::lock_guard<std::mutex> lock(mutex_);
+                     abort_locked();
+                   });
   }
   ~Nccl() override {
+    unwatch(watch_);
     if (comm_) nccl().ncclCommDestroy(comm_);
   }
   int rank() const override { return rank_; }
@@ -95,6 +104,7 @@ class Nccl final : public Communicator {
 
   void all_reduce_(Tensor& t, ReduceOp op) override {
     check_collective_tensor("all_reduce (nccl)", t, device_, op == ReduceOp::avg);
+    std::lock_guard<std::mutex> lock(mutex_);
     check_live("all_reduce (nccl)");
     if (t.numel() == 0) return;
     LVK_NCCL_CHECK(ncclAllReduce(t.raw(), t.raw(), static_cast<size_t>(t.numel()), nccl_type(t),
@@ -104,6 +114,7 @@ class Nccl final : public Communicator {
   }
   void broadcast_(Tensor& t, int root) override {
     check_collective_tensor("broadcast (nccl)", t, device_);
+    std::lock_guard<std::mutex> lock(mutex_);
     check_live("broadcast (nccl)");
     LVK_CHECK(root >= 0 && root < size_, "broadcast (nccl): root rank ", root, " is not in [0, ", size_, ")");
     if (t.numel() == 0) return;
@@ -114,8 +125,9 @@ class Nccl final : public Communicator {
   }
   Tensor all_gather(const Tensor& t) override {
     check_collective_tensor("all_gather (nccl)", t, device_);
-    check_live("all_gather (nccl)");
     Tensor out = Tensor::empty(gathered_shape("all_gather (nccl)", t, size_), t.dtype(), device_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    check_live("all_gather (nccl)");
     if (t.numel() > 0) {
       LVK_NCCL_CHECK(
           ncclAllGather(t.raw(), out.raw(), static_cast<size_t>(t.numel()), nccl_type(t), comm_, cuda::stream()),
@@ -128,6 +140,7 @@ class Nccl final : public Communicator {
     // An all-reduce of one word, waited for: NCCL has no barrier of its own.
     Tensor word = Tensor::zeros({1}, DType::i32, device_);
     all_reduce_(word, ReduceOp::sum);
+    PeerWait wait("a barrier");
     LVK_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
   }
 
@@ -136,20 +149,34 @@ class Nccl final : public Communicator {
     LVK_CHECK(comm_ != nullptr, op, ": the NCCL communicator of rank ", rank_, " was aborted after an earlier error");
   }
   // A peer's failure surfaces as an asynchronous error; abort the communicator so that the
-  // enqueued collectives return instead of waiting for the dead rank forever.
+  // enqueued collectives return instead of waiting for the dead rank forever. Lock held.
   void check_async() {
+    const std::string error = async_error_locked();
+    if (error.empty()) return;
+    abort_locked();
+    fail(error, "; communicator aborted");
+  }
+  std::string async_error() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return async_error_locked();
+  }
+  std::string async_error_locked() {
     ncclResult_t async = ncclSuccess;
-    if (nccl().ncclCommGetAsyncError(comm_, &async) == ncclSuccess && async != ncclSuccess && async != ncclInProgress) {
-      nccl().ncclCommAbort(comm_);
-      comm_ = nullptr;
-      fail("nccl: asynchronous error on rank ", rank_, ": ", nccl().ncclGetErrorString(async),
-           "; communicator aborted");
-    }
+    if (comm_ == nullptr || nccl().ncclCommGetAsyncError(comm_, &async) != ncclSuccess || async == ncclSuccess ||
+        async == ncclInProgress)
+      return "";
+    return "nccl: asynchronous error on rank " + std::to_string(rank_) + ": " + nccl().ncclGetErrorString(async);
+  }
+  void abort_locked() {
+    if (comm_ != nullptr) nccl().ncclCommAbort(comm_);
+    comm_ = nullptr;
   }
 
   Device device_;
   int rank_, size_;
+  std::mutex mutex_;  // guards comm_
   ncclComm_t comm_ = nullptr;
+  int watch_ = 0;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/philox.h"
+#include "runtime/dist/watchdog.h"
 #include "runtime/io/cifar.h"
 #include "runtime/io/idx.h"
 #include "runtime/memory_budget.h"
@@ -261,6 +262,7 @@ void DataLoader::prepare(int slot, int64_t epoch, int64_t position) {
   Prepared& p = *slots_[slot];
 #if LVK_WITH_CUDA
   if (p.copy_pending) {  // the previous device copy from this buffer must finish first
+    dist::PeerWait wait("a batch copy (behind the stream's collectives)");
     LVK_CUDA_CHECK(cudaEventSynchronize(p.copied));
     p.copy_pending = false;
   }
