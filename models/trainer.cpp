@@ -100,6 +100,9 @@ const OptionTable<TrainConfig>& TrainConfig::fields() {
       option("readback_every", "steps between reads of the figures; 0: every step on the CPU, log_every on CUDA",
              &C::readback_every),
       option("cuda_graph", "capture the train step as a CUDA Graph (CUDA only)", &C::cuda_graph),
+      option("grad_bucket_mb",
+             "MB of gradients per all-reduce between data-parallel ranks (each starts during the backward pass)",
+             &C::grad_bucket_mb),
   };
   return table;
 }
@@ -129,6 +132,8 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume, dist::Communica
   LVK_CHECK(c.eval_every >= 1 && c.checkpoint_every >= 1 && c.log_every >= 1 && c.eval_batches >= 1,
             "train: eval_every, checkpoint_every, log_every and eval_batches must be >= 1");
   LVK_CHECK(c.readback_every >= 0, "train: readback_every=", c.readback_every, " must be >= 0 (0: automatic)");
+  LVK_CHECK(c.grad_bucket_mb > 0 && c.grad_bucket_mb <= 1e6f, "train: grad_bucket_mb=", c.grad_bucket_mb,
+            " must be in (0, 1e6]");
   train_data_ = io::open_split(c.data, io::Split::train);
   eval_data_ = io::open_split(c.data, io::Split::held_out);
   check_fits_in_memory("train: batch", c.batch, train_data_.image_size(), "float", sizeof(float));
@@ -160,8 +165,9 @@ Trainer::Trainer(TrainConfig config, Device device, bool resume, dist::Communica
   std::vector<float> lr_table(static_cast<size_t>(total_steps_));
   for (int64_t s = 0; s < total_steps_; ++s) lr_table[static_cast<size_t>(s)] = schedule_.lr_at(s);
   readback_every_ = c.readback_every > 0 ? c.readback_every : (device.is_cuda() ? c.log_every : 1);
-  step_runner_ = std::make_unique<TrainStep>(*model_, *adam_, lr_table, device,
-                                             TrainStepOptions{c.seed, readback_every_, c.cuda_graph, 2, comm_});
+  TrainStepOptions step_options{c.seed, readback_every_, c.cuda_graph, 2, comm_};
+  step_options.bucket_bytes = static_cast<size_t>(static_cast<double>(c.grad_bucket_mb) * (1 << 20));
+  step_runner_ = std::make_unique<TrainStep>(*model_, *adam_, lr_table, device, step_options);
 
   std::error_code dir_error;
   fs::create_directories(c.out, dir_error);

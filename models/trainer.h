@@ -54,6 +54,7 @@ struct TrainConfig {
   int max_nonfinite = 5;       // consecutive skipped steps that stop the run
   int64_t readback_every = 0;  // steps between reads of the figures; 0: every step on the CPU, log_every on CUDA
   bool cuda_graph = true;      // capture the train step as a CUDA Graph (CUDA only)
+  float grad_bucket_mb = 25.0f;  // gradients per all-reduce between data-parallel ranks
 
   static const OptionTable<TrainConfig>& fields();  // every key: config.json, --config, models/README.md
   nlohmann::json to_json() const;

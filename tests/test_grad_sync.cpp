@@ -89,13 +89,21 @@ TEST_P(GradientSyncTest, EveryGradientIsReducedExactlyOnceDuringOrAfterBackward)
       EXPECT_EQ(comm.calls, (step + 1) * sync.last_collectives());
       // The first pass meets its gradients as they appear, so it exchanges them after backward;
       // from the second on the buckets are planned beforehand and start during backward.
-      if (step == 0) EXPECT_EQ(sync.last_overlapped(), 0);
-      if (step == 1) EXPECT_GT(sync.last_overlapped(), 0);
+      if (step == 0) {
+        EXPECT_EQ(sync.last_overlapped(), 0);
+      }
+      if (step == 1) {
+        EXPECT_GT(sync.last_overlapped(), 0);
+      }
     }
     const size_t total = 4 * (48 * 40 + 40 * 32 + 32 * 24 + 24 * 16 + 40 + 32 + 24 + 16);
     EXPECT_EQ(sync.last_bytes(), total);
-    if (bucket_bytes == 4) EXPECT_EQ(sync.last_collectives(), 8);  // every gradient alone, in place
-    if (bucket_bytes == size_t{1} << 20) EXPECT_EQ(sync.last_collectives(), 1);  // one packed bucket
+    if (bucket_bytes == 4) {
+      EXPECT_EQ(sync.last_collectives(), 8);  // every gradient alone, in place
+    }
+    if (bucket_bytes == size_t{1} << 20) {
+      EXPECT_EQ(sync.last_collectives(), 1);  // one packed bucket
+    }
   }
 }
 

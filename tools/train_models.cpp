@@ -26,7 +26,7 @@ struct TrainFlags {
   int64_t steps = 0, epochs = 0, batch = 0, latent = 0, hidden = 0, channels = 0, codes = 0, code_dim = 0;
   int64_t log_every = 0, eval_every = 0, checkpoint_every = 0, readback_every = 0;
   std::string cuda_graph;  // on|off; empty: the config's (on)
-  double lr = 0;
+  double lr = 0, grad_bucket_mb = 0;
   int64_t seed = -1;
   bool resume = false, binarize = false;
 };
@@ -58,6 +58,7 @@ void run_training(const std::string& kind, const TrainFlags& f) {
   if (f.checkpoint_every) config.checkpoint_every = f.checkpoint_every;
   if (f.readback_every) config.readback_every = f.readback_every;
   if (!f.cuda_graph.empty()) config.cuda_graph = f.cuda_graph == "on";
+  if (f.grad_bucket_mb > 0) config.grad_bucket_mb = static_cast<float>(f.grad_bucket_mb);
   const std::pair<const char*, int64_t> sizes[] = {{"latent", f.latent},
                                                    {"hidden", f.hidden},
                                                    {"channels", f.channels},
@@ -144,6 +145,9 @@ void add_train_models(CLI::App& train) {
         ->check(positive_integer());
     cmd->add_option("--cuda-graph", f->cuda_graph, "on|off: capture the train step as a CUDA Graph (default on)")
         ->check(CLI::IsMember({"on", "off"}));
+    cmd->add_option("--grad-bucket-mb", f->grad_bucket_mb,
+                    "MB of gradients per all-reduce between ranks under mpirun (default 25)")
+        ->check(finite_positive());
     cmd->add_flag("--resume", f->resume, "continue the run in --out from its newest checkpoint");
     cmd->add_flag("--binarize", f->binarize, "dynamically binarise the images (Bernoulli decoders)");
     cmd->add_option("--latent", f->latent, "latent dimensions")->check(positive_integer());

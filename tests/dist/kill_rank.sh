@@ -17,7 +17,7 @@ trap '[ -n "${job:-}" ] && kill -9 "$job" 2>/dev/null && wait "$job" 2>/dev/null
 fail() { echo "FAIL: $*"; [ -f "$DIR/job.log" ] && tail -20 "$DIR/job.log"; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 TINY=(--device cpu --data shapes:256 --batch 16 --channels 8 --codes 16 --code-dim 4 --eval-every 100000
-      --log-every 1 --checkpoint-every 2)
+      --log-every 1 --checkpoint-every 2 --grad-bucket-mb 0.01)
 RUN="$DIR/run"
 
 "$MPIRUN" --oversubscribe -np 2 "$LVK" train vqvae "${TINY[@]}" --steps 100000 --out "$RUN" >"$DIR/job.log" 2>&1 &
