@@ -38,10 +38,14 @@ void SideStream::fork() {
   if (!stream_) return;
   LVK_CUDA_CHECK(cudaEventRecord(event(forked_), cuda::stream()));
   LVK_CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream_), event(forked_), 0));
+  joined_back_ = false;
 }
 
 void SideStream::join() {
-  if (!stream_) return;
+  // Nothing forked since the last join: there is nothing to wait for, and inside a capture the
+  // compute stream must not wait on an event recorded outside it.
+  if (!stream_ || joined_back_) return;
+  joined_back_ = true;
   LVK_CUDA_CHECK(cudaEventRecord(event(joined_), static_cast<cudaStream_t>(stream_)));
   LVK_CUDA_CHECK(cudaStreamWaitEvent(cuda::stream(), event(joined_), 0));
 }

@@ -18,6 +18,7 @@ class SideStream {
   // Work enqueued on the side from now on runs after everything the compute stream holds now.
   void fork();
   // Work enqueued on the compute stream from now on runs after everything the side holds now.
+  // Every fork must be joined before a capture ends.
   void join();
 
   // Makes the side stream this thread's current stream (launches, copies, allocations and
@@ -37,6 +38,7 @@ class SideStream {
   void* stream_ = nullptr;  // cudaStream_t; null when there is nothing to overlap with
   void* forked_ = nullptr;  // cudaEvent_t recorded on the compute stream by fork()
   void* joined_ = nullptr;  // cudaEvent_t recorded on the side stream by join()
+  bool joined_back_ = true;  // no fork since the last join
 };
 
 }  // namespace lvk
