@@ -103,6 +103,8 @@ class Trainer {
   int64_t graph_steps() const { return step_runner_->graph_steps(); }
   int64_t eager_steps() const { return step_runner_->eager_steps(); }
   const std::string& graph_note() const { return step_runner_->graph_note(); }
+  // The gradient exchange between data-parallel ranks (null for one process).
+  const GradientSync* grad_sync() const { return step_runner_->grad_sync(); }
   // What the constructor found and dealt with, for the user: stale temp files removed, damaged
   // checkpoints skipped on resume, a checkpoint trusted without checksums.
   const std::vector<std::string>& notes() const { return notes_; }
