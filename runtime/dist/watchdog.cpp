@@ -29,12 +29,16 @@ struct Watched {
   std::function<void()> abort;
 };
 
+class Watchdog;
+std::atomic<Watchdog*> g_watchdog{nullptr};  // the running watchdog, if any
+
 class Watchdog {
  public:
   Watchdog(int rank, double timeout_s) : rank_(rank), timeout_s_(timeout_s) {
     thread_ = std::thread([this] { loop(); });
   }
   ~Watchdog() {
+    g_watchdog.store(nullptr);  // waits that start from now on (at exit) are not timed
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
@@ -110,8 +114,6 @@ class Watchdog {
   std::thread thread_;
 };
 
-std::atomic<Watchdog*> g_watchdog{nullptr};
-
 }  // namespace
 
 void start_watchdog(int rank, double timeout_s) {
@@ -143,7 +145,7 @@ PeerWait::PeerWait(const char* what) {
 }
 
 PeerWait::~PeerWait() {
-  if (id_ != 0) g_watchdog.load()->end_wait(id_);
+  if (Watchdog* dog = g_watchdog.load(); dog != nullptr && id_ != 0) dog->end_wait(id_);
 }
 
 int watch(std::function<std::string()> check, std::function<void()> abort) {
