@@ -23,7 +23,8 @@ void GradientSync::plan(const ParameterList& params) {
   for (auto p = params.rbegin(); p != params.rend(); ++p) {
     const auto& [name, param] = *p;
     Tensor g = param.grad();
-    const bool listed_again = std::find(packing.owners.begin(), packing.owners.end(), param.id()) != packing.owners.end();
+    const bool listed_again =
+        std::find(packing.owners.begin(), packing.owners.end(), param.id()) != packing.owners.end();
     if (!g.defined() || bucket_of_.count(param.id()) || listed_again) continue;
     LVK_CHECK(g.dtype() == DType::f32, "GradientSync: the gradient of \"", name, "\" is ", g.str(), ", expected f32");
     if (g.bytes() >= bucket_bytes_) {  // big enough on its own: in place, no copies

@@ -51,9 +51,9 @@ struct TrainConfig {
   int64_t eval_batches = 8;
   int64_t checkpoint_every = 500;
   int keep_checkpoints = 3;
-  int max_nonfinite = 5;       // consecutive skipped steps that stop the run
-  int64_t readback_every = 0;  // steps between reads of the figures; 0: every step on the CPU, log_every on CUDA
-  bool cuda_graph = true;      // capture the train step as a CUDA Graph (CUDA only)
+  int max_nonfinite = 5;         // consecutive skipped steps that stop the run
+  int64_t readback_every = 0;    // steps between reads of the figures; 0: every step on the CPU, log_every on CUDA
+  bool cuda_graph = true;        // capture the train step as a CUDA Graph (CUDA only)
   float grad_bucket_mb = 25.0f;  // gradients per all-reduce between data-parallel ranks
 
   static const OptionTable<TrainConfig>& fields();  // every key: config.json, --config, models/README.md

@@ -35,9 +35,9 @@ class SideStream {
   };
 
  private:
-  void* stream_ = nullptr;  // cudaStream_t; null when there is nothing to overlap with
-  void* forked_ = nullptr;  // cudaEvent_t recorded on the compute stream by fork()
-  void* joined_ = nullptr;  // cudaEvent_t recorded on the side stream by join()
+  void* stream_ = nullptr;   // cudaStream_t; null when there is nothing to overlap with
+  void* forked_ = nullptr;   // cudaEvent_t recorded on the compute stream by fork()
+  void* joined_ = nullptr;   // cudaEvent_t recorded on the side stream by join()
   bool joined_back_ = true;  // no fork since the last join
 };
 

@@ -110,8 +110,7 @@ void run_training(const std::string& kind, const TrainFlags& f) {
                 trainer.graph_note().empty() ? "" : "; ", trainer.graph_note().c_str());
   if (const GradientSync* sync = trainer.grad_sync(); sync != nullptr && sync->last_collectives() > 0)
     std::printf("gradients: %d all-reduce(s) of %.3g MB per step, %d started during the backward pass\n",
-                sync->last_collectives(), static_cast<double>(sync->last_bytes()) / (1 << 20),
-                sync->last_overlapped());
+                sync->last_collectives(), static_cast<double>(sync->last_bytes()) / (1 << 20), sync->last_overlapped());
   const std::string dir = config.out, step = std::to_string(trainer.step());
   std::printf(
       "done: %s steps in %s\n  reconstructions: %s/recon-%s.png\n  metrics:         %s/metrics.jsonl\n"

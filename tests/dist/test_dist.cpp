@@ -87,7 +87,8 @@ std::map<std::string, std::vector<float>> state_of(Trainer& t) {
 
 float restarts_of(Trainer& t) {
   for (const auto& [name, tensor] : t.model().buffers())
-    if (name.size() >= 8 && name.compare(name.size() - 8, 8, "restarts") == 0) return host(tensor).to_vector<float>()[0];
+    if (name.size() >= 8 && name.compare(name.size() - 8, 8, "restarts") == 0)
+      return host(tensor).to_vector<float>()[0];
   return -1.0f;
 }
 
@@ -128,7 +129,7 @@ TEST(Dist, Collectives) {
   const Tensor g = comm().all_gather(on_dev(Tensor::from_vector<int32_t>({r, r}, {1, 2})));
   EXPECT_EQ(g.shape(), Shape({2, 2}));
   EXPECT_EQ(host(g).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 1, 1}));  // rank order
-  EXPECT_THROW(comm().all_reduce_(counts, dist::ReduceOp::avg), Error);   // avg of integers
+  EXPECT_THROW(comm().all_reduce_(counts, dist::ReduceOp::avg), Error);         // avg of integers
 }
 
 TEST(Dist, MismatchedGatherFailsOnEveryRankInsteadOfHanging) {
