@@ -8,7 +8,8 @@ an even rate, so bucket i is ready at i/k of it; the buckets then run one after 
 channel, and what is left after the backward ends is exposed. The other collectives of a step
 (figures, codebook statistics) come after the backward and are all exposed.
 Efficiency = T_step / (T_step + exposed communication).
-Usage: scaling_model.py MODEL:GRADIENT_BYTES:STEP_SECONDS:COLLECTIVES[:OTHER_BYTES] ...
+Usage: scaling_model.py [--after-backward] MODEL:GRADIENT_BYTES:STEP_SECONDS:COLLECTIVES[:OTHER_BYTES] ...
+  --after-backward: every bucket exchanged after the backward pass instead (nothing hidden)
   COLLECTIVES: all of a step's collectives with the gradients in one bucket; OTHER_BYTES: what the
   collectives other than the gradients' move (codebook statistics)
 """
@@ -27,9 +28,9 @@ def ring(nbytes, n, beta, alpha):
     return 0.0 if n == 1 else 2 * (n - 1) / n * nbytes / beta + 2 * (n - 1) * alpha
 
 
-def exposed_gradients(nbytes, step, n, beta, alpha, bucket):
+def exposed_gradients(nbytes, step, n, beta, alpha, bucket, overlap=True):
     k = max(1, math.ceil(nbytes / bucket))
-    backward = 2 / 3 * step
+    backward = 2 / 3 * step if overlap else 0.0
     done = 0.0
     for i in range(1, k + 1):
         size = min(bucket, nbytes - (i - 1) * bucket)
@@ -37,15 +38,18 @@ def exposed_gradients(nbytes, step, n, beta, alpha, bucket):
     return done - backward
 
 
-def efficiency(nbytes, step, n, beta, alpha, collectives, other_bytes, bucket):
+def efficiency(nbytes, step, n, beta, alpha, collectives, other_bytes, bucket, overlap=True):
     others = (collectives - 1) * ring(0, n, beta, alpha) + ring(other_bytes, n, beta, 0.0)
-    return step / (step + exposed_gradients(nbytes, step, n, beta, alpha, bucket) + others)
+    return step / (step + exposed_gradients(nbytes, step, n, beta, alpha, bucket, overlap) + others)
 
 
 def main():
+    args = sys.argv[1:]
+    overlap = "--after-backward" not in args
+    args = [a for a in args if a != "--after-backward"]
     print("| model | bytes | collectives | step | link | 8 GPUs | 64 GPUs | 512 GPUs |")
     print("|---|---:|---:|---:|---|---:|---:|---:|")
-    for arg in sys.argv[1:]:
+    for arg in args:
         model, nbytes, step, collectives, *other = arg.split(":")
         nbytes, step, collectives = int(nbytes), float(step), int(collectives)
         other_bytes = int(other[0]) if other else 0
@@ -53,7 +57,7 @@ def main():
             cells = []
             for n in (8, 64, 512):
                 def percent(bucket):
-                    return 100 * efficiency(nbytes, step, n, beta, alpha, collectives, other_bytes, bucket)
+                    return 100 * efficiency(nbytes, step, n, beta, alpha, collectives, other_bytes, bucket, overlap)
 
                 default = percent(DEFAULT_BUCKET)
                 best, bucket = max((percent(b), b) for b in BUCKETS)
