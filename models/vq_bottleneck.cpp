@@ -109,7 +109,7 @@ VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training, dist:
             ", H, W], got ", z.str());
   const std::vector<Tensor> books = codebooks();
   Output out;
-  if (training) last_rows_.clear(), last_indices_.clear();
+  if (training) last_rows_.clear(), last_indices_.clear(), last_counts_ = Tensor();
   Tensor previous, rest;  // sum of the levels' z_q so far, and of levels >= 1: values only
   for (int64_t l = 0; l < options_.levels; ++l) {
     // r_l = z - sg(sum_{j<l} z_q_j): its gradient w.r.t. z is the identity, so each level's
@@ -133,7 +133,10 @@ VqBottleneck::Output VqBottleneck::forward(const Tensor& z, bool training, dist:
     }
     if (lo.counts) {
       out.counts = q.counts;
-      if (training && comm) comm->all_reduce_(out.counts, dist::ReduceOp::sum);
+      if (training && comm) {
+        comm->all_reduce_(out.counts, dist::ReduceOp::sum);
+        if (ema()) last_counts_ = out.counts;  // the EMA update needs these same global counts
+      }
     }
   }
   // Straight-through once: only level 0's z_q carries the gradient back to z; the deeper levels'
@@ -171,7 +174,7 @@ void VqBottleneck::initialize(const Tensor& z, uint64_t seed, dist::Communicator
 void VqBottleneck::after_step(const StepInfo& info) {
   if (!ema() || last_rows_.empty()) return;
   NoGrad no_grad;
-  const VqEmaOptions eo{options_.decay, options_.eps, true, info.clock, info.comm};
+  VqEmaOptions eo{options_.decay, options_.eps, true, info.clock, info.comm};
   const bool restart = restarts_at(info.step);
   // The EMA counts start at zero: compare the bias-corrected count ema_count / (1 - g^t) with the
   // threshold, i.e. the raw count with threshold * (1 - g^t), so restarts work from the first
@@ -182,6 +185,7 @@ void VqBottleneck::after_step(const StepInfo& info) {
   int64_t restarted = 0;
   for (size_t l = 0; l < ema_.size(); ++l) {
     ema_[l].steps = info.step;  // bias correction from the step count: exact across --resume
+    eo.global_counts = l == 0 ? last_counts_ : Tensor();
     vq_ema_update(ema_[l], last_rows_[l], last_indices_[l], eo);
     if (!restart) continue;
     // Every rank restarts from the global batch's rows with the same draws: identical codebooks,
@@ -195,6 +199,7 @@ void VqBottleneck::after_step(const StepInfo& info) {
   }
   last_rows_.clear();
   last_indices_.clear();
+  last_counts_ = Tensor();
   if (restarted > 0) accumulate_into(restarts_, Tensor::full({1}, static_cast<float>(restarted), device_));
 }
 

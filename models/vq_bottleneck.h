@@ -82,7 +82,8 @@ class VqBottleneck : public Module {
   std::vector<Tensor> codebooks_;                 // loss mode: parameters
   std::vector<VqEmaState> ema_;                   // ema mode: codebook and statistics (buffers)
   std::vector<Tensor> last_rows_, last_indices_;  // from the last training forward
-  Tensor restarts_;                               // f32 [1] (ema mode): codes restarted, a checkpointed buffer
+  Tensor last_counts_;  // level 0's counts of the last training forward, summed over the ranks
+  Tensor restarts_;     // f32 [1] (ema mode): codes restarted, a checkpointed buffer
 };
 
 }  // namespace lvk

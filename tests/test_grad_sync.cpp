@@ -3,31 +3,19 @@
 // its bucket started during the backward pass (on the side stream, for CUDA) or after it, packed
 // or in place.
 #include "models/grad_sync.h"
+#include "models/model_factory.h"
+#include "models/optim.h"
+#include "models/train_step.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/creation.h"
-#include "runtime/ops/elementwise.h"
 #include "runtime/ops/nn.h"
 #include "runtime/ops/reduce.h"
 #include "runtime/tape.h"
+#include "tests/fake_communicator.h"
 #include "tests/harness.h"
 
 namespace lvk::test {
 namespace {
-
-class PlusOne final : public dist::Communicator {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 2; }
-  std::string kind() const override { return "plus-one"; }
-  void all_reduce_(Tensor& t, dist::ReduceOp) override {
-    accumulate_into(t, Tensor::full(t.shape(), 1.0f, t.device()));
-    ++calls;
-  }
-  void broadcast_(Tensor&, int) override {}
-  Tensor all_gather(const Tensor& t) override { return t; }
-  void barrier() override {}
-  int calls = 0;
-};
 
 class GradientSyncTest : public BackendTest {};
 
@@ -77,7 +65,7 @@ TEST_P(GradientSyncTest, EveryGradientIsReducedExactlyOnceDuringOrAfterBackward)
   for (size_t bucket_bytes : {size_t{4}, size_t{2048}, size_t{6000}, size_t{1} << 20}) {
     SCOPED_TRACE(::testing::Message() << "bucket of " << bucket_bytes << " bytes");
     Chain chain(device());
-    PlusOne comm;
+    FakeCommunicator comm(1.0f);
     GradientSync sync(comm, device(), bucket_bytes);
     for (int step = 0; step < 2; ++step) {
       SCOPED_TRACE(::testing::Message() << "step " << step);
@@ -86,7 +74,7 @@ TEST_P(GradientSyncTest, EveryGradientIsReducedExactlyOnceDuringOrAfterBackward)
       for (size_t p = 0; p < got.size(); ++p)
         for (size_t i = 0; i < got[p].size(); ++i)
           ASSERT_FLOAT_EQ(got[p][i], expected[p][i] + 1.0f) << chain.params[p].first << "[" << i << "]";
-      EXPECT_EQ(comm.calls, (step + 1) * sync.last_collectives());
+      EXPECT_EQ(comm.all_reduces, (step + 1) * sync.last_collectives());
       // The first pass meets its gradients as they appear, so it exchanges them after backward;
       // from the second on the buckets are planned beforehand and start during backward.
       if (step == 0) {
@@ -108,6 +96,30 @@ TEST_P(GradientSyncTest, EveryGradientIsReducedExactlyOnceDuringOrAfterBackward)
 }
 
 LVK_INSTANTIATE_BACKENDS(GradientSyncTest);
+
+// The all-reduces of one data-parallel step of each model, as docs/scaling.md counts them: one
+// gradient bucket (every model here is under 25 MB), the packed figures, and a VQ bottleneck's
+// level-0 counts (shared by its statistics and its EMA update) and EMA sums.
+TEST(DataParallelStep, AllReducesPerStepOfEachModel) {
+  const std::pair<const char*, int> expected[] = {{"vae", 2}, {"flowvae", 2}, {"dvae", 3}, {"vqvae", 4}, {"vqvae2", 6}};
+  for (const auto& [kind, all_reduces] : expected) {
+    SCOPED_TRACE(kind);
+    FakeCommunicator comm;
+    InitStream init(3);
+    const std::unique_ptr<GenerativeModel> model =
+        make_model(kind, nlohmann::json::object(), {1, 28, 28}, init, Device::cpu());
+    Adam adam(model->parameters());
+    TrainStepOptions options{0, 1, false, 2, &comm};
+    TrainStep step(*model, adam, {1e-3f}, Device::cpu(), options);
+    const Tensor x = uniform({4, 1, 28, 28}, 5, 0);
+    model->initialize(x, StepInfo{0, 0, true, nullptr, &comm});
+    step.take(x, 0);  // the first step also allocates the gradients
+    const int before = comm.all_reduces;
+    step.take(x, 1);
+    EXPECT_EQ(comm.all_reduces - before, all_reduces);
+    EXPECT_EQ(step.grad_sync()->last_collectives(), 1);
+  }
+}
 
 }  // namespace
 }  // namespace lvk::test

@@ -6,6 +6,7 @@
 #include "runtime/ops/basic.h"
 #include "runtime/ops/vq_learn.h"
 #include "runtime/tape.h"
+#include "tests/fake_communicator.h"
 #include "tests/harness.h"
 
 namespace lvk::test {
@@ -46,6 +47,33 @@ TEST_P(VqLearn, EmaUpdateMatchesHandComputation) {
   // N = (2, 1) again, so the means are unchanged.
   vq_ema_update(bc, z, idx, o);
   EXPECT_TRUE(all_close(bc.codebook.to_vector<float>(), {2, 3, 5, 6, 7, 7}, 1e-6, 1e-6));
+}
+
+TEST_P(VqLearn, EmaUpdateWithTheRanksCountsSkipsTheirAllReduce) {
+  // Across ranks the update reduces the sums and the counts; handed counts already summed over the
+  // ranks (here a world that sums to itself), it reduces only the sums and lands on the same state.
+  const Tensor z = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {3, 2}, device());
+  const Tensor idx = Tensor::from_vector<int32_t>({0, 0, 1}, {3}, device());
+  const Tensor cb = Tensor::from_vector<float>({9, 9, 8, 8, 7, 7}, {3, 2}, device());
+  FakeCommunicator reducing, handed;
+  VqEmaOptions o;
+  o.comm = &reducing;
+  VqEmaState a = vq_ema_state(cb), b = vq_ema_state(cb);
+  vq_ema_update(a, z, idx, o);
+  EXPECT_EQ(reducing.all_reduces, 2);
+  o.comm = &handed;
+  o.global_counts = Tensor::from_vector<int32_t>({2, 1, 0}, {3}, device());
+  vq_ema_update(b, z, idx, o);
+  EXPECT_EQ(handed.all_reduces, 1);
+  EXPECT_EQ(b.codebook.to_vector<float>(), a.codebook.to_vector<float>());
+  EXPECT_EQ(b.ema_count.to_vector<float>(), a.ema_count.to_vector<float>());
+  // The counts it is handed are the ones it uses.
+  VqEmaState c = vq_ema_state(cb);
+  o.global_counts = Tensor::from_vector<int32_t>({1, 2, 0}, {3}, device());
+  vq_ema_update(c, z, idx, o);
+  EXPECT_NE(c.ema_count.to_vector<float>(), a.ema_count.to_vector<float>());
+  o.global_counts = Tensor::from_vector<int32_t>({1, 2}, {2}, device());
+  EXPECT_LVK_ERROR(vq_ema_update(c, z, idx, o), "global_counts i32[2]");
 }
 
 TEST_P(VqLearn, DeadCodesRestartFromPhiloxChosenRows) {

@@ -112,7 +112,14 @@ void vq_ema_update(VqEmaState& state, const Tensor& z, const Tensor& indices, co
   vq_cluster_sums(sums, counts, z, indices, k);
   if (options.comm) {
     options.comm->all_reduce_(sums, dist::ReduceOp::sum);
-    options.comm->all_reduce_(counts, dist::ReduceOp::sum);
+    if (options.global_counts.defined()) {
+      const Tensor& g = options.global_counts;
+      LVK_CHECK(g.dtype() == DType::i32 && g.shape() == Shape({k}) && g.device() == z.device(), op.name(),
+                ": global_counts ", g.str(), " must be i32 [", k, "] on ", z.device().str());
+      counts = g;
+    } else {
+      options.comm->all_reduce_(counts, dist::ReduceOp::sum);
+    }
   }
   state.steps += 1;
   kernels::VqEmaParams p;

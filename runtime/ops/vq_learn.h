@@ -23,6 +23,10 @@ struct VqEmaOptions {
   // Data-parallel ranks: the batch's per-code counts and sums are all-reduced (summed) before the
   // update, so every rank applies the update of the global batch.
   dist::Communicator* comm = nullptr;
+  // With comm: the batch's per-code counts (i32 [K]) already summed over the ranks, when the
+  // caller has them (a bottleneck reduces level 0's counts for its statistics); only the sums are
+  // then all-reduced, one latency-bound collective fewer per step.
+  Tensor global_counts;
 };
 
 // The codebook plus its EMA statistics; ema_count f32 [K] and ema_sum f32 [K, C] start at zero.
