@@ -55,7 +55,7 @@ void GradientSync::begin(const ParameterList& params) {
 
 void GradientSync::gradient_final(const Tensor& leaf) {
   auto it = bucket_of_.find(leaf.id());
-  if (it == bucket_of_.end() || it->second >= buckets_.size()) return;
+  if (it == bucket_of_.end()) return;
   Bucket& b = buckets_[it->second];
   if (b.waiting > 0) --b.waiting;
   const size_t before = launched_;

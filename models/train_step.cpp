@@ -49,7 +49,7 @@ void TrainStep::enqueue(const StepInfo& info) {
     TapeRecording rec(tape);
     out = model_.forward(input_, info);
   }
-  const ParameterList params = model_.parameters();
+  const ParameterList params = grad_sync_ ? model_.parameters() : ParameterList();
   if (grad_sync_ && options_.overlap) {
     grad_sync_->begin(params);
     tape.on_leaf_gradient_final(grad_sync_->hook());

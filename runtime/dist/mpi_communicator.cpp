@@ -1,6 +1,6 @@
-// MPI communicator on CPU tensors. All-reduce is MPI_Reduce to rank 0 then MPI_Bcast, so every
-// rank holds the same bits whatever reduction order the MPI library picks. The non-blocking one is
-// MPI_Ireduce then MPI_Ibcast, the broadcast posted once the reduction is seen to complete. Ranks
+// MPI communicator on CPU tensors. All-reduce is MPI_Ireduce to rank 0 then MPI_Ibcast, so every
+// rank holds the same bits whatever reduction order the MPI library picks; the blocking one waits
+// for the non-blocking one. The broadcast is posted once the reduction is seen to complete. Ranks
 // see completions at different moments, but MPI wants every rank to start the collectives of a
 // communicator in the same order; so the broadcasts go on a communicator of their own and are
 // posted strictly in the order the reductions started.
@@ -86,11 +86,12 @@ struct AllReduceState {
 
 class Mpi;
 
+// A collective still active when this is destroyed belongs to a job that is failing: freeing an
+// active collective request is erroneous and waiting could hang, so the request is left to
+// MPI_Abort/MPI_Finalize.
 class MpiAllReduce final : public PendingCollective {
  public:
   MpiAllReduce(Mpi& owner, std::shared_ptr<AllReduceState> state) : owner_(owner), state_(std::move(state)) {}
-  // A collective still active here belongs to a job that is failing: freeing an active collective
-  // request is erroneous and waiting could hang, so the request is left to MPI_Abort/MPI_Finalize.
   bool done() override;
   void wait() override;
 
@@ -118,19 +119,7 @@ class Mpi final : public Communicator {
   int size() const override { return size_; }
   std::string kind() const override { return "mpi"; }
 
-  void all_reduce_(Tensor& t, ReduceOp op) override {
-    check_collective_tensor("all_reduce (mpi)", t, Device::cpu(), op == ReduceOp::avg);
-    const int n = count_of("all_reduce (mpi)", t);
-    if (n == 0) return;
-    PeerWait wait("an all-reduce");
-    if (rank_ == 0) {
-      LVK_MPI_CHECK(MPI_Reduce(MPI_IN_PLACE, t.raw(), n, mpi_type(t), MPI_SUM, 0, comm_));
-      if (op == ReduceOp::avg) divide_by_ranks(t, size_);
-    } else {
-      LVK_MPI_CHECK(MPI_Reduce(t.raw(), nullptr, n, mpi_type(t), MPI_SUM, 0, comm_));
-    }
-    LVK_MPI_CHECK(MPI_Bcast(t.raw(), n, mpi_type(t), 0, comm_));
-  }
+  void all_reduce_(Tensor& t, ReduceOp op) override { start_all_reduce_(t, op)->wait(); }
 
   std::unique_ptr<PendingCollective> start_all_reduce_(Tensor& t, ReduceOp op) override {
     check_collective_tensor("all_reduce (mpi)", t, Device::cpu(), op == ReduceOp::avg);
@@ -223,7 +212,7 @@ bool MpiAllReduce::done() {
 
 void MpiAllReduce::wait() {
   AllReduceState& s = *state_;
-  PeerWait wait("the gradient all-reduce");
+  PeerWait wait("an all-reduce");
   while (s.stage == AllReduceState::Stage::reducing) owner_.advance_reductions(true);
   if (s.stage == AllReduceState::Stage::broadcasting) LVK_MPI_CHECK(MPI_Wait(&s.request, MPI_STATUS_IGNORE));
   s.stage = AllReduceState::Stage::finished;
